@@ -1,0 +1,40 @@
+//! Building audit entries from a request: who (given), from where and under which request id.
+
+use actix_web::HttpRequest;
+use shebao_infra::audit::{ActorKind, AuditEntry};
+
+use crate::context;
+use crate::extract::{client_ip, Staff};
+
+pub struct Audit<'a> {
+    req: &'a HttpRequest,
+}
+
+impl<'a> Audit<'a> {
+    pub fn of(req: &'a HttpRequest) -> Audit<'a> {
+        Audit { req }
+    }
+
+    pub fn entry(&self, actor_kind: ActorKind, actor_id: Option<String>, action: &'static str, outcome: &'static str) -> AuditEntry {
+        AuditEntry {
+            actor_kind,
+            actor_id,
+            action,
+            subject_kind: None,
+            subject_id: None,
+            outcome,
+            reason: None,
+            client_ip: client_ip(self.req),
+            request_id: context::current().map(|c| c.request_id),
+        }
+    }
+
+    /// An action by a signed-in staff member on a subject.
+    pub fn staff(&self, staff: &Staff, action: &'static str, subject_kind: &'static str, subject_id: String) -> AuditEntry {
+        AuditEntry {
+            subject_kind: Some(subject_kind),
+            subject_id: Some(subject_id),
+            ..self.entry(ActorKind::Staff, Some(staff.id.to_string()), action, "success")
+        }
+    }
+}

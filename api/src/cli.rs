@@ -1,0 +1,198 @@
+//! The `shebao` command line: serve (the default), migrate, seed, admin, openapi.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use shebao_domain::ports::Clock;
+use shebao_domain::staff::{Password, StaffRole, Username};
+use shebao_infra::clock::SystemClock;
+use shebao_infra::config::Settings;
+use shebao_infra::db::{run_migrations, DbConnection};
+use shebao_infra::registry::staff;
+use shebao_infra::seed;
+use shebao_security::{KeyMaterial, PasswordHasher, PiiVault};
+
+use crate::startup::Application;
+use crate::{openapi_doc, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "shebao", version, about = "Shebao: social security in your pocket (API server and tools)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (the default). Applies migrations first.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load demo data, or generate a synthetic population for benchmarks.
+    Seed(SeedArgs),
+    /// Administration tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Write the OpenAPI document.
+    Openapi {
+        /// Where to write it; `-` for standard output.
+        #[arg(long, default_value = "openapi/openapi.json")]
+        output: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "what")]
+pub struct SeedArgs {
+    /// The demo: two regions with parameters since 2014, employers, and persons with monthly history.
+    #[arg(long, group = "what")]
+    pub demo: bool,
+    /// Generate this many fictional persons.
+    #[arg(long, group = "what")]
+    pub persons: Option<u64>,
+    /// Random seed for --persons: the same seed gives the same population.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account; the password is read from standard input (one line).
+    CreateStaff {
+        #[arg(long)]
+        username: String,
+        /// `admin` or `caseworker`.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load() -> anyhow::Result<(Settings, KeyMaterial)> {
+    let settings = Settings::from_env(&env)?;
+    telemetry::init(&settings.log, settings.log_format);
+    let keys = KeyMaterial::load(&env, &settings.key_dir, settings.generate_keys)
+        .context("loading keys (set SHEBAO_PII_KEY, SHEBAO_BLIND_INDEX_KEY and SHEBAO_SIGNING_KEY, or SHEBAO_GENERATE_KEYS=true)")?;
+    Ok((settings, keys))
+}
+
+fn migrated(settings: &Settings) -> anyhow::Result<DbConnection> {
+    let mut conn = DbConnection::open(&settings.database_url)?;
+    run_migrations(&mut conn)?;
+    Ok(conn)
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let (settings, keys) = load()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let app = Application::build(settings, keys, Arc::new(SystemClock)).await?;
+                app.run_until_stopped().await?;
+                tracing::info!("stopped");
+                Ok(())
+            })
+        }
+        Command::Migrate => {
+            let (settings, _) = load()?;
+            let mut conn = DbConnection::open(&settings.database_url)?;
+            let set = run_migrations(&mut conn)?;
+            out(&format!("{} migration(s) applied", set.applied.len()));
+            for m in set.applied {
+                out(&format!("  {m}"));
+            }
+            Ok(())
+        }
+        Command::Seed(args) => {
+            let (settings, keys) = load()?;
+            let vault = PiiVault::new(&keys);
+            let mut conn = migrated(&settings)?;
+            let now = SystemClock.now();
+            if args.demo {
+                if !seed::is_empty(&mut conn)? {
+                    out("the database already holds data; the demo is loaded only into an empty database");
+                    return Ok(());
+                }
+                let s = seed::demo(&mut conn, &vault, now)?;
+                out(&format!(
+                    "demo loaded: {} regions, {} employers, {} persons, {} monthly contribution rows",
+                    s.regions, s.employers, s.persons, s.contributions
+                ));
+                out(&format!(
+                    "demo person (fictional): name {}, national ID {}, card number {}",
+                    s.demo_person.name, s.demo_person.national_id, s.demo_person.card_number
+                ));
+            } else if let Some(n) = args.persons {
+                let started = Instant::now();
+                let s = seed::synthetic(&mut conn, &vault, n, args.seed, now, |done| {
+                    if done % 10_000 == 0 {
+                        let _ = writeln!(std::io::stderr(), "  {done} persons");
+                    }
+                })?;
+                let secs = started.elapsed().as_secs_f64();
+                out(&format!(
+                    "{} persons seeded (seed {}) in {:.1} s ({:.0} persons/s)",
+                    s.persons,
+                    args.seed,
+                    secs,
+                    s.persons as f64 / secs.max(1e-9)
+                ));
+            }
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::CreateStaff { username, role } } => {
+            let (settings, _) = load()?;
+            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("--username {e}"))?;
+            let role = StaffRole::parse(&role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password {e}"))?;
+            let hash = PasswordHasher::new(1).hash_blocking(password.expose())?;
+            let mut conn = migrated(&settings)?;
+            match staff::insert(&mut conn, &username, &hash, role, SystemClock.now().naive_utc())? {
+                Ok(id) => {
+                    out(&format!("staff account {} ({}) created with id {id}", username.as_str(), role.as_str()));
+                    Ok(())
+                }
+                Err(_) => bail!("a staff account named {} exists already", username.as_str()),
+            }
+        }
+        Command::Openapi { output } => {
+            let doc = openapi_doc::render();
+            if output == "-" {
+                let _ = std::io::stdout().lock().write_all(doc.as_bytes());
+            } else {
+                std::fs::write(&output, doc).with_context(|| format!("writing {output}"))?;
+                out(&format!("wrote {output}"));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Opaque page cursors: the key of the last item, base64url-encoded, so clients do not build them.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+pub fn encode(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+pub fn decode(cursor: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
+    String::from_utf8(bytes).ok().filter(|s| !s.is_empty() && s.len() <= 256)
+}

@@ -1,0 +1,111 @@
+//! The one middleware every request passes: it gives the request an id (kept from a sane
+//! `X-Request-Id` or made new), opens the span every log line of the request carries, sets the
+//! request context (id, language), counts and times the request per route, writes the access
+//! log line, returns the id in `X-Request-Id`, and makes sure no error leaves without a
+//! problem+json body.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use shebao_openapi::problem::PROBLEM_JSON;
+use tracing::Instrument;
+
+use crate::context::{self, Lang, RequestContext};
+use crate::error::problem_for_status;
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client-supplied id is kept only if it is short and plain; anything else is replaced.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let lang = Lang::negotiate(req.headers());
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+    let ctx = RequestContext { request_id: id.clone(), lang, path: path.clone() };
+    let http_req = req.request().clone();
+
+    if let Some(m) = &metrics {
+        m.in_flight.inc();
+    }
+    let mut res = context::scope(ctx.clone(), async move {
+        let res = match next.call(req).await {
+            Ok(res) => res.map_into_boxed_body(),
+            Err(e) => ServiceResponse::new(http_req, e.error_response()),
+        };
+        ensure_problem(res)
+    })
+    .instrument(span.clone())
+    .await;
+    if let Some(m) = &metrics {
+        m.in_flight.dec();
+    }
+
+    let status = res.status();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let elapsed = started.elapsed();
+    if let Some(m) = &metrics {
+        m.requests.with_label_values(&[method.as_str(), &route, status.as_str()]).inc();
+        m.latency.with_label_values(&[method.as_str(), &route]).observe(elapsed.as_secs_f64());
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            route = %route,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request handled"
+        );
+    });
+    Ok(res)
+}
+
+/// Rewrites an error response that has no problem body (actix's own 404/405/413 …) into one,
+/// keeping its status and headers.
+fn ensure_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return res;
+    }
+    let mut problem = problem_for_status(status).problem();
+    problem.status = status.as_u16();
+    let (req, old) = res.into_parts();
+    let mut new = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.append_header((name.clone(), value.clone()));
+        }
+    }
+    new.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    ServiceResponse::new(req, new.body(body))
+}

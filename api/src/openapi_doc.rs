@@ -1,0 +1,43 @@
+//! The OpenAPI document: every handler's path, the shared schemas and the common error
+//! responses. `shebao openapi` writes it to `openapi/openapi.json`.
+
+use utoipa::OpenApi;
+
+use shebao_openapi::document::CommonResponses;
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Shebao API",
+        description = "Social security in your pocket: the backend of the phone app for insured persons, and the staff API for caseworkers.\n\nMoney is integer fen (1 yuan = 100 fen) in fields named `…_fen`; months are `YYYY-MM`; times are UTC (RFC 3339). Every error is `application/problem+json` (RFC 9457) with a stable `code`; human text follows `Accept-Language` (Chinese or English).",
+        license(name = "Apache-2.0"),
+    ),
+    paths(
+        routes::health::healthz,
+        routes::health::readyz,
+        routes::health::metrics,
+        routes::staff_auth::login,
+        routes::persons::create,
+        routes::persons::get,
+        routes::employers::create,
+        routes::employers::get,
+        routes::regions::list,
+        routes::regions::get,
+    ),
+    components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
+    modifiers(&CommonResponses),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics for operators"),
+        (name = "staff", description = "The agency's staff: registry of regions, employers and insured persons"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as served and as committed: pretty JSON with a trailing newline.
+pub fn render() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

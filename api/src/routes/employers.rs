@@ -1,0 +1,105 @@
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use shebao_domain::employer::{CreditCode, EmployerName};
+use shebao_domain::region::RegionCode;
+use shebao_infra::audit;
+use shebao_infra::registry::employers::{self, Employer, NewEmployer};
+use shebao_infra::registry::regions;
+use shebao_openapi::staff::{CreateEmployerRequest, EmployerView};
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::error::{ApiError, Fields, Issue};
+use crate::extract::{Json, Staff};
+use crate::routes::persons::utc;
+use crate::routes::staff_auth::ANY_STAFF;
+use crate::state::AppState;
+
+fn view(e: Employer) -> EmployerView {
+    EmployerView {
+        id: e.id,
+        name: e.name.as_str().to_owned(),
+        credit_code: e.credit_code.as_str().to_owned(),
+        region: e.region.as_str().to_owned(),
+        created_at: utc(e.created_at),
+    }
+}
+
+fn validate(body: &CreateEmployerRequest) -> Result<NewEmployer, ApiError> {
+    let mut f = Fields::new();
+    let name = f.check("name", EmployerName::parse(&body.name));
+    let credit_code = f.check("credit_code", CreditCode::parse(&body.credit_code));
+    let region = f.check("region", RegionCode::parse(&body.region));
+    match (name, credit_code, region) {
+        (Some(name), Some(credit_code), Some(region)) if f.is_empty() => Ok(NewEmployer { name, credit_code, region }),
+        _ => Err(f.into_error()),
+    }
+}
+
+/// Registers an employer by its unified social credit code.
+#[utoipa::path(post, path = "/v1/staff/employers", tag = "staff", request_body = CreateEmployerRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "Registered", body = EmployerView),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not register employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The credit code is registered already (`employer_exists`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[post("/v1/staff/employers")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<CreateEmployerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ANY_STAFF)?;
+    let new = validate(&body.0)?;
+    let ts = state.now().naive_utc();
+    let id = Uuid::now_v7();
+    let entry = Audit::of(&req).staff(&staff, "employer.create", "employer", id.to_string());
+    let outcome = state
+        .db
+        .transaction(move |c| {
+            if !regions::exists(c, &new.region)? {
+                return Ok(Err(true));
+            }
+            match employers::insert(c, &new, id, ts)? {
+                Ok(e) => {
+                    audit::record(c, &entry, ts)?;
+                    Ok(Ok(e))
+                }
+                Err(_) => Ok(Err(false)),
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(e) => Ok(HttpResponse::Created()
+            .insert_header(("Location", format!("/v1/staff/employers/{}", e.id)))
+            .json(view(e))),
+        Err(true) => {
+            let mut f = Fields::new();
+            f.add("region", Issue::Unknown);
+            Err(f.into_error())
+        }
+        Err(false) => Err(ApiError::Conflict {
+            code: "employer_exists",
+            zh: "该统一社会信用代码已登记。",
+            en: "An employer with this credit code is registered already.",
+        }),
+    }
+}
+
+/// Reads an employer.
+#[utoipa::path(get, path = "/v1/staff/employers/{id}", tag = "staff",
+    params(("id" = Uuid, Path, description = "The employer's id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The employer", body = EmployerView),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such employer", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[get("/v1/staff/employers/{id}")]
+pub async fn get(state: web::Data<AppState>, staff: Staff, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    staff.require(ANY_STAFF)?;
+    let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("employer"))?;
+    let employer = state.db.run(move |c| employers::get(c, id)).await?.ok_or(ApiError::NotFound("employer"))?;
+    Ok(HttpResponse::Ok().json(view(employer)))
+}

@@ -1,0 +1,48 @@
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+use shebao_openapi::ops::{Health, Readiness};
+
+use crate::error::{ApiError, RETRY_AFTER_SECS};
+use crate::state::AppState;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is alive", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
+}
+
+/// Readiness: the database answers within two seconds.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "The database is unreachable", body = Readiness,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let backend = state.db.backend().as_str().to_owned();
+    match state.db.ping(Duration::from_secs(2)).await {
+        Ok(()) => HttpResponse::Ok().json(Readiness { status: "ready".into(), database: "ok".into(), backend }),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
+                .json(Readiness { status: "unavailable".into(), database: "unreachable".into(), backend })
+        }
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let pool = state.db.pool_state();
+    state.metrics.db_pool.with_label_values(&["open"]).set(i64::from(pool.connections));
+    state.metrics.db_pool.with_label_values(&["idle"]).set(i64::from(pool.idle_connections));
+    let body = state.metrics.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body))
+}

@@ -1,0 +1,167 @@
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use shebao_domain::identity::{Gender, NationalId, PersonName};
+use shebao_domain::person::{CardNumber, EmploymentStatus, MedicalCategory};
+use shebao_domain::region::RegionCode;
+use shebao_domain::staff::StaffRole;
+use shebao_infra::audit;
+use shebao_infra::registry::persons::{self, NewPerson, Person, PersonConflict};
+use shebao_infra::registry::regions;
+use shebao_openapi::staff::{CreatePersonRequest, PersonView};
+use shebao_openapi::wire;
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::error::{ApiError, Fields, Issue};
+use crate::extract::{Json, Staff};
+use crate::routes::staff_auth::ANY_STAFF;
+use crate::state::AppState;
+
+pub fn utc(ts: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(ts, Utc)
+}
+
+pub fn wire_role(r: StaffRole) -> wire::StaffRole {
+    match r {
+        StaffRole::Caseworker => wire::StaffRole::Caseworker,
+        StaffRole::Admin => wire::StaffRole::Admin,
+    }
+}
+
+pub fn person_view(p: Person) -> PersonView {
+    PersonView {
+        id: p.id,
+        national_id: p.national_id_masked,
+        name: p.name.as_str().to_owned(),
+        gender: match p.gender {
+            Gender::Male => wire::Gender::Male,
+            Gender::Female => wire::Gender::Female,
+        },
+        birth_date: p.birth_date,
+        region: p.region.as_str().to_owned(),
+        card_number: p.card_number.as_str().to_owned(),
+        medical_category: match p.medical_category {
+            MedicalCategory::Employee => wire::MedicalCategory::Employee,
+            MedicalCategory::Resident => wire::MedicalCategory::Resident,
+        },
+        employment_status: match p.employment_status {
+            EmploymentStatus::Employed => wire::EmploymentStatus::Employed,
+            EmploymentStatus::Flexible => wire::EmploymentStatus::Flexible,
+            EmploymentStatus::Unemployed => wire::EmploymentStatus::Unemployed,
+            EmploymentStatus::Retired => wire::EmploymentStatus::Retired,
+        },
+        created_at: utc(p.created_at),
+    }
+}
+
+fn validate(body: &CreatePersonRequest) -> Result<NewPerson, ApiError> {
+    let mut f = Fields::new();
+    let national_id = f.check("national_id", NationalId::parse(&body.national_id));
+    let name = f.check("name", PersonName::parse(&body.name));
+    let region = f.check("region", RegionCode::parse(&body.region));
+    let card_number = f.check("card_number", CardNumber::parse(&body.card_number));
+    let medical_category = f.check("medical_category", MedicalCategory::parse(&body.medical_category));
+    let employment_status = f.check("employment_status", EmploymentStatus::parse(&body.employment_status));
+    match (national_id, name, region, card_number, medical_category, employment_status) {
+        (Some(national_id), Some(name), Some(region), Some(card_number), Some(medical_category), Some(employment_status))
+            if f.is_empty() =>
+        {
+            Ok(NewPerson { national_id, name, region, card_number, medical_category, employment_status })
+        }
+        _ => Err(f.into_error()),
+    }
+}
+
+/// Registers an insured person. Gender and birth date are derived from the ID number, which is
+/// stored encrypted and only ever shown masked.
+#[utoipa::path(post, path = "/v1/staff/persons", tag = "staff", request_body = CreatePersonRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "Registered", body = PersonView),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not register persons", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ID number (`person_exists`) or card number (`card_number_taken`) is registered already", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[post("/v1/staff/persons")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<CreatePersonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ANY_STAFF)?;
+    let new = validate(&body.0)?;
+    let ts = state.now().naive_utc();
+    let vault = state.vault.clone();
+    let audit = Audit::of(&req);
+    let mut entry = audit.staff(&staff, "person.create", "person", String::new());
+    let outcome = state
+        .db
+        .transaction(move |c| {
+            if !regions::exists(c, &new.region)? {
+                return Ok(Err(None));
+            }
+            match persons::insert(c, &vault, &new, ts)? {
+                Ok(p) => {
+                    entry.subject_id = Some(p.id.to_string());
+                    audit::record(c, &entry, ts)?;
+                    Ok(Ok(p))
+                }
+                Err(conflict) => Ok(Err(Some(conflict))),
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(p) => Ok(HttpResponse::Created()
+            .insert_header(("Location", format!("/v1/staff/persons/{}", p.id)))
+            .json(person_view(p))),
+        Err(None) => {
+            let mut f = Fields::new();
+            f.add("region", Issue::Unknown);
+            Err(f.into_error())
+        }
+        Err(Some(PersonConflict::NationalId)) => Err(ApiError::Conflict {
+            code: "person_exists",
+            zh: "该身份证号码已登记。",
+            en: "A person with this ID number is registered already.",
+        }),
+        Err(Some(PersonConflict::CardNumber)) => Err(ApiError::Conflict {
+            code: "card_number_taken",
+            zh: "该社保卡号已被使用。",
+            en: "This social-security card number belongs to another person.",
+        }),
+    }
+}
+
+/// Reads a registered person. Every staff read of a person is audited.
+#[utoipa::path(get, path = "/v1/staff/persons/{id}", tag = "staff",
+    params(("id" = Uuid, Path, description = "The person's id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The person", body = PersonView),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read persons", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such person", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[get("/v1/staff/persons/{id}")]
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ANY_STAFF)?;
+    let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("person"))?;
+    let ts = state.now().naive_utc();
+    let entry = Audit::of(&req).staff(&staff, "person.read", "person", id.to_string());
+    let person = state
+        .db
+        .transaction(move |c| {
+            let p = persons::get(c, id)?;
+            if p.is_some() {
+                audit::record(c, &entry, ts)?;
+            }
+            Ok(p)
+        })
+        .await?
+        .ok_or(ApiError::NotFound("person"))?;
+    Ok(HttpResponse::Ok().json(person_view(person)))
+}

@@ -1,0 +1,29 @@
+use std::sync::Arc;
+
+use shebao_domain::ports::Clock;
+use shebao_infra::config::Settings;
+use shebao_infra::db::Db;
+use shebao_security::{PasswordHasher, PiiVault, TokenSigner};
+
+use crate::metrics::Metrics;
+use crate::routing::RouteTable;
+
+/// What every handler can reach. Cheap to clone (everything inside is shared).
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub vault: PiiVault,
+    pub signer: TokenSigner,
+    pub hasher: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+    /// The OpenAPI document, rendered once.
+    pub spec_json: Arc<Vec<u8>>,
+    pub routes: Arc<RouteTable>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

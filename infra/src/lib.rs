@@ -1,0 +1,12 @@
+//! Shebao's adapters to the outside world: storage (diesel on SQLite and PostgreSQL),
+//! configuration, the clock, demo and synthetic data.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod records;
+pub mod registry;
+pub mod schema;
+pub mod seed;

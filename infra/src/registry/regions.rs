@@ -1,0 +1,246 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use shebao_domain::money::Fen;
+use shebao_domain::region::{RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters};
+
+use super::{stored, Page};
+use crate::db::{DbConnection, StoreError};
+use crate::schema::{region_years, regions};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub code: RegionCode,
+    pub name: RegionName,
+    pub time_zone: TimeZoneName,
+}
+
+/// A region with the years for which parameters are loaded.
+#[derive(Debug, Clone)]
+pub struct RegionSummary {
+    pub region: Region,
+    pub years: Vec<i32>,
+}
+
+#[derive(Queryable)]
+struct RegionRow {
+    code: String,
+    name: String,
+    time_zone: String,
+}
+
+impl TryFrom<RegionRow> for Region {
+    type Error = StoreError;
+    fn try_from(r: RegionRow) -> Result<Self, StoreError> {
+        Ok(Region {
+            code: stored("regions.code", RegionCode::parse(&r.code))?,
+            name: stored("regions.name", RegionName::parse(&r.name))?,
+            time_zone: stored("regions.time_zone", TimeZoneName::parse(&r.time_zone))?,
+        })
+    }
+}
+
+/// Creates the region or renames it / changes its zone. Returns true when it was created.
+pub fn upsert(conn: &mut DbConnection, region: &Region, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let updated = diesel::update(regions::table.find(region.code.as_str()))
+        .set((
+            regions::name.eq(region.name.as_str()),
+            regions::time_zone.eq(region.time_zone.as_str()),
+            regions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(regions::table)
+        .values((
+            regions::code.eq(region.code.as_str()),
+            regions::name.eq(region.name.as_str()),
+            regions::time_zone.eq(region.time_zone.as_str()),
+            regions::created_at.eq(now),
+            regions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn get(conn: &mut DbConnection, code: &RegionCode) -> Result<Option<Region>, StoreError> {
+    regions::table
+        .find(code.as_str())
+        .select((regions::code, regions::name, regions::time_zone))
+        .first::<RegionRow>(conn)
+        .optional()?
+        .map(Region::try_from)
+        .transpose()
+}
+
+pub fn exists(conn: &mut DbConnection, code: &RegionCode) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(regions::table.find(code.as_str()))).get_result(conn)?)
+}
+
+/// Regions ordered by code, after `after`, at most `limit`.
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<RegionSummary>, StoreError> {
+    let mut query = regions::table
+        .select((regions::code, regions::name, regions::time_zone))
+        .order(regions::code.asc())
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(regions::code.gt(after.to_owned()));
+    }
+    let rows: Vec<RegionRow> = query.load(conn)?;
+    let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
+    let years: Vec<(String, i32)> = region_years::table
+        .filter(region_years::region_code.eq_any(&codes))
+        .select((region_years::region_code, region_years::year))
+        .order((region_years::region_code.asc(), region_years::year.asc()))
+        .load(conn)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let region = Region::try_from(row)?;
+        let years = years
+            .iter()
+            .filter(|(c, _)| c == region.code.as_str())
+            .map(|(_, y)| *y)
+            .collect();
+        items.push(RegionSummary { region, years });
+    }
+    Ok(Page::from_rows(items, limit, |r| r.region.code.as_str().to_owned()))
+}
+
+type YearRow = (
+    String,
+    i32,
+    i64,
+    i32,
+    i32,
+    i32,
+    (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32),
+);
+
+fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
+    stored(column, u16::try_from(v))
+}
+
+fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
+    let (code, year, wage, floor, ceiling, late, r) = row;
+    let rates = Rates {
+        pension: RatePair { employer_bp: bp("pension_employer_bp", r.0)?, employee_bp: bp("pension_employee_bp", r.1)? },
+        medical: RatePair { employer_bp: bp("medical_employer_bp", r.2)?, employee_bp: bp("medical_employee_bp", r.3)? },
+        unemployment: RatePair {
+            employer_bp: bp("unemployment_employer_bp", r.4)?,
+            employee_bp: bp("unemployment_employee_bp", r.5)?,
+        },
+        work_injury: RatePair {
+            employer_bp: bp("work_injury_employer_bp", r.6)?,
+            employee_bp: bp("work_injury_employee_bp", r.7)?,
+        },
+        maternity: RatePair { employer_bp: bp("maternity_employer_bp", r.8)?, employee_bp: bp("maternity_employee_bp", r.9)? },
+    };
+    stored(
+        "region_years",
+        YearParameters::new(
+            stored("region_years.region_code", RegionCode::parse(&code))?,
+            year,
+            Fen(wage),
+            bp("base_floor_pct", floor)?,
+            bp("base_ceiling_pct", ceiling)?,
+            bp("late_fee_bp_per_day", late)?,
+            rates,
+        ),
+    )
+}
+
+macro_rules! year_columns {
+    () => {
+        (
+            region_years::region_code,
+            region_years::year,
+            region_years::average_monthly_wage_fen,
+            region_years::base_floor_pct,
+            region_years::base_ceiling_pct,
+            region_years::late_fee_bp_per_day,
+            (
+                region_years::pension_employer_bp,
+                region_years::pension_employee_bp,
+                region_years::medical_employer_bp,
+                region_years::medical_employee_bp,
+                region_years::unemployment_employer_bp,
+                region_years::unemployment_employee_bp,
+                region_years::work_injury_employer_bp,
+                region_years::work_injury_employee_bp,
+                region_years::maternity_employer_bp,
+                region_years::maternity_employee_bp,
+            ),
+        )
+    };
+}
+
+/// All yearly parameters of a region, oldest first.
+pub fn years(conn: &mut DbConnection, code: &RegionCode) -> Result<Vec<YearParameters>, StoreError> {
+    let rows: Vec<YearRow> = region_years::table
+        .filter(region_years::region_code.eq(code.as_str()))
+        .order(region_years::year.asc())
+        .select(year_columns!())
+        .load(conn)?;
+    rows.into_iter().map(year_from_row).collect()
+}
+
+pub fn year(
+    conn: &mut DbConnection,
+    code: &RegionCode,
+    year: i32,
+) -> Result<Option<YearParameters>, StoreError> {
+    let row: Option<YearRow> = region_years::table
+        .find((code.as_str(), year))
+        .select(year_columns!())
+        .first(conn)
+        .optional()?;
+    row.map(year_from_row).transpose()
+}
+
+/// Sets a region's parameters for one year. Returns true when the year was new.
+pub fn upsert_year(
+    conn: &mut DbConnection,
+    p: &YearParameters,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let r = p.rates();
+    let values = (
+        region_years::average_monthly_wage_fen.eq(p.average_monthly_wage().0),
+        region_years::base_floor_pct.eq(i32::from(p.base_floor_pct())),
+        region_years::base_ceiling_pct.eq(i32::from(p.base_ceiling_pct())),
+        region_years::late_fee_bp_per_day.eq(i32::from(p.late_fee_bp_per_day())),
+        (
+            region_years::pension_employer_bp.eq(i32::from(r.pension.employer_bp)),
+            region_years::pension_employee_bp.eq(i32::from(r.pension.employee_bp)),
+            region_years::medical_employer_bp.eq(i32::from(r.medical.employer_bp)),
+            region_years::medical_employee_bp.eq(i32::from(r.medical.employee_bp)),
+            region_years::unemployment_employer_bp.eq(i32::from(r.unemployment.employer_bp)),
+            region_years::unemployment_employee_bp.eq(i32::from(r.unemployment.employee_bp)),
+            region_years::work_injury_employer_bp.eq(i32::from(r.work_injury.employer_bp)),
+            region_years::work_injury_employee_bp.eq(i32::from(r.work_injury.employee_bp)),
+            region_years::maternity_employer_bp.eq(i32::from(r.maternity.employer_bp)),
+            region_years::maternity_employee_bp.eq(i32::from(r.maternity.employee_bp)),
+        ),
+    );
+    let updated = diesel::update(region_years::table.find((p.region().as_str(), p.year())))
+        .set((values.clone(), region_years::updated_at.eq(now)))
+        .execute(conn)?;
+    if updated > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(region_years::table)
+        .values((
+            region_years::region_code.eq(p.region().as_str()),
+            region_years::year.eq(p.year()),
+            values,
+            region_years::created_at.eq(now),
+            region_years::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}

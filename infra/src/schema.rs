@@ -1,0 +1,129 @@
+//! Diesel table definitions, shared by both backends. Kept by hand in step with
+//! `migrations/{sqlite,postgres}`; `tests/tests/migrations.rs` checks that the three agree.
+
+diesel::table! {
+    regions (code) {
+        code -> Text,
+        name -> Text,
+        time_zone -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    region_years (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        average_monthly_wage_fen -> BigInt,
+        base_floor_pct -> Integer,
+        base_ceiling_pct -> Integer,
+        late_fee_bp_per_day -> Integer,
+        pension_employer_bp -> Integer,
+        pension_employee_bp -> Integer,
+        medical_employer_bp -> Integer,
+        medical_employee_bp -> Integer,
+        unemployment_employer_bp -> Integer,
+        unemployment_employee_bp -> Integer,
+        work_injury_employer_bp -> Integer,
+        work_injury_employee_bp -> Integer,
+        maternity_employer_bp -> Integer,
+        maternity_employee_bp -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    employers (id) {
+        id -> Text,
+        name -> Text,
+        credit_code -> Text,
+        region_code -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> Text,
+        national_id_hash -> Text,
+        national_id_enc -> Text,
+        national_id_masked -> Text,
+        name -> Text,
+        gender -> Text,
+        birth_date -> Date,
+        region_code -> Text,
+        card_number -> Text,
+        medical_category -> Text,
+        employment_status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_accounts (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Integer,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contributions (id) {
+        id -> Text,
+        person_id -> Text,
+        employer_id -> Nullable<Text>,
+        employer_key -> Text,
+        period -> Text,
+        insurance -> Text,
+        declared_wage_fen -> BigInt,
+        base_fen -> BigInt,
+        employer_fen -> BigInt,
+        employee_fen -> BigInt,
+        status -> Text,
+        paid_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        subject_kind -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(region_years -> regions (region_code));
+diesel::joinable!(employers -> regions (region_code));
+diesel::joinable!(persons -> regions (region_code));
+diesel::joinable!(contributions -> persons (person_id));
+diesel::joinable!(contributions -> employers (employer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    region_years,
+    employers,
+    persons,
+    staff_accounts,
+    contributions,
+    audit_log,
+);

@@ -1,0 +1,12 @@
+//! The wire contract of Shebao's API: request and response bodies, the problem+json body and the
+//! base OpenAPI document. The `api` crate's handlers use these types and add their paths; the
+//! assembled document is committed as `openapi/openapi.json` and a test keeps the two equal.
+#![forbid(unsafe_code)]
+
+pub mod document;
+pub mod ops;
+pub mod problem;
+pub mod staff;
+pub mod wire;
+
+pub use problem::{FieldError, Problem};

@@ -1,0 +1,154 @@
+//! Bodies of the staff part of the API (`/v1/staff/...`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::wire::{EmploymentStatus, Gender, MedicalCategory, StaffRole};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "admin", "password": "correct horse battery staple"}))]
+pub struct StaffLoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// An access token for the staff API.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StaffTokenResponse {
+    /// A signed JWT (EdDSA); send it as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    pub role: StaffRole,
+}
+
+/// Registers an insured person.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "national_id": "11010519491231002X", "name": "张三", "region": "440300",
+    "card_number": "A44030000099", "medical_category": "employee", "employment_status": "employed"
+}))]
+pub struct CreatePersonRequest {
+    /// 18-character resident ID number (GB 11643); the check character is verified.
+    pub national_id: String,
+    pub name: String,
+    /// A region code (6 digits) the registry knows.
+    pub region: String,
+    /// Social-security card number: 9–20 letters and digits.
+    pub card_number: String,
+    #[schema(value_type = MedicalCategory)]
+    pub medical_category: String,
+    #[schema(value_type = EmploymentStatus)]
+    pub employment_status: String,
+}
+
+/// An insured person. The ID number is always masked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PersonView {
+    pub id: Uuid,
+    /// Masked: first 3 and last 4 characters, e.g. `110***********002X`.
+    pub national_id: String,
+    pub name: String,
+    /// Derived from the ID number.
+    pub gender: Gender,
+    /// Derived from the ID number.
+    pub birth_date: NaiveDate,
+    pub region: String,
+    pub card_number: String,
+    pub medical_category: MedicalCategory,
+    pub employment_status: EmploymentStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "深圳市示例科技有限公司", "credit_code": "91440300MA5F00001K", "region": "440300"}))]
+pub struct CreateEmployerRequest {
+    pub name: String,
+    /// Unified social credit code (GB 32100); the check character is verified.
+    pub credit_code: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmployerView {
+    pub id: Uuid,
+    pub name: String,
+    pub credit_code: String,
+    pub region: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Pagination of a list: `cursor` continues after the last item of the previous page.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegionSummary {
+    /// 6-digit administrative division code (GB/T 2260).
+    pub code: String,
+    pub name: String,
+    /// IANA time zone the region's times are shown in.
+    pub time_zone: String,
+    /// The years for which contribution parameters are loaded.
+    pub parameter_years: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegionList {
+    pub items: Vec<RegionSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Employer and employee rates of one insurance, in basis points (1600 = 16 %).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RatePair {
+    pub employer_bp: u16,
+    pub employee_bp: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RatesView {
+    pub pension: RatePair,
+    pub medical: RatePair,
+    pub unemployment: RatePair,
+    pub work_injury: RatePair,
+    pub maternity: RatePair,
+}
+
+/// A region's contribution parameters for one year.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct YearParametersView {
+    pub year: i32,
+    /// The previous year's average monthly wage, which sets this year's base bounds (fen).
+    pub average_monthly_wage_fen: i64,
+    pub base_floor_pct: u16,
+    pub base_ceiling_pct: u16,
+    /// The lowest contribution base this year (fen).
+    pub base_floor_fen: i64,
+    /// The highest contribution base this year (fen).
+    pub base_ceiling_fen: i64,
+    /// Late fee per day in basis points of the overdue amount (5 = 0.05 %).
+    pub late_fee_bp_per_day: u16,
+    pub rates: RatesView,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegionView {
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    /// Oldest first.
+    pub years: Vec<YearParametersView>,
+}

@@ -1,0 +1,36 @@
+//! Enumerations as they appear on the wire.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Male,
+    Female,
+}
+
+/// Medical insurance category: employee (职工医保) or urban-rural resident (城乡居民医保).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalCategory {
+    Employee,
+    Resident,
+}
+
+/// `flexible` is flexible employment (灵活就业): the person pays their own contributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentStatus {
+    Employed,
+    Flexible,
+    Unemployed,
+    Retired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Caseworker,
+    Admin,
+}

@@ -1,0 +1,244 @@
+//! The end-to-end harness: `spawn_app()` starts the real server on a random port with a fresh
+//! database, and the tests talk to it over HTTP as the phone app does.
+//!
+//! The backend is SQLite unless `SHEBAO_TEST_POSTGRES_URL` names a PostgreSQL server
+//! (e.g. `postgres://postgres@127.0.0.1:5432/postgres`): then every test gets its own new
+//! database there, dropped at the end. If that server cannot be reached the tests fail; they
+//! never fall back to SQLite quietly.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::{json, Value};
+use shebao_api::startup::Application;
+use shebao_domain::ports::Clock;
+use shebao_domain::staff::{StaffRole, Username};
+use shebao_infra::config::{LogFormat, Settings};
+use shebao_infra::db::{run_migrations, DbConnection};
+use shebao_infra::registry::staff;
+use shebao_security::{KeyMaterial, PasswordHasher};
+use uuid::Uuid;
+
+pub const POSTGRES_ENV: &str = "SHEBAO_TEST_POSTGRES_URL";
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+pub struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    pub fn at(t: DateTime<Utc>) -> TestClock {
+        TestClock(Arc::new(Mutex::new(t)))
+    }
+    pub fn advance(&self, by: Duration) {
+        let mut t = self.0.lock().unwrap();
+        *t += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Which database this test run uses.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_ENV).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A database made for one test; dropped with it.
+pub struct TestDatabase {
+    pub url: String,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub fn new() -> TestDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        match postgres_admin_url() {
+            Some(admin) => {
+                let name = format!("shebao_t_{}", Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!("{POSTGRES_ENV} is set but PostgreSQL cannot be reached at {admin}: {e}")
+                });
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let url = match admin.rsplit_once('/') {
+                    Some((server, _db)) => format!("{server}/{name}"),
+                    None => panic!("{POSTGRES_ENV} must end in /DATABASE"),
+                };
+                TestDatabase { url, pg: Some((admin, name)), _dir: dir }
+            }
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("shebao.db").display());
+                TestDatabase { url, pg: None, _dir: dir }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// A direct connection with the migrations applied, for set-up and checks.
+    pub fn connect(&self) -> DbConnection {
+        let mut conn = DbConnection::open(&self.url).unwrap();
+        run_migrations(&mut conn).unwrap();
+        conn
+    }
+}
+
+impl Default for TestDatabase {
+    fn default() -> Self {
+        TestDatabase::new()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub struct TestOptions {
+    pub demo_seed: bool,
+    pub start: DateTime<Utc>,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            demo_seed: false,
+            start: Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap(),
+            env: Vec::new(),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub clock: TestClock,
+    pub db: TestDatabase,
+    pub settings: Settings,
+    handle: actix_web::dev::ServerHandle,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
+    let db = TestDatabase::new();
+    let mut vars: Vec<(&str, String)> = vec![
+        ("SHEBAO_LISTEN", "127.0.0.1:0".into()),
+        ("DATABASE_URL", db.url.clone()),
+        ("SHEBAO_DEMO_SEED", opts.demo_seed.to_string()),
+        ("SHEBAO_WORKERS", "2".into()),
+        ("SHEBAO_DB_POOL_SIZE", "4".into()),
+        ("SHEBAO_SHUTDOWN_TIMEOUT_SECS", "1".into()),
+    ];
+    vars.extend(opts.env);
+    let settings = Settings::from_env(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    if std::env::var("SHEBAO_TEST_LOG").is_ok() {
+        shebao_api::telemetry::init("debug", LogFormat::Pretty);
+    }
+    let clock = TestClock::at(opts.start);
+    let app = Application::build(settings.clone(), KeyMaterial::generate(), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        clock,
+        db,
+        settings,
+        handle,
+    }
+}
+
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// Creates a staff account directly in the database (as `shebao admin create-staff` does).
+    pub async fn create_staff(&self, username: &str, role: StaffRole) -> Uuid {
+        let url = self.db.url.clone();
+        let username = Username::parse(username).unwrap();
+        tokio::task::spawn_blocking(move || {
+            let hash = PasswordHasher::new(1).hash_blocking(STAFF_PASSWORD).unwrap();
+            let mut conn = DbConnection::open(&url).unwrap();
+            staff::insert(&mut conn, &username, &hash, role, Utc::now().naive_utc()).unwrap().unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Signs in through the API and returns the bearer token.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post("/v1/staff/auth/login")
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A fresh staff account of `role` and its token.
+    pub async fn staff_token(&self, role: StaffRole) -> String {
+        let username = format!("{}{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..8]);
+        self.create_staff(&username, role).await;
+        let res = self.login(&username, STAFF_PASSWORD).await;
+        assert_eq!(res.status(), 200, "login failed");
+        let body: Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Loads the demo regions (and their parameters) without the demo persons.
+    pub fn seed_regions(&self) {
+        let mut conn = self.db.connect();
+        shebao_infra::seed::ensure_regions(&mut conn, 2026, Utc::now().naive_utc()).unwrap();
+    }
+
+    pub fn stop(&self) -> impl std::future::Future<Output = ()> {
+        self.handle.stop(true)
+    }
+}
+
+/// Asserts that a response is problem+json with the status and code given, and returns the body.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(ct.as_deref(), Some("application/problem+json"), "content type");
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status, "status in body: {body}");
+    assert_eq!(body["code"], code, "code in body: {body}");
+    assert_eq!(body["type"], format!("urn:shebao:problem:{code}"));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}

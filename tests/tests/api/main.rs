@@ -1,0 +1,8 @@
+//! End-to-end tests over real HTTP. One binary (one link) with a module per capability.
+#![allow(clippy::unwrap_used)]
+
+mod errors;
+mod migrations;
+mod openapi_spec;
+mod operations;
+mod staff_registry;
