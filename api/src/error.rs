@@ -289,6 +289,22 @@ impl Fields {
         }
     }
 
+    /// Parses a field that must be present: absent (or JSON null) is `required`.
+    pub fn required<T>(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, ValueError>,
+    ) -> Option<T> {
+        match value {
+            Some(v) => self.check(field, parse(v)),
+            None => {
+                self.add(field, Issue::Required);
+                None
+            }
+        }
+    }
+
     pub fn add(&mut self, field: &str, issue: Issue) {
         self.issues.push(FieldIssue { field: field.to_owned(), issue });
     }

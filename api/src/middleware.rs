@@ -42,23 +42,25 @@ pub async fn observe(
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
     let ctx = RequestContext { request_id: id.clone(), lang, path: path.clone() };
-    let http_req = req.request().clone();
 
     if let Some(m) = &metrics {
         m.in_flight.inc();
     }
-    let mut res = context::scope(ctx.clone(), async move {
-        let res = match next.call(req).await {
-            Ok(res) => res.map_into_boxed_body(),
-            Err(e) => ServiceResponse::new(http_req, e.error_response()),
-        };
-        ensure_problem(res)
-    })
-    .instrument(span.clone())
-    .await;
+    // The request is not cloned before routing (the router needs it to itself); an error
+    // that escapes every handler (none should) is passed on for actix to answer.
+    let result = context::scope(ctx, async move { next.call(req).await.map(|res| ensure_problem(res.map_into_boxed_body())) })
+        .instrument(span.clone())
+        .await;
     if let Some(m) = &metrics {
         m.in_flight.dec();
     }
+    let mut res = match result {
+        Ok(res) => res,
+        Err(e) => {
+            span.in_scope(|| tracing::error!(error = %e, "request failed outside any handler"));
+            return Err(e);
+        }
+    };
 
     let status = res.status();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
@@ -81,19 +83,21 @@ pub async fn observe(
     Ok(res)
 }
 
-/// Rewrites an error response that has no problem body (actix's own 404/405/413 …) into one,
+/// Rewrites an error response that has no JSON body (actix's own 404/405/413 …) into a problem,
 /// keeping its status and headers.
 fn ensure_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
+    // Our own answers are JSON (problem+json, or a documented JSON body such as /readyz's);
+    // anything else (empty, text/plain) came from actix and is rewritten.
+    let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("application/json"));
+    if is_json {
         return res;
     }
     let mut problem = problem_for_status(status).problem();

@@ -26,7 +26,8 @@ pub struct StaffTokenResponse {
     pub role: StaffRole,
 }
 
-/// Registers an insured person.
+/// Registers an insured person. Every field is required; all missing or invalid fields are
+/// reported together.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "national_id": "11010519491231002X", "name": "张三", "region": "440300",
@@ -34,16 +35,26 @@ pub struct StaffTokenResponse {
 }))]
 pub struct CreatePersonRequest {
     /// 18-character resident ID number (GB 11643); the check character is verified.
-    pub national_id: String,
-    pub name: String,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub national_id: Option<String>,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub name: Option<String>,
     /// A region code (6 digits) the registry knows.
-    pub region: String,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub region: Option<String>,
     /// Social-security card number: 9–20 letters and digits.
-    pub card_number: String,
-    #[schema(value_type = MedicalCategory)]
-    pub medical_category: String,
-    #[schema(value_type = EmploymentStatus)]
-    pub employment_status: String,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub card_number: Option<String>,
+    #[serde(default)]
+    #[schema(required = true, value_type = MedicalCategory)]
+    pub medical_category: Option<String>,
+    #[serde(default)]
+    #[schema(required = true, value_type = EmploymentStatus)]
+    pub employment_status: Option<String>,
 }
 
 /// An insured person. The ID number is always masked.
@@ -67,10 +78,16 @@ pub struct PersonView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "深圳市示例科技有限公司", "credit_code": "91440300MA5F00001K", "region": "440300"}))]
 pub struct CreateEmployerRequest {
-    pub name: String,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub name: Option<String>,
     /// Unified social credit code (GB 32100); the check character is verified.
-    pub credit_code: String,
-    pub region: String,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub credit_code: Option<String>,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -26,9 +26,9 @@ fn view(e: Employer) -> EmployerView {
 
 fn validate(body: &CreateEmployerRequest) -> Result<NewEmployer, ApiError> {
     let mut f = Fields::new();
-    let name = f.check("name", EmployerName::parse(&body.name));
-    let credit_code = f.check("credit_code", CreditCode::parse(&body.credit_code));
-    let region = f.check("region", RegionCode::parse(&body.region));
+    let name = f.required("name", body.name.as_deref(), EmployerName::parse);
+    let credit_code = f.required("credit_code", body.credit_code.as_deref(), CreditCode::parse);
+    let region = f.required("region", body.region.as_deref(), RegionCode::parse);
     match (name, credit_code, region) {
         (Some(name), Some(credit_code), Some(region)) if f.is_empty() => Ok(NewEmployer { name, credit_code, region }),
         _ => Err(f.into_error()),
