@@ -48,13 +48,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false, id = "what")]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(false).args(["demo", "persons"])))]
 pub struct SeedArgs {
     /// The demo: two regions with parameters since 2014, employers, and persons with monthly history.
-    #[arg(long, group = "what")]
+    #[arg(long)]
     pub demo: bool,
     /// Generate this many fictional persons.
-    #[arg(long, group = "what")]
+    #[arg(long)]
     pub persons: Option<u64>,
     /// Random seed for --persons: the same seed gives the same population.
     #[arg(long, default_value_t = 1)]

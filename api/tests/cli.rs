@@ -1,0 +1,160 @@
+//! The `shebao` binary as an operator uses it: bootstrap, seeding, the spec, and a graceful stop.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shebao");
+
+fn shebao(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", format!("sqlite://{}", dir.join("s.db").display()))
+        .env("SHEBAO_DATA_DIR", dir)
+        .env("SHEBAO_LOG", "warn");
+    c
+}
+
+#[test]
+fn create_staff_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = shebao(dir.path())
+        .args(["admin", "create-staff", "--username", "Root.Admin", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("staff account root.admin (admin) created"));
+
+    // The same name again fails, and a short password is refused before anything is written.
+    let mut again = shebao(dir.path())
+        .args(["admin", "create-staff", "--username", "root.admin", "--role", "caseworker"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    again.stdin.take().unwrap().write_all(b"another long password\n").unwrap();
+    let out = again.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+
+    let mut short = shebao(dir.path())
+        .args(["admin", "create-staff", "--username", "shorty", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let out = short.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
+
+    let bad_role = shebao(dir.path()).args(["admin", "create-staff", "--username", "x123", "--role", "boss"]).output().unwrap();
+    assert!(!bad_role.status.success());
+}
+
+#[test]
+fn seeds_the_demo_once_and_a_deterministic_population() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shebao(dir.path()).args(["seed", "--demo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("10 persons"), "{text}");
+    assert!(text.contains("demo person (fictional): name 张伟"), "{text}");
+    let again = shebao(dir.path()).args(["seed", "--demo"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already holds data"));
+
+    let out = shebao(dir.path()).args(["seed", "--persons", "2500", "--seed", "7"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2500 persons seeded (seed 7)"));
+    // The same seed twice is refused rather than duplicated.
+    let dup = shebao(dir.path()).args(["seed", "--persons", "10", "--seed", "7"]).output().unwrap();
+    assert!(!dup.status.success());
+
+    // Determinism: the same seed in another database gives the same people (same card numbers
+    // and blind-index-free facts: names and birth dates).
+    let other = tempfile::tempdir().unwrap();
+    for d in [dir.path(), other.path()] {
+        if d == other.path() {
+            let out = shebao(d).args(["seed", "--persons", "2500", "--seed", "7"]).output().unwrap();
+            assert!(out.status.success());
+        }
+    }
+    let facts = |d: &std::path::Path| {
+        use diesel::prelude::*;
+        let mut c = diesel::SqliteConnection::establish(d.join("s.db").to_str().unwrap()).unwrap();
+        shebao_infra::schema::persons::table
+            .filter(shebao_infra::schema::persons::card_number.like("S000007%"))
+            .select((
+                shebao_infra::schema::persons::card_number,
+                shebao_infra::schema::persons::name,
+                shebao_infra::schema::persons::birth_date,
+            ))
+            .order(shebao_infra::schema::persons::card_number)
+            .load::<(String, String, chrono::NaiveDate)>(&mut c)
+            .unwrap()
+    };
+    let a = facts(dir.path());
+    assert_eq!(a.len(), 2500);
+    assert_eq!(a, facts(other.path()));
+}
+
+#[test]
+fn writes_the_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shebao(dir.path()).args(["openapi", "--output", "-"]).output().unwrap();
+    assert!(out.status.success());
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let file = dir.path().join("spec.json");
+    let out = shebao(dir.path()).args(["openapi", "--output", file.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&file).unwrap(), shebao_api::openapi_doc::render().into_bytes());
+}
+
+#[test]
+fn serves_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = shebao(dir.path())
+        .env("SHEBAO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SHEBAO_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut ready = false;
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                ready = true;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ready, "server never became ready");
+    // The embedded default generated its keys and loaded the demo.
+    assert!(dir.path().join("keys/pii.key").exists());
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    assert!(code.success(), "exit status {code:?}");
+    let mut logs = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(logs.contains("demo data loaded"), "{logs}");
+    assert!(logs.contains("\"stopped\"") || logs.contains("stopped"), "{logs}");
+    // Secrets never reach the logs: the generated keys' contents are not in them.
+    let key = std::fs::read_to_string(dir.path().join("keys/pii.key")).unwrap();
+    assert!(!logs.contains(key.trim()));
+    // Nor the demo person's ID number (it is in the database, encrypted).
+    assert!(!logs.contains("440300198603120"));
+}
