@@ -96,3 +96,37 @@ mod tests {
         assert_eq!(as_port.now(), at("2030-01-01T00:00:00Z"));
     }
 }
+
+/// One text message to send. `id` is the message's own idempotency key: it is recorded before
+/// the provider is called, and the provider is told it, so a retry never sends twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsMessage {
+    pub id: String,
+    pub to: crate::identity::PhoneNumber,
+    pub body: String,
+}
+
+/// What the provider answered for an accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    /// The provider's id of the message (Twilio's `sid`).
+    pub provider_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmsError {
+    /// The provider cannot be reached or keeps failing (timeouts, 5xx): try again later.
+    #[error("SMS provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider refused this message (4xx): retrying will not help.
+    #[error("SMS provider rejected the message: {0}")]
+    Rejected(String),
+}
+
+/// Sends text messages (the SMS provider).
+pub trait SmsSender: Send + Sync + 'static {
+    fn send<'a>(
+        &'a self,
+        message: &'a SmsMessage,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SentSms, SmsError>> + Send + 'a>>;
+}
