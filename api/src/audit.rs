@@ -15,7 +15,13 @@ impl<'a> Audit<'a> {
         Audit { req }
     }
 
-    pub fn entry(&self, actor_kind: ActorKind, actor_id: Option<String>, action: &'static str, outcome: &'static str) -> AuditEntry {
+    pub fn entry(
+        &self,
+        actor_kind: ActorKind,
+        actor_id: Option<String>,
+        action: &'static str,
+        outcome: &'static str,
+    ) -> AuditEntry {
         AuditEntry {
             actor_kind,
             actor_id,
@@ -30,11 +36,22 @@ impl<'a> Audit<'a> {
     }
 
     /// An action by a signed-in staff member on a subject.
-    pub fn staff(&self, staff: &Staff, action: &'static str, subject_kind: &'static str, subject_id: String) -> AuditEntry {
+    pub fn staff(
+        &self,
+        staff: &Staff,
+        action: &'static str,
+        subject_kind: &'static str,
+        subject_id: String,
+    ) -> AuditEntry {
         AuditEntry {
             subject_kind: Some(subject_kind),
             subject_id: Some(subject_id),
-            ..self.entry(ActorKind::Staff, Some(staff.id.to_string()), action, "success")
+            ..self.entry(
+                ActorKind::Staff,
+                Some(staff.id.to_string()),
+                action,
+                "success",
+            )
         }
     }
 }

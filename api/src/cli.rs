@@ -20,7 +20,11 @@ use crate::startup::Application;
 use crate::{openapi_doc, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "shebao", version, about = "Shebao: social security in your pocket (API server and tools)")]
+#[command(
+    name = "shebao",
+    version,
+    about = "Shebao: social security in your pocket (API server and tools)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -111,7 +115,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let (settings, keys) = load()?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 let app = Application::build(settings, keys, Arc::new(SystemClock)).await?;
                 app.run_until_stopped().await?;
@@ -166,19 +172,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Admin { command: AdminCommand::CreateStaff { username, role } } => {
+        Command::Admin {
+            command: AdminCommand::CreateStaff { username, role },
+        } => {
             let (settings, _) = load()?;
-            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("--username {e}"))?;
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username {e}"))?;
             let role = StaffRole::parse(&role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
             let password = line.trim_end_matches(['\r', '\n']);
-            let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password {e}"))?;
+            let password =
+                Password::parse(password).map_err(|e| anyhow::anyhow!("password {e}"))?;
             let hash = PasswordHasher::new(1).hash_blocking(password.expose())?;
             let mut conn = migrated(&settings)?;
-            match staff::insert(&mut conn, &username, &hash, role, SystemClock.now().naive_utc())? {
+            match staff::insert(
+                &mut conn,
+                &username,
+                &hash,
+                role,
+                SystemClock.now().naive_utc(),
+            )? {
                 Ok(id) => {
-                    out(&format!("staff account {} ({}) created with id {id}", username.as_str(), role.as_str()));
+                    out(&format!(
+                        "staff account {} ({}) created with id {id}",
+                        username.as_str(),
+                        role.as_str()
+                    ));
                     Ok(())
                 }
                 Err(_) => bail!("a staff account named {} exists already", username.as_str()),

@@ -9,5 +9,7 @@ pub fn encode(key: &str) -> String {
 
 pub fn decode(cursor: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
-    String::from_utf8(bytes).ok().filter(|s| !s.is_empty() && s.len() <= 256)
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= 256)
 }

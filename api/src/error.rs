@@ -61,9 +61,22 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<String> },
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, zh: &'static str, en: &'static str },
+    Conflict {
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Any other problem with a fixed status and code (429s, 403 `step_up_required`, …).
+    #[error("{code}")]
+    Coded {
+        status: u16,
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+        retry_after_secs: Option<u64>,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -105,6 +118,34 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Coded { code, .. } => code,
+        }
+    }
+
+    /// A problem with a fixed status and code.
+    pub fn coded(status: u16, code: &'static str, zh: &'static str, en: &'static str) -> ApiError {
+        ApiError::Coded {
+            status,
+            code,
+            zh,
+            en,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A 429 with `Retry-After`.
+    pub fn too_many(
+        code: &'static str,
+        retry_after_secs: i64,
+        zh: &'static str,
+        en: &'static str,
+    ) -> ApiError {
+        ApiError::Coded {
+            status: 429,
+            code,
+            zh,
+            en,
+            retry_after_secs: Some(u64::try_from(retry_after_secs.max(1)).unwrap_or(1)),
         }
     }
 
@@ -125,6 +166,16 @@ impl ApiError {
             ApiError::Conflict { .. } => ("冲突", "Conflict"),
             ApiError::Unavailable(_) => ("服务暂时不可用", "Service unavailable"),
             ApiError::Internal(_) => ("服务器内部错误", "Internal error"),
+            ApiError::Coded { status, .. } => match status {
+                401 => ("认证失败", "Authentication failed"),
+                403 => ("无权执行", "Forbidden"),
+                404 => ("未找到", "Not found"),
+                409 => ("冲突", "Conflict"),
+                422 => ("无法处理", "Unprocessable request"),
+                429 => ("请求过于频繁", "Too many requests"),
+                503 => ("服务暂时不可用", "Service unavailable"),
+                _ => ("请求失败", "Request failed"),
+            },
         };
         lang.pick(zh, en)
     }
@@ -132,34 +183,83 @@ impl ApiError {
     fn detail(&self, lang: Lang) -> String {
         match (self, lang) {
             (ApiError::Validation(_), Lang::Zh) => "一个或多个字段无效，详见 errors。".into(),
-            (ApiError::Validation(_), Lang::En) => "One or more fields are invalid; see errors.".into(),
+            (ApiError::Validation(_), Lang::En) => {
+                "One or more fields are invalid; see errors.".into()
+            }
             (ApiError::MalformedJson(m), Lang::Zh) => format!("无法解析请求体：{m}"),
             (ApiError::MalformedJson(m), Lang::En) => format!("The body is not valid JSON: {m}"),
             (ApiError::InvalidQuery(m), Lang::Zh) => format!("无法解析查询参数：{m}"),
             (ApiError::InvalidQuery(m), Lang::En) => format!("The query string is invalid: {m}"),
-            (ApiError::UnsupportedMediaType, l) => l.pick("请求体必须是 application/json。", "The body must be application/json.").into(),
-            (ApiError::PayloadTooLarge { limit }, Lang::Zh) => format!("请求体不得超过 {limit} 字节。"),
-            (ApiError::PayloadTooLarge { limit }, Lang::En) => format!("The body must not exceed {limit} bytes."),
-            (ApiError::Unauthorized, l) => l.pick("需要有效的访问令牌。", "A valid access token is required.").into(),
-            (ApiError::TokenExpired, l) => l.pick("访问令牌已过期，请重新登录。", "The access token has expired; sign in again.").into(),
-            (ApiError::InvalidCredentials, l) => l.pick("用户名或密码错误。", "The username or password is wrong.").into(),
+            (ApiError::UnsupportedMediaType, l) => l
+                .pick(
+                    "请求体必须是 application/json。",
+                    "The body must be application/json.",
+                )
+                .into(),
+            (ApiError::PayloadTooLarge { limit }, Lang::Zh) => {
+                format!("请求体不得超过 {limit} 字节。")
+            }
+            (ApiError::PayloadTooLarge { limit }, Lang::En) => {
+                format!("The body must not exceed {limit} bytes.")
+            }
+            (ApiError::Unauthorized, l) => l
+                .pick("需要有效的访问令牌。", "A valid access token is required.")
+                .into(),
+            (ApiError::TokenExpired, l) => l
+                .pick(
+                    "访问令牌已过期，请重新登录。",
+                    "The access token has expired; sign in again.",
+                )
+                .into(),
+            (ApiError::InvalidCredentials, l) => l
+                .pick("用户名或密码错误。", "The username or password is wrong.")
+                .into(),
             (ApiError::AccountLocked { retry_after_secs }, Lang::Zh) => {
-                format!("登录失败次数过多，账户已锁定，请 {} 分钟后再试。", retry_after_secs.div_ceil(60))
+                format!(
+                    "登录失败次数过多，账户已锁定，请 {} 分钟后再试。",
+                    retry_after_secs.div_ceil(60)
+                )
             }
             (ApiError::AccountLocked { retry_after_secs }, Lang::En) => {
-                format!("Too many failed sign-ins; the account is locked for {} more minutes.", retry_after_secs.div_ceil(60))
+                format!(
+                    "Too many failed sign-ins; the account is locked for {} more minutes.",
+                    retry_after_secs.div_ceil(60)
+                )
             }
-            (ApiError::Forbidden, l) => l.pick("当前身份无权执行此操作。", "Your role does not allow this operation.").into(),
-            (ApiError::NotFound(_), l) => l.pick("请求的资源不存在。", "The requested resource does not exist.").into(),
-            (ApiError::RouteNotFound, l) => l.pick("没有这个接口。", "There is no such endpoint.").into(),
-            (ApiError::MethodNotAllowed { allow }, Lang::Zh) => format!("该接口支持的方法：{}。", allow.join(", ")),
-            (ApiError::MethodNotAllowed { allow }, Lang::En) => format!("This endpoint supports: {}.", allow.join(", ")),
+            (ApiError::Forbidden, l) => l
+                .pick(
+                    "当前身份无权执行此操作。",
+                    "Your role does not allow this operation.",
+                )
+                .into(),
+            (ApiError::NotFound(_), l) => l
+                .pick(
+                    "请求的资源不存在。",
+                    "The requested resource does not exist.",
+                )
+                .into(),
+            (ApiError::RouteNotFound, l) => l
+                .pick("没有这个接口。", "There is no such endpoint.")
+                .into(),
+            (ApiError::MethodNotAllowed { allow }, Lang::Zh) => {
+                format!("该接口支持的方法：{}。", allow.join(", "))
+            }
+            (ApiError::MethodNotAllowed { allow }, Lang::En) => {
+                format!("This endpoint supports: {}.", allow.join(", "))
+            }
             (ApiError::Conflict { zh, en, .. }, l) => l.pick(zh, en).into(),
             (ApiError::Unavailable(_), l) => l
-                .pick("数据库暂时无法访问，请稍后重试。", "The database cannot be reached right now; retry shortly.")
+                .pick(
+                    "数据库暂时无法访问，请稍后重试。",
+                    "The database cannot be reached right now; retry shortly.",
+                )
                 .into(),
+            (ApiError::Coded { zh, en, .. }, l) => l.pick(zh, en).into(),
             (ApiError::Internal(_), l) => l
-                .pick("服务器内部错误，请携带 request_id 联系我们。", "Something went wrong on our side; quote the request_id when reporting it.")
+                .pick(
+                    "服务器内部错误，请携带 request_id 联系我们。",
+                    "Something went wrong on our side; quote the request_id when reporting it.",
+                )
                 .into(),
         }
     }
@@ -206,13 +306,20 @@ fn field_error(i: &FieldIssue, lang: Lang) -> FieldError {
     let (code, message) = match &i.issue {
         Issue::Value(v) => (v.code(), value_message(v, lang)),
         Issue::Required => ("required", lang.pick("必填", "is required").to_owned()),
-        Issue::Type(m) => ("type", match lang {
-            Lang::Zh => format!("类型不正确：{m}"),
-            Lang::En => format!("has the wrong type: {m}"),
-        }),
+        Issue::Type(m) => (
+            "type",
+            match lang {
+                Lang::Zh => format!("类型不正确：{m}"),
+                Lang::En => format!("has the wrong type: {m}"),
+            },
+        ),
         Issue::Unknown => ("unknown", lang.pick("不存在", "does not exist").to_owned()),
     };
-    FieldError { field: i.field.clone(), code: code.to_owned(), message }
+    FieldError {
+        field: i.field.clone(),
+        code: code.to_owned(),
+        message,
+    }
 }
 
 impl ResponseError for ApiError {
@@ -222,7 +329,9 @@ impl ResponseError for ApiError {
             ApiError::MalformedJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unauthorized | ApiError::TokenExpired | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::TokenExpired | ApiError::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
@@ -230,6 +339,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Coded { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 
@@ -237,8 +349,12 @@ impl ResponseError for ApiError {
         match self {
             // The cause is logged once, here, with the request id from the span; the client sees
             // only the generic text.
-            ApiError::Internal(cause) => tracing::error!(error.code = self.code(), error.cause = %cause, "request failed"),
-            ApiError::Unavailable(cause) => tracing::warn!(error.code = self.code(), error.cause = %cause, "database unavailable"),
+            ApiError::Internal(cause) => {
+                tracing::error!(error.code = self.code(), error.cause = %cause, "request failed")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error.code = self.code(), error.cause = %cause, "database unavailable")
+            }
             _ => tracing::debug!(error.code = self.code(), "request rejected"),
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -257,6 +373,18 @@ impl ResponseError for ApiError {
             }
             ApiError::AccountLocked { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Coded {
+                status,
+                retry_after_secs,
+                ..
+            } => {
+                if let Some(secs) = retry_after_secs {
+                    res.insert_header((header::RETRY_AFTER, secs.to_string()));
+                }
+                if *status == 401 {
+                    res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+                }
             }
             ApiError::MethodNotAllowed { allow } => {
                 res.insert_header((header::ALLOW, allow.join(", ")));
@@ -283,7 +411,10 @@ impl Fields {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
-                self.issues.push(FieldIssue { field: field.to_owned(), issue: Issue::Value(e) });
+                self.issues.push(FieldIssue {
+                    field: field.to_owned(),
+                    issue: Issue::Value(e),
+                });
                 None
             }
         }
@@ -306,7 +437,10 @@ impl Fields {
     }
 
     pub fn add(&mut self, field: &str, issue: Issue) {
-        self.issues.push(FieldIssue { field: field.to_owned(), issue });
+        self.issues.push(FieldIssue {
+            field: field.to_owned(),
+            issue,
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -320,7 +454,10 @@ impl Fields {
 
 /// The one-field validation error.
 pub fn field_error_of(field: &str, issue: Issue) -> ApiError {
-    ApiError::Validation(vec![FieldIssue { field: field.to_owned(), issue }])
+    ApiError::Validation(vec![FieldIssue {
+        field: field.to_owned(),
+        issue,
+    }])
 }
 
 /// A problem body for a status that came from outside the handlers (the router, actix itself).
@@ -334,6 +471,8 @@ pub fn problem_for_status(status: StatusCode) -> ApiError {
         413 => ApiError::PayloadTooLarge { limit: 0 },
         415 => ApiError::UnsupportedMediaType,
         503 => ApiError::Unavailable("unavailable".into()),
-        _ => ApiError::Internal(format!("unexpected {status} response without a problem body")),
+        _ => ApiError::Internal(format!(
+            "unexpected {status} response without a problem body"
+        )),
     }
 }

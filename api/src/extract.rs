@@ -25,7 +25,8 @@ pub struct Json<T>(pub T);
 fn is_json(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(m)) => {
-            m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            m.type_() == "application"
+                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
         }
         _ => false,
     }
@@ -39,13 +40,27 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         serde_json::error::Category::Data => {
             let msg = inner.to_string();
             // serde reports a missing field at its parent's path, naming it in the message.
-            if let Some(name) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-                let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+            if let Some(name) = msg
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                let field = if path == "." || path.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
                 return field_error_of(&field, Issue::Required);
             }
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-            let field = if path == "." || path.is_empty() { "$".to_owned() } else { path };
-            ApiError::Validation(vec![FieldIssue { field, issue: Issue::Type(msg) }])
+            let field = if path == "." || path.is_empty() {
+                "$".to_owned()
+            } else {
+                path
+            };
+            ApiError::Validation(vec![FieldIssue {
+                field,
+                issue: Issue::Type(msg),
+            }])
         }
         _ => ApiError::MalformedJson(inner.to_string()),
     }
@@ -127,7 +142,10 @@ impl Staff {
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequest for Staff {
@@ -157,7 +175,10 @@ fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
             _ => ApiError::Unauthorized,
         })?;
     let id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
-    Ok(Staff { id, role: claims.role })
+    Ok(Staff {
+        id,
+        role: claims.role,
+    })
 }
 
 /// The client's address as the socket saw it.
@@ -182,15 +203,26 @@ impl PageRequest {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(field_error_of(
                 "limit",
-                Issue::Value(shebao_domain::ValueError::Range { min: 1, max: i64::from(MAX_PAGE) }),
+                Issue::Value(shebao_domain::ValueError::Range {
+                    min: 1,
+                    max: i64::from(MAX_PAGE),
+                }),
             ));
         }
         let after = match q.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(crate::cursor::decode(c).ok_or_else(|| {
-                field_error_of("cursor", Issue::Value(shebao_domain::ValueError::Format { expected: "a cursor from a previous page" }))
+                field_error_of(
+                    "cursor",
+                    Issue::Value(shebao_domain::ValueError::Format {
+                        expected: "a cursor from a previous page",
+                    }),
+                )
             })?),
         };
-        Ok(PageRequest { limit: limit as usize, after })
+        Ok(PageRequest {
+            limit: limit as usize,
+            after,
+        })
     }
 }

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi_doc;
+pub mod person_auth;
 pub mod routes;
 pub mod routing;
 pub mod startup;

@@ -25,7 +25,12 @@ fn request_id(req: &ServiceRequest) -> String {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
@@ -39,18 +44,28 @@ pub async fn observe(
     let lang = Lang::negotiate(req.headers());
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
-    let ctx = RequestContext { request_id: id.clone(), lang, path: path.clone() };
+    let ctx = RequestContext {
+        request_id: id.clone(),
+        lang,
+        path: path.clone(),
+    };
 
     if let Some(m) = &metrics {
         m.in_flight.inc();
     }
     // The request is not cloned before routing (the router needs it to itself); an error
     // that escapes every handler (none should) is passed on for actix to answer.
-    let result = context::scope(ctx, async move { next.call(req).await.map(|res| ensure_problem(res.map_into_boxed_body())) })
-        .instrument(span.clone())
-        .await;
+    let result = context::scope(ctx, async move {
+        next.call(req)
+            .await
+            .map(|res| ensure_problem(res.map_into_boxed_body()))
+    })
+    .instrument(span.clone())
+    .await;
     if let Some(m) = &metrics {
         m.in_flight.dec();
     }
@@ -63,11 +78,18 @@ pub async fn observe(
     };
 
     let status = res.status();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(m) = &metrics {
-        m.requests.with_label_values(&[method.as_str(), &route, status.as_str()]).inc();
-        m.latency.with_label_values(&[method.as_str(), &route]).observe(elapsed.as_secs_f64());
+        m.requests
+            .with_label_values(&[method.as_str(), &route, status.as_str()])
+            .inc();
+        m.latency
+            .with_label_values(&[method.as_str(), &route])
+            .observe(elapsed.as_secs_f64());
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);

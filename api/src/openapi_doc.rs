@@ -25,19 +25,41 @@ use crate::routes;
         routes::employers::get,
         routes::regions::list,
         routes::regions::get,
+        routes::auth::sms_codes,
+        routes::auth::register,
+        routes::auth::login,
+        routes::auth::login_mfa,
+        routes::auth::refresh,
+        routes::auth::logout,
+        routes::auth::password_reset,
+        routes::me::me,
+        routes::me::list_sessions,
+        routes::me::delete_session,
+        routes::me::totp_start,
+        routes::me::totp_confirm,
+        routes::me::totp_delete,
+        routes::me::step_up,
+        routes::me::bind,
+        routes::me::get_binding,
+        routes::me::delete_binding,
+        routes::me::jwks,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses),
     tags(
         (name = "operations", description = "Health, readiness and metrics for operators"),
         (name = "staff", description = "The agency's staff: registry of regions, employers and insured persons"),
+        (name = "identity", description = "The phone app: SMS codes, registration, sign-in with TOTP, token refresh"),
+        (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
     )
 )]
 pub struct ApiDoc;
 
 /// The document as served and as committed: pretty JSON with a trailing newline.
 pub fn render() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -54,9 +54,14 @@ impl RouteTable {
 }
 
 /// The app's default service.
-pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<actix_web::HttpResponse, ApiError> {
+pub async fn fallback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<actix_web::HttpResponse, ApiError> {
     Err(match state.routes.allowed(req.path()) {
-        Some(allow) if !allow.iter().any(|m| m == req.method().as_str()) => ApiError::MethodNotAllowed { allow },
+        Some(allow) if !allow.iter().any(|m| m == req.method().as_str()) => {
+            ApiError::MethodNotAllowed { allow }
+        }
         _ => ApiError::RouteNotFound,
     })
 }

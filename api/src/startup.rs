@@ -8,11 +8,14 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{middleware::from_fn, web, App, HttpResponse, HttpServer};
 use anyhow::Context;
-use shebao_domain::ports::Clock;
+use secrecy::ExposeSecret;
+use shebao_domain::ports::{Clock, SmsSender};
 use shebao_infra::config::{redact_url, Settings};
 use shebao_infra::db::{run_migrations, Db, StoreError};
 use shebao_infra::seed;
+use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault, TokenSigner};
+use shebao_standins::sms::{RunningStandIn, SmsStandIn};
 use utoipa::OpenApi;
 use utoipa_scalar::{Scalar, Servable};
 
@@ -27,6 +30,37 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    sms_standin: Option<RunningStandIn>,
+}
+
+/// The SMS provider: the one `SHEBAO_SMS_URL` names, or the built-in stand-in started here.
+fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, Option<RunningStandIn>)> {
+    let (url, standin) = match &settings.sms_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let standin = SmsStandIn::start(
+                &settings.sms_standin_listen,
+                &settings.sms_account_sid,
+                settings.sms_auth_token.expose_secret(),
+            )
+            .with_context(|| {
+                format!(
+                    "starting the SMS stand-in on {}",
+                    settings.sms_standin_listen
+                )
+            })?;
+            tracing::info!(url = %standin.base_url, "SMS stand-in started; read sent codes at GET {}/messages?to=PHONE", standin.base_url);
+            (standin.base_url.clone(), Some(standin))
+        }
+    };
+    let cfg = TwilioConfig::new(
+        url,
+        settings.sms_account_sid.clone(),
+        settings.sms_auth_token.clone(),
+        settings.sms_from.clone(),
+    );
+    let sender = TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))?;
+    Ok((Arc::new(sender), standin))
 }
 
 /// How long start-up waits for the database before giving up.
@@ -34,7 +68,12 @@ const STARTUP_DB_WAIT: Duration = Duration::from_secs(30);
 
 /// Applies the migrations, waiting for a database that is still starting, then loads the demo
 /// data when asked and the database is empty.
-pub async fn prepare_database(db: &Db, settings: &Settings, vault: &PiiVault, clock: &dyn Clock) -> anyhow::Result<()> {
+pub async fn prepare_database(
+    db: &Db,
+    settings: &Settings,
+    vault: &PiiVault,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let applied = loop {
         match db.run(run_migrations).await {
@@ -53,7 +92,13 @@ pub async fn prepare_database(db: &Db, settings: &Settings, vault: &PiiVault, cl
         let vault = vault.clone();
         let now = clock.now();
         let summary = db
-            .run(move |c| if seed::is_empty(c)? { seed::demo(c, &vault, now).map(Some) } else { Ok::<_, StoreError>(None) })
+            .run(move |c| {
+                if seed::is_empty(c)? {
+                    seed::demo(c, &vault, now).map(Some)
+                } else {
+                    Ok::<_, StoreError>(None)
+                }
+            })
             .await
             .context("loading the demo data")?;
         if let Some(s) = summary {
@@ -70,7 +115,11 @@ pub async fn prepare_database(db: &Db, settings: &Settings, vault: &PiiVault, cl
 }
 
 impl Application {
-    pub async fn build(settings: Settings, keys: KeyMaterial, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+    pub async fn build(
+        settings: Settings,
+        keys: KeyMaterial,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
         tracing::info!(settings = ?settings, "starting");
         let db = Db::connect(&settings.database_url, &settings.pool_options())
             .with_context(|| format!("connecting to {}", redact_url(&settings.database_url)))?;
@@ -81,8 +130,12 @@ impl Application {
         let spec = ApiDoc::openapi();
         let routes = Arc::new(RouteTable::from_spec(&spec));
         let spec_json = Arc::new(openapi_doc::render().into_bytes());
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let (sms, sms_standin) = sms_sender(&settings)?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             db,
@@ -90,6 +143,7 @@ impl Application {
             signer,
             hasher: PasswordHasher::new(cores),
             clock,
+            sms,
             metrics: Metrics::new().context("registering metrics")?,
             spec_json,
             routes,
@@ -101,9 +155,17 @@ impl Application {
             let spec = ApiDoc::openapi();
             App::new()
                 .app_data(app_state.clone())
-                .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::InvalidQuery(e.to_string()).into()))
-                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::RouteNotFound.into()))
-                .app_data(web::JsonConfig::default().error_handler(|e, _| ApiError::MalformedJson(e.to_string()).into()))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| ApiError::InvalidQuery(e.to_string()).into()),
+                )
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| ApiError::RouteNotFound.into()),
+                )
+                .app_data(
+                    web::JsonConfig::default()
+                        .error_handler(|e, _| ApiError::MalformedJson(e.to_string()).into()),
+                )
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
                 .route("/openapi.json", web::get().to(openapi_json))
@@ -115,11 +177,21 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+            sms_standin,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The built-in SMS stand-in's base URL, when it was started.
+    pub fn sms_standin_url(&self) -> Option<String> {
+        self.sms_standin.as_ref().map(|s| s.base_url.clone())
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -133,10 +205,16 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT; then finishes the requests in flight and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(standin) = &self.sms_standin {
+            standin.stop().await;
+        }
+        result
     }
 }
 
 async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(state.spec_json.as_ref().clone())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.spec_json.as_ref().clone())
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use shebao_domain::ports::Clock;
+use shebao_domain::ports::{Clock, SmsSender};
 use shebao_infra::config::Settings;
 use shebao_infra::db::Db;
 use shebao_security::{PasswordHasher, PiiVault, TokenSigner};
@@ -16,6 +16,7 @@ pub struct AppState {
     pub signer: TokenSigner,
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    pub sms: Arc<dyn SmsSender>,
     pub metrics: Metrics,
     /// The OpenAPI document, rendered once.
     pub spec_json: Arc<Vec<u8>>,

@@ -11,7 +11,10 @@ fn shebao(dir: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("s.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("s.db").display()),
+        )
         .env("SHEBAO_DATA_DIR", dir)
         .env("SHEBAO_LOG", "warn");
     c
@@ -21,30 +24,63 @@ fn shebao(dir: &std::path::Path) -> Command {
 fn create_staff_reads_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = shebao(dir.path())
-        .args(["admin", "create-staff", "--username", "Root.Admin", "--role", "admin"])
+        .args([
+            "admin",
+            "create-staff",
+            "--username",
+            "Root.Admin",
+            "--role",
+            "admin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("staff account root.admin (admin) created"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("staff account root.admin (admin) created")
+    );
 
     // The same name again fails, and a short password is refused before anything is written.
     let mut again = shebao(dir.path())
-        .args(["admin", "create-staff", "--username", "root.admin", "--role", "caseworker"])
+        .args([
+            "admin",
+            "create-staff",
+            "--username",
+            "root.admin",
+            "--role",
+            "caseworker",
+        ])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    again.stdin.take().unwrap().write_all(b"another long password\n").unwrap();
+    again
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"another long password\n")
+        .unwrap();
     let out = again.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
 
     let mut short = shebao(dir.path())
-        .args(["admin", "create-staff", "--username", "shorty", "--role", "admin"])
+        .args([
+            "admin",
+            "create-staff",
+            "--username",
+            "shorty",
+            "--role",
+            "admin",
+        ])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -54,26 +90,59 @@ fn create_staff_reads_the_password_from_stdin() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
 
-    let bad_role = shebao(dir.path()).args(["admin", "create-staff", "--username", "x123", "--role", "boss"]).output().unwrap();
+    let bad_role = shebao(dir.path())
+        .args([
+            "admin",
+            "create-staff",
+            "--username",
+            "x123",
+            "--role",
+            "boss",
+        ])
+        .output()
+        .unwrap();
     assert!(!bad_role.status.success());
 }
 
 #[test]
 fn seeds_the_demo_once_and_a_deterministic_population() {
     let dir = tempfile::tempdir().unwrap();
-    let out = shebao(dir.path()).args(["seed", "--demo"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = shebao(dir.path())
+        .args(["seed", "--demo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("10 persons"), "{text}");
-    assert!(text.contains("demo person (fictional): name 张伟"), "{text}");
-    let again = shebao(dir.path()).args(["seed", "--demo"]).output().unwrap();
+    assert!(
+        text.contains("demo person (fictional): name 张伟"),
+        "{text}"
+    );
+    let again = shebao(dir.path())
+        .args(["seed", "--demo"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("already holds data"));
 
-    let out = shebao(dir.path()).args(["seed", "--persons", "2500", "--seed", "7"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = shebao(dir.path())
+        .args(["seed", "--persons", "2500", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("2500 persons seeded (seed 7)"));
     // The same seed twice is refused rather than duplicated.
-    let dup = shebao(dir.path()).args(["seed", "--persons", "10", "--seed", "7"]).output().unwrap();
+    let dup = shebao(dir.path())
+        .args(["seed", "--persons", "10", "--seed", "7"])
+        .output()
+        .unwrap();
     assert!(!dup.status.success());
 
     // Determinism: the same seed in another database gives the same people (same card numbers
@@ -81,7 +150,10 @@ fn seeds_the_demo_once_and_a_deterministic_population() {
     let other = tempfile::tempdir().unwrap();
     for d in [dir.path(), other.path()] {
         if d == other.path() {
-            let out = shebao(d).args(["seed", "--persons", "2500", "--seed", "7"]).output().unwrap();
+            let out = shebao(d)
+                .args(["seed", "--persons", "2500", "--seed", "7"])
+                .output()
+                .unwrap();
             assert!(out.status.success());
         }
     }
@@ -107,20 +179,33 @@ fn seeds_the_demo_once_and_a_deterministic_population() {
 #[test]
 fn writes_the_openapi_document() {
     let dir = tempfile::tempdir().unwrap();
-    let out = shebao(dir.path()).args(["openapi", "--output", "-"]).output().unwrap();
+    let out = shebao(dir.path())
+        .args(["openapi", "--output", "-"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
     let file = dir.path().join("spec.json");
-    let out = shebao(dir.path()).args(["openapi", "--output", file.to_str().unwrap()]).output().unwrap();
+    let out = shebao(dir.path())
+        .args(["openapi", "--output", file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(std::fs::read(&file).unwrap(), shebao_api::openapi_doc::render().into_bytes());
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        shebao_api::openapi_doc::render().into_bytes()
+    );
 }
 
 #[test]
 fn serves_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = shebao(dir.path())
         .env("SHEBAO_LISTEN", format!("127.0.0.1:{port}"))
         .env("SHEBAO_LOG", "info")
@@ -131,7 +216,8 @@ fn serves_and_stops_gracefully_on_sigterm() {
     let mut ready = false;
     while started.elapsed() < Duration::from_secs(30) {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
             let mut resp = String::new();
             let _ = s.read_to_string(&mut resp);
             if resp.starts_with("HTTP/1.1 200") {
@@ -144,14 +230,25 @@ fn serves_and_stops_gracefully_on_sigterm() {
     assert!(ready, "server never became ready");
     // The embedded default generated its keys and loaded the demo.
     assert!(dir.path().join("keys/pii.key").exists());
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let code = child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
     let mut logs = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
     assert!(logs.contains("demo data loaded"), "{logs}");
-    assert!(logs.contains("\"stopped\"") || logs.contains("stopped"), "{logs}");
+    assert!(
+        logs.contains("\"stopped\"") || logs.contains("stopped"),
+        "{logs}"
+    );
     // Secrets never reach the logs: the generated keys' contents are not in them.
     let key = std::fs::read_to_string(dir.path().join("keys/pii.key")).unwrap();
     assert!(!logs.contains(key.trim()));

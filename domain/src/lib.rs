@@ -77,6 +77,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod auth;
 pub mod contribution;
 pub mod employer;
 pub mod error;

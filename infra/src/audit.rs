@@ -42,7 +42,11 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
-pub fn record(conn: &mut DbConnection, e: &AuditEntry, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn record(
+    conn: &mut DbConnection,
+    e: &AuditEntry,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::id.eq(Uuid::now_v7().to_string()),

@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::db::{Backend, PoolOptions};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/shebao.db";
@@ -50,7 +52,22 @@ pub struct Settings {
     pub workers: usize,
     /// `SHEBAO_SHUTDOWN_TIMEOUT_SECS`: grace period for requests in flight on SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// `SHEBAO_SMS_URL`: base URL of a Twilio-compatible SMS provider. Unset: the built-in
+    /// stand-in is started and used.
+    pub sms_url: Option<String>,
+    /// `SHEBAO_SMS_ACCOUNT_SID`.
+    pub sms_account_sid: String,
+    /// `SHEBAO_SMS_AUTH_TOKEN` (required with `SHEBAO_SMS_URL`).
+    pub sms_auth_token: SecretString,
+    /// `SHEBAO_SMS_FROM`: the sender number or name.
+    pub sms_from: String,
+    /// `SHEBAO_SMS_STANDIN_LISTEN`: where the built-in SMS stand-in listens.
+    pub sms_standin_listen: String,
 }
+
+/// Credentials of the built-in SMS stand-in (it only ever runs on this machine).
+pub const STANDIN_SMS_SID: &str = "ACshebaostandin";
+pub const STANDIN_SMS_TOKEN: &str = "standin-auth-token";
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting {name}: {reason}")]
@@ -69,7 +86,10 @@ where
 {
     match get(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError { name, reason: e.to_string() }),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -82,7 +102,10 @@ fn parse_bool(
         None | Some("") => Ok(default),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
-        Some(other) => Err(ConfigError { name, reason: format!("expected true or false, got {other:?}") }),
+        Some(other) => Err(ConfigError {
+            name,
+            reason: format!("expected true or false, got {other:?}"),
+        }),
     }
 }
 
@@ -90,19 +113,28 @@ impl Settings {
     /// Reads the settings; `get` is `std::env::var(..).ok()` in the binary and a map in tests.
     pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let database_url = non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url =
+            non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let backend = Backend::of(&database_url);
         let embedded = backend == Backend::Sqlite;
-        let data_dir = PathBuf::from(non_empty("SHEBAO_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
-        let key_dir = non_empty("SHEBAO_KEY_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("keys"));
+        let data_dir =
+            PathBuf::from(non_empty("SHEBAO_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let key_dir = non_empty("SHEBAO_KEY_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("keys"));
         let log_format = match non_empty("SHEBAO_LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
             Some(other) => {
-                return Err(ConfigError { name: "SHEBAO_LOG_FORMAT", reason: format!("expected json or pretty, got {other:?}") })
+                return Err(ConfigError {
+                    name: "SHEBAO_LOG_FORMAT",
+                    reason: format!("expected json or pretty, got {other:?}"),
+                })
             }
         };
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let settings = Settings {
             listen: non_empty("SHEBAO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             database_url,
@@ -113,21 +145,49 @@ impl Settings {
             generate_keys: parse_bool(get, "SHEBAO_GENERATE_KEYS", embedded)?,
             demo_seed: parse_bool(get, "SHEBAO_DEMO_SEED", embedded)?,
             db_pool_size: parse_num(get, "SHEBAO_DB_POOL_SIZE", if embedded { 8 } else { 16 })?,
-            db_acquire_timeout: Duration::from_millis(parse_num(get, "SHEBAO_DB_ACQUIRE_TIMEOUT_MS", 3000u64)?),
+            db_acquire_timeout: Duration::from_millis(parse_num(
+                get,
+                "SHEBAO_DB_ACQUIRE_TIMEOUT_MS",
+                3000u64,
+            )?),
             token_issuer: non_empty("SHEBAO_TOKEN_ISSUER").unwrap_or_else(|| "shebao".to_owned()),
             access_token_ttl_secs: parse_num(get, "SHEBAO_ACCESS_TOKEN_TTL_SECS", 900i64)?,
             body_limit_bytes: parse_num(get, "SHEBAO_BODY_LIMIT_BYTES", 256 * 1024usize)?,
             workers: parse_num(get, "SHEBAO_WORKERS", cores)?,
             shutdown_timeout_secs: parse_num(get, "SHEBAO_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
+            sms_url: non_empty("SHEBAO_SMS_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            sms_account_sid: non_empty("SHEBAO_SMS_ACCOUNT_SID")
+                .unwrap_or_else(|| STANDIN_SMS_SID.to_owned()),
+            sms_auth_token: SecretString::from(
+                non_empty("SHEBAO_SMS_AUTH_TOKEN").unwrap_or_else(|| STANDIN_SMS_TOKEN.to_owned()),
+            ),
+            sms_from: non_empty("SHEBAO_SMS_FROM").unwrap_or_else(|| "SHEBAO".to_owned()),
+            sms_standin_listen: non_empty("SHEBAO_SMS_STANDIN_LISTEN")
+                .unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
         };
+        if settings.sms_url.is_some() && non_empty("SHEBAO_SMS_AUTH_TOKEN").is_none() {
+            return Err(ConfigError {
+                name: "SHEBAO_SMS_AUTH_TOKEN",
+                reason: "required when SHEBAO_SMS_URL is set".into(),
+            });
+        }
         if settings.db_pool_size == 0 {
-            return Err(ConfigError { name: "SHEBAO_DB_POOL_SIZE", reason: "must be at least 1".into() });
+            return Err(ConfigError {
+                name: "SHEBAO_DB_POOL_SIZE",
+                reason: "must be at least 1".into(),
+            });
         }
         if settings.workers == 0 {
-            return Err(ConfigError { name: "SHEBAO_WORKERS", reason: "must be at least 1".into() });
+            return Err(ConfigError {
+                name: "SHEBAO_WORKERS",
+                reason: "must be at least 1".into(),
+            });
         }
         if !(60..=3600).contains(&settings.access_token_ttl_secs) {
-            return Err(ConfigError { name: "SHEBAO_ACCESS_TOKEN_TTL_SECS", reason: "must be between 60 and 3600".into() });
+            return Err(ConfigError {
+                name: "SHEBAO_ACCESS_TOKEN_TTL_SECS",
+                reason: "must be between 60 and 3600".into(),
+            });
         }
         Ok(settings)
     }
@@ -137,13 +197,18 @@ impl Settings {
     }
 
     pub fn pool_options(&self) -> PoolOptions {
-        PoolOptions { max_size: self.db_pool_size, acquire_timeout: self.db_acquire_timeout }
+        PoolOptions {
+            max_size: self.db_pool_size,
+            acquire_timeout: self.db_acquire_timeout,
+        }
     }
 }
 
 /// A database URL with any password replaced, for logs.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
@@ -175,6 +240,14 @@ impl fmt::Debug for Settings {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("workers", &self.workers)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field(
+                "sms_url",
+                &self.sms_url.as_deref().unwrap_or("(built-in stand-in)"),
+            )
+            .field("sms_account_sid", &self.sms_account_sid)
+            .field("sms_auth_token", &"***")
+            .field("sms_from", &self.sms_from)
+            .field("sms_standin_listen", &self.sms_standin_listen)
             .finish()
     }
 }
@@ -186,7 +259,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_env(&move |k| map.get(k).cloned())
     }
 
@@ -204,18 +280,45 @@ mod tests {
         let s = load(&[("DATABASE_URL", "postgres://u:secret@db/shebao")]).unwrap();
         assert!(!s.demo_seed && !s.generate_keys);
         assert!(!format!("{s:?}").contains("secret"));
+        let s = load(&[
+            ("SHEBAO_SMS_URL", "https://sms.example/"),
+            ("SHEBAO_SMS_AUTH_TOKEN", "tok-123"),
+        ])
+        .unwrap();
+        assert_eq!(s.sms_url.as_deref(), Some("https://sms.example"));
+        assert!(!format!("{s:?}").contains("tok-123"));
+        assert_eq!(
+            load(&[("SHEBAO_SMS_URL", "https://sms.example")])
+                .unwrap_err()
+                .name,
+            "SHEBAO_SMS_AUTH_TOKEN"
+        );
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_eq!(load(&[("SHEBAO_DB_POOL_SIZE", "many")]).unwrap_err().name, "SHEBAO_DB_POOL_SIZE");
-        assert_eq!(load(&[("SHEBAO_DEMO_SEED", "maybe")]).unwrap_err().name, "SHEBAO_DEMO_SEED");
-        assert_eq!(load(&[("SHEBAO_ACCESS_TOKEN_TTL_SECS", "5")]).unwrap_err().name, "SHEBAO_ACCESS_TOKEN_TTL_SECS");
+        assert_eq!(
+            load(&[("SHEBAO_DB_POOL_SIZE", "many")]).unwrap_err().name,
+            "SHEBAO_DB_POOL_SIZE"
+        );
+        assert_eq!(
+            load(&[("SHEBAO_DEMO_SEED", "maybe")]).unwrap_err().name,
+            "SHEBAO_DEMO_SEED"
+        );
+        assert_eq!(
+            load(&[("SHEBAO_ACCESS_TOKEN_TTL_SECS", "5")])
+                .unwrap_err()
+                .name,
+            "SHEBAO_ACCESS_TOKEN_TTL_SECS"
+        );
     }
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://u:pw@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
     }

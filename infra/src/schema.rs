@@ -127,3 +127,105 @@ diesel::allow_tables_to_appear_in_same_query!(
     contributions,
     audit_log,
 );
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        phone_hash -> Text,
+        phone_enc -> Text,
+        phone_masked -> Text,
+        password_hash -> Nullable<Text>,
+        totp_secret_enc -> Nullable<Text>,
+        totp_pending_enc -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        failed_logins -> Integer,
+        last_failed_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        person_id -> Nullable<Text>,
+        bound_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sms_codes (id) {
+        id -> Text,
+        phone_hash -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        client_ip -> Text,
+        attempts -> Integer,
+        expires_at -> Timestamp,
+        consumed_at -> Nullable<Timestamp>,
+        send_status -> Text,
+        provider_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        device -> Text,
+        client_ip -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        session_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        account_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    spent_tokens (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ip_throttle (client_ip) {
+        client_ip -> Text,
+        failures -> Integer,
+        window_started -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(accounts -> persons (person_id));
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(recovery_codes -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    sms_codes,
+    sessions,
+    refresh_tokens,
+    recovery_codes,
+    spent_tokens,
+    ip_throttle,
+    persons,
+);

@@ -39,8 +39,18 @@ struct RegionSpec {
 }
 
 const REGIONS: &[RegionSpec] = &[
-    RegionSpec { code: "440300", name: "深圳市", wage_2014_yuan: 6_054, growth_bp: 650 },
-    RegionSpec { code: "110000", name: "北京市", wage_2014_yuan: 6_463, growth_bp: 700 },
+    RegionSpec {
+        code: "440300",
+        name: "深圳市",
+        wage_2014_yuan: 6_054,
+        growth_bp: 650,
+    },
+    RegionSpec {
+        code: "110000",
+        name: "北京市",
+        wage_2014_yuan: 6_463,
+        growth_bp: 700,
+    },
 ];
 
 fn parse<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StoreError> {
@@ -56,12 +66,24 @@ fn region_params(spec: &RegionSpec, year: i32) -> Result<YearParameters, StoreEr
     let wage = Fen(wage / 100 * 100);
     parse(
         "region year",
-        YearParameters::new(parse("region", RegionCode::parse(spec.code))?, year, wage, 60, 300, 5, Rates::mainland_default()),
+        YearParameters::new(
+            parse("region", RegionCode::parse(spec.code))?,
+            year,
+            wage,
+            60,
+            300,
+            5,
+            Rates::mainland_default(),
+        ),
     )
 }
 
 /// Creates the demo regions and their parameters from 2014 to `last_year`, where missing.
-pub fn ensure_regions(conn: &mut DbConnection, last_year: i32, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn ensure_regions(
+    conn: &mut DbConnection,
+    last_year: i32,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     for spec in REGIONS {
         let region = Region {
             code: parse("region", RegionCode::parse(spec.code))?,
@@ -128,20 +150,141 @@ const EMPLOYERS: &[(&str, &str, &str)] = &[
 ];
 
 const PEOPLE: &[PersonSpec] = &[
-    PersonSpec { name: "张伟", region: "440300", birth: (1986, 3, 12), sequence: 27, card: "A44030000001", employer: Some(0), start: (2014, 1), wage_yuan: 9_000, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "李娜", region: "440300", birth: (1990, 7, 1), sequence: 42, card: "A44030000002", employer: Some(1), start: (2014, 1), wage_yuan: 5_200, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: Some(((2023, 4), (2023, 6))) },
-    PersonSpec { name: "王芳", region: "440300", birth: (1979, 11, 23), sequence: 108, card: "A44030000003", employer: None, start: (2014, 1), wage_yuan: 6_000, medical: MedicalCategory::Resident, status: EmploymentStatus::Flexible, arrears: None },
-    PersonSpec { name: "刘洋", region: "440300", birth: (1995, 2, 14), sequence: 315, card: "A44030000004", employer: Some(0), start: (2016, 7), wage_yuan: 7_500, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "陈静", region: "440300", birth: (1972, 5, 30), sequence: 66, card: "A44030000005", employer: Some(1), start: (2014, 1), wage_yuan: 4_000, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "杨帆", region: "440300", birth: (1984, 9, 9), sequence: 1, card: "A44030000006", employer: Some(0), start: (2014, 1), wage_yuan: 32_000, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "赵磊", region: "110000", birth: (1981, 12, 2), sequence: 233, card: "A11000000007", employer: Some(2), start: (2014, 1), wage_yuan: 11_000, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "黄敏", region: "110000", birth: (1988, 4, 18), sequence: 88, card: "A11000000008", employer: Some(2), start: (2015, 3), wage_yuan: 8_800, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "周杰", region: "110000", birth: (1969, 8, 8), sequence: 9, card: "A11000000009", employer: Some(2), start: (2014, 1), wage_yuan: 6_500, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
-    PersonSpec { name: "吴秀英", region: "440300", birth: (1976, 1, 5), sequence: 124, card: "A44030000010", employer: Some(1), start: (2014, 1), wage_yuan: 3_600, medical: MedicalCategory::Employee, status: EmploymentStatus::Employed, arrears: None },
+    PersonSpec {
+        name: "张伟",
+        region: "440300",
+        birth: (1986, 3, 12),
+        sequence: 27,
+        card: "A44030000001",
+        employer: Some(0),
+        start: (2014, 1),
+        wage_yuan: 9_000,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "李娜",
+        region: "440300",
+        birth: (1990, 7, 1),
+        sequence: 42,
+        card: "A44030000002",
+        employer: Some(1),
+        start: (2014, 1),
+        wage_yuan: 5_200,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: Some(((2023, 4), (2023, 6))),
+    },
+    PersonSpec {
+        name: "王芳",
+        region: "440300",
+        birth: (1979, 11, 23),
+        sequence: 108,
+        card: "A44030000003",
+        employer: None,
+        start: (2014, 1),
+        wage_yuan: 6_000,
+        medical: MedicalCategory::Resident,
+        status: EmploymentStatus::Flexible,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "刘洋",
+        region: "440300",
+        birth: (1995, 2, 14),
+        sequence: 315,
+        card: "A44030000004",
+        employer: Some(0),
+        start: (2016, 7),
+        wage_yuan: 7_500,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "陈静",
+        region: "440300",
+        birth: (1972, 5, 30),
+        sequence: 66,
+        card: "A44030000005",
+        employer: Some(1),
+        start: (2014, 1),
+        wage_yuan: 4_000,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "杨帆",
+        region: "440300",
+        birth: (1984, 9, 9),
+        sequence: 1,
+        card: "A44030000006",
+        employer: Some(0),
+        start: (2014, 1),
+        wage_yuan: 32_000,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "赵磊",
+        region: "110000",
+        birth: (1981, 12, 2),
+        sequence: 233,
+        card: "A11000000007",
+        employer: Some(2),
+        start: (2014, 1),
+        wage_yuan: 11_000,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "黄敏",
+        region: "110000",
+        birth: (1988, 4, 18),
+        sequence: 88,
+        card: "A11000000008",
+        employer: Some(2),
+        start: (2015, 3),
+        wage_yuan: 8_800,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "周杰",
+        region: "110000",
+        birth: (1969, 8, 8),
+        sequence: 9,
+        card: "A11000000009",
+        employer: Some(2),
+        start: (2014, 1),
+        wage_yuan: 6_500,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
+    PersonSpec {
+        name: "吴秀英",
+        region: "440300",
+        birth: (1976, 1, 5),
+        sequence: 124,
+        card: "A44030000010",
+        employer: Some(1),
+        start: (2014, 1),
+        wage_yuan: 3_600,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Employed,
+        arrears: None,
+    },
 ];
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, StoreError> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| StoreError::Config(format!("seed date {y}-{m}-{d}")))
+    NaiveDate::from_ymd_opt(y, m, d)
+        .ok_or_else(|| StoreError::Config(format!("seed date {y}-{m}-{d}")))
 }
 
 fn period(y: i32, m: u32) -> Result<Period, StoreError> {
@@ -150,17 +293,28 @@ fn period(y: i32, m: u32) -> Result<Period, StoreError> {
 
 /// Loads the demo: two regions with parameters since 2014, three employers and ten persons
 /// with monthly history from (at the latest) 2016 to the current month. One transaction.
-pub fn demo(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
+pub fn demo(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    now: DateTime<Utc>,
+) -> Result<DemoSummary, StoreError> {
     conn.transaction(|conn| demo_in_tx(conn, vault, now))
 }
 
-fn demo_in_tx(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
+fn demo_in_tx(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    now: DateTime<Utc>,
+) -> Result<DemoSummary, StoreError> {
     let ts = now.naive_utc();
     ensure_regions(conn, now.year(), ts)?;
 
     let mut employer_ids = Vec::new();
     for (name, region, org) in EMPLOYERS {
-        let code = parse("credit code", CreditCode::from_first17(&format!("91{region}{org}")))?;
+        let code = parse(
+            "credit code",
+            CreditCode::from_first17(&format!("91{region}{org}")),
+        )?;
         let employer = NewEmployer {
             name: parse("employer", EmployerName::parse(name))?,
             credit_code: code,
@@ -182,7 +336,10 @@ fn demo_in_tx(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> 
     for spec in PEOPLE {
         let (y, m, d) = spec.birth;
         let region = parse("region", RegionCode::parse(spec.region))?;
-        let national_id = parse("national id", NationalId::from_parts(spec.region, date(y, m, d)?, spec.sequence))?;
+        let national_id = parse(
+            "national id",
+            NationalId::from_parts(spec.region, date(y, m, d)?, spec.sequence),
+        )?;
         let new = NewPerson {
             national_id: national_id.clone(),
             name: parse("name", PersonName::parse(spec.name))?,
@@ -207,14 +364,17 @@ fn demo_in_tx(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> 
         let employer = spec.employer.and_then(|i| employer_ids.get(i).copied());
         let mut p = period(spec.start.0, spec.start.1)?;
         while p <= current {
-            let Some(year) = params.iter().find(|y| y.year() == p.year()) else { break };
+            let Some(year) = params.iter().find(|y| y.year() == p.year()) else {
+                break;
+            };
             let years_in = i64::from(p.year() - spec.start.0);
             let mut wage = spec.wage_yuan * 100;
             for _ in 0..years_in {
                 wage = wage * 105 / 100;
             }
             let in_arrears = spec.arrears.is_some_and(|(from, to)| {
-                period(from.0, from.1).is_ok_and(|f| f <= p) && period(to.0, to.1).is_ok_and(|t| p <= t)
+                period(from.0, from.1).is_ok_and(|f| f <= p)
+                    && period(to.0, to.1).is_ok_and(|t| p <= t)
             });
             let (status, paid_at) = if p == current {
                 (ContributionStatus::Due, None)
@@ -222,9 +382,20 @@ fn demo_in_tx(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> 
                 (ContributionStatus::Arrears, None)
             } else {
                 let next = p.next();
-                (ContributionStatus::Paid, Some(date(next.year(), next.month(), 15)?.and_hms_opt(2, 0, 0).unwrap_or_default()))
+                (
+                    ContributionStatus::Paid,
+                    Some(
+                        date(next.year(), next.month(), 15)?
+                            .and_hms_opt(2, 0, 0)
+                            .unwrap_or_default(),
+                    ),
+                )
             };
-            let insurances: &[InsuranceType] = if employer.is_some() { &InsuranceType::ALL } else { &[InsuranceType::Pension] };
+            let insurances: &[InsuranceType] = if employer.is_some() {
+                &InsuranceType::ALL
+            } else {
+                &[InsuranceType::Pension]
+            };
             for &insurance in insurances {
                 let amounts = match employer {
                     Some(_) => compute_contribution(year, insurance, Fen(wage)),
@@ -248,7 +419,8 @@ fn demo_in_tx(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> 
     for chunk in rows.chunks(1000) {
         contributions::insert_many(conn, chunk, ts)?;
     }
-    let demo_person = demo_person.ok_or_else(|| StoreError::Config("the demo data is already loaded".into()))?;
+    let demo_person =
+        demo_person.ok_or_else(|| StoreError::Config("the demo data is already loaded".into()))?;
     Ok(DemoSummary {
         regions: REGIONS.len(),
         employers: EMPLOYERS.len(),
@@ -258,9 +430,21 @@ fn demo_in_tx(conn: &mut DbConnection, vault: &PiiVault, now: DateTime<Utc>) -> 
     })
 }
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高", "欧阳", "司马"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "华", "建国", "子涵", "浩然"];
-const DISTRICTS: &[(&str, &str)] = &[("440300", "440305"), ("440300", "440304"), ("440300", "440306"), ("110000", "110105"), ("110000", "110108")];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "高", "欧阳", "司马",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀英", "霞", "平", "刚", "桂英", "华", "建国", "子涵", "浩然",
+];
+const DISTRICTS: &[(&str, &str)] = &[
+    ("440300", "440305"),
+    ("440300", "440304"),
+    ("440300", "440306"),
+    ("110000", "110105"),
+    ("110000", "110108"),
+];
 
 #[derive(Debug, Clone)]
 pub struct SyntheticSummary {
@@ -284,12 +468,16 @@ pub fn synthetic(
     ensure_regions(conn, now.year(), ts)?;
     let first_card = synthetic_card(seed, 0)?;
     {
-        use diesel::prelude::*;
         use crate::schema::persons::dsl;
-        let exists: bool = diesel::select(diesel::dsl::exists(dsl::persons.filter(dsl::card_number.eq(first_card.as_str()))))
-            .get_result(conn)?;
+        use diesel::prelude::*;
+        let exists: bool = diesel::select(diesel::dsl::exists(
+            dsl::persons.filter(dsl::card_number.eq(first_card.as_str())),
+        ))
+        .get_result(conn)?;
         if exists {
-            return Err(StoreError::Conflict(format!("a synthetic population with seed {seed} is already loaded")));
+            return Err(StoreError::Conflict(format!(
+                "a synthetic population with seed {seed} is already loaded"
+            )));
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -301,20 +489,35 @@ pub fn synthetic(
         let (region, district) = DISTRICTS[rng.gen_range(0..DISTRICTS.len())];
         let national_id = loop {
             let birth = earliest + chrono::Duration::days(rng.gen_range(0..(365 * 45)));
-            let id = parse("national id", NationalId::from_parts(district, birth, rng.gen_range(0..1000)))?;
+            let id = parse(
+                "national id",
+                NationalId::from_parts(district, birth, rng.gen_range(0..1000)),
+            )?;
             if seen.insert(id.expose().to_owned()) {
                 break id;
             }
         };
-        let name = format!("{}{}", SURNAMES[rng.gen_range(0..SURNAMES.len())], GIVEN[rng.gen_range(0..GIVEN.len())]);
+        let name = format!(
+            "{}{}",
+            SURNAMES[rng.gen_range(0..SURNAMES.len())],
+            GIVEN[rng.gen_range(0..GIVEN.len())]
+        );
         let flexible = rng.gen_ratio(1, 10);
         let person = NewPerson {
             national_id,
             name: parse("name", PersonName::parse(&name))?,
             region: parse("region", RegionCode::parse(region))?,
             card_number: synthetic_card(seed, i)?,
-            medical_category: if flexible { MedicalCategory::Resident } else { MedicalCategory::Employee },
-            employment_status: if flexible { EmploymentStatus::Flexible } else { EmploymentStatus::Employed },
+            medical_category: if flexible {
+                MedicalCategory::Resident
+            } else {
+                MedicalCategory::Employee
+            },
+            employment_status: if flexible {
+                EmploymentStatus::Flexible
+            } else {
+                EmploymentStatus::Employed
+            },
         };
         // Ids come from the seeded generator too, so a re-run gives the same rows.
         let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
@@ -332,7 +535,10 @@ pub fn synthetic(
 }
 
 fn synthetic_card(seed: u64, i: u64) -> Result<CardNumber, StoreError> {
-    parse("card", CardNumber::parse(&format!("S{:06}{:09}", seed % 1_000_000, i)))
+    parse(
+        "card",
+        CardNumber::parse(&format!("S{:06}{:09}", seed % 1_000_000, i)),
+    )
 }
 
 fn flush(

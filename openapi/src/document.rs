@@ -12,12 +12,18 @@ use crate::problem::PROBLEM_JSON;
 
 /// Security scheme names used by the handlers' `security(...)`.
 pub const STAFF_BEARER: &str = "staff_bearer";
+pub const PERSON_BEARER: &str = "person_bearer";
 
 /// A problem+json response with a description.
 pub fn problem_response(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
-        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build()
 }
 
@@ -32,7 +38,12 @@ pub fn retry_response(description: &str) -> Response {
                 .description(Some("Seconds to wait before trying again"))
                 .build(),
         )
-        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build()
 }
 
@@ -54,8 +65,24 @@ impl Modify for CommonResponses {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            PERSON_BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A person's access token from /v1/auth/register, /v1/auth/login or /v1/auth/refresh"))
+                    .build(),
+            ),
+        );
         for (_path, item) in openapi.paths.paths.iter_mut() {
-            for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Put, HttpMethod::Delete, HttpMethod::Patch] {
+            for method in [
+                HttpMethod::Get,
+                HttpMethod::Post,
+                HttpMethod::Put,
+                HttpMethod::Delete,
+                HttpMethod::Patch,
+            ] {
                 let op = match method {
                     HttpMethod::Get => item.get.as_mut(),
                     HttpMethod::Post => item.post.as_mut(),
@@ -66,23 +93,46 @@ impl Modify for CommonResponses {
                 };
                 let Some(op) = op else { continue };
                 let mut add = |status: &str, r: Response| {
-                    op.responses.responses.entry(status.to_owned()).or_insert(RefOr::T(r));
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert(RefOr::T(r));
                 };
                 let has_body = op.request_body.is_some();
-                let has_query = op
-                    .parameters
-                    .as_ref()
-                    .is_some_and(|ps| ps.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)));
+                let has_query = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    })
+                });
                 if has_body || has_query {
-                    add("400", problem_response("Malformed request: the JSON or the query string cannot be read"));
+                    add(
+                        "400",
+                        problem_response(
+                            "Malformed request: the JSON or the query string cannot be read",
+                        ),
+                    );
                 }
                 if has_body {
-                    add("413", problem_response("The body is larger than the service accepts"));
-                    add("415", problem_response("The body is not `application/json`"));
+                    add(
+                        "413",
+                        problem_response("The body is larger than the service accepts"),
+                    );
+                    add(
+                        "415",
+                        problem_response("The body is not `application/json`"),
+                    );
                     add("422", problem_response("The request is well-formed but a field is invalid; `errors` lists each field"));
                 }
-                add("500", problem_response("Internal error; the body names the request id to report"));
-                add("503", retry_response("The database is unreachable for now; retry after the given delay"));
+                add(
+                    "500",
+                    problem_response("Internal error; the body names the request id to report"),
+                );
+                add(
+                    "503",
+                    retry_response(
+                        "The database is unreachable for now; retry after the given delay",
+                    ),
+                );
             }
         }
     }

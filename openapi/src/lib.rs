@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod document;
+pub mod identity;
 pub mod ops;
 pub mod problem;
 pub mod staff;

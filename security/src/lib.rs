@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod keys;
+pub mod opaque;
 pub mod password;
 pub mod pii;
 pub mod tokens;
+pub mod totp;
 
 pub use keys::{KeyError, KeyMaterial};
 pub use password::{PasswordError, PasswordHasher};

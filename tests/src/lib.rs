@@ -46,7 +46,9 @@ impl Clock for TestClock {
 
 /// Which database this test run uses.
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var(POSTGRES_ENV).ok().filter(|v| !v.trim().is_empty())
+    std::env::var(POSTGRES_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// A database made for one test; dropped with it.
@@ -65,16 +67,25 @@ impl TestDatabase {
                 let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
                     panic!("{POSTGRES_ENV} is set but PostgreSQL cannot be reached at {admin}: {e}")
                 });
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
                 let url = match admin.rsplit_once('/') {
                     Some((server, _db)) => format!("{server}/{name}"),
                     None => panic!("{POSTGRES_ENV} must end in /DATABASE"),
                 };
-                TestDatabase { url, pg: Some((admin, name)), _dir: dir }
+                TestDatabase {
+                    url,
+                    pg: Some((admin, name)),
+                    _dir: dir,
+                }
             }
             None => {
                 let url = format!("sqlite://{}", dir.path().join("shebao.db").display());
-                TestDatabase { url, pg: None, _dir: dir }
+                TestDatabase {
+                    url,
+                    pg: None,
+                    _dir: dir,
+                }
             }
         }
     }
@@ -131,6 +142,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
+    /// The SMS stand-in this app sends through.
+    pub sms_url: String,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -146,31 +159,44 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("SHEBAO_WORKERS", "2".into()),
         ("SHEBAO_DB_POOL_SIZE", "4".into()),
         ("SHEBAO_SHUTDOWN_TIMEOUT_SECS", "1".into()),
+        ("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0".into()),
     ];
     vars.extend(opts.env);
-    let settings = Settings::from_env(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let settings =
+        Settings::from_env(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
     if std::env::var("SHEBAO_TEST_LOG").is_ok() {
         shebao_api::telemetry::init("debug", LogFormat::Pretty);
     }
     let clock = TestClock::at(opts.start);
-    let app = Application::build(settings.clone(), KeyMaterial::generate(), Arc::new(clock.clone()))
-        .await
-        .unwrap();
+    let app = Application::build(
+        settings.clone(),
+        KeyMaterial::generate(),
+        Arc::new(clock.clone()),
+    )
+    .await
+    .unwrap();
     let port = app.port();
     let handle = app.handle();
+    let sms_url = app.sms_standin_url().unwrap_or_default();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         clock,
         db,
         settings,
         handle,
+        sms_url,
     }
 }
 
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+pub const PERSON_PASSWORD: &str = "my phone passphrase";
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
@@ -190,9 +216,13 @@ impl TestApp {
         let url = self.db.url.clone();
         let username = Username::parse(username).unwrap();
         tokio::task::spawn_blocking(move || {
-            let hash = PasswordHasher::new(1).hash_blocking(STAFF_PASSWORD).unwrap();
+            let hash = PasswordHasher::new(1)
+                .hash_blocking(STAFF_PASSWORD)
+                .unwrap();
             let mut conn = DbConnection::open(&url).unwrap();
-            staff::insert(&mut conn, &username, &hash, role, Utc::now().naive_utc()).unwrap().unwrap()
+            staff::insert(&mut conn, &username, &hash, role, Utc::now().naive_utc())
+                .unwrap()
+                .unwrap()
         })
         .await
         .unwrap()
@@ -209,7 +239,11 @@ impl TestApp {
 
     /// A fresh staff account of `role` and its token.
     pub async fn staff_token(&self, role: StaffRole) -> String {
-        let username = format!("{}{}", role.as_str(), &Uuid::new_v4().simple().to_string()[..8]);
+        let username = format!(
+            "{}{}",
+            role.as_str(),
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
         self.create_staff(&username, role).await;
         let res = self.login(&username, STAFF_PASSWORD).await;
         assert_eq!(res.status(), 200, "login failed");
@@ -223,6 +257,77 @@ impl TestApp {
         shebao_infra::seed::ensure_regions(&mut conn, 2026, Utc::now().naive_utc()).unwrap();
     }
 
+    /// The messages the SMS stand-in received for `phone` (E.164), newest first.
+    pub async fn sms_messages(&self, phone: &str) -> Vec<Value> {
+        let res: Value = self
+            .client
+            .get(format!("{}/messages", self.sms_url))
+            .query(&[("to", phone)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        res["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Asks for a code and reads it from the SMS stand-in, as the person reads their phone.
+    pub async fn sms_code(&self, phone: &str, purpose: &str) -> String {
+        let res = self
+            .post("/v1/auth/sms-codes")
+            .json(&json!({"phone": phone, "purpose": purpose}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+        self.last_code(phone).await
+    }
+
+    /// The code in the newest message to `phone`.
+    pub async fn last_code(&self, phone: &str) -> String {
+        let messages = self.sms_messages(phone).await;
+        let body = messages
+            .first()
+            .and_then(|m| m["body"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap_or_else(|| panic!("no code in {body:?}"))
+            .to_owned()
+    }
+
+    /// Registers `phone` through the API and returns the token pair.
+    pub async fn register(&self, phone: &str) -> Value {
+        let code = self.sms_code(phone, "register").await;
+        let res = self
+            .post("/v1/auth/register")
+            .json(&json!({"phone": phone, "code": code, "password": PERSON_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    /// A stepped-up access token (by SMS code) for the session of `access`.
+    pub async fn step_up(&self, access: &str, phone: &str) -> String {
+        // The resend cool-down is per purpose; the clock moves on so a test can step up twice.
+        self.clock.advance(Duration::seconds(61));
+        let code = self.sms_code(phone, "step_up").await;
+        let res = self
+            .post("/v1/me/step-up")
+            .bearer_auth(access)
+            .json(&json!({"sms_code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let body: Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
     pub fn stop(&self) -> impl std::future::Future<Output = ()> {
         self.handle.stop(true)
     }
@@ -231,8 +336,15 @@ impl TestApp {
 /// Asserts that a response is problem+json with the status and code given, and returns the body.
 pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status");
-    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(ct.as_deref(), Some("application/problem+json"), "content type");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        ct.as_deref(),
+        Some("application/problem+json"),
+        "content type"
+    );
     assert!(res.headers().contains_key("x-request-id"));
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], status, "status in body: {body}");

@@ -27,10 +27,18 @@ fn view(e: Employer) -> EmployerView {
 fn validate(body: &CreateEmployerRequest) -> Result<NewEmployer, ApiError> {
     let mut f = Fields::new();
     let name = f.required("name", body.name.as_deref(), EmployerName::parse);
-    let credit_code = f.required("credit_code", body.credit_code.as_deref(), CreditCode::parse);
+    let credit_code = f.required(
+        "credit_code",
+        body.credit_code.as_deref(),
+        CreditCode::parse,
+    );
     let region = f.required("region", body.region.as_deref(), RegionCode::parse);
     match (name, credit_code, region) {
-        (Some(name), Some(credit_code), Some(region)) if f.is_empty() => Ok(NewEmployer { name, credit_code, region }),
+        (Some(name), Some(credit_code), Some(region)) if f.is_empty() => Ok(NewEmployer {
+            name,
+            credit_code,
+            region,
+        }),
         _ => Err(f.into_error()),
     }
 }
@@ -97,9 +105,17 @@ pub async fn create(
         (status = 403, description = "The role may not read employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such employer", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[get("/v1/staff/employers/{id}")]
-pub async fn get(state: web::Data<AppState>, staff: Staff, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     staff.require(ANY_STAFF)?;
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("employer"))?;
-    let employer = state.db.run(move |c| employers::get(c, id)).await?.ok_or(ApiError::NotFound("employer"))?;
+    let employer = state
+        .db
+        .run(move |c| employers::get(c, id))
+        .await?
+        .ok_or(ApiError::NotFound("employer"))?;
     Ok(HttpResponse::Ok().json(view(employer)))
 }

@@ -12,7 +12,10 @@ use crate::state::AppState;
     responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
 }
 
 /// Readiness: the database answers within two seconds.
@@ -25,12 +28,20 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.db.backend().as_str().to_owned();
     match state.db.ping(Duration::from_secs(2)).await {
-        Ok(()) => HttpResponse::Ok().json(Readiness { status: "ready".into(), database: "ok".into(), backend }),
+        Ok(()) => HttpResponse::Ok().json(Readiness {
+            status: "ready".into(),
+            database: "ok".into(),
+            backend,
+        }),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()
                 .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
-                .json(Readiness { status: "unavailable".into(), database: "unreachable".into(), backend })
+                .json(Readiness {
+                    status: "unavailable".into(),
+                    database: "unreachable".into(),
+                    backend,
+                })
         }
     }
 }
@@ -41,8 +52,18 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.db.pool_state();
-    state.metrics.db_pool.with_label_values(&["open"]).set(i64::from(pool.connections));
-    state.metrics.db_pool.with_label_values(&["idle"]).set(i64::from(pool.idle_connections));
+    state
+        .metrics
+        .db_pool
+        .with_label_values(&["open"])
+        .set(i64::from(pool.connections));
+    state
+        .metrics
+        .db_pool
+        .with_label_values(&["idle"])
+        .set(i64::from(pool.idle_connections));
     let body = state.metrics.render().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }

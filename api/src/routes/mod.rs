@@ -1,7 +1,9 @@
 //! HTTP handlers, one module per capability.
 
+pub mod auth;
 pub mod employers;
 pub mod health;
+pub mod me;
 pub mod persons;
 pub mod regions;
 pub mod staff_auth;
@@ -19,5 +21,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(employers::create)
         .service(employers::get)
         .service(regions::list)
-        .service(regions::get);
+        .service(regions::get)
+        .service(auth::sms_codes)
+        .service(auth::register)
+        .service(auth::login)
+        .service(auth::login_mfa)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::password_reset)
+        .service(me::me)
+        .service(me::list_sessions)
+        .service(me::delete_session)
+        .service(me::totp_start)
+        .service(me::totp_confirm)
+        .service(me::totp_delete)
+        .service(me::step_up)
+        .service(me::bind)
+        .service(me::get_binding)
+        .service(me::delete_binding)
+        .service(me::jwks);
 }

@@ -56,18 +56,51 @@ pub fn person_view(p: Person) -> PersonView {
 
 fn validate(body: &CreatePersonRequest) -> Result<NewPerson, ApiError> {
     let mut f = Fields::new();
-    let national_id = f.required("national_id", body.national_id.as_deref(), NationalId::parse);
+    let national_id = f.required(
+        "national_id",
+        body.national_id.as_deref(),
+        NationalId::parse,
+    );
     let name = f.required("name", body.name.as_deref(), PersonName::parse);
     let region = f.required("region", body.region.as_deref(), RegionCode::parse);
-    let card_number = f.required("card_number", body.card_number.as_deref(), CardNumber::parse);
-    let medical_category = f.required("medical_category", body.medical_category.as_deref(), MedicalCategory::parse);
-    let employment_status = f.required("employment_status", body.employment_status.as_deref(), EmploymentStatus::parse);
-    match (national_id, name, region, card_number, medical_category, employment_status) {
-        (Some(national_id), Some(name), Some(region), Some(card_number), Some(medical_category), Some(employment_status))
-            if f.is_empty() =>
-        {
-            Ok(NewPerson { national_id, name, region, card_number, medical_category, employment_status })
-        }
+    let card_number = f.required(
+        "card_number",
+        body.card_number.as_deref(),
+        CardNumber::parse,
+    );
+    let medical_category = f.required(
+        "medical_category",
+        body.medical_category.as_deref(),
+        MedicalCategory::parse,
+    );
+    let employment_status = f.required(
+        "employment_status",
+        body.employment_status.as_deref(),
+        EmploymentStatus::parse,
+    );
+    match (
+        national_id,
+        name,
+        region,
+        card_number,
+        medical_category,
+        employment_status,
+    ) {
+        (
+            Some(national_id),
+            Some(name),
+            Some(region),
+            Some(card_number),
+            Some(medical_category),
+            Some(employment_status),
+        ) if f.is_empty() => Ok(NewPerson {
+            national_id,
+            name,
+            region,
+            card_number,
+            medical_category,
+            employment_status,
+        }),
         _ => Err(f.into_error()),
     }
 }

@@ -1,7 +1,9 @@
 use actix_web::{get, web, HttpResponse};
 use shebao_domain::region::{RatePair, RegionCode, YearParameters};
 use shebao_infra::registry::regions;
-use shebao_openapi::staff::{self as dto, PageQuery, RatesView, RegionList, RegionSummary, RegionView, YearParametersView};
+use shebao_openapi::staff::{
+    self as dto, PageQuery, RatesView, RegionList, RegionSummary, RegionView, YearParametersView,
+};
 
 use crate::cursor;
 use crate::error::ApiError;
@@ -10,7 +12,10 @@ use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
 fn pair(p: RatePair) -> dto::RatePair {
-    dto::RatePair { employer_bp: p.employer_bp, employee_bp: p.employee_bp }
+    dto::RatePair {
+        employer_bp: p.employer_bp,
+        employee_bp: p.employee_bp,
+    }
 }
 
 pub fn year_view(y: &YearParameters) -> YearParametersView {
@@ -43,10 +48,17 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
         (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[get("/v1/staff/regions")]
-pub async fn list(state: web::Data<AppState>, staff: Staff, query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     staff.require(ANY_STAFF)?;
     let page = PageRequest::parse(&query)?;
-    let result = state.db.run(move |c| regions::list(c, page.after.as_deref(), page.limit)).await?;
+    let result = state
+        .db
+        .run(move |c| regions::list(c, page.after.as_deref(), page.limit))
+        .await?;
     Ok(HttpResponse::Ok().json(RegionList {
         items: result
             .items
@@ -72,13 +84,19 @@ pub async fn list(state: web::Data<AppState>, staff: Staff, query: web::Query<Pa
         (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[get("/v1/staff/regions/{code}")]
-pub async fn get(state: web::Data<AppState>, staff: Staff, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     staff.require(ANY_STAFF)?;
     let code = RegionCode::parse(&path.into_inner()).map_err(|_| ApiError::NotFound("region"))?;
     let found = state
         .db
         .run(move |c| {
-            let Some(region) = regions::get(c, &code)? else { return Ok(None) };
+            let Some(region) = regions::get(c, &code)? else {
+                return Ok(None);
+            };
             let years = regions::years(c, &code)?;
             Ok(Some((region, years)))
         })

@@ -33,7 +33,12 @@ pub async fn login(
     let audit = Audit::of(&req);
     let username = Username::parse(&body.username).ok();
     let account = match username {
-        Some(u) => state.db.run(move |c| staff::find_by_username(c, &u)).await?,
+        Some(u) => {
+            state
+                .db
+                .run(move |c| staff::find_by_username(c, &u))
+                .await?
+        }
         None => None,
     };
     let account = match account.filter(|a| a.active) {
@@ -49,14 +54,28 @@ pub async fn login(
     if account.is_locked(ts) {
         let until = account.locked_until.unwrap_or(ts);
         let retry_after_secs = u64::try_from((until - ts).num_seconds().max(1)).unwrap_or(1);
-        let entry = audit.entry(ActorKind::Staff, Some(account.id.to_string()), "staff.login", "locked");
+        let entry = audit.entry(
+            ActorKind::Staff,
+            Some(account.id.to_string()),
+            "staff.login",
+            "locked",
+        );
         state.db.run(move |c| audit::record(c, &entry, ts)).await?;
         return Err(ApiError::AccountLocked { retry_after_secs });
     }
-    let ok = state.hasher.verify(&body.password, &account.password_hash).await.map_err(ApiError::internal)?;
+    let ok = state
+        .hasher
+        .verify(&body.password, &account.password_hash)
+        .await
+        .map_err(ApiError::internal)?;
     let id = account.id;
     if !ok {
-        let entry = audit.entry(ActorKind::Staff, Some(id.to_string()), "staff.login", "failure");
+        let entry = audit.entry(
+            ActorKind::Staff,
+            Some(id.to_string()),
+            "staff.login",
+            "failure",
+        );
         state
             .db
             .transaction(move |c| {
@@ -66,7 +85,12 @@ pub async fn login(
             .await?;
         return Err(ApiError::InvalidCredentials);
     }
-    let entry = audit.entry(ActorKind::Staff, Some(id.to_string()), "staff.login", "success");
+    let entry = audit.entry(
+        ActorKind::Staff,
+        Some(id.to_string()),
+        "staff.login",
+        "success",
+    );
     state
         .db
         .transaction(move |c| {

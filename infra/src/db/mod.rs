@@ -112,14 +112,12 @@ struct ConnectionSetup;
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         match conn {
-            DbConnection::Sqlite(c) => {
-                configure_sqlite(c).map_err(|e| match e {
-                    StoreError::Query(q) => diesel::r2d2::Error::QueryError(q),
-                    other => diesel::r2d2::Error::QueryError(diesel::result::Error::QueryBuilderError(
-                        other.to_string().into(),
-                    )),
-                })
-            }
+            DbConnection::Sqlite(c) => configure_sqlite(c).map_err(|e| match e {
+                StoreError::Query(q) => diesel::r2d2::Error::QueryError(q),
+                other => diesel::r2d2::Error::QueryError(diesel::result::Error::QueryBuilderError(
+                    other.to_string().into(),
+                )),
+            }),
             // Statements that hang (a lock, a dead peer) must not hold a pool slot forever.
             DbConnection::Postgresql(c) => c
                 .batch_execute("SET statement_timeout = '30s'; SET TIME ZONE 'UTC';")
@@ -138,7 +136,10 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_size: 16, acquire_timeout: Duration::from_secs(5) }
+        PoolOptions {
+            max_size: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -151,7 +152,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,7 +192,9 @@ impl Db {
 
     /// A pooled connection, for blocking callers (CLI, seeding).
     pub fn get(&self) -> Result<PooledConnection<ConnectionManager<DbConnection>>, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// Runs `f` with a pooled connection on tokio's blocking pool, carrying the caller's
@@ -203,7 +208,9 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             // A connection that saw the server go away reports itself broken and r2d2 drops it
             // instead of handing it to the next request.
             f(&mut conn)

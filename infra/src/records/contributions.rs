@@ -91,8 +91,12 @@ pub fn insert_many(
     // Multi-row INSERT is one of the statements MultiConnection cannot build for both
     // backends at once, so each backend builds its own.
     let n = match conn {
-        DbConnection::Postgresql(c) => diesel::insert_into(contributions::table).values(&rows).execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(contributions::table).values(&rows).execute(c)?,
+        DbConnection::Postgresql(c) => diesel::insert_into(contributions::table)
+            .values(&rows)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(contributions::table)
+            .values(&rows)
+            .execute(c)?,
     };
     Ok(n)
 }

@@ -46,7 +46,13 @@ const COLUMNS: (
     employers::credit_code,
     employers::region_code,
     employers::created_at,
-) = (employers::id, employers::name, employers::credit_code, employers::region_code, employers::created_at);
+) = (
+    employers::id,
+    employers::name,
+    employers::credit_code,
+    employers::region_code,
+    employers::created_at,
+);
 
 pub fn insert(
     conn: &mut DbConnection,

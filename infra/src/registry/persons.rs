@@ -205,13 +205,19 @@ pub fn insert_many(
     people: &[(Uuid, NewPerson)],
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    let rows: Vec<PersonInsert> =
-        people.iter().map(|(id, p)| PersonInsert::new(vault, *id, p, now)).collect();
+    let rows: Vec<PersonInsert> = people
+        .iter()
+        .map(|(id, p)| PersonInsert::new(vault, *id, p, now))
+        .collect();
     // Multi-row INSERT is one of the statements MultiConnection cannot build for both
     // backends at once, so each backend builds its own.
     let n = match conn {
-        DbConnection::Postgresql(c) => diesel::insert_into(persons::table).values(&rows).execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(persons::table).values(&rows).execute(c)?,
+        DbConnection::Postgresql(c) => diesel::insert_into(persons::table)
+            .values(&rows)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(persons::table)
+            .values(&rows)
+            .execute(c)?,
     };
     Ok(n)
 }
@@ -240,7 +246,10 @@ pub fn find_by_national_id(
     vault: &PiiVault,
     national_id: &NationalId,
 ) -> Result<Option<Person>, StoreError> {
-    match id_by_hash(conn, &vault.blind_index(NATIONAL_ID_INDEX, national_id.expose()))? {
+    match id_by_hash(
+        conn,
+        &vault.blind_index(NATIONAL_ID_INDEX, national_id.expose()),
+    )? {
         Some(id) => get(conn, stored_id("persons.id", &id)?),
         None => Ok(None),
     }

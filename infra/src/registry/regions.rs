@@ -1,7 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use shebao_domain::money::Fen;
-use shebao_domain::region::{RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters};
+use shebao_domain::region::{
+    RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+};
 
 use super::{stored, Page};
 use crate::db::{DbConnection, StoreError};
@@ -40,7 +42,11 @@ impl TryFrom<RegionRow> for Region {
 }
 
 /// Creates the region or renames it / changes its zone. Returns true when it was created.
-pub fn upsert(conn: &mut DbConnection, region: &Region, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn upsert(
+    conn: &mut DbConnection,
+    region: &Region,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
     let updated = diesel::update(regions::table.find(region.code.as_str()))
         .set((
             regions::name.eq(region.name.as_str()),
@@ -108,7 +114,9 @@ pub fn list(
             .collect();
         items.push(RegionSummary { region, years });
     }
-    Ok(Page::from_rows(items, limit, |r| r.region.code.as_str().to_owned()))
+    Ok(Page::from_rows(items, limit, |r| {
+        r.region.code.as_str().to_owned()
+    }))
 }
 
 type YearRow = (
@@ -128,8 +136,14 @@ fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
 fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
     let (code, year, wage, floor, ceiling, late, r) = row;
     let rates = Rates {
-        pension: RatePair { employer_bp: bp("pension_employer_bp", r.0)?, employee_bp: bp("pension_employee_bp", r.1)? },
-        medical: RatePair { employer_bp: bp("medical_employer_bp", r.2)?, employee_bp: bp("medical_employee_bp", r.3)? },
+        pension: RatePair {
+            employer_bp: bp("pension_employer_bp", r.0)?,
+            employee_bp: bp("pension_employee_bp", r.1)?,
+        },
+        medical: RatePair {
+            employer_bp: bp("medical_employer_bp", r.2)?,
+            employee_bp: bp("medical_employee_bp", r.3)?,
+        },
         unemployment: RatePair {
             employer_bp: bp("unemployment_employer_bp", r.4)?,
             employee_bp: bp("unemployment_employee_bp", r.5)?,
@@ -138,7 +152,10 @@ fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
             employer_bp: bp("work_injury_employer_bp", r.6)?,
             employee_bp: bp("work_injury_employee_bp", r.7)?,
         },
-        maternity: RatePair { employer_bp: bp("maternity_employer_bp", r.8)?, employee_bp: bp("maternity_employee_bp", r.9)? },
+        maternity: RatePair {
+            employer_bp: bp("maternity_employer_bp", r.8)?,
+            employee_bp: bp("maternity_employee_bp", r.9)?,
+        },
     };
     stored(
         "region_years",
@@ -180,7 +197,10 @@ macro_rules! year_columns {
 }
 
 /// All yearly parameters of a region, oldest first.
-pub fn years(conn: &mut DbConnection, code: &RegionCode) -> Result<Vec<YearParameters>, StoreError> {
+pub fn years(
+    conn: &mut DbConnection,
+    code: &RegionCode,
+) -> Result<Vec<YearParameters>, StoreError> {
     let rows: Vec<YearRow> = region_years::table
         .filter(region_years::region_code.eq(code.as_str()))
         .order(region_years::year.asc())

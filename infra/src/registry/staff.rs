@@ -32,9 +32,19 @@ impl StaffAccount {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UsernameTaken;
 
-type StaffRow = (String, String, String, String, i32, i32, Option<NaiveDateTime>);
+type StaffRow = (
+    String,
+    String,
+    String,
+    String,
+    i32,
+    i32,
+    Option<NaiveDateTime>,
+);
 
-fn from_row((id, username, hash, role, active, failed, locked): StaffRow) -> Result<StaffAccount, StoreError> {
+fn from_row(
+    (id, username, hash, role, active, failed, locked): StaffRow,
+) -> Result<StaffAccount, StoreError> {
     Ok(StaffAccount {
         id: stored_id("staff_accounts.id", &id)?,
         username: stored("staff_accounts.username", Username::parse(&username))?,
@@ -99,7 +109,11 @@ pub fn find_by_username(
 
 /// Counts a failed sign-in; the fifth in a row locks the account for fifteen minutes.
 /// One UPDATE, so concurrent failures on several instances all count.
-pub fn record_failure(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: Uuid,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::update(staff_accounts::table.find(id.to_string()))
         .set((
             staff_accounts::failed_logins.eq(staff_accounts::failed_logins + 1),
@@ -119,7 +133,11 @@ pub fn record_failure(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> 
     Ok(())
 }
 
-pub fn record_success(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn record_success(
+    conn: &mut DbConnection,
+    id: Uuid,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::update(staff_accounts::table.find(id.to_string()))
         .set((
             staff_accounts::failed_logins.eq(0),

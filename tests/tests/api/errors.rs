@@ -16,8 +16,19 @@ async fn unknown_route_is_a_404_problem() {
 #[tokio::test]
 async fn wrong_method_is_a_405_problem_with_allow() {
     let app = spawn_app().await;
-    let res = app.client.delete(app.url("/v1/staff/persons")).send().await.unwrap();
-    let allow = res.headers().get("allow").unwrap().to_str().unwrap().to_owned();
+    let res = app
+        .client
+        .delete(app.url("/v1/staff/persons"))
+        .send()
+        .await
+        .unwrap();
+    let allow = res
+        .headers()
+        .get("allow")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_problem(res, 405, "method_not_allowed").await;
     assert_eq!(allow, "POST");
 
@@ -38,7 +49,13 @@ async fn malformed_json_is_a_400_problem() {
         .unwrap();
     assert_problem(res, 400, "malformed_json").await;
 
-    let res = app.post("/v1/staff/auth/login").header("content-type", "application/json").body("not json").send().await.unwrap();
+    let res = app
+        .post("/v1/staff/auth/login")
+        .header("content-type", "application/json")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 400, "malformed_json").await;
 }
 
@@ -54,7 +71,12 @@ async fn wrong_content_type_is_a_415_problem() {
         .unwrap();
     assert_problem(res, 415, "unsupported_media_type").await;
 
-    let res = app.post("/v1/staff/auth/login").body(r#"{"username":"a","password":"b"}"#).send().await.unwrap();
+    let res = app
+        .post("/v1/staff/auth/login")
+        .body(r#"{"username":"a","password":"b"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 415, "unsupported_media_type").await;
 }
 
@@ -76,7 +98,9 @@ async fn oversized_body_is_a_413_problem() {
     let res = app
         .post("/v1/staff/auth/login")
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
@@ -86,12 +110,22 @@ async fn oversized_body_is_a_413_problem() {
 #[tokio::test]
 async fn wrong_json_shape_is_a_422_naming_the_field() {
     let app = spawn_app().await;
-    let res = app.post("/v1/staff/auth/login").json(&json!({"username": 42, "password": "x"})).send().await.unwrap();
+    let res = app
+        .post("/v1/staff/auth/login")
+        .json(&json!({"username": 42, "password": "x"}))
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "username");
     assert_eq!(body["errors"][0]["code"], "type");
 
-    let res = app.post("/v1/staff/auth/login").json(&json!({"username": "x"})).send().await.unwrap();
+    let res = app
+        .post("/v1/staff/auth/login")
+        .json(&json!({"username": "x"}))
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "password");
     assert_eq!(body["errors"][0]["code"], "required");
@@ -100,8 +134,24 @@ async fn wrong_json_shape_is_a_422_naming_the_field() {
 #[tokio::test]
 async fn language_follows_accept_language() {
     let app = spawn_app().await;
-    let en: Value = app.get("/nope").header("accept-language", "en-GB,en;q=0.9").send().await.unwrap().json().await.unwrap();
-    let zh: Value = app.get("/nope").header("accept-language", "zh-CN,zh;q=0.9").send().await.unwrap().json().await.unwrap();
+    let en: Value = app
+        .get("/nope")
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let zh: Value = app
+        .get("/nope")
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let default: Value = app.get("/nope").send().await.unwrap().json().await.unwrap();
     assert_eq!(en["title"], "Not found");
     assert_eq!(zh["title"], "未找到");
@@ -127,14 +177,34 @@ async fn language_follows_accept_language() {
 async fn bad_query_strings_are_problems() {
     let app = spawn_app().await;
     let token = app.staff_token(StaffRole::Admin).await;
-    let res = app.get("/v1/staff/regions?limit=lots").bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions?limit=lots")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 400, "invalid_query").await;
-    let res = app.get("/v1/staff/regions?limit=0").bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions?limit=0")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "limit");
-    let res = app.get("/v1/staff/regions?limit=101").bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions?limit=101")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 422, "validation_failed").await;
-    let res = app.get("/v1/staff/regions?cursor=%%%").bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions?cursor=%%%")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "cursor");
 }
@@ -146,26 +216,57 @@ async fn missing_forged_and_expired_tokens_are_401() {
     assert_eq!(res.headers().get("www-authenticate").unwrap(), "Bearer");
     assert_problem(res, 401, "unauthorized").await;
 
-    let res = app.get("/v1/staff/regions").bearer_auth("not-a-token").send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions")
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 401, "unauthorized").await;
 
     // alg "none": header {"alg":"none","typ":"JWT"}, any payload, empty signature.
     let forged = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0.";
-    let res = app.get("/v1/staff/regions").bearer_auth(forged).send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions")
+        .bearer_auth(forged)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 401, "unauthorized").await;
 
     let token = app.staff_token(StaffRole::Admin).await;
-    let ok = app.get("/v1/staff/regions").bearer_auth(&token).send().await.unwrap();
+    let ok = app
+        .get("/v1/staff/regions")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     // A signature that does not match: flip one character of the signature.
     let mut tampered = token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    let res = app.get("/v1/staff/regions").bearer_auth(&tampered).send().await.unwrap();
+    let res = app
+        .get("/v1/staff/regions")
+        .bearer_auth(&tampered)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 401, "unauthorized").await;
 
     app.clock.advance(chrono::Duration::minutes(16));
-    let res = app.get("/v1/staff/regions").bearer_auth(&token).send().await.unwrap();
-    assert!(res.headers().get("www-authenticate").unwrap().to_str().unwrap().contains("invalid_token"));
+    let res = app
+        .get("/v1/staff/regions")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(res
+        .headers()
+        .get("www-authenticate")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
     assert_problem(res, 401, "token_expired").await;
 }

@@ -39,7 +39,8 @@ fn every_operation_documents_its_errors_as_problem_json() {
                     let content = r["content"].as_object();
                     let is_readiness = path == "/readyz";
                     assert!(
-                        is_readiness || content.is_some_and(|c| c.contains_key("application/problem+json")),
+                        is_readiness
+                            || content.is_some_and(|c| c.contains_key("application/problem+json")),
                         "{name} {status}: not problem+json"
                     );
                 }

@@ -17,7 +17,14 @@ async fn healthz_and_readyz_answer() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ready");
     assert_eq!(body["database"], "ok");
-    assert_eq!(body["backend"], if app.db.is_postgres() { "postgres" } else { "sqlite" });
+    assert_eq!(
+        body["backend"],
+        if app.db.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
 }
 
 #[tokio::test]
@@ -31,7 +38,8 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
             use diesel::connection::SimpleConnection;
             use diesel::Connection;
             let mut c = diesel::PgConnection::establish(&url).unwrap();
-            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .unwrap();
         })
         .await
         .unwrap();
@@ -42,7 +50,10 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().display());
         let db = shebao_infra::db::Db::connect(&url, &Default::default()).unwrap();
-        let err = db.ping(std::time::Duration::from_millis(500)).await.unwrap_err();
+        let err = db
+            .ping(std::time::Duration::from_millis(500))
+            .await
+            .unwrap_err();
         assert!(err.is_unavailable(), "{err:?}");
         return;
     }
@@ -67,14 +78,30 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
 async fn request_ids_are_made_or_kept() {
     let app = spawn_app().await;
     let res = app.get("/healthz").send().await.unwrap();
-    let made = res.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let made = res
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(made.len(), 36);
 
-    let res = app.get("/healthz").header("x-request-id", "phone-abc_123").send().await.unwrap();
+    let res = app
+        .get("/healthz")
+        .header("x-request-id", "phone-abc_123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers().get("x-request-id").unwrap(), "phone-abc_123");
 
     // Anything odd is replaced, never echoed.
-    let res = app.get("/healthz").header("x-request-id", "a b <script>").send().await.unwrap();
+    let res = app
+        .get("/healthz")
+        .header("x-request-id", "a b <script>")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(res.headers().get("x-request-id").unwrap(), "a b <script>");
 }
 
@@ -83,35 +110,71 @@ async fn metrics_count_requests_per_route() {
     let app = spawn_app().await;
     let token = app.staff_token(StaffRole::Admin).await;
     for _ in 0..3 {
-        app.get("/v1/staff/regions").bearer_auth(&token).send().await.unwrap();
+        app.get("/v1/staff/regions")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
     }
     app.get("/v1/does/not/exist").send().await.unwrap();
     let res = app.get("/metrics").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/plain"));
+    assert!(res
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
     assert!(
-        text.contains(r#"shebao_http_requests_total{method="GET",route="/v1/staff/regions",status="200"} 3"#),
+        text.contains(
+            r#"shebao_http_requests_total{method="GET",route="/v1/staff/regions",status="200"} 3"#
+        ),
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(text.contains(r#"shebao_http_request_duration_seconds_bucket{method="GET",route="/v1/staff/regions",le="0.005"}"#));
     assert!(text.contains("shebao_db_pool_connections"));
     // Paths with ids are counted under their pattern, not one series per id.
-    app.get("/v1/staff/persons/0000").bearer_auth(&token).send().await.unwrap();
-    let text = app.get("/metrics").send().await.unwrap().text().await.unwrap();
+    app.get("/v1/staff/persons/0000")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let text = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains(r#"route="/v1/staff/persons/{id}""#), "{text}");
 }
 
 #[tokio::test]
 async fn serves_the_spec_and_the_docs() {
     let app = spawn_app().await;
-    let spec: Value = app.get("/openapi.json").send().await.unwrap().json().await.unwrap();
+    let spec: Value = app
+        .get("/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(spec["paths"]["/v1/staff/persons"]["post"].is_object());
     let res = app.get("/docs").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    assert!(res
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(res.text().await.unwrap().contains("<html"));
 }
 
@@ -119,7 +182,15 @@ async fn serves_the_spec_and_the_docs() {
 async fn the_pool_recovers_when_postgres_drops_its_connections() {
     let app = spawn_app().await;
     let token = app.staff_token(StaffRole::Admin).await;
-    assert_eq!(app.get("/v1/staff/regions").bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.get("/v1/staff/regions")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     if !app.db.is_postgres() {
         // SQLite has no server to lose; the PostgreSQL pass of .ci/run runs the rest.
         return;
@@ -141,7 +212,12 @@ async fn the_pool_recovers_when_postgres_drops_its_connections() {
     // Every answer is a success or a 503 with Retry-After, never a 500; and it recovers.
     let mut recovered = false;
     for _ in 0..5 {
-        let res = app.get("/v1/staff/regions").bearer_auth(&token).send().await.unwrap();
+        let res = app
+            .get("/v1/staff/regions")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         match res.status().as_u16() {
             200 => {
                 recovered = true;

@@ -1,0 +1,192 @@
+//! The phone app's tokens: access tokens (15 minutes, tied to a session, optionally stepped up),
+//! MFA tokens (the second half of a sign-in), and the `Person` extractor. Person tokens carry
+//! the audience `shebao:app`; staff tokens carry `shebao:staff`, so neither works on the other's
+//! routes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::{Deserialize, Serialize};
+use shebao_infra::identity::sessions;
+use shebao_security::opaque;
+use shebao_security::{TokenError, VerifyOptions};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::{bearer, ACCESS_TOKEN_USE};
+use crate::state::AppState;
+
+pub const APP_AUDIENCE: &str = "shebao:app";
+pub const MFA_TOKEN_USE: &str = "mfa";
+pub const MFA_TTL_SECS: i64 = 300;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The account id.
+    pub sub: String,
+    /// The session id.
+    pub sid: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub token_use: String,
+    /// Until when (unix seconds) this token counts as stepped up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub token_use: String,
+    pub device: String,
+}
+
+/// A signed-in person (an account), from a valid access token of a live session.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub account_id: Uuid,
+    pub session_id: Uuid,
+    pub step_up_until: Option<i64>,
+}
+
+impl Person {
+    /// Sensitive actions need a step-up younger than five minutes.
+    pub fn require_step_up(&self, now: i64) -> Result<(), ApiError> {
+        if self.step_up_until.is_some_and(|until| until > now) {
+            Ok(())
+        } else {
+            Err(ApiError::coded(
+                403,
+                "step_up_required",
+                "此操作需要再次验证身份（POST /v1/me/step-up）。",
+                "This action needs a fresh step-up (POST /v1/me/step-up).",
+            ))
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+impl FromRequest for Person {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(str::to_owned);
+        let state = state_of(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(ApiError::Unauthorized)?;
+            let now = state.now();
+            let opts = VerifyOptions {
+                issuer: &state.settings.token_issuer,
+                audience: APP_AUDIENCE,
+                token_use: ACCESS_TOKEN_USE,
+            };
+            let claims: PersonClaims = state
+                .signer
+                .verify(&token, &opts, now.timestamp())
+                .map_err(|e| match e {
+                    TokenError::Expired => ApiError::TokenExpired,
+                    _ => ApiError::Unauthorized,
+                })?;
+            let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
+            let session_id = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::Unauthorized)?;
+            // Sessions can be ended before their tokens expire: check it is still live.
+            let ts = now.naive_utc();
+            let live = state
+                .db
+                .run(move |c| {
+                    let live = sessions::get(c, session_id)?
+                        .is_some_and(|s| s.account_id == account_id && s.revoked_at.is_none());
+                    if live {
+                        sessions::touch(c, session_id, ts)?;
+                    }
+                    Ok(live)
+                })
+                .await?;
+            if !live {
+                return Err(ApiError::Unauthorized);
+            }
+            Ok(Person {
+                account_id,
+                session_id,
+                step_up_until: claims.step_up_until,
+            })
+        })
+    }
+}
+
+/// The device a session is opened from, as the app names itself.
+pub fn device_of(req: &HttpRequest) -> String {
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    if ua.is_empty() {
+        "unknown device".to_owned()
+    } else {
+        ua.chars().take(200).collect()
+    }
+}
+
+/// Signs an access token for a session.
+pub fn access_token(
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+    step_up_until: Option<i64>,
+) -> Result<String, ApiError> {
+    let now = state.now().timestamp();
+    let claims = PersonClaims {
+        iss: state.settings.token_issuer.clone(),
+        aud: APP_AUDIENCE.to_owned(),
+        sub: account_id.to_string(),
+        sid: session_id.to_string(),
+        exp: now + state.settings.access_token_ttl_secs,
+        iat: now,
+        jti: Uuid::now_v7().to_string(),
+        token_use: ACCESS_TOKEN_USE.to_owned(),
+        step_up_until,
+    };
+    state.signer.sign(&claims).map_err(ApiError::internal)
+}
+
+/// A fresh refresh token and the hash that is stored.
+pub fn new_refresh_token() -> (String, String) {
+    let token = opaque::random_token();
+    let hash = opaque::sha256_hex(&token);
+    (token, hash)
+}
+
+pub fn mfa_token(state: &AppState, account_id: Uuid, device: &str) -> Result<String, ApiError> {
+    let now = state.now().timestamp();
+    let claims = MfaClaims {
+        iss: state.settings.token_issuer.clone(),
+        aud: APP_AUDIENCE.to_owned(),
+        sub: account_id.to_string(),
+        exp: now + MFA_TTL_SECS,
+        iat: now,
+        jti: Uuid::now_v7().to_string(),
+        token_use: MFA_TOKEN_USE.to_owned(),
+        device: device.to_owned(),
+    };
+    state.signer.sign(&claims).map_err(ApiError::internal)
+}
