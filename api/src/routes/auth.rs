@@ -113,7 +113,18 @@ pub async fn sms_codes(
         .transaction(
             move |c| match codes::may_send(c, &hash2, purpose, &ip2, ts)? {
                 Ok(()) => {
-                    codes::insert(c, &vault, id, &hash2, purpose, &code2, &ip2, ts)?;
+                    codes::insert(
+                        c,
+                        &vault,
+                        codes::NewCode {
+                            id,
+                            phone_hash: &hash2,
+                            purpose,
+                            code: &code2,
+                            client_ip: &ip2,
+                        },
+                        ts,
+                    )?;
                     Ok(Ok(()))
                 }
                 Err(refused) => Ok(Err(refused)),

@@ -49,35 +49,25 @@ type Row = (
     NaiveDateTime,
 );
 
-const COLUMNS: (
-    accounts::id,
-    accounts::phone_hash,
-    accounts::phone_masked,
-    accounts::password_hash,
-    accounts::totp_secret_enc,
-    accounts::totp_pending_enc,
-    accounts::totp_last_step,
-    accounts::failed_logins,
-    accounts::last_failed_at,
-    accounts::locked_until,
-    accounts::person_id,
-    accounts::bound_at,
-    accounts::created_at,
-) = (
-    accounts::id,
-    accounts::phone_hash,
-    accounts::phone_masked,
-    accounts::password_hash,
-    accounts::totp_secret_enc,
-    accounts::totp_pending_enc,
-    accounts::totp_last_step,
-    accounts::failed_logins,
-    accounts::last_failed_at,
-    accounts::locked_until,
-    accounts::person_id,
-    accounts::bound_at,
-    accounts::created_at,
-);
+macro_rules! columns {
+    () => {
+        (
+            accounts::id,
+            accounts::phone_hash,
+            accounts::phone_masked,
+            accounts::password_hash,
+            accounts::totp_secret_enc,
+            accounts::totp_pending_enc,
+            accounts::totp_last_step,
+            accounts::failed_logins,
+            accounts::last_failed_at,
+            accounts::locked_until,
+            accounts::person_id,
+            accounts::bound_at,
+            accounts::created_at,
+        )
+    };
+}
 
 fn from_row(r: Row) -> Result<Account, StoreError> {
     Ok(Account {
@@ -108,7 +98,7 @@ pub fn phone_hash(vault: &PiiVault, phone: &PhoneNumber) -> String {
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Option<Account>, StoreError> {
     accounts::table
         .find(id.to_string())
-        .select(COLUMNS)
+        .select(columns!())
         .first::<Row>(conn)
         .optional()?
         .map(from_row)
@@ -121,7 +111,7 @@ pub fn find_by_phone_hash(
 ) -> Result<Option<Account>, StoreError> {
     accounts::table
         .filter(accounts::phone_hash.eq(hash))
-        .select(COLUMNS)
+        .select(columns!())
         .first::<Row>(conn)
         .optional()?
         .map(from_row)

@@ -71,17 +71,31 @@ pub fn may_send(
     Ok(Ok(()))
 }
 
-/// Records a new code before it is sent; its id is the SMS message's idempotency key.
+/// A code about to be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCode<'a> {
+    /// Also the SMS message's idempotency key.
+    pub id: Uuid,
+    pub phone_hash: &'a str,
+    pub purpose: SmsPurpose,
+    pub code: &'a str,
+    pub client_ip: &'a str,
+}
+
+/// Records a new code before it is sent.
 pub fn insert(
     conn: &mut DbConnection,
     vault: &PiiVault,
-    id: Uuid,
-    phone_hash: &str,
-    purpose: SmsPurpose,
-    code: &str,
-    client_ip: &str,
+    new: NewCode<'_>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
+    let NewCode {
+        id,
+        phone_hash,
+        purpose,
+        code,
+        client_ip,
+    } = new;
     diesel::insert_into(sms_codes::table)
         .values((
             sms_codes::id.eq(id.to_string()),

@@ -248,7 +248,7 @@ pub fn upsert_year(
         ),
     );
     let updated = diesel::update(region_years::table.find((p.region().as_str(), p.year())))
-        .set((values.clone(), region_years::updated_at.eq(now)))
+        .set((values, region_years::updated_at.eq(now)))
         .execute(conn)?;
     if updated > 0 {
         return Ok(false);
