@@ -43,6 +43,14 @@ use crate::routes;
         routes::me::get_binding,
         routes::me::delete_binding,
         routes::me::jwks,
+        routes::records::list_contributions,
+        routes::records::contribution_summary,
+        routes::records::pension_account,
+        routes::records::medical_account,
+        routes::records::medical_transactions,
+        routes::records::list_benefits,
+        routes::records::access_log,
+        routes::records::staff_contributions,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses),
@@ -50,6 +58,7 @@ use crate::routes;
         (name = "operations", description = "Health, readiness and metrics for operators"),
         (name = "staff", description = "The agency's staff: registry of regions, employers and insured persons"),
         (name = "identity", description = "The phone app: SMS codes, registration, sign-in with TOTP, token refresh"),
+        (name = "records", description = "The person's records: contributions, accounts, benefits, who looked at them"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
     )
 )]

@@ -77,19 +77,24 @@ macro_rules! string_enum {
     };
 }
 
+pub mod accounts;
 pub mod auth;
+pub mod benefits;
 pub mod contribution;
 pub mod employer;
 pub mod error;
 pub mod identity;
 pub mod insurance;
 pub mod money;
+pub mod pension;
 pub mod period;
 pub mod person;
 pub mod ports;
 pub mod region;
+pub mod retirement;
 pub mod staff;
 
 mod text;
 
 pub use error::ValueError;
+pub mod statement;

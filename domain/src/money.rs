@@ -64,16 +64,27 @@ impl fmt::Display for Fen {
 /// `numerator / denominator` rounded half away from zero, as fen; `None` if it does not fit in
 /// an `i64`. `denominator` must be positive.
 pub(crate) fn div_round_half_away(numerator: i128, denominator: i128) -> Option<Fen> {
+    i64::try_from(div_round_half_away_i128(numerator, denominator))
+        .ok()
+        .map(Fen)
+}
+
+/// `numerator / denominator` rounded half away from zero. `denominator` must be positive.
+pub(crate) fn div_round_half_away_i128(numerator: i128, denominator: i128) -> i128 {
     debug_assert!(denominator > 0);
     let quotient = numerator / denominator;
     let remainder = numerator % denominator;
     // `remainder` has the sign of `numerator` (truncating division); compare magnitudes.
-    let rounded = if remainder.unsigned_abs() * 2 >= denominator.unsigned_abs() {
+    if remainder.unsigned_abs() * 2 >= denominator.unsigned_abs() {
         quotient + numerator.signum()
     } else {
         quotient
-    };
-    i64::try_from(rounded).ok().map(Fen)
+    }
+}
+
+/// An `i128` amount of fen clamped into the range of [`Fen`].
+pub(crate) fn saturating_fen(value: i128) -> Fen {
+    Fen(i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX }))
 }
 
 #[cfg(test)]

@@ -110,3 +110,28 @@ pub fn for_actor(
         .limit(limit)
         .load(conn)?)
 }
+
+/// What staff did to one subject, newest first (ids are UUIDv7: they sort by time), for the
+/// person's own access log.
+pub fn staff_entries_for_subject(
+    conn: &mut DbConnection,
+    subject_kind: &str,
+    subject_id: &str,
+    before: Option<&str>,
+    limit: usize,
+) -> Result<crate::registry::Page<AuditRecord>, StoreError> {
+    let mut q = audit_log::table
+        .filter(audit_log::subject_kind.eq(subject_kind))
+        .filter(audit_log::subject_id.eq(subject_id))
+        .filter(audit_log::actor_kind.eq(ActorKind::Staff.as_str()))
+        .order(audit_log::id.desc())
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .into_boxed();
+    if let Some(before) = before {
+        q = q.filter(audit_log::id.lt(before.to_owned()));
+    }
+    let rows: Vec<AuditRecord> = q.load(conn)?;
+    Ok(crate::registry::Page::from_rows(rows, limit, |r| {
+        r.id.clone()
+    }))
+}

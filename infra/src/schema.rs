@@ -229,3 +229,67 @@ diesel::allow_tables_to_appear_in_same_query!(
     ip_throttle,
     persons,
 );
+
+diesel::table! {
+    medical_transactions (id) {
+        id -> Text,
+        external_id -> Text,
+        person_id -> Text,
+        occurred_at -> Timestamp,
+        institution_code -> Text,
+        institution_name -> Text,
+        kind -> Text,
+        total_fen -> BigInt,
+        account_paid_fen -> BigInt,
+        fund_paid_fen -> BigInt,
+        self_paid_fen -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    benefit_payments (id) {
+        id -> Text,
+        external_id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        period -> Text,
+        amount_fen -> BigInt,
+        paid_at -> Timestamp,
+        adjustment_reason -> Nullable<Text>,
+        adjustment_delta_fen -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pension_interest_runs (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        rate_bp -> Integer,
+        persons -> Integer,
+        run_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pension_interest_credits (person_id, year) {
+        person_id -> Text,
+        year -> Integer,
+        rate_bp -> Integer,
+        interest_fen -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(medical_transactions -> persons (person_id));
+diesel::joinable!(benefit_payments -> persons (person_id));
+diesel::joinable!(pension_interest_credits -> persons (person_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    medical_transactions,
+    benefit_payments,
+    pension_interest_runs,
+    pension_interest_credits,
+    contributions
+);

@@ -7,6 +7,7 @@ pub mod document;
 pub mod identity;
 pub mod ops;
 pub mod problem;
+pub mod records;
 pub mod staff;
 pub mod wire;
 

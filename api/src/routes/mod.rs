@@ -5,6 +5,7 @@ pub mod employers;
 pub mod health;
 pub mod me;
 pub mod persons;
+pub mod records;
 pub mod regions;
 pub mod staff_auth;
 
@@ -39,5 +40,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(me::bind)
         .service(me::get_binding)
         .service(me::delete_binding)
-        .service(me::jwks);
+        .service(me::jwks)
+        .service(records::list_contributions)
+        .service(records::contribution_summary)
+        .service(records::pension_account)
+        .service(records::medical_account)
+        .service(records::medical_transactions)
+        .service(records::list_benefits)
+        .service(records::access_log)
+        .service(records::staff_contributions);
 }

@@ -1,3 +1,7 @@
-//! A person's records: monthly contributions (more record kinds join here).
+//! A person's records: monthly contributions, medical-account spending, benefit payments,
+//! pension-account interest.
 
+pub mod benefits;
 pub mod contributions;
+pub mod medical;
+pub mod pension;

@@ -147,3 +147,18 @@ pub fn record_success(
         .execute(conn)?;
     Ok(())
 }
+
+/// The roles of these staff accounts, by id.
+pub fn roles_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, String)> = staff_accounts::table
+        .filter(staff_accounts::id.eq_any(ids))
+        .select((staff_accounts::id, staff_accounts::role))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -6,4 +6,5 @@ mod identity;
 mod migrations;
 mod openapi_spec;
 mod operations;
+mod records;
 mod staff_registry;

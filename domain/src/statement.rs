@@ -1,0 +1,197 @@
+//! A person's contribution statement: per insurance, which months are paid, what is owed, and
+//! the gaps. Pure arithmetic over the monthly rows, so the summary always agrees with the list.
+
+use std::collections::BTreeMap;
+
+use crate::insurance::InsuranceType;
+use crate::money::Fen;
+use crate::period::Period;
+
+/// Where a month's contribution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionStatus {
+    Paid,
+    Due,
+    Arrears,
+    /// Declared but not reconciled yet: never counted as paid, never shown as zero.
+    Pending,
+}
+
+impl ContributionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContributionStatus::Paid => "paid",
+            ContributionStatus::Due => "due",
+            ContributionStatus::Arrears => "arrears",
+            ContributionStatus::Pending => "pending",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContributionStatus> {
+        match s {
+            "paid" => Some(ContributionStatus::Paid),
+            "due" => Some(ContributionStatus::Due),
+            "arrears" => Some(ContributionStatus::Arrears),
+            "pending" => Some(ContributionStatus::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// One month of one insurance (a person may have several rows for a month: two employers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthRow {
+    pub period: Period,
+    pub insurance: InsuranceType,
+    pub status: ContributionStatus,
+    pub employer: Fen,
+    pub employee: Fen,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsuranceSummary {
+    pub insurance: InsuranceType,
+    /// Distinct months with a paid row.
+    pub months_paid: u32,
+    pub first_period: Option<Period>,
+    pub last_period: Option<Period>,
+    /// Paid amounts only.
+    pub employee_total: Fen,
+    pub employer_total: Fen,
+    /// Distinct months in arrears, and what they owe (both sides).
+    pub arrears_months: u32,
+    pub arrears: Fen,
+    /// The longest run of months without a paid row between the first and the last paid month.
+    pub longest_gap_months: u32,
+}
+
+/// Summarises the rows per insurance, in the order of `InsuranceType::ALL`, skipping insurances
+/// with no rows at all.
+pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
+    let mut out = Vec::new();
+    for insurance in InsuranceType::ALL {
+        let mine: Vec<&MonthRow> = rows.iter().filter(|r| r.insurance == insurance).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut paid: BTreeMap<Period, ()> = BTreeMap::new();
+        let mut arrears_months: BTreeMap<Period, ()> = BTreeMap::new();
+        let (mut employee_total, mut employer_total, mut arrears) = (0i64, 0i64, 0i64);
+        for r in &mine {
+            match r.status {
+                ContributionStatus::Paid => {
+                    paid.insert(r.period, ());
+                    employee_total = employee_total.saturating_add(r.employee.0);
+                    employer_total = employer_total.saturating_add(r.employer.0);
+                }
+                ContributionStatus::Arrears => {
+                    arrears_months.insert(r.period, ());
+                    arrears = arrears
+                        .saturating_add(r.employee.0)
+                        .saturating_add(r.employer.0);
+                }
+                ContributionStatus::Due | ContributionStatus::Pending => {}
+            }
+        }
+        let first = mine.iter().map(|r| r.period).min();
+        let last = mine.iter().map(|r| r.period).max();
+        let mut longest_gap = 0u32;
+        let mut previous: Option<Period> = None;
+        for p in paid.keys() {
+            if let Some(prev) = previous {
+                let gap = prev.months_between(*p) - 1;
+                longest_gap = longest_gap.max(u32::try_from(gap.max(0)).unwrap_or(u32::MAX));
+            }
+            previous = Some(*p);
+        }
+        out.push(InsuranceSummary {
+            insurance,
+            months_paid: u32::try_from(paid.len()).unwrap_or(u32::MAX),
+            first_period: first,
+            last_period: last,
+            employee_total: Fen(employee_total),
+            employer_total: Fen(employer_total),
+            arrears_months: u32::try_from(arrears_months.len()).unwrap_or(u32::MAX),
+            arrears: Fen(arrears),
+            longest_gap_months: longest_gap,
+        });
+    }
+    out
+}
+
+/// Months that count towards the pension: distinct months with a paid pension row.
+pub fn pension_months(rows: &[MonthRow]) -> u32 {
+    let months: std::collections::BTreeSet<Period> = rows
+        .iter()
+        .filter(|r| r.insurance == InsuranceType::Pension && r.status == ContributionStatus::Paid)
+        .map(|r| r.period)
+        .collect();
+    u32::try_from(months.len()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row(
+        p: &str,
+        insurance: InsuranceType,
+        status: ContributionStatus,
+        employer: i64,
+        employee: i64,
+    ) -> MonthRow {
+        MonthRow {
+            period: Period::parse(p).unwrap(),
+            insurance,
+            status,
+            employer: Fen(employer),
+            employee: Fen(employee),
+        }
+    }
+
+    #[test]
+    fn summarises_paid_arrears_and_gaps() {
+        use ContributionStatus::*;
+        use InsuranceType::*;
+        let rows = vec![
+            row("2024-01", Pension, Paid, 1600, 800),
+            row("2024-02", Pension, Paid, 1600, 800),
+            // 2024-03 … 2024-05 missing: a gap of three months.
+            row("2024-06", Pension, Paid, 1600, 800),
+            row("2024-07", Pension, Arrears, 1600, 800),
+            row("2024-08", Pension, Due, 1600, 800),
+            row("2024-08", Pension, Pending, 100, 50),
+            row("2024-01", Medical, Paid, 800, 200),
+        ];
+        let s = summarize(&rows);
+        assert_eq!(s.len(), 2);
+        let p = &s[0];
+        assert_eq!(p.insurance, Pension);
+        assert_eq!(p.months_paid, 3);
+        assert_eq!(p.first_period, Some(Period::parse("2024-01").unwrap()));
+        assert_eq!(p.last_period, Some(Period::parse("2024-08").unwrap()));
+        assert_eq!(p.employee_total, Fen(2400));
+        assert_eq!(p.employer_total, Fen(4800));
+        assert_eq!(p.arrears_months, 1);
+        assert_eq!(p.arrears, Fen(2400));
+        assert_eq!(p.longest_gap_months, 3);
+        assert_eq!(s[1].insurance, Medical);
+        assert_eq!(pension_months(&rows), 3);
+    }
+
+    #[test]
+    fn two_employers_in_one_month_count_once_and_sum() {
+        use ContributionStatus::*;
+        let rows = vec![
+            row("2024-01", InsuranceType::Pension, Paid, 1000, 500),
+            row("2024-01", InsuranceType::Pension, Paid, 600, 300),
+        ];
+        let s = summarize(&rows);
+        assert_eq!(s[0].months_paid, 1);
+        assert_eq!(s[0].employee_total, Fen(800));
+        assert_eq!(pension_months(&rows), 1);
+        assert_eq!(s[0].longest_gap_months, 0);
+    }
+}

@@ -1,0 +1,245 @@
+//! Bodies of the person's records (`/v1/me/contributions`, accounts, benefits) and the staff
+//! views of them. Money is integer fen in fields named `…_fen`; months are `YYYY-MM`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Insurance {
+    Pension,
+    Medical,
+    Unemployment,
+    WorkInjury,
+    Maternity,
+}
+
+/// `pending` = declared but not reconciled yet: never shown as zero or as paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionStatus {
+    Paid,
+    Due,
+    Arrears,
+    Pending,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContributionQuery {
+    /// One insurance only.
+    #[param(value_type = Option<Insurance>)]
+    pub insurance: Option<String>,
+    /// First month, `YYYY-MM` (inclusive).
+    #[param(example = "2020-01")]
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM` (inclusive).
+    #[param(example = "2024-12")]
+    pub to: Option<String>,
+    /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmployerRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContributionItem {
+    /// `YYYY-MM`.
+    pub period: String,
+    pub insurance: Insurance,
+    /// Null for flexible employment.
+    pub employer: Option<EmployerRef>,
+    pub base_fen: i64,
+    pub employer_fen: i64,
+    pub employee_fen: i64,
+    pub status: ContributionStatus,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContributionList {
+    pub items: Vec<ContributionItem>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InsuranceSummary {
+    pub insurance: Insurance,
+    pub months_paid: u32,
+    pub first_period: Option<String>,
+    pub last_period: Option<String>,
+    pub employee_total_fen: i64,
+    pub employer_total_fen: i64,
+    pub arrears_months: u32,
+    pub arrears_fen: i64,
+    pub longest_gap_months: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContributionSummary {
+    pub items: Vec<InsuranceSummary>,
+    /// Paid pension months, as the pension rules count them (each month once).
+    pub pension_contribution_months: u32,
+    /// The same in years (months / 12, two decimals).
+    pub pension_contribution_years: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PensionAccountYear {
+    pub year: i32,
+    pub opening_fen: i64,
+    pub credited_fen: i64,
+    pub interest_fen: i64,
+    pub closing_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PensionAccount {
+    pub balance_fen: i64,
+    pub as_of: NaiveDate,
+    pub years: Vec<PensionAccountYear>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MedicalAccount {
+    pub balance_fen: i64,
+    pub as_of: NaiveDate,
+    /// What the latest paid month credited.
+    pub monthly_credit_fen: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalKind {
+    Outpatient,
+    Inpatient,
+    Pharmacy,
+    Credit,
+    Other,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DateRangeQuery {
+    /// First day, `YYYY-MM-DD` (inclusive, in the person's region's time zone).
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (inclusive).
+    pub to: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InstitutionRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MedicalTransaction {
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub institution: InstitutionRef,
+    #[schema(value_type = MedicalKind)]
+    pub kind: String,
+    pub total_fen: i64,
+    pub account_paid_fen: i64,
+    pub fund_paid_fen: i64,
+    pub self_paid_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MedicalTransactionList {
+    pub items: Vec<MedicalTransaction>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BenefitKind {
+    Pension,
+    Unemployment,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BenefitQuery {
+    #[param(value_type = Option<BenefitKind>)]
+    pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Adjustment {
+    pub reason: String,
+    pub delta_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BenefitPayment {
+    pub period: String,
+    #[schema(value_type = BenefitKind)]
+    pub kind: String,
+    pub amount_fen: i64,
+    pub paid_at: DateTime<Utc>,
+    pub adjustment: Option<Adjustment>,
+}
+
+/// Unemployment benefit entitlement (失业保险条例 art. 17): 12 / 18 / 24 months for 1–5 / 5–10 /
+/// 10+ years of unemployment-insurance contributions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UnemploymentEntitlement {
+    pub contribution_months: u32,
+    pub months_granted: u32,
+    pub months_paid: u32,
+    pub months_left: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BenefitList {
+    pub items: Vec<BenefitPayment>,
+    pub next_cursor: Option<String>,
+    pub unemployment: UnemploymentEntitlement,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessLogEntry {
+    pub at: DateTime<Utc>,
+    pub staff_id: String,
+    /// `caseworker` or `admin`.
+    pub staff_role: Option<String>,
+    /// What was done, e.g. `person.read`, `contributions.read`.
+    pub action: String,
+    /// The reason the staff member gave.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessLog {
+    pub items: Vec<AccessLogEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReasonQuery {
+    /// Why the record is read (kept in the audit log and shown to the person). Required.
+    pub reason: Option<String>,
+    pub insurance: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}

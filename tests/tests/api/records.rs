@@ -1,0 +1,400 @@
+//! The person's records over HTTP, on the demo data: every list agrees with its summary and the
+//! accounts agree with the credits; another person's data never appears.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use shebao_domain::staff::StaffRole;
+use shebao_tests::{assert_problem, spawn_app_with, TestApp, TestOptions};
+
+const ZHANG: (&str, &str, &str) = ("440300198603120277", "张伟", "A44030000001");
+
+async fn demo() -> TestApp {
+    spawn_app_with(TestOptions {
+        demo_seed: true,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Registers `phone`, steps up and binds the demo person; returns the plain access token.
+async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> String {
+    let pair = app.register(phone).await;
+    let token = pair["access_token"].as_str().unwrap().to_owned();
+    let stepped = app.step_up(&token, phone).await;
+    let res = app
+        .post("/v1/me/binding")
+        .bearer_auth(&stepped)
+        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    token
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let res = app.get(path).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}: {}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+/// Every item of a paginated list, following next_cursor.
+async fn all_pages(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit=100&cursor={c}"),
+            None => format!("{path}{sep}limit=100"),
+        };
+        let page = get(app, token, &url).await;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test]
+async fn records_need_a_bound_card() {
+    let app = demo().await;
+    let pair = app.register("+8613800138000").await;
+    let token = pair["access_token"].as_str().unwrap();
+    for path in [
+        "/v1/me/contributions",
+        "/v1/me/contributions/summary",
+        "/v1/me/accounts/pension",
+        "/v1/me/accounts/medical",
+        "/v1/me/benefits",
+        "/v1/me/access-log",
+    ] {
+        let res = app.get(path).bearer_auth(token).send().await.unwrap();
+        assert_problem(res, 403, "binding_required").await;
+    }
+    assert_problem(
+        app.get("/v1/me/contributions").send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn contributions_list_pages_and_agrees_with_the_summary() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let first = get(&app, &token, "/v1/me/contributions").await;
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 50);
+    assert_eq!(items[0]["period"], "2026-11");
+    assert_eq!(items[0]["status"], "due");
+    assert!(items[0]["paid_at"].is_null());
+    assert_eq!(items[0]["employer"]["name"], "深圳市南山科技有限公司");
+    // Newest first throughout.
+    let all = all_pages(&app, &token, "/v1/me/contributions").await;
+    let periods: Vec<&str> = all.iter().map(|i| i["period"].as_str().unwrap()).collect();
+    assert!(periods.windows(2).all(|w| w[0] >= w[1]));
+    // 2014-01 … 2026-11 = 155 months × 5 insurances, each exactly once.
+    assert_eq!(all.len(), 155 * 5);
+    let unique: std::collections::BTreeSet<(String, String)> = all
+        .iter()
+        .map(|i| {
+            (
+                i["period"].as_str().unwrap().to_owned(),
+                i["insurance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(unique.len(), all.len());
+
+    // The summary agrees with the list.
+    let summary = get(&app, &token, "/v1/me/contributions/summary").await;
+    let mut employee: BTreeMap<String, i64> = BTreeMap::new();
+    let mut months: BTreeMap<String, i64> = BTreeMap::new();
+    for i in &all {
+        if i["status"] == "paid" {
+            *employee
+                .entry(i["insurance"].as_str().unwrap().to_owned())
+                .or_default() += i["employee_fen"].as_i64().unwrap();
+            *months
+                .entry(i["insurance"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    for s in summary["items"].as_array().unwrap() {
+        let ins = s["insurance"].as_str().unwrap();
+        assert_eq!(
+            s["employee_total_fen"].as_i64().unwrap(),
+            employee[ins],
+            "{ins}"
+        );
+        assert_eq!(s["months_paid"].as_i64().unwrap(), months[ins], "{ins}");
+        assert_eq!(s["first_period"], "2014-01");
+        assert_eq!(s["last_period"], "2026-11");
+        assert_eq!(s["arrears_months"], 0);
+        assert_eq!(s["longest_gap_months"], 0);
+    }
+    assert_eq!(summary["pension_contribution_months"], 154);
+    assert_eq!(summary["pension_contribution_years"], 12.83);
+
+    // Filters.
+    let pension_2020 = all_pages(
+        &app,
+        &token,
+        "/v1/me/contributions?insurance=pension&from=2020-01&to=2020-12",
+    )
+    .await;
+    assert_eq!(pension_2020.len(), 12);
+    assert!(
+        pension_2020
+            .iter()
+            .all(|i| i["insurance"] == "pension"
+                && i["period"].as_str().unwrap().starts_with("2020-"))
+    );
+    // Bad filters are field errors.
+    let res = app
+        .get("/v1/me/contributions?insurance=dental&from=2020-13&to=2019-01&limit=0")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"insurance") && fields.contains(&"from") && fields.contains(&"limit"),
+        "{fields:?}"
+    );
+    let res = app
+        .get("/v1/me/contributions?from=2021-01&to=2020-01")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "validation_failed").await;
+    // A limit of 1 and its cursor move one row at a time.
+    let one = get(&app, &token, "/v1/me/contributions?limit=1").await;
+    let c = one["next_cursor"].as_str().unwrap();
+    let two = get(
+        &app,
+        &token,
+        &format!("/v1/me/contributions?limit=1&cursor={c}"),
+    )
+    .await;
+    assert_eq!(two["items"][0], all[1]);
+}
+
+#[tokio::test]
+async fn arrears_show_in_the_summary_and_others_never_appear() {
+    let app = demo().await;
+    let zhang = bound(&app, "+8613800138000", ZHANG).await;
+    let li = bound(
+        &app,
+        "+8613900139000",
+        ("440300199007010420", "李娜", "A44030000002"),
+    )
+    .await;
+    let summary = get(&app, &li, "/v1/me/contributions/summary").await;
+    let pension = summary["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["insurance"] == "pension")
+        .unwrap()
+        .clone();
+    // 2023-04 … 2023-06 unpaid: three months of arrears, and a gap of three months.
+    assert_eq!(pension["arrears_months"], 3);
+    assert_eq!(pension["longest_gap_months"], 3);
+    assert!(pension["arrears_fen"].as_i64().unwrap() > 0);
+    // Her list never shows Zhang's employer, and his never shows hers.
+    let hers = all_pages(&app, &li, "/v1/me/contributions?insurance=pension").await;
+    assert!(hers
+        .iter()
+        .all(|i| i["employer"]["name"] == "深圳市福田贸易有限公司"));
+    let his = all_pages(&app, &zhang, "/v1/me/contributions?insurance=pension").await;
+    assert!(his
+        .iter()
+        .all(|i| i["employer"]["name"] == "深圳市南山科技有限公司"));
+}
+
+#[tokio::test]
+async fn the_pension_account_agrees_with_the_credits_and_interest() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let account = get(&app, &token, "/v1/me/accounts/pension").await;
+    let all = all_pages(&app, &token, "/v1/me/contributions?insurance=pension").await;
+    let mut by_year: BTreeMap<i32, i64> = BTreeMap::new();
+    for i in all.iter().filter(|i| i["status"] == "paid") {
+        let year: i32 = i["period"].as_str().unwrap()[..4].parse().unwrap();
+        let base = i["base_fen"].as_i64().unwrap();
+        *by_year.entry(year).or_default() += (base * 800 + 5_000) / 10_000;
+    }
+    let years = account["years"].as_array().unwrap();
+    assert_eq!(years.len(), by_year.len());
+    let mut running = 0;
+    for y in years {
+        let year = y["year"].as_i64().unwrap() as i32;
+        assert_eq!(y["credited_fen"].as_i64().unwrap(), by_year[&year]);
+        assert_eq!(y["opening_fen"].as_i64().unwrap(), running);
+        running += y["credited_fen"].as_i64().unwrap() + y["interest_fen"].as_i64().unwrap();
+        assert_eq!(y["closing_fen"].as_i64().unwrap(), running);
+    }
+    assert_eq!(account["balance_fen"].as_i64().unwrap(), running);
+    assert_eq!(account["as_of"], "2026-11-23");
+}
+
+#[tokio::test]
+async fn medical_account_and_transactions() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let before = get(&app, &token, "/v1/me/accounts/medical").await;
+    let credited = before["balance_fen"].as_i64().unwrap();
+    assert!(credited > 0);
+    assert!(before["monthly_credit_fen"].as_i64().unwrap() > 0);
+    // Two spendings, loaded directly (the import endpoint is tested on its own).
+    let mut conn = app.db.connect();
+    let person_id: String = {
+        use shebao_infra::schema::accounts::dsl as a;
+        a::accounts
+            .filter(a::person_id.is_not_null())
+            .select(a::person_id.assume_not_null())
+            .first(&mut conn)
+            .unwrap()
+    };
+    use shebao_infra::schema::medical_transactions::dsl as m;
+    for (i, (day, paid)) in [
+        ("2026-10-01 09:00:00", 12_345i64),
+        ("2026-11-02 10:00:00", 2_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        diesel::insert_into(m::medical_transactions)
+            .values((
+                m::id.eq(format!("0190{i}")),
+                m::external_id.eq(format!("ext-{i}")),
+                m::person_id.eq(&person_id),
+                m::occurred_at
+                    .eq(chrono::NaiveDateTime::parse_from_str(day, "%Y-%m-%d %H:%M:%S").unwrap()),
+                m::institution_code.eq("H4403001"),
+                m::institution_name.eq("深圳市人民医院"),
+                m::kind.eq("outpatient"),
+                m::total_fen.eq(paid + 1_000),
+                m::account_paid_fen.eq(paid),
+                m::fund_paid_fen.eq(500),
+                m::self_paid_fen.eq(500),
+                m::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let after = get(&app, &token, "/v1/me/accounts/medical").await;
+    assert_eq!(after["balance_fen"].as_i64().unwrap(), credited - 14_345);
+    let list = get(&app, &token, "/v1/me/accounts/medical/transactions").await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["account_paid_fen"], 2_000);
+    assert_eq!(
+        items[0]["institution"],
+        json!({"id": "H4403001", "name": "深圳市人民医院"})
+    );
+    let page = get(&app, &token, "/v1/me/accounts/medical/transactions?limit=1").await;
+    let c = page["next_cursor"].as_str().unwrap();
+    let next = get(
+        &app,
+        &token,
+        &format!("/v1/me/accounts/medical/transactions?limit=1&cursor={c}"),
+    )
+    .await;
+    assert_eq!(next["items"][0]["account_paid_fen"], 12_345);
+    assert!(next["next_cursor"].is_null());
+    let october = get(
+        &app,
+        &token,
+        "/v1/me/accounts/medical/transactions?from=2026-10-01&to=2026-10-31",
+    )
+    .await;
+    assert_eq!(october["items"].as_array().unwrap().len(), 1);
+    let res = app
+        .get("/v1/me/accounts/medical/transactions?from=yesterday")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn benefits_and_unemployment_entitlement() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let list = get(&app, &token, "/v1/me/benefits").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // 154 paid months of unemployment insurance: 10 years and more → 24 months.
+    assert_eq!(list["unemployment"]["contribution_months"], 154);
+    assert_eq!(list["unemployment"]["months_granted"], 24);
+    assert_eq!(list["unemployment"]["months_left"], 24);
+    let res = app
+        .get("/v1/me/benefits?kind=lottery")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn staff_reads_need_a_reason_and_show_in_the_access_log() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let me_binding = get(&app, &token, "/v1/me/binding").await;
+    let person_id = me_binding["person_id"].as_str().unwrap().to_owned();
+    let staff = app.staff_token(StaffRole::Caseworker).await;
+    let path = format!("/v1/staff/persons/{person_id}/contributions");
+    let res = app.get(&path).bearer_auth(&staff).send().await.unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "reason");
+    let res = app
+        .get(&format!(
+            "{path}?reason=phone%20enquiry%20%23123&insurance=pension&limit=5"
+        ))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    // The person cannot use the staff route, and sees who looked and why.
+    assert_problem(
+        app.get(&format!("{path}?reason=x"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    let log = get(&app, &token, "/v1/me/access-log").await;
+    let entry = &log["items"][0];
+    assert_eq!(entry["action"], "contributions.read");
+    assert_eq!(entry["reason"], "phone enquiry #123");
+    assert_eq!(entry["staff_role"], "caseworker");
+    // Unknown person: 404.
+    let res = app
+        .get("/v1/staff/persons/01937e1a-0000-7000-8000-000000000000/contributions?reason=x")
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404, "not_found").await;
+}
