@@ -5,6 +5,7 @@
 
 pub mod document;
 pub mod identity;
+pub mod imports;
 pub mod ops;
 pub mod problem;
 pub mod records;

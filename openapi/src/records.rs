@@ -243,3 +243,85 @@ pub struct ReasonQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
+
+/// Assumptions for a pension estimate; every field is optional. Ratios and rates are decimal
+/// fractions (0.05 = 5 %), converted to basis points on arrival.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct PensionEstimateRequest {
+    /// `YYYY-MM-DD`; default: the statutory retirement date under the 2025 reform. Early (up to
+    /// three years, never before the original age) or deferred (up to three years) dates are allowed.
+    #[serde(default)]
+    pub retirement_date: Option<String>,
+    /// Future contribution base as a ratio of the average wage (0.6–3.0); default: the person's
+    /// own average ratio so far (1.0 with no history).
+    #[serde(default)]
+    pub future_base_ratio: Option<f64>,
+    /// Yearly growth of the average wage (0–0.2); default 0.04.
+    #[serde(default)]
+    pub wage_growth: Option<f64>,
+    /// Yearly interest of the personal account (0–0.1); default 0.03.
+    #[serde(default)]
+    pub interest_rate: Option<f64>,
+    /// `male`, `female_cadre` (original age 55) or `female_worker` (original age 50); default
+    /// from the ID number's gender, women as `female_worker`.
+    #[serde(default)]
+    pub retirement_category: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PensionAssumptions {
+    pub retirement_category: String,
+    pub future_base_ratio_bp: u32,
+    pub wage_growth_bp: u32,
+    pub interest_rate_bp: u32,
+    /// C: the region's average monthly wage projected to the year before retirement.
+    pub average_monthly_wage_fen: i64,
+    /// Ī in basis points (10000 = 1.0).
+    pub indexed_ratio_bp: u32,
+    pub months_divisor: u32,
+    pub age_at_retirement_years: u32,
+    pub contribution_months_so_far: u32,
+    pub projected_months: u32,
+    pub account_balance_at_retirement_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PensionEstimate {
+    pub eligible: bool,
+    /// Contribution years at retirement (months / 12, two decimals).
+    pub contribution_years: f64,
+    pub required_years: f64,
+    pub retirement_date: NaiveDate,
+    pub basic_part_fen: i64,
+    pub account_part_fen: i64,
+    pub monthly_total_fen: i64,
+    pub assumptions: PensionAssumptions,
+    /// The reasoning in plain words, in the request's language.
+    pub explanation: Vec<String>,
+}
+
+/// The electronic social-security card: a short-lived signed token to show at a hospital or
+/// pharmacy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ECard {
+    pub token: String,
+    pub qr_png_base64: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ECardVerifyRequest {
+    pub token: String,
+}
+
+/// What a hospital learns from an e-card: masked identity and the medical category, if valid.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ECardVerification {
+    pub valid: bool,
+    pub name_masked: Option<String>,
+    pub card_number_masked: Option<String>,
+    pub medical_category: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Why not valid: `expired` or `invalid`.
+    pub reason: Option<String>,
+}

@@ -2,7 +2,9 @@
 
 pub mod auth;
 pub mod employers;
+pub mod estimate;
 pub mod health;
+pub mod imports;
 pub mod me;
 pub mod persons;
 pub mod records;
@@ -23,6 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(employers::get)
         .service(regions::list)
         .service(regions::get)
+        .service(imports::import_contributions)
+        .service(imports::import_medical_transactions)
+        .service(imports::import_benefit_payments)
         .service(auth::sms_codes)
         .service(auth::register)
         .service(auth::login)
@@ -48,5 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(records::medical_transactions)
         .service(records::list_benefits)
         .service(records::access_log)
-        .service(records::staff_contributions);
+        .service(records::staff_contributions)
+        .service(estimate::pension_estimate)
+        .service(estimate::ecard)
+        .service(estimate::ecard_verify);
 }

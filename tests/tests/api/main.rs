@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod errors;
+mod estimate;
 mod identity;
 mod migrations;
 mod openapi_spec;

@@ -1,0 +1,905 @@
+//! Staff bulk imports: contributions, medical-account transactions, benefit payments.
+//!
+//! The body is JSON Lines (`application/x-ndjson` or `application/jsonl`: one object per line) or
+//! CSV (`text/csv`: a header row naming the columns, then one record per line). It is never held
+//! in memory: the payload is read chunk by chunk, split into lines, and every 1,000 lines are
+//! written as one batch in their own transaction (see `shebao_infra::records::imports`). Earlier
+//! batches stay written if a later one fails; since every row is idempotent on its key, sending
+//! the same file again is always safe.
+//!
+//! Limits: at most [`MAX_BODY_BYTES`] (2 GiB) per request — these endpoints are not subject to the
+//! JSON body limit — and [`MAX_LINE_BYTES`] (64 KiB) per line (a longer line is rejected as
+//! `line_too_long`). Blank lines are skipped (but counted in line numbers). A UTF-8 byte-order mark
+//! at the start and `\r\n` line ends are accepted. A CSV record must fit on one line: quoted fields
+//! may hold commas and doubled quotes but no line break. Line 1 that is not UTF-8, or a CSV header
+//! missing required columns or naming unknown ones, fails the whole request (422) before anything
+//! is written; a later line that is not UTF-8 is only rejected itself.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use futures_util::StreamExt;
+use shebao_infra::audit::{self, ActorKind, AuditEntry};
+use shebao_infra::db::{Db, StoreError};
+use shebao_infra::records::imports::{
+    column, BatchOutcome, BenefitPayments, Column, Contributions, ImportContext, Importer,
+    MedicalTransactions, RawRow, RejectReason, Rejection, BATCH_ROWS,
+};
+use shebao_openapi::imports::{
+    BenefitPaymentImportRow, ContributionImportRow, ImportRejection, ImportResult,
+    MedicalTransactionImportRow,
+};
+
+use crate::audit::Audit;
+use crate::context::{self, Lang};
+use crate::error::{value_message, ApiError, FieldIssue, Issue};
+use crate::extract::Staff;
+use crate::routes::staff_auth::ANY_STAFF;
+use crate::state::AppState;
+
+/// The largest body an import accepts: 2 GiB (about 10 million contribution lines).
+pub const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The longest line: 64 KiB.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// At most this many rejections are listed; `rejected_total` counts them all.
+pub const MAX_LISTED_REJECTIONS: usize = 1_000;
+
+/// The body's format, from `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    JsonLines,
+    Csv,
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::coded(
+        415,
+        "unsupported_media_type",
+        "请求体必须是 application/x-ndjson、application/jsonl 或 text/csv。",
+        "The body must be application/x-ndjson, application/jsonl or text/csv.",
+    )
+}
+
+fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
+    let mime = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .ok_or_else(unsupported_media_type)?;
+    if let Some(charset) = mime.get_param("charset") {
+        if !charset.as_str().eq_ignore_ascii_case("utf-8") {
+            return Err(unsupported_media_type());
+        }
+    }
+    match (mime.type_().as_str(), mime.subtype().as_str()) {
+        ("application", "x-ndjson" | "jsonl") => Ok(Format::JsonLines),
+        ("text", "csv") => Ok(Format::Csv),
+        _ => Err(unsupported_media_type()),
+    }
+}
+
+fn not_utf8() -> ApiError {
+    ApiError::coded(
+        422,
+        "not_utf8",
+        "请求体必须是 UTF-8 文本。",
+        "The body must be UTF-8 text.",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, PartialEq, Eq)]
+enum LineContent {
+    /// Without the line end.
+    Bytes(Bytes),
+    TooLong,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Line {
+    /// 1-based.
+    number: u64,
+    content: LineContent,
+}
+
+/// Splits a byte stream into lines without holding more than one line (plus one chunk): a line
+/// longer than the maximum is dropped as it arrives and reported as too long.
+struct LineSplitter {
+    buf: BytesMut,
+    /// How much of `buf` is known to hold no line end.
+    scanned: usize,
+    max: usize,
+    /// Inside a line that is already too long.
+    skipping: bool,
+    number: u64,
+}
+
+impl LineSplitter {
+    fn new(max: usize) -> LineSplitter {
+        LineSplitter {
+            buf: BytesMut::new(),
+            scanned: 0,
+            max,
+            skipping: false,
+            number: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete line, if the data pushed so far holds one.
+    fn next_line(&mut self) -> Option<Line> {
+        match self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+            Some(pos) => {
+                let end = self.scanned + pos;
+                let mut line = self.buf.split_to(end + 1);
+                self.scanned = 0;
+                self.number += 1;
+                if self.skipping || end > self.max {
+                    self.skipping = false;
+                    return Some(Line {
+                        number: self.number,
+                        content: LineContent::TooLong,
+                    });
+                }
+                line.truncate(end);
+                Some(Line {
+                    number: self.number,
+                    content: LineContent::Bytes(line.freeze()),
+                })
+            }
+            None => {
+                self.scanned = self.buf.len();
+                if self.buf.len() > self.max {
+                    self.skipping = true;
+                    self.buf.clear();
+                    self.scanned = 0;
+                }
+                None
+            }
+        }
+    }
+
+    /// The last line, without a line end, once the stream is over.
+    fn finish(&mut self) -> Option<Line> {
+        if self.skipping {
+            self.skipping = false;
+            self.number += 1;
+            return Some(Line {
+                number: self.number,
+                content: LineContent::TooLong,
+            });
+        }
+        if self.buf.is_empty() {
+            return None;
+        }
+        self.number += 1;
+        let line = self.buf.split().freeze();
+        Some(Line {
+            number: self.number,
+            content: if line.len() > self.max {
+                LineContent::TooLong
+            } else {
+                LineContent::Bytes(line)
+            },
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formats
+// ---------------------------------------------------------------------------------------------
+
+/// Splits one CSV record (RFC 4180, on one line): fields separated by commas, optionally quoted
+/// with `"`, a quote inside a quoted field doubled. Spaces around a quoted field are ignored.
+fn csv_fields(line: &str) -> Result<Vec<String>, &'static str> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+        let mut field = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            loop {
+                match chars.next() {
+                    None => return Err("a quoted field is not closed"),
+                    Some('"') if chars.next_if_eq(&'"').is_some() => field.push('"'),
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+            while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+            fields.push(field);
+            match chars.next() {
+                None => return Ok(fields),
+                Some(',') => {}
+                Some(_) => return Err("text after a closing quote"),
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => break,
+                    Some('"') => return Err("a quote inside an unquoted field"),
+                    Some(c) => field.push(c),
+                }
+            }
+            fields.push(field);
+        }
+    }
+}
+
+/// The CSV header: which column each field is (`None`: a column with an empty name, ignored).
+/// Every required column must be there, and no unknown or repeated one.
+fn csv_header(
+    columns: &'static [Column],
+    line: &str,
+) -> Result<Vec<Option<&'static str>>, ApiError> {
+    let names = csv_fields(line).map_err(|e| {
+        ApiError::Validation(vec![FieldIssue {
+            field: "header".into(),
+            issue: Issue::Type(e.to_owned()),
+        }])
+    })?;
+    let mut issues = Vec::new();
+    let mut mapping = Vec::with_capacity(names.len());
+    for name in &names {
+        let name = name.trim();
+        if name.is_empty() {
+            mapping.push(None);
+            continue;
+        }
+        match column(columns, name) {
+            Some(c) if mapping.contains(&Some(c.name)) => issues.push(FieldIssue {
+                field: c.name.to_owned(),
+                issue: Issue::Value(shebao_domain::ValueError::Rule("appears more than once")),
+            }),
+            Some(c) => mapping.push(Some(c.name)),
+            None => issues.push(FieldIssue {
+                field: name.to_owned(),
+                issue: Issue::Unknown,
+            }),
+        }
+    }
+    for c in columns.iter().filter(|c| c.required) {
+        if !mapping.contains(&Some(c.name)) {
+            issues.push(FieldIssue {
+                field: c.name.to_owned(),
+                issue: Issue::Required,
+            });
+        }
+    }
+    if issues.is_empty() {
+        Ok(mapping)
+    } else {
+        Err(ApiError::Validation(issues))
+    }
+}
+
+fn csv_row(header: &[Option<&'static str>], line: &str) -> Result<RawRow, RejectReason> {
+    let fields = csv_fields(line).map_err(|e| RejectReason::MalformedLine(e.to_owned()))?;
+    if fields.len() != header.len() {
+        return Err(RejectReason::MalformedLine(format!(
+            "expected {} fields as in the header, found {}",
+            header.len(),
+            fields.len()
+        )));
+    }
+    let mut row = RawRow::new();
+    for (name, value) in header.iter().zip(&fields) {
+        if let Some(name) = name {
+            row.set(name, value);
+        }
+    }
+    Ok(row)
+}
+
+fn json_row(columns: &'static [Column], line: &str) -> Result<RawRow, RejectReason> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(line).map_err(|e| RejectReason::MalformedLine(e.to_string()))?;
+    let mut row = RawRow::new();
+    for (key, value) in &object {
+        let Some(c) = column(columns, key) else {
+            return Err(RejectReason::UnknownField(key.clone()));
+        };
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => row.set(c.name, s),
+            serde_json::Value::Number(n) => row.set(c.name, &n.to_string()),
+            _ => {
+                return Err(RejectReason::Invalid {
+                    field: c.name,
+                    error: shebao_domain::ValueError::Format {
+                        expected: "a string or a number",
+                    },
+                })
+            }
+        }
+    }
+    Ok(row)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One import
+// ---------------------------------------------------------------------------------------------
+
+/// The running state of one import request.
+struct Import<I: Importer> {
+    db: Db,
+    ctx: Arc<Mutex<ImportContext>>,
+    format: Format,
+    /// The CSV header's columns, once read.
+    header: Option<Vec<Option<&'static str>>>,
+    now: NaiveDateTime,
+    batch: Vec<(u64, I::Row)>,
+    /// Lines of the current batch rejected before the database was asked, in line order.
+    batch_rejected: Vec<Rejection>,
+    accepted: u64,
+    unchanged: u64,
+    rejected_total: u64,
+    rejected: Vec<Rejection>,
+    batches: u64,
+}
+
+impl<I: Importer> Import<I> {
+    fn new(state: &AppState, format: Format) -> Import<I> {
+        Import {
+            db: state.db.clone(),
+            ctx: Arc::new(Mutex::new(ImportContext::new(state.vault.clone()))),
+            format,
+            header: None,
+            now: state.now().naive_utc(),
+            batch: Vec::with_capacity(BATCH_ROWS),
+            batch_rejected: Vec::new(),
+            accepted: 0,
+            unchanged: 0,
+            rejected_total: 0,
+            rejected: Vec::new(),
+            batches: 0,
+        }
+    }
+
+    fn reject(&mut self, line: u64, reason: RejectReason) {
+        self.batch_rejected.push(Rejection { line, reason });
+    }
+
+    async fn line(&mut self, line: Line) -> Result<(), ApiError> {
+        let number = line.number;
+        let bytes = match line.content {
+            LineContent::Bytes(b) => b,
+            LineContent::TooLong if self.format == Format::Csv && self.header.is_none() => {
+                return Err(ApiError::Validation(vec![FieldIssue {
+                    field: "header".into(),
+                    issue: Issue::Value(shebao_domain::ValueError::TooLong {
+                        max: MAX_LINE_BYTES,
+                    }),
+                }]))
+            }
+            LineContent::TooLong => {
+                self.reject(
+                    number,
+                    RejectReason::LineTooLong {
+                        max_bytes: MAX_LINE_BYTES,
+                    },
+                );
+                return self.maybe_flush().await;
+            }
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(_) if number == 1 => return Err(not_utf8()),
+            Err(_) => {
+                self.reject(number, RejectReason::NotUtf8);
+                return self.maybe_flush().await;
+            }
+        };
+        let text = if number == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if self.format == Format::Csv && self.header.is_none() {
+            if text.trim().is_empty() {
+                return Err(missing_header());
+            }
+            self.header = Some(csv_header(I::COLUMNS, text)?);
+            return Ok(());
+        }
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let raw = match (&self.format, &self.header) {
+            (Format::Csv, Some(header)) => csv_row(header, text),
+            _ => json_row(I::COLUMNS, text),
+        };
+        match raw.and_then(|r| I::parse(&r)) {
+            Ok(row) => self.batch.push((number, row)),
+            Err(reason) => self.reject(number, reason),
+        }
+        self.maybe_flush().await
+    }
+
+    /// Writes the batch once it holds [`BATCH_ROWS`] lines (rows or rejections, so that memory
+    /// stays bounded even for a file of bad lines).
+    async fn maybe_flush(&mut self) -> Result<(), ApiError> {
+        if self.batch.len() + self.batch_rejected.len() >= BATCH_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ApiError> {
+        let rows = Arc::new(std::mem::take(&mut self.batch));
+        let mut outcome = if rows.is_empty() {
+            BatchOutcome::default()
+        } else {
+            self.batches += 1;
+            self.apply(rows).await?
+        };
+        outcome.rejected.append(&mut self.batch_rejected);
+        outcome.rejected.sort_by_key(|r| r.line);
+        self.accepted += outcome.accepted;
+        self.unchanged += outcome.unchanged;
+        for r in outcome.rejected {
+            self.rejected_total += 1;
+            if self.rejected.len() < MAX_LISTED_REJECTIONS {
+                self.rejected.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// One batch in one transaction. A unique-key violation means another import inserted one of
+    /// the batch's keys meanwhile: the batch is tried once more, and then finds that row stored.
+    async fn apply(&self, rows: Arc<Vec<(u64, I::Row)>>) -> Result<BatchOutcome, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (rows, ctx, now) = (rows.clone(), self.ctx.clone(), self.now);
+            let result = self
+                .db
+                .transaction(move |c| {
+                    let mut ctx = ctx.lock().unwrap_or_else(PoisonError::into_inner);
+                    I::apply(c, &mut ctx, &rows, now)
+                })
+                .await;
+            match result {
+                Err(StoreError::Conflict(_)) if attempt < 2 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Ends the body: the last line, the last batch, and the CSV header check for an empty body.
+    async fn finish(&mut self, splitter: &mut LineSplitter) -> Result<(), ApiError> {
+        if let Some(line) = splitter.finish() {
+            self.line(line).await?;
+        }
+        if self.format == Format::Csv && self.header.is_none() {
+            return Err(missing_header());
+        }
+        self.flush().await
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "accepted={}, unchanged={}, rejected={}",
+            self.accepted, self.unchanged, self.rejected_total
+        )
+    }
+
+    fn result(self, lang: Lang) -> ImportResult {
+        ImportResult {
+            accepted: self.accepted,
+            unchanged: self.unchanged,
+            rejected: self
+                .rejected
+                .iter()
+                .map(|r| ImportRejection {
+                    line: r.line,
+                    code: r.reason.code().to_owned(),
+                    field: r.reason.field().map(str::to_owned),
+                    message: message(&r.reason, lang),
+                })
+                .collect(),
+            rejected_total: self.rejected_total,
+        }
+    }
+}
+
+fn missing_header() -> ApiError {
+    ApiError::Validation(vec![FieldIssue {
+        field: "header".into(),
+        issue: Issue::Required,
+    }])
+}
+
+/// A rejection in words.
+fn message(reason: &RejectReason, lang: Lang) -> String {
+    match (reason, lang) {
+        (RejectReason::MalformedLine(d), Lang::Zh) => format!("无法解析该行：{d}"),
+        (RejectReason::MalformedLine(d), Lang::En) => format!("The line cannot be read: {d}"),
+        (RejectReason::LineTooLong { max_bytes }, Lang::Zh) => {
+            format!("该行超过 {max_bytes} 字节。")
+        }
+        (RejectReason::LineTooLong { max_bytes }, Lang::En) => {
+            format!("The line is longer than {max_bytes} bytes.")
+        }
+        (RejectReason::NotUtf8, l) => l
+            .pick("该行不是 UTF-8 文本。", "The line is not UTF-8 text.")
+            .to_owned(),
+        (RejectReason::UnknownField(f), Lang::Zh) => format!("未知字段 {f}。"),
+        (RejectReason::UnknownField(f), Lang::En) => format!("Unknown field {f}."),
+        (RejectReason::Missing(f), Lang::Zh) => format!("{f}：必填"),
+        (RejectReason::Missing(f), Lang::En) => format!("{f} is required"),
+        (RejectReason::Invalid { field, error }, Lang::Zh) => {
+            format!("{field}：{}", value_message(error, lang))
+        }
+        (RejectReason::Invalid { field, error }, Lang::En) => {
+            format!("{field} {}", value_message(error, lang))
+        }
+        (RejectReason::UnknownPerson, l) => l
+            .pick("没有登记该身份证号码的参保人。", "No registered person has this ID number.")
+            .to_owned(),
+        (RejectReason::UnknownEmployer, l) => l
+            .pick("没有登记该统一社会信用代码的单位。", "No registered employer has this credit code.")
+            .to_owned(),
+        (RejectReason::NoYearParameters { region, year }, Lang::Zh) => {
+            format!("地区 {region} 没有 {year} 年的缴费参数。")
+        }
+        (RejectReason::NoYearParameters { region, year }, Lang::En) => {
+            format!("Region {region} has no contribution parameters for {year}.")
+        }
+        (RejectReason::EmployerRequired(i), Lang::Zh) => {
+            format!("灵活就业只能缴纳养老保险；{} 需要单位。", i.as_str())
+        }
+        (RejectReason::EmployerRequired(i), Lang::En) => format!(
+            "Without an employer (flexible employment) only pension can be paid; {} needs an employer.",
+            i.as_str()
+        ),
+        (RejectReason::TotalMismatch, l) => l
+            .pick(
+                "total_fen 必须等于 account_paid_fen + fund_paid_fen + self_paid_fen。",
+                "total_fen must equal account_paid_fen + fund_paid_fen + self_paid_fen.",
+            )
+            .to_owned(),
+        (RejectReason::AdjustmentIncomplete, l) => l
+            .pick(
+                "adjustment_reason 与 adjustment_delta_fen 必须同时提供或同时省略。",
+                "adjustment_reason and adjustment_delta_fen come together or not at all.",
+            )
+            .to_owned(),
+        (RejectReason::ExternalIdConflict, l) => l
+            .pick(
+                "该 external_id 已属于另一参保人。",
+                "This external_id belongs to another person's record.",
+            )
+            .to_owned(),
+    }
+}
+
+async fn import<I: Importer>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ANY_STAFF)?;
+    let format = format_of(&req)?;
+    let too_large = ApiError::PayloadTooLarge {
+        limit: usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX),
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large);
+    }
+    let mut entry: AuditEntry = Audit::of(&req).entry(
+        ActorKind::Staff,
+        Some(staff.id.to_string()),
+        I::ACTION,
+        "success",
+    );
+    let mut import = Import::<I>::new(&state, format);
+    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
+    let mut received: u64 = 0;
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                tracing::debug!(error = %e, "import body not read to its end");
+                ApiError::coded(
+                    400,
+                    "body_incomplete",
+                    "请求体未能完整读取。",
+                    "The body could not be read to its end.",
+                )
+            })?;
+            received += chunk.len() as u64;
+            if received > MAX_BODY_BYTES {
+                return Err(too_large);
+            }
+            splitter.push(&chunk);
+            while let Some(line) = splitter.next_line() {
+                import.line(line).await?;
+            }
+        }
+        import.finish(&mut splitter).await
+    }
+    .await;
+
+    let ts = state.now().naive_utc();
+    let summary = import.summary();
+    if let Err(e) = read {
+        // Batches before the failure stay written: say so in the audit log when there were any.
+        if import.batches > 0 {
+            entry.outcome = "failure";
+            entry.reason = Some(format!("{summary}, error={}", e.code()));
+            let failed = entry.clone();
+            if let Err(audit_error) = state.db.run(move |c| audit::record(c, &failed, ts)).await {
+                tracing::warn!(error = %audit_error, "the failed import could not be audited");
+            }
+        }
+        return Err(e);
+    }
+    entry.reason = Some(summary.clone());
+    state.db.run(move |c| audit::record(c, &entry, ts)).await?;
+    tracing::info!(action = I::ACTION, batches = import.batches, %summary, "import done");
+    Ok(HttpResponse::Ok().json(import.result(context::lang())))
+}
+
+/// Loads monthly contributions in bulk. Each line is validated by the domain: the person (by ID
+/// number) and the employer (by credit code, absent for flexible employment) must be registered,
+/// and the person's region must have parameters for the period's year; the amounts are computed
+/// from them. Idempotent on (person, employer, period, insurance): a line equal to what is stored
+/// counts as `unchanged`, a different one updates it (`accepted`). Lines repeating a key within
+/// the body are applied in order: the last wins. Status is `paid` with `paid_at`, else `due`.
+/// Streams: up to 2 GiB, lines up to 64 KiB, written 1,000 lines per transaction.
+#[utoipa::path(post, path = "/v1/staff/contributions:import", tag = "staff",
+    request_body(
+        description = "JSON Lines (one `ContributionImportRow` object per line) or CSV with a header row naming the same columns.",
+        content(
+            (ContributionImportRow = "application/x-ndjson"),
+            (ContributionImportRow = "application/jsonl"),
+            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F00001K,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
+        )
+    ),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[post("/v1/staff/contributions:import")]
+pub async fn import_contributions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    import::<Contributions>(req, state, staff, payload).await
+}
+
+/// Loads medical-account transactions in bulk. The person must be registered; the amounts must
+/// be non-negative and `total_fen = account_paid_fen + fund_paid_fen + self_paid_fen`. Idempotent
+/// on `external_id`: the same content is `unchanged`, different content updates the stored row
+/// (`accepted`), and an `external_id` stored for another person is rejected
+/// (`external_id_conflict`). Streams like the contributions import.
+#[utoipa::path(post, path = "/v1/staff/medical-transactions:import", tag = "staff",
+    request_body(
+        description = "JSON Lines (one `MedicalTransactionImportRow` object per line) or CSV with a header row naming the same columns.",
+        content(
+            (MedicalTransactionImportRow = "application/x-ndjson"),
+            (MedicalTransactionImportRow = "application/jsonl"),
+            (String = "text/csv", example = json!("external_id,national_id,occurred_at,institution_code,institution_name,kind,total_fen,account_paid_fen,fund_paid_fen,self_paid_fen\nH001-0001,11010519491231002X,2024-03-15T10:00:00+08:00,H440300001,深圳市人民医院,outpatient,35000,10000,20000,5000\n"))
+        )
+    ),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[post("/v1/staff/medical-transactions:import")]
+pub async fn import_medical_transactions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    import::<MedicalTransactions>(req, state, staff, payload).await
+}
+
+/// Loads pension and unemployment-benefit payments in bulk. The person must be registered;
+/// `adjustment_reason` and `adjustment_delta_fen` come together or not at all. Idempotent on
+/// `external_id` like the medical-transactions import. Streams like the contributions import.
+#[utoipa::path(post, path = "/v1/staff/benefit-payments:import", tag = "staff",
+    request_body(
+        description = "JSON Lines (one `BenefitPaymentImportRow` object per line) or CSV with a header row naming the same columns.",
+        content(
+            (BenefitPaymentImportRow = "application/x-ndjson"),
+            (BenefitPaymentImportRow = "application/jsonl"),
+            (String = "text/csv", example = json!("external_id,national_id,kind,period,amount_fen,paid_at,adjustment_reason,adjustment_delta_fen\nPEN-2024-03-000001,11010519491231002X,pension,2024-03,412300,2024-03-10T09:00:00+08:00,,\n"))
+        )
+    ),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[post("/v1/staff/benefit-payments:import")]
+pub async fn import_benefit_payments(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    import::<BenefitPayments>(req, state, staff, payload).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn lines(chunks: &[&[u8]], max: usize) -> Vec<Line> {
+        let mut s = LineSplitter::new(max);
+        let mut out = Vec::new();
+        for c in chunks {
+            s.push(c);
+            while let Some(l) = s.next_line() {
+                out.push(l);
+            }
+        }
+        out.extend(s.finish());
+        out
+    }
+
+    fn text(n: u64, s: &str) -> Line {
+        Line {
+            number: n,
+            content: LineContent::Bytes(Bytes::from(s.to_owned())),
+        }
+    }
+
+    fn too_long(n: u64) -> Line {
+        Line {
+            number: n,
+            content: LineContent::TooLong,
+        }
+    }
+
+    #[test]
+    fn splits_lines_across_chunks() {
+        assert_eq!(
+            lines(&[b"ab", b"c\nd", b"e\n\nf"], 10),
+            vec![text(1, "abc"), text(2, "de"), text(3, ""), text(4, "f")]
+        );
+        assert_eq!(lines(&[b"a\n"], 10), vec![text(1, "a")]);
+        assert_eq!(lines(&[b""], 10), vec![]);
+    }
+
+    #[test]
+    fn long_lines_are_dropped_as_they_arrive() {
+        // Line 2 is 12 bytes, spread over three chunks; line 4 is too long and unterminated.
+        assert_eq!(
+            lines(&[b"ok\n0123", b"45678", b"901\nok\n", b"0123456789abc"], 10),
+            vec![text(1, "ok"), too_long(2), text(3, "ok"), too_long(4)]
+        );
+        // Exactly the maximum is fine.
+        assert_eq!(lines(&[b"0123456789\n"], 10), vec![text(1, "0123456789")]);
+        assert_eq!(
+            lines(&[b"0123456789a\nb"], 10),
+            vec![too_long(1), text(2, "b")]
+        );
+    }
+
+    #[test]
+    fn csv_records() {
+        assert_eq!(csv_fields("a,b,,c").unwrap(), vec!["a", "b", "", "c"]);
+        assert_eq!(
+            csv_fields(r#""a,1", "say ""hi""" ,x"#).unwrap(),
+            vec!["a,1", r#"say "hi""#, "x"]
+        );
+        assert_eq!(csv_fields("").unwrap(), vec![""]);
+        assert_eq!(csv_fields("a,").unwrap(), vec!["a", ""]);
+        assert!(csv_fields(r#""open"#).is_err());
+        assert!(csv_fields(r#""a"b"#).is_err());
+        assert!(csv_fields(r#"a"b"#).is_err());
+    }
+
+    #[test]
+    fn csv_header_needs_the_required_columns_only_once() {
+        let ok = csv_header(
+            Contributions::COLUMNS,
+            "national_id,period,insurance,declared_wage_fen,",
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 5);
+        assert_eq!(ok[4], None);
+        let ApiError::Validation(issues) =
+            csv_header(Contributions::COLUMNS, "national_id,period,period,colour").unwrap_err()
+        else {
+            panic!("not a validation error")
+        };
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["period", "colour", "insurance", "declared_wage_fen"]
+        );
+    }
+
+    #[test]
+    fn json_values_become_text() {
+        let row = json_row(
+            Contributions::COLUMNS,
+            r#"{"national_id":"x","declared_wage_fen":300000,"paid_at":null}"#,
+        )
+        .unwrap();
+        assert_eq!(row.get("declared_wage_fen"), Some("300000"));
+        assert_eq!(row.get("paid_at"), None);
+        assert_eq!(
+            json_row(Contributions::COLUMNS, r#"{"colour":"red"}"#).unwrap_err(),
+            RejectReason::UnknownField("colour".into())
+        );
+        assert_eq!(
+            json_row(Contributions::COLUMNS, "[1]").unwrap_err().code(),
+            "malformed_line"
+        );
+    }
+
+    /// The documented row schemas and the columns the parser knows are the same.
+    #[test]
+    fn row_schemas_match_the_columns() {
+        fn check<S: utoipa::PartialSchema>(columns: &[Column]) {
+            let schema = serde_json::to_value(S::schema()).unwrap();
+            let mut properties: Vec<String> = schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            let mut names: Vec<String> = columns.iter().map(|c| c.name.to_owned()).collect();
+            properties.sort();
+            names.sort();
+            assert_eq!(properties, names);
+            let mut required: Vec<String> = schema["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            let mut expected: Vec<String> = columns
+                .iter()
+                .filter(|c| c.required)
+                .map(|c| c.name.to_owned())
+                .collect();
+            required.sort();
+            expected.sort();
+            assert_eq!(required, expected);
+        }
+        check::<ContributionImportRow>(Contributions::COLUMNS);
+        check::<MedicalTransactionImportRow>(MedicalTransactions::COLUMNS);
+        check::<BenefitPaymentImportRow>(BenefitPayments::COLUMNS);
+    }
+}
