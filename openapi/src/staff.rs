@@ -169,3 +169,59 @@ pub struct RegionView {
     /// Oldest first.
     pub years: Vec<YearParametersView>,
 }
+
+/// Creates or updates a region.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "深圳市", "time_zone": "Asia/Shanghai"}))]
+pub struct RegionUpsert {
+    pub name: String,
+    /// An IANA time zone.
+    pub time_zone: String,
+}
+
+/// Employer and employee rates of every insurance, in basis points.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RatesInput {
+    pub pension: RatePair,
+    pub medical: RatePair,
+    pub unemployment: RatePair,
+    pub work_injury: RatePair,
+    pub maternity: RatePair,
+}
+
+/// A region's contribution parameters for one year. No floats: percentages and basis points.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "average_monthly_wage_fen": 1200000, "base_floor_pct": 60, "base_ceiling_pct": 300, "late_fee_bp_per_day": 5,
+    "rates": {"pension": {"employer_bp": 1600, "employee_bp": 800}, "medical": {"employer_bp": 800, "employee_bp": 200},
+              "unemployment": {"employer_bp": 50, "employee_bp": 50}, "work_injury": {"employer_bp": 40, "employee_bp": 0},
+              "maternity": {"employer_bp": 80, "employee_bp": 0}}
+}))]
+pub struct YearParametersInput {
+    /// The previous year's average monthly wage, which sets this year's base bounds (fen).
+    pub average_monthly_wage_fen: i64,
+    pub base_floor_pct: u16,
+    pub base_ceiling_pct: u16,
+    pub late_fee_bp_per_day: u16,
+    pub rates: RatesInput,
+}
+
+/// Credits a year's interest to every personal pension account of a region.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"region": "440300", "year": 2025, "rate_bp": 262}))]
+pub struct PensionInterestRequest {
+    pub region: String,
+    pub year: i32,
+    /// The published yearly rate in basis points (2.62 % = 262).
+    pub rate_bp: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PensionInterestResult {
+    pub region: String,
+    pub year: i32,
+    pub rate_bp: u32,
+    /// Accounts credited.
+    pub persons: u32,
+    pub interest_total_fen: i64,
+}

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-use shebao_domain::contribution::PERSONAL_ACCOUNT_RATE_BP;
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
@@ -262,44 +261,20 @@ async fn local_today(state: &AppState, person_id: Uuid) -> Result<NaiveDate, Api
     })
 }
 
-/// The personal pension account year by year: 8 % of each paid month's base is credited, and
-/// the yearly interest once the region's rate is published.
-pub fn pension_years(
-    rows: &[(statement::MonthRow, i64)],
-    interest: &[(i32, i64)],
-) -> Vec<dto::PensionAccountYear> {
-    let mut credits: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
-    for (r, base) in rows {
-        if r.insurance == InsuranceType::Pension && r.status == ContributionStatus::Paid {
-            let credit = Fen(*base)
-                .apply_bp(PERSONAL_ACCOUNT_RATE_BP)
-                .unwrap_or(Fen::ZERO)
-                .0;
-            *credits.entry(r.period.year()).or_default() += credit;
-        }
-    }
-    for (year, _) in interest {
-        credits.entry(*year).or_default();
-    }
-    let mut opening = 0i64;
-    let mut years = Vec::new();
-    for (year, credited) in credits {
-        let interest_fen = interest
-            .iter()
-            .find(|(y, _)| *y == year)
-            .map(|(_, i)| *i)
-            .unwrap_or(0);
-        let closing = opening + credited + interest_fen;
-        years.push(dto::PensionAccountYear {
-            year,
-            opening_fen: opening,
-            credited_fen: credited,
-            interest_fen,
-            closing_fen: closing,
-        });
-        opening = closing;
-    }
-    years
+/// The personal pension account year by year (the domain's ledger, on the wire).
+pub fn pension_years(rows: &[(statement::MonthRow, i64)], interest: &[(i32, i64)]) -> Vec<dto::PensionAccountYear> {
+    let rows: Vec<(statement::MonthRow, Fen)> = rows.iter().map(|(r, b)| (*r, Fen(*b))).collect();
+    let interest: Vec<(i32, Fen)> = interest.iter().map(|(y, i)| (*y, Fen(*i))).collect();
+    statement::pension_account_years(&rows, &interest)
+        .into_iter()
+        .map(|y| dto::PensionAccountYear {
+            year: y.year,
+            opening_fen: y.opening.0,
+            credited_fen: y.credited.0,
+            interest_fen: y.interest.0,
+            closing_fen: y.closing.0,
+        })
+        .collect()
 }
 
 /// The personal pension account: balance and every year's opening, credits, interest, closing.

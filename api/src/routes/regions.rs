@@ -1,13 +1,17 @@
-use actix_web::{get, web, HttpResponse};
-use shebao_domain::region::{RatePair, RegionCode, YearParameters};
-use shebao_infra::registry::regions;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use shebao_domain::money::Fen;
+use shebao_domain::region::{RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters};
+use shebao_infra::audit;
+use shebao_infra::records::pension;
+use shebao_infra::registry::regions::{self, Region};
 use shebao_openapi::staff::{
     self as dto, PageQuery, RatesView, RegionList, RegionSummary, RegionView, YearParametersView,
 };
 
+use crate::audit::Audit;
 use crate::cursor;
-use crate::error::ApiError;
-use crate::extract::{PageRequest, Staff};
+use crate::error::{field_error_of, ApiError, Fields, Issue};
+use crate::extract::{Json, PageRequest, Staff};
 use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
@@ -108,4 +112,174 @@ pub async fn get(
         time_zone: region.time_zone.as_str().to_owned(),
         years: years.iter().map(year_view).collect(),
     }))
+}
+
+fn admin_only(staff: &Staff) -> Result<(), ApiError> {
+    staff.require(&[shebao_domain::staff::StaffRole::Admin])
+}
+
+/// Creates a region or changes its name and time zone (admin).
+#[utoipa::path(put, path = "/v1/staff/regions/{code}", tag = "staff", request_body = dto::RegionUpsert,
+    params(("code" = String, Path, description = "6-digit region code")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = RegionView),
+        (status = 201, description = "Created", body = RegionView),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins change regions", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[put("/v1/staff/regions/{code}")]
+pub async fn put_region(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+    body: Json<dto::RegionUpsert>,
+) -> Result<HttpResponse, ApiError> {
+    admin_only(&staff)?;
+    let code = RegionCode::parse(&path.into_inner()).map_err(|_| ApiError::NotFound("region"))?;
+    let mut f = Fields::new();
+    let name = f.check("name", RegionName::parse(&body.0.name));
+    let zone = f.check("time_zone", TimeZoneName::parse(&body.0.time_zone));
+    let (Some(name), Some(time_zone)) = (name, zone) else { return Err(f.into_error()) };
+    let ts = state.now().naive_utc();
+    let region = Region { code: code.clone(), name, time_zone };
+    let entry = Audit::of(&req).staff(&staff, "region.upsert", "region", code.as_str().to_owned());
+    let (created, years) = state
+        .db
+        .transaction(move |c| {
+            let created = regions::upsert(c, &region, ts)?;
+            audit::record(c, &entry, ts)?;
+            Ok((created, regions::years(c, &region.code)?))
+        })
+        .await?;
+    let view = RegionView {
+        code: code.as_str().to_owned(),
+        name: body.0.name.trim().to_owned(),
+        time_zone: body.0.time_zone.trim().to_owned(),
+        years: years.iter().map(year_view).collect(),
+    };
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+/// Sets a region's contribution parameters for one year (admin). Records of a year without
+/// parameters are rejected, so load these first.
+#[utoipa::path(put, path = "/v1/staff/regions/{code}/years/{year}", tag = "staff", request_body = dto::YearParametersInput,
+    params(("code" = String, Path, description = "6-digit region code"), ("year" = i32, Path, description = "The year")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = YearParametersView),
+        (status = 201, description = "Created", body = YearParametersView),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins change parameters", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[put("/v1/staff/regions/{code}/years/{year}")]
+pub async fn put_region_year(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(String, String)>,
+    body: Json<dto::YearParametersInput>,
+) -> Result<HttpResponse, ApiError> {
+    admin_only(&staff)?;
+    let (code, year) = path.into_inner();
+    let code = RegionCode::parse(&code).map_err(|_| ApiError::NotFound("region"))?;
+    let year: i32 = year.parse().map_err(|_| ApiError::NotFound("year"))?;
+    let b = body.0;
+    let pair = |p: &dto::RatePair| RatePair { employer_bp: p.employer_bp, employee_bp: p.employee_bp };
+    let rates = Rates {
+        pension: pair(&b.rates.pension),
+        medical: pair(&b.rates.medical),
+        unemployment: pair(&b.rates.unemployment),
+        work_injury: pair(&b.rates.work_injury),
+        maternity: pair(&b.rates.maternity),
+    };
+    let params = YearParameters::new(
+        code.clone(),
+        year,
+        Fen(b.average_monthly_wage_fen),
+        b.base_floor_pct,
+        b.base_ceiling_pct,
+        b.late_fee_bp_per_day,
+        rates,
+    )
+    .map_err(|e| field_error_of("$", Issue::Value(e)))?;
+    let ts = state.now().naive_utc();
+    let entry = Audit::of(&req).staff(&staff, "region.year_upsert", "region", format!("{}/{year}", code.as_str()));
+    let p2 = params.clone();
+    let created = state
+        .db
+        .transaction(move |c| {
+            if !regions::exists(c, p2.region())? {
+                return Ok(None);
+            }
+            let created = regions::upsert_year(c, &p2, ts)?;
+            audit::record(c, &entry, ts)?;
+            Ok(Some(created))
+        })
+        .await?
+        .ok_or(ApiError::NotFound("region"))?;
+    let view = year_view(&params);
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+/// Credits a year's interest to every personal pension account of a region, once (admin).
+#[utoipa::path(post, path = "/v1/staff/pension-interest", tag = "staff", request_body = dto::PensionInterestRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Credited", body = dto::PensionInterestResult),
+        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins credit interest", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+#[post("/v1/staff/pension-interest")]
+pub async fn pension_interest(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<dto::PensionInterestRequest>,
+) -> Result<HttpResponse, ApiError> {
+    admin_only(&staff)?;
+    let b = body.0;
+    let mut f = Fields::new();
+    let region = f.check("region", RegionCode::parse(&b.region));
+    if !(1990..=2100).contains(&b.year) {
+        f.add("year", Issue::Value(shebao_domain::ValueError::Range { min: 1990, max: 2100 }));
+    }
+    if b.rate_bp > 2_000 {
+        f.add("rate_bp", Issue::Value(shebao_domain::ValueError::Range { min: 0, max: 2_000 }));
+    }
+    let Some(region) = region.filter(|_| f.is_empty()) else { return Err(f.into_error()) };
+    let ts = state.now().naive_utc();
+    let (year, rate) = (b.year, b.rate_bp);
+    let mut entry = Audit::of(&req).staff(&staff, "pension.interest", "region", format!("{}/{year}", region.as_str()));
+    entry.reason = Some(format!("rate_bp={rate}"));
+    let r2 = region.clone();
+    let outcome = state
+        .db
+        .transaction(move |c| {
+            if !regions::exists(c, &r2)? {
+                return Ok(None);
+            }
+            let result = pension::credit_year(c, &r2, year, rate, ts)?;
+            if result.is_ok() {
+                audit::record(c, &entry, ts)?;
+            }
+            Ok(Some(result))
+        })
+        .await?;
+    match outcome {
+        None => Err(field_error_of("region", Issue::Unknown)),
+        Some(Err(_)) => Err(ApiError::Conflict {
+            code: "interest_already_credited",
+            zh: "该地区该年度的利息已记入。",
+            en: "That year's interest was credited for this region already.",
+        }),
+        Some(Ok((persons, total))) => Ok(HttpResponse::Ok().json(dto::PensionInterestResult {
+            region: region.as_str().to_owned(),
+            year,
+            rate_bp: rate,
+            persons,
+            interest_total_fen: total,
+        })),
+    }
 }

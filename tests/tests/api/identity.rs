@@ -952,7 +952,9 @@ async fn sign_ins_factor_changes_and_bindings_are_audited() {
 #[tokio::test]
 async fn codes_go_through_any_twilio_compatible_server_named_by_the_url() {
     // A provider of our own, with its own credentials, instead of the built-in stand-in.
-    let provider = shebao_standins::sms::SmsStandIn::start("127.0.0.1:0", "AC0123456789", "s3cret-token").unwrap();
+    let provider =
+        shebao_standins::sms::SmsStandIn::start("127.0.0.1:0", "AC0123456789", "s3cret-token")
+            .unwrap();
     let app = shebao_tests::spawn_app_with(shebao_tests::TestOptions {
         env: vec![
             ("SHEBAO_SMS_URL", provider.base_url.clone()),
@@ -963,12 +965,29 @@ async fn codes_go_through_any_twilio_compatible_server_named_by_the_url() {
         ..Default::default()
     })
     .await;
-    assert!(app.sms_url.is_empty(), "no stand-in is started when SHEBAO_SMS_URL is set");
-    let res = app.post("/v1/auth/sms-codes").json(&json!({"phone": "13800138000", "purpose": "register"})).send().await.unwrap();
+    assert!(
+        app.sms_url.is_empty(),
+        "no stand-in is started when SHEBAO_SMS_URL is set"
+    );
+    let res = app
+        .post("/v1/auth/sms-codes")
+        .json(&json!({"phone": "13800138000", "purpose": "register"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 202);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body, json!({"expires_in": 300, "resend_after": 60}));
-    let listed: Value = app.client.get(format!("{}/messages", provider.base_url)).query(&[("to", PHONE)]).send().await.unwrap().json().await.unwrap();
+    let listed: Value = app
+        .client
+        .get(format!("{}/messages", provider.base_url))
+        .query(&[("to", PHONE)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let message = &listed["messages"][0];
     assert_eq!(message["from"], "+8610690000");
     assert_eq!(message["to"], PHONE);
@@ -979,14 +998,26 @@ async fn codes_go_through_any_twilio_compatible_server_named_by_the_url() {
 #[tokio::test]
 async fn a_provider_outage_is_a_503_not_a_hang() {
     // Nothing listens on this port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let app = shebao_tests::spawn_app_with(shebao_tests::TestOptions {
-        env: vec![("SHEBAO_SMS_URL", format!("http://127.0.0.1:{port}")), ("SHEBAO_SMS_AUTH_TOKEN", "x".into())],
+        env: vec![
+            ("SHEBAO_SMS_URL", format!("http://127.0.0.1:{port}")),
+            ("SHEBAO_SMS_AUTH_TOKEN", "x".into()),
+        ],
         ..Default::default()
     })
     .await;
     let started = std::time::Instant::now();
-    let res = app.post("/v1/auth/sms-codes").json(&json!({"phone": PHONE, "purpose": "login"})).send().await.unwrap();
+    let res = app
+        .post("/v1/auth/sms-codes")
+        .json(&json!({"phone": PHONE, "purpose": "login"}))
+        .send()
+        .await
+        .unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(res.headers().contains_key("retry-after"));
     assert_problem(res, 503, "sms_unavailable").await;
