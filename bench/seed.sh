@@ -23,7 +23,8 @@ BIN=$TARGET_DIR/release/shebao
 psql_on() {
     local db=$1
     shift
-    psql -X -h "$PG_HOST" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qAt "$@" </dev/null
+    PGOPTIONS="-c client_min_messages=warning" \
+        psql -X -h "$PG_HOST" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qAt "$@" </dev/null
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shebao-bench-seed.XXXXXX")
@@ -69,7 +70,7 @@ else
     time "$BIN" seed --persons "$PERSONS" --seed "$SEED"
 fi
 finished=$(date +%s.%N)
-wall=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')
+wall=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.2f", b - a }')
 
 rows=$(psql_on "$DB" -c "SELECT count(*) FROM persons")
 size=$(psql_on "$DB" -c "SELECT pg_size_pretty(pg_total_relation_size('persons'))")

@@ -19,6 +19,7 @@ pub enum SmsPurpose {
 #[schema(example = json!({"phone": "+8613800138000", "purpose": "register"}))]
 pub struct SmsCodeRequest {
     /// Mainland mobile number: `+8613800138000` or `13800138000`.
+    #[schema(pattern = "^(\\+86)?1[3-9][0-9]{9}$")]
     pub phone: String,
     #[schema(value_type = SmsPurpose)]
     pub purpose: String,
@@ -175,13 +176,13 @@ pub struct StepUpToken {
 #[schema(example = json!({"national_id": "440300198603120277", "name": "张伟", "card_number": "A44030000001"}))]
 pub struct BindingRequest {
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[1-9][0-9]{16}[0-9Xx]$")]
     pub national_id: Option<String>,
     #[serde(default)]
     #[schema(required = true, value_type = String)]
     pub name: Option<String>,
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[0-9A-Za-z]{9,20}$")]
     pub card_number: Option<String>,
 }
 

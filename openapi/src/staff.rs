@@ -36,18 +36,18 @@ pub struct StaffTokenResponse {
 pub struct CreatePersonRequest {
     /// 18-character resident ID number (GB 11643); the check character is verified.
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[1-9][0-9]{16}[0-9Xx]$")]
     pub national_id: Option<String>,
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 64)]
     pub name: Option<String>,
     /// A region code (6 digits) the registry knows.
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[1-9][0-9]{5}$")]
     pub region: Option<String>,
     /// Social-security card number: 9–20 letters and digits.
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[0-9A-Za-z]{9,20}$")]
     pub card_number: Option<String>,
     #[serde(default)]
     #[schema(required = true, value_type = MedicalCategory)]
@@ -79,14 +79,14 @@ pub struct PersonView {
 #[schema(example = json!({"name": "深圳市示例科技有限公司", "credit_code": "91440300MA5F00001K", "region": "440300"}))]
 pub struct CreateEmployerRequest {
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 128)]
     pub name: Option<String>,
     /// Unified social credit code (GB 32100); the check character is verified.
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[0-9A-HJ-NPQRTUWXY]{18}$")]
     pub credit_code: Option<String>,
     #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, pattern = "^[1-9][0-9]{5}$")]
     pub region: Option<String>,
 }
 

@@ -81,7 +81,7 @@ pub async fn open_session(
 
 /// Asks for a 6-digit code by SMS. Always 202 for a valid request, whether or not the phone has
 /// an account; too soon or too many gives 429 with `Retry-After`.
-#[utoipa::path(post, path = "/v1/auth/sms-codes", tag = "identity", request_body = SmsCodeRequest,
+#[utoipa::path(post, operation_id = "sms_codes", path = "/v1/auth/sms-codes", tag = "identity", request_body = SmsCodeRequest,
     responses(
         (status = 202, description = "The code is on its way", body = SmsCodeSent),
         (status = 429, description = "Too soon after the last code (`sms_cooldown`) or over a daily cap (`sms_daily_cap`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
@@ -200,7 +200,7 @@ async fn check_code(
 }
 
 /// Opens an account with a phone number proven by an SMS code (purpose `register`).
-#[utoipa::path(post, path = "/v1/auth/register", tag = "identity", request_body = RegisterRequest,
+#[utoipa::path(post, operation_id = "register", path = "/v1/auth/register", tag = "identity", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and signed in", body = TokenPair),
         (status = 401, description = "The code is wrong, used or expired (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -324,7 +324,7 @@ async fn ip_gate(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 /// Signs in with a password or an SMS code (purpose `login`). With TOTP enrolled, the answer is
 /// a challenge to finish at `/v1/auth/login/mfa`. Failures never say whether the phone has an
 /// account; repeated failures slow down, then lock the account (and the client address).
-#[utoipa::path(post, path = "/v1/auth/login", tag = "identity", request_body = LoginRequest,
+#[utoipa::path(post, operation_id = "login", path = "/v1/auth/login", tag = "identity", request_body = LoginRequest,
     responses(
         (status = 200, description = "Tokens, or `{mfa_required: true, mfa_token}`", body = LoginResponse),
         (status = 401, description = "Wrong phone, password or code (`invalid_credentials`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -430,7 +430,7 @@ pub async fn check_totp(state: &AppState, account: &Account, code: &str) -> Resu
 }
 
 /// Finishes a sign-in with TOTP: a TOTP code (each accepted once) or a recovery code.
-#[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "identity", request_body = MfaLoginRequest,
+#[utoipa::path(post, operation_id = "login_mfa", path = "/v1/auth/login/mfa", tag = "identity", request_body = MfaLoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "The MFA token is invalid, expired or used (`unauthorized`), or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -513,7 +513,7 @@ enum Refreshed {
 
 /// Exchanges a refresh token for a new pair. The old one dies; presenting a used one again ends
 /// the whole session (its newest refresh token stops working too).
-#[utoipa::path(post, path = "/v1/auth/refresh", tag = "identity", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "refresh", path = "/v1/auth/refresh", tag = "identity", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new pair", body = TokenPair),
         (status = 401, description = "Unknown, expired or revoked (`invalid_refresh_token`), or reused (`refresh_token_reused`: the session is now revoked)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
@@ -587,7 +587,7 @@ pub async fn refresh(
 }
 
 /// Ends the current session.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "logout", path = "/v1/auth/logout", tag = "identity", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -618,7 +618,7 @@ pub async fn logout(
 }
 
 /// Sets a new password with an SMS code (purpose `reset_password`) and ends every session.
-#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "identity", request_body = PasswordResetRequest,
+#[utoipa::path(post, operation_id = "password_reset", path = "/v1/auth/password-reset", tag = "identity", request_body = PasswordResetRequest,
     responses(
         (status = 204, description = "Password changed; every session ended"),
         (status = 401, description = "The code is wrong, used or expired (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]

@@ -44,7 +44,7 @@ fn validate(body: &CreateEmployerRequest) -> Result<NewEmployer, ApiError> {
 }
 
 /// Registers an employer by its unified social credit code.
-#[utoipa::path(post, path = "/v1/staff/employers", tag = "staff", request_body = CreateEmployerRequest,
+#[utoipa::path(post, operation_id = "create_employer", path = "/v1/staff/employers", tag = "staff", request_body = CreateEmployerRequest,
     security(("staff_bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = EmployerView),
@@ -96,7 +96,7 @@ pub async fn create(
 }
 
 /// Reads an employer.
-#[utoipa::path(get, path = "/v1/staff/employers/{id}", tag = "staff",
+#[utoipa::path(get, operation_id = "get_employer", path = "/v1/staff/employers/{id}", tag = "staff",
     params(("id" = Uuid, Path, description = "The employer's id")),
     security(("staff_bearer" = [])),
     responses(

@@ -44,7 +44,7 @@ fn yuan(fen: i64) -> String {
 /// Estimates the monthly basic pension at retirement: the statutory date under the 2025 reform
 /// (or a chosen one), contributions projected until then, the basic part `(C + C×Ī)/2 × N × 1 %`
 /// and the account part `balance / months divisor`.
-#[utoipa::path(post, path = "/v1/me/pension-estimate", tag = "records", request_body = dto::PensionEstimateRequest, security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "pension_estimate", path = "/v1/me/pension-estimate", tag = "records", request_body = dto::PensionEstimateRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The estimate, with its assumptions and reasoning", body = dto::PensionEstimate),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -337,7 +337,7 @@ struct ECardClaims {
 
 /// Issues the electronic social-security card: a signed token (≤ 5 minutes) with the masked
 /// name, masked card number and medical category, and its QR code.
-#[utoipa::path(post, path = "/v1/me/ecard", tag = "records", security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "ecard", path = "/v1/me/ecard", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The e-card", body = dto::ECard),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -376,7 +376,7 @@ pub async fn ecard(state: web::Data<AppState>, me: BoundPerson) -> Result<HttpRe
 /// Verifies an e-card for a hospital or pharmacy. Always 200: `valid` says whether it is
 /// genuine and unexpired. It can also be verified offline with the keys at
 /// `/.well-known/jwks.json` (EdDSA, audience `shebao:ecard`).
-#[utoipa::path(post, path = "/v1/ecard/verify", tag = "records", request_body = dto::ECardVerifyRequest,
+#[utoipa::path(post, operation_id = "ecard_verify", path = "/v1/ecard/verify", tag = "records", request_body = dto::ECardVerifyRequest,
     responses((status = 200, description = "The verdict", body = dto::ECardVerification)))]
 #[post("/v1/ecard/verify")]
 pub async fn ecard_verify(

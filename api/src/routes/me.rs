@@ -35,7 +35,7 @@ async fn account_of(state: &AppState, person: &Person) -> Result<Account, ApiErr
 }
 
 /// The signed-in account.
-#[utoipa::path(get, path = "/v1/me", tag = "me", security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "get_me", path = "/v1/me", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = MeView),
         (status = 401, description = "Missing, invalid or expired token, or an ended session", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -52,7 +52,7 @@ pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpRespon
 }
 
 /// The account's live sessions, newest first.
-#[utoipa::path(get, path = "/v1/me/sessions", tag = "me", params(PageQuery), security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "list_sessions", path = "/v1/me/sessions", tag = "me", params(PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of sessions", body = SessionList),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -87,7 +87,7 @@ pub async fn list_sessions(
 }
 
 /// Ends one of the account's sessions (another device, or this one).
-#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", params(("id" = Uuid, Path, description = "Session id")),
+#[utoipa::path(delete, operation_id = "delete_session", path = "/v1/me/sessions/{id}", tag = "me", params(("id" = Uuid, Path, description = "Session id")),
     security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Ended"),
@@ -140,7 +140,7 @@ fn totp_already() -> ApiError {
 }
 
 /// Starts TOTP enrolment: a new secret to scan, confirmed by `POST /v1/me/totp/confirm`.
-#[utoipa::path(post, path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "totp_start", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Scan or type the secret, then confirm with a code", body = TotpEnrolment),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -171,7 +171,7 @@ pub async fn totp_start(
 }
 
 /// Confirms TOTP with a code from the app; answers ten single-use recovery codes (shown once).
-#[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "me", request_body = TotpConfirmRequest, security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "totp_confirm", path = "/v1/me/totp/confirm", tag = "me", request_body = TotpConfirmRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "TOTP is on", body = RecoveryCodes),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -243,7 +243,7 @@ pub async fn totp_confirm(
 }
 
 /// Switches TOTP off (and deletes the recovery codes). Needs a step-up.
-#[utoipa::path(delete, path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
+#[utoipa::path(delete, operation_id = "totp_delete", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "TOTP is off"),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -275,7 +275,7 @@ pub async fn totp_delete(
 
 /// Proves it is you again (a TOTP code, or an SMS code sent for `step_up`): answers an access
 /// token that counts as stepped up for five minutes.
-#[utoipa::path(post, path = "/v1/me/step-up", tag = "me", request_body = StepUpRequest, security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "step_up", path = "/v1/me/step-up", tag = "me", request_body = StepUpRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A stepped-up access token", body = StepUpToken),
         (status = 401, description = "Missing or invalid token, or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -360,7 +360,7 @@ enum BindOutcome {
 /// Binds the ID card and social-security card to the account. Needs a step-up. The registry
 /// must hold a person with exactly this ID number, name and card number; a mismatch never says
 /// which field was wrong.
-#[utoipa::path(post, path = "/v1/me/binding", tag = "me", request_body = BindingRequest, security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "create_binding", path = "/v1/me/binding", tag = "me", request_body = BindingRequest, security(("person_bearer" = [])),
     responses(
         (status = 201, description = "Bound", body = BindingView),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -481,7 +481,7 @@ fn not_bound() -> ApiError {
 }
 
 /// The bound person, if any.
-#[utoipa::path(get, path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "get_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The binding", body = BindingView),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -505,7 +505,7 @@ pub async fn get_binding(
 }
 
 /// Unbinds the card. Needs a step-up.
-#[utoipa::path(delete, path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Unbound"),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -544,7 +544,7 @@ pub async fn delete_binding(
 }
 
 /// The public keys that verify Shebao's tokens (JWKS), current and still-accepted previous keys.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "identity",
+#[utoipa::path(get, operation_id = "get_jwks", path = "/.well-known/jwks.json", tag = "identity",
     responses((status = 200, description = "JSON Web Key Set", body = Object)))]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {

@@ -107,7 +107,7 @@ fn validate(body: &CreatePersonRequest) -> Result<NewPerson, ApiError> {
 
 /// Registers an insured person. Gender and birth date are derived from the ID number, which is
 /// stored encrypted and only ever shown masked.
-#[utoipa::path(post, path = "/v1/staff/persons", tag = "staff", request_body = CreatePersonRequest,
+#[utoipa::path(post, operation_id = "create_person", path = "/v1/staff/persons", tag = "staff", request_body = CreatePersonRequest,
     security(("staff_bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = PersonView),
@@ -166,7 +166,7 @@ pub async fn create(
 }
 
 /// Reads a registered person. Every staff read of a person is audited.
-#[utoipa::path(get, path = "/v1/staff/persons/{id}", tag = "staff",
+#[utoipa::path(get, operation_id = "get_person", path = "/v1/staff/persons/{id}", tag = "staff",
     params(("id" = Uuid, Path, description = "The person's id")),
     security(("staff_bearer" = [])),
     responses(

@@ -168,7 +168,7 @@ fn contribution_filter(
 }
 
 /// The person's contributions, newest month first.
-#[utoipa::path(get, path = "/v1/me/contributions", tag = "records", params(dto::ContributionQuery), security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "list_contributions", path = "/v1/me/contributions", tag = "records", params(dto::ContributionQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -222,7 +222,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
 }
 
 /// Per insurance: months paid, totals, arrears and gaps; and the pension contribution years.
-#[utoipa::path(get, path = "/v1/me/contributions/summary", tag = "records", security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "contribution_summary", path = "/v1/me/contributions/summary", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The summary", body = dto::ContributionSummary),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -262,7 +262,10 @@ async fn local_today(state: &AppState, person_id: Uuid) -> Result<NaiveDate, Api
 }
 
 /// The personal pension account year by year (the domain's ledger, on the wire).
-pub fn pension_years(rows: &[(statement::MonthRow, i64)], interest: &[(i32, i64)]) -> Vec<dto::PensionAccountYear> {
+pub fn pension_years(
+    rows: &[(statement::MonthRow, i64)],
+    interest: &[(i32, i64)],
+) -> Vec<dto::PensionAccountYear> {
     let rows: Vec<(statement::MonthRow, Fen)> = rows.iter().map(|(r, b)| (*r, Fen(*b))).collect();
     let interest: Vec<(i32, Fen)> = interest.iter().map(|(y, i)| (*y, Fen(*i))).collect();
     statement::pension_account_years(&rows, &interest)
@@ -278,7 +281,7 @@ pub fn pension_years(rows: &[(statement::MonthRow, i64)], interest: &[(i32, i64)
 }
 
 /// The personal pension account: balance and every year's opening, credits, interest, closing.
-#[utoipa::path(get, path = "/v1/me/accounts/pension", tag = "records", security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "pension_account", path = "/v1/me/accounts/pension", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::PensionAccount),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -309,7 +312,7 @@ pub async fn pension_account(
 
 /// The medical personal account: credited from the employee's medical contribution each paid
 /// month, spent at hospitals and pharmacies.
-#[utoipa::path(get, path = "/v1/me/accounts/medical", tag = "records", security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "medical_account", path = "/v1/me/accounts/medical", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::MedicalAccount),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -368,7 +371,7 @@ fn parse_day(field: &str, raw: Option<&str>, f: &mut Fields) -> Option<NaiveDate
 }
 
 /// Spending from the medical account, newest first.
-#[utoipa::path(get, path = "/v1/me/accounts/medical/transactions", tag = "records", params(dto::DateRangeQuery), security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "medical_transactions", path = "/v1/me/accounts/medical/transactions", tag = "records", params(dto::DateRangeQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = dto::MedicalTransactionList),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -443,7 +446,7 @@ pub async fn medical_transactions(
 
 /// Pension and unemployment-benefit payments, newest first, with adjustments; and the
 /// unemployment entitlement.
-#[utoipa::path(get, path = "/v1/me/benefits", tag = "records", params(dto::BenefitQuery), security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "list_benefits", path = "/v1/me/benefits", tag = "records", params(dto::BenefitQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of payments", body = dto::BenefitList),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -538,7 +541,7 @@ pub async fn list_benefits(
 }
 
 /// Who on the staff read or changed this person's records, when and why. Never another person.
-#[utoipa::path(get, path = "/v1/me/access-log", tag = "records", params(shebao_openapi::staff::PageQuery), security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "access_log", path = "/v1/me/access-log", tag = "records", params(shebao_openapi::staff::PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = dto::AccessLog),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -585,7 +588,7 @@ pub async fn access_log(
 
 /// A person's contributions as a caseworker sees them. `reason` is required and recorded: the
 /// person sees it in their access log.
-#[utoipa::path(get, path = "/v1/staff/persons/{id}/contributions", tag = "staff",
+#[utoipa::path(get, operation_id = "staff_contributions", path = "/v1/staff/persons/{id}/contributions", tag = "staff",
     params(("id" = Uuid, Path, description = "The person's id"), dto::ReasonQuery),
     security(("staff_bearer" = [])),
     responses(

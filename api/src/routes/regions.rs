@@ -1,6 +1,8 @@
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shebao_domain::money::Fen;
-use shebao_domain::region::{RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters};
+use shebao_domain::region::{
+    RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+};
 use shebao_infra::audit;
 use shebao_infra::records::pension;
 use shebao_infra::registry::regions::{self, Region};
@@ -43,7 +45,7 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
 }
 
 /// The regions the registry knows, by code, with the years their parameters cover.
-#[utoipa::path(get, path = "/v1/staff/regions", tag = "staff",
+#[utoipa::path(get, operation_id = "list_regions", path = "/v1/staff/regions", tag = "staff",
     params(PageQuery),
     security(("staff_bearer" = [])),
     responses(
@@ -79,7 +81,7 @@ pub async fn list(
 }
 
 /// One region with its parameters for every year loaded.
-#[utoipa::path(get, path = "/v1/staff/regions/{code}", tag = "staff",
+#[utoipa::path(get, operation_id = "get_region", path = "/v1/staff/regions/{code}", tag = "staff",
     params(("code" = String, Path, description = "6-digit region code")),
     security(("staff_bearer" = [])),
     responses(
@@ -119,7 +121,7 @@ fn admin_only(staff: &Staff) -> Result<(), ApiError> {
 }
 
 /// Creates a region or changes its name and time zone (admin).
-#[utoipa::path(put, path = "/v1/staff/regions/{code}", tag = "staff", request_body = dto::RegionUpsert,
+#[utoipa::path(put, operation_id = "put_region", path = "/v1/staff/regions/{code}", tag = "staff", request_body = dto::RegionUpsert,
     params(("code" = String, Path, description = "6-digit region code")),
     security(("staff_bearer" = [])),
     responses(
@@ -141,9 +143,15 @@ pub async fn put_region(
     let mut f = Fields::new();
     let name = f.check("name", RegionName::parse(&body.0.name));
     let zone = f.check("time_zone", TimeZoneName::parse(&body.0.time_zone));
-    let (Some(name), Some(time_zone)) = (name, zone) else { return Err(f.into_error()) };
+    let (Some(name), Some(time_zone)) = (name, zone) else {
+        return Err(f.into_error());
+    };
     let ts = state.now().naive_utc();
-    let region = Region { code: code.clone(), name, time_zone };
+    let region = Region {
+        code: code.clone(),
+        name,
+        time_zone,
+    };
     let entry = Audit::of(&req).staff(&staff, "region.upsert", "region", code.as_str().to_owned());
     let (created, years) = state
         .db
@@ -159,12 +167,16 @@ pub async fn put_region(
         time_zone: body.0.time_zone.trim().to_owned(),
         years: years.iter().map(year_view).collect(),
     };
-    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
 }
 
 /// Sets a region's contribution parameters for one year (admin). Records of a year without
 /// parameters are rejected, so load these first.
-#[utoipa::path(put, path = "/v1/staff/regions/{code}/years/{year}", tag = "staff", request_body = dto::YearParametersInput,
+#[utoipa::path(put, operation_id = "put_region_year", path = "/v1/staff/regions/{code}/years/{year}", tag = "staff", request_body = dto::YearParametersInput,
     params(("code" = String, Path, description = "6-digit region code"), ("year" = i32, Path, description = "The year")),
     security(("staff_bearer" = [])),
     responses(
@@ -186,7 +198,10 @@ pub async fn put_region_year(
     let code = RegionCode::parse(&code).map_err(|_| ApiError::NotFound("region"))?;
     let year: i32 = year.parse().map_err(|_| ApiError::NotFound("year"))?;
     let b = body.0;
-    let pair = |p: &dto::RatePair| RatePair { employer_bp: p.employer_bp, employee_bp: p.employee_bp };
+    let pair = |p: &dto::RatePair| RatePair {
+        employer_bp: p.employer_bp,
+        employee_bp: p.employee_bp,
+    };
     let rates = Rates {
         pension: pair(&b.rates.pension),
         medical: pair(&b.rates.medical),
@@ -205,7 +220,12 @@ pub async fn put_region_year(
     )
     .map_err(|e| field_error_of("$", Issue::Value(e)))?;
     let ts = state.now().naive_utc();
-    let entry = Audit::of(&req).staff(&staff, "region.year_upsert", "region", format!("{}/{year}", code.as_str()));
+    let entry = Audit::of(&req).staff(
+        &staff,
+        "region.year_upsert",
+        "region",
+        format!("{}/{year}", code.as_str()),
+    );
     let p2 = params.clone();
     let created = state
         .db
@@ -220,11 +240,15 @@ pub async fn put_region_year(
         .await?
         .ok_or(ApiError::NotFound("region"))?;
     let view = year_view(&params);
-    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
 }
 
 /// Credits a year's interest to every personal pension account of a region, once (admin).
-#[utoipa::path(post, path = "/v1/staff/pension-interest", tag = "staff", request_body = dto::PensionInterestRequest,
+#[utoipa::path(post, operation_id = "pension_interest", path = "/v1/staff/pension-interest", tag = "staff", request_body = dto::PensionInterestRequest,
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Credited", body = dto::PensionInterestResult),
@@ -243,15 +267,31 @@ pub async fn pension_interest(
     let mut f = Fields::new();
     let region = f.check("region", RegionCode::parse(&b.region));
     if !(1990..=2100).contains(&b.year) {
-        f.add("year", Issue::Value(shebao_domain::ValueError::Range { min: 1990, max: 2100 }));
+        f.add(
+            "year",
+            Issue::Value(shebao_domain::ValueError::Range {
+                min: 1990,
+                max: 2100,
+            }),
+        );
     }
     if b.rate_bp > 2_000 {
-        f.add("rate_bp", Issue::Value(shebao_domain::ValueError::Range { min: 0, max: 2_000 }));
+        f.add(
+            "rate_bp",
+            Issue::Value(shebao_domain::ValueError::Range { min: 0, max: 2_000 }),
+        );
     }
-    let Some(region) = region.filter(|_| f.is_empty()) else { return Err(f.into_error()) };
+    let Some(region) = region.filter(|_| f.is_empty()) else {
+        return Err(f.into_error());
+    };
     let ts = state.now().naive_utc();
     let (year, rate) = (b.year, b.rate_bp);
-    let mut entry = Audit::of(&req).staff(&staff, "pension.interest", "region", format!("{}/{year}", region.as_str()));
+    let mut entry = Audit::of(&req).staff(
+        &staff,
+        "pension.interest",
+        "region",
+        format!("{}/{year}", region.as_str()),
+    );
     entry.reason = Some(format!("rate_bp={rate}"));
     let r2 = region.clone();
     let outcome = state

@@ -15,7 +15,7 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Staff sign-in with username and password. Five failures in a row lock the account for
 /// fifteen minutes. The answer never says whether the username exists.
-#[utoipa::path(post, path = "/v1/staff/auth/login", tag = "staff", request_body = StaffLoginRequest,
+#[utoipa::path(post, operation_id = "staff_login", path = "/v1/staff/auth/login", tag = "staff", request_body = StaffLoginRequest,
     responses(
         (status = 200, description = "Signed in", body = StaffTokenResponse),
         (status = 401, description = "Wrong username or password (`invalid_credentials`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),

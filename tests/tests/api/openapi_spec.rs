@@ -19,6 +19,14 @@ fn every_operation_documents_its_errors_as_problem_json() {
     assert_eq!(spec["openapi"], "3.1.0");
     let paths = spec["paths"].as_object().unwrap();
     assert!(paths.len() >= 10);
+    // operationIds are unique (tools resolve links by them).
+    let mut ids = std::collections::BTreeSet::new();
+    for item in paths.values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "duplicate operationId {id}");
+        }
+    }
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
