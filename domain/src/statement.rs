@@ -208,12 +208,16 @@ pub struct AccountYear {
 
 /// The personal-account credit of one paid pension month: 8 % of its base.
 pub fn pension_credit(base: Fen) -> Fen {
-    base.apply_bp(crate::contribution::PERSONAL_ACCOUNT_RATE_BP).unwrap_or(Fen::ZERO)
+    base.apply_bp(crate::contribution::PERSONAL_ACCOUNT_RATE_BP)
+        .unwrap_or(Fen::ZERO)
 }
 
 /// The personal pension account year by year, from the paid pension months (with their bases)
 /// and the interest credited per year.
-pub fn pension_account_years(rows: &[(MonthRow, Fen)], interest: &[(i32, Fen)]) -> Vec<AccountYear> {
+pub fn pension_account_years(
+    rows: &[(MonthRow, Fen)],
+    interest: &[(i32, Fen)],
+) -> Vec<AccountYear> {
     let mut credits: BTreeMap<i32, i64> = BTreeMap::new();
     for (r, base) in rows {
         if r.insurance == InsuranceType::Pension && r.status == ContributionStatus::Paid {
@@ -226,9 +230,19 @@ pub fn pension_account_years(rows: &[(MonthRow, Fen)], interest: &[(i32, Fen)]) 
     let mut opening = 0i64;
     let mut out = Vec::new();
     for (year, credited) in credits {
-        let interest = interest.iter().filter(|(y, _)| *y == year).map(|(_, i)| i.0).sum::<i64>();
+        let interest = interest
+            .iter()
+            .filter(|(y, _)| *y == year)
+            .map(|(_, i)| i.0)
+            .sum::<i64>();
         let closing = opening.saturating_add(credited).saturating_add(interest);
-        out.push(AccountYear { year, opening: Fen(opening), credited: Fen(credited), interest: Fen(interest), closing: Fen(closing) });
+        out.push(AccountYear {
+            year,
+            opening: Fen(opening),
+            credited: Fen(credited),
+            interest: Fen(interest),
+            closing: Fen(closing),
+        });
         opening = closing;
     }
     out
@@ -236,15 +250,30 @@ pub fn pension_account_years(rows: &[(MonthRow, Fen)], interest: &[(i32, Fen)]) 
 
 /// What a year's interest is computed on: the balance at the start of `year` and that year's
 /// credits by month.
-pub fn interest_basis(rows: &[(MonthRow, Fen)], interest: &[(i32, Fen)], year: i32) -> (Fen, Vec<(u32, Fen)>) {
-    let opening = pension_account_years(rows, interest).iter().filter(|y| y.year < year).last().map(|y| y.closing).unwrap_or(Fen::ZERO);
+pub fn interest_basis(
+    rows: &[(MonthRow, Fen)],
+    interest: &[(i32, Fen)],
+    year: i32,
+) -> (Fen, Vec<(u32, Fen)>) {
+    let opening = pension_account_years(rows, interest)
+        .iter()
+        .filter(|y| y.year < year)
+        .last()
+        .map(|y| y.closing)
+        .unwrap_or(Fen::ZERO);
     let mut by_month: BTreeMap<u32, i64> = BTreeMap::new();
     for (r, base) in rows {
-        if r.insurance == InsuranceType::Pension && r.status == ContributionStatus::Paid && r.period.year() == year {
+        if r.insurance == InsuranceType::Pension
+            && r.status == ContributionStatus::Paid
+            && r.period.year() == year
+        {
             *by_month.entry(r.period.month()).or_default() += pension_credit(*base).0;
         }
     }
-    (opening, by_month.into_iter().map(|(m, f)| (m, Fen(f))).collect())
+    (
+        opening,
+        by_month.into_iter().map(|(m, f)| (m, Fen(f))).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -267,11 +296,24 @@ mod account_tests {
             )
         };
         // 2024: two months of 10,000.00 → credits 800.00 each; 2025: one month.
-        let rows = vec![paid("2024-11", 1_000_000), paid("2024-12", 1_000_000), paid("2025-01", 1_000_000)];
+        let rows = vec![
+            paid("2024-11", 1_000_000),
+            paid("2024-12", 1_000_000),
+            paid("2025-01", 1_000_000),
+        ];
         let interest = vec![(2024, Fen(1_000))];
         let years = pension_account_years(&rows, &interest);
         assert_eq!(years.len(), 2);
-        assert_eq!(years[0], AccountYear { year: 2024, opening: Fen(0), credited: Fen(160_000), interest: Fen(1_000), closing: Fen(161_000) });
+        assert_eq!(
+            years[0],
+            AccountYear {
+                year: 2024,
+                opening: Fen(0),
+                credited: Fen(160_000),
+                interest: Fen(1_000),
+                closing: Fen(161_000)
+            }
+        );
         assert_eq!(years[1].opening, Fen(161_000));
         assert_eq!(years[1].closing, Fen(241_000));
         let (opening, credits) = interest_basis(&rows, &interest, 2025);

@@ -49,13 +49,22 @@ pub fn credit_year(
         Err(StoreError::Conflict(_)) => return Ok(Err(AlreadyCredited)),
         Err(e) => return Err(e),
     }
-    let ids: Vec<String> = persons::table.filter(persons::region_code.eq(region.as_str())).select(persons::id).load(conn)?;
+    let ids: Vec<String> = persons::table
+        .filter(persons::region_code.eq(region.as_str()))
+        .select(persons::id)
+        .load(conn)?;
     let (mut count, mut total) = (0u32, 0i64);
     for id in ids {
         let person = crate::registry::stored_id("persons.id", &id)?;
         let rows: Vec<(shebao_domain::statement::MonthRow, Fen)> =
-            super::contributions::month_rows(conn, person)?.into_iter().map(|(r, b)| (r, Fen(b))).collect();
-        let interest: Vec<(i32, Fen)> = interest_credits(conn, person)?.into_iter().map(|(y, i)| (y, Fen(i))).collect();
+            super::contributions::month_rows(conn, person)?
+                .into_iter()
+                .map(|(r, b)| (r, Fen(b)))
+                .collect();
+        let interest: Vec<(i32, Fen)> = interest_credits(conn, person)?
+            .into_iter()
+            .map(|(y, i)| (y, Fen(i)))
+            .collect();
         let (opening, credits) = shebao_domain::statement::interest_basis(&rows, &interest, year);
         if opening == Fen::ZERO && credits.is_empty() {
             continue;

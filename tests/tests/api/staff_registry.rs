@@ -482,13 +482,41 @@ async fn admins_set_regions_and_yearly_parameters() {
     let admin = app.staff_token(StaffRole::Admin).await;
     let caseworker = app.staff_token(StaffRole::Caseworker).await;
     let region = json!({"name": "广州市", "time_zone": "Asia/Shanghai"});
-    let res = app.client.put(app.url("/v1/staff/regions/440100")).bearer_auth(&caseworker).json(&region).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100"))
+        .bearer_auth(&caseworker)
+        .json(&region)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 403, "forbidden").await;
-    let res = app.client.put(app.url("/v1/staff/regions/440100")).bearer_auth(&admin).json(&region).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100"))
+        .bearer_auth(&admin)
+        .json(&region)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
-    let res = app.client.put(app.url("/v1/staff/regions/440100")).bearer_auth(&admin).json(&json!({"name": "广州", "time_zone": "Asia/Shanghai"})).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "广州", "time_zone": "Asia/Shanghai"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let res = app.client.put(app.url("/v1/staff/regions/440100")).bearer_auth(&admin).json(&json!({"name": "", "time_zone": "Mars/Olympus"})).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "", "time_zone": "Mars/Olympus"}))
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
 
@@ -498,57 +526,132 @@ async fn admins_set_regions_and_yearly_parameters() {
                   "unemployment": {"employer_bp": 50, "employee_bp": 50}, "work_injury": {"employer_bp": 40, "employee_bp": 0},
                   "maternity": {"employer_bp": 80, "employee_bp": 0}}
     });
-    let res = app.client.put(app.url("/v1/staff/regions/440100/years/2026")).bearer_auth(&admin).json(&year).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100/years/2026"))
+        .bearer_auth(&admin)
+        .json(&year)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let view: Value = res.json().await.unwrap();
     // 12,000.00 yuan: floor 7,200.00, ceiling 36,000.00.
     assert_eq!(view["base_floor_fen"], 720_000);
     assert_eq!(view["base_ceiling_fen"], 3_600_000);
-    let got: Value = app.get("/v1/staff/regions/440100").bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let got: Value = app
+        .get("/v1/staff/regions/440100")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["name"], "广州");
     assert_eq!(got["years"][0]["year"], 2026);
     // Floor above ceiling, or rates over 100 %: rejected with a reason.
     year["base_floor_pct"] = json!(400);
-    let res = app.client.put(app.url("/v1/staff/regions/440100/years/2027")).bearer_auth(&admin).json(&year).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100/years/2027"))
+        .bearer_auth(&admin)
+        .json(&year)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 422, "validation_failed").await;
     year["base_floor_pct"] = json!(60);
     year["rates"]["pension"]["employer_bp"] = json!(9_500);
-    let res = app.client.put(app.url("/v1/staff/regions/440100/years/2027")).bearer_auth(&admin).json(&year).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100/years/2027"))
+        .bearer_auth(&admin)
+        .json(&year)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 422, "validation_failed").await;
     // A float where basis points belong is a type error, not a rounding.
     year["rates"]["pension"]["employer_bp"] = json!(16.5);
-    let res = app.client.put(app.url("/v1/staff/regions/440100/years/2027")).bearer_auth(&admin).json(&year).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440100/years/2027"))
+        .bearer_auth(&admin)
+        .json(&year)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 422, "validation_failed").await;
     // Unknown region.
     year["rates"]["pension"]["employer_bp"] = json!(1600);
-    let res = app.client.put(app.url("/v1/staff/regions/440200/years/2027")).bearer_auth(&admin).json(&year).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440200/years/2027"))
+        .bearer_auth(&admin)
+        .json(&year)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 404, "not_found").await;
 }
 
 #[tokio::test]
 async fn yearly_pension_interest_is_credited_once() {
-    let app = spawn_app_with(TestOptions { demo_seed: true, ..Default::default() }).await;
+    let app = spawn_app_with(TestOptions {
+        demo_seed: true,
+        ..Default::default()
+    })
+    .await;
     let admin = app.staff_token(StaffRole::Admin).await;
     let body = json!({"region": "440300", "year": 2025, "rate_bp": 262});
-    let res = app.post("/v1/staff/pension-interest").bearer_auth(&admin).json(&body).send().await.unwrap();
+    let res = app
+        .post("/v1/staff/pension-interest")
+        .bearer_auth(&admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let result: Value = res.json().await.unwrap();
     // The seven demo persons of 深圳市 all have pension accounts.
     assert_eq!(result["persons"], 7);
     assert!(result["interest_total_fen"].as_i64().unwrap() > 0);
-    let res = app.post("/v1/staff/pension-interest").bearer_auth(&admin).json(&body).send().await.unwrap();
+    let res = app
+        .post("/v1/staff/pension-interest")
+        .bearer_auth(&admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 409, "interest_already_credited").await;
     let caseworker = app.staff_token(StaffRole::Caseworker).await;
-    let res = app.post("/v1/staff/pension-interest").bearer_auth(&caseworker).json(&json!({"region": "440300", "year": 2024, "rate_bp": 262})).send().await.unwrap();
+    let res = app
+        .post("/v1/staff/pension-interest")
+        .bearer_auth(&caseworker)
+        .json(&json!({"region": "440300", "year": 2024, "rate_bp": 262}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 403, "forbidden").await;
 
     // The credited interest equals the domain's formula on the account's own figures.
     let mut conn = app.db.connect();
     use shebao_infra::schema::persons::dsl as p;
-    let id: String = p::persons.filter(p::card_number.eq("A44030000001")).select(p::id).first(&mut conn).unwrap();
+    let id: String = p::persons
+        .filter(p::card_number.eq("A44030000001"))
+        .select(p::id)
+        .first(&mut conn)
+        .unwrap();
     let person = uuid::Uuid::parse_str(&id).unwrap();
-    let rows: Vec<(shebao_domain::statement::MonthRow, shebao_domain::money::Fen)> =
-        shebao_infra::records::contributions::month_rows(&mut conn, person).unwrap().into_iter().map(|(r, b)| (r, shebao_domain::money::Fen(b))).collect();
+    let rows: Vec<(
+        shebao_domain::statement::MonthRow,
+        shebao_domain::money::Fen,
+    )> = shebao_infra::records::contributions::month_rows(&mut conn, person)
+        .unwrap()
+        .into_iter()
+        .map(|(r, b)| (r, shebao_domain::money::Fen(b)))
+        .collect();
     let (opening, credits) = shebao_domain::statement::interest_basis(&rows, &[], 2025);
     let expected = shebao_domain::accounts::yearly_interest(opening, &credits, 262);
     let stored = shebao_infra::records::pension::interest_credits(&mut conn, person).unwrap();
