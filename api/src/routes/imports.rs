@@ -304,13 +304,23 @@ fn csv_row(header: &[Option<&'static str>], line: &str) -> Result<RawRow, Reject
     Ok(row)
 }
 
+/// Text from the body quoted in a rejection, cut to a readable length (a serde message can
+/// quote a whole 64 KiB line, and up to 1,000 rejections are listed).
+fn clip(s: &str) -> String {
+    const MAX_CHARS: usize = 120;
+    match s.char_indices().nth(MAX_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 fn json_row(columns: &'static [Column], line: &str) -> Result<RawRow, RejectReason> {
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(line).map_err(|e| RejectReason::MalformedLine(e.to_string()))?;
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+        .map_err(|e| RejectReason::MalformedLine(clip(&e.to_string())))?;
     let mut row = RawRow::new();
     for (key, value) in &object {
         let Some(c) = column(columns, key) else {
-            return Err(RejectReason::UnknownField(key.clone()));
+            return Err(RejectReason::UnknownField(clip(key)));
         };
         match value {
             serde_json::Value::Null => {}
@@ -668,7 +678,7 @@ async fn import<I: Importer>(
 /// counts as `unchanged`, a different one updates it (`accepted`). Lines repeating a key within
 /// the body are applied in order: the last wins. Status is `paid` with `paid_at`, else `due`.
 /// Streams: up to 2 GiB, lines up to 64 KiB, written 1,000 lines per transaction.
-#[utoipa::path(post, path = "/v1/staff/contributions:import", tag = "staff",
+#[utoipa::path(post, operation_id = "import_contributions", path = "/v1/staff/contributions:import", tag = "staff",
     request_body(
         description = "JSON Lines (one `ContributionImportRow` object per line) or CSV with a header row naming the same columns.",
         content(
@@ -700,7 +710,7 @@ pub async fn import_contributions(
 /// on `external_id`: the same content is `unchanged`, different content updates the stored row
 /// (`accepted`), and an `external_id` stored for another person is rejected
 /// (`external_id_conflict`). Streams like the contributions import.
-#[utoipa::path(post, path = "/v1/staff/medical-transactions:import", tag = "staff",
+#[utoipa::path(post, operation_id = "import_medical_transactions", path = "/v1/staff/medical-transactions:import", tag = "staff",
     request_body(
         description = "JSON Lines (one `MedicalTransactionImportRow` object per line) or CSV with a header row naming the same columns.",
         content(
@@ -730,7 +740,7 @@ pub async fn import_medical_transactions(
 /// Loads pension and unemployment-benefit payments in bulk. The person must be registered;
 /// `adjustment_reason` and `adjustment_delta_fen` come together or not at all. Idempotent on
 /// `external_id` like the medical-transactions import. Streams like the contributions import.
-#[utoipa::path(post, path = "/v1/staff/benefit-payments:import", tag = "staff",
+#[utoipa::path(post, operation_id = "import_benefit_payments", path = "/v1/staff/benefit-payments:import", tag = "staff",
     request_body(
         description = "JSON Lines (one `BenefitPaymentImportRow` object per line) or CSV with a header row naming the same columns.",
         content(
@@ -847,6 +857,18 @@ mod tests {
             fields,
             ["period", "colour", "insurance", "declared_wage_fen"]
         );
+    }
+
+    #[test]
+    fn quoted_input_is_clipped() {
+        let long = format!("\"{}\"", "x".repeat(60_000));
+        let RejectReason::MalformedLine(detail) =
+            json_row(Contributions::COLUMNS, &long).unwrap_err()
+        else {
+            panic!("not a malformed line")
+        };
+        assert!(detail.chars().count() <= 121, "{detail}");
+        assert_eq!(clip("short"), "short");
     }
 
     #[test]

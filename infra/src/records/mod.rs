@@ -3,5 +3,6 @@
 
 pub mod benefits;
 pub mod contributions;
+pub mod imports;
 pub mod medical;
 pub mod pension;

@@ -4,6 +4,7 @@
 mod errors;
 mod estimate;
 mod identity;
+mod imports;
 mod migrations;
 mod openapi_spec;
 mod operations;
