@@ -1022,3 +1022,37 @@ async fn a_provider_outage_is_a_503_not_a_hang() {
     assert!(res.headers().contains_key("retry-after"));
     assert_problem(res, 503, "sms_unavailable").await;
 }
+
+#[tokio::test]
+async fn many_failures_from_one_address_lock_that_address_out() {
+    let app = spawn_app().await;
+    app.register(PHONE).await;
+    // Twenty failed sign-ins across different phones from one client address...
+    for i in 0..20 {
+        let phone = format!("+86139{:08}", i);
+        let res = app
+            .post("/v1/auth/login")
+            .json(&json!({"phone": phone, "password": "guessing game"}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    // ...and even a right password from that address must wait.
+    let res = app
+        .post("/v1/auth/login")
+        .json(&json!({"phone": PHONE, "password": PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 429, "too_many_attempts").await;
+    app.clock.advance(Duration::minutes(16));
+    let res = app
+        .post("/v1/auth/login")
+        .json(&json!({"phone": PHONE, "password": PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
