@@ -199,6 +199,28 @@ async fn check_code(
         .await?)
 }
 
+/// Validates a phone number and a new password (reporting both fields at once), then proves
+/// the phone with an SMS code of `purpose`. Returns the phone, the password and the phone's
+/// blind index.
+async fn proven_phone(
+    state: &AppState,
+    (phone, (password_field, password)): (&str, (&str, &str)),
+    purpose: SmsPurpose,
+    code: &str,
+) -> Result<(PhoneNumber, Password, String), ApiError> {
+    let mut f = Fields::new();
+    let phone = f.check("phone", PhoneNumber::parse(phone));
+    let password = f.check(password_field, Password::parse(password));
+    let (Some(phone), Some(password)) = (phone, password) else {
+        return Err(f.into_error());
+    };
+    let phone_hash = accounts::phone_hash(&state.vault, &phone);
+    if !check_code(state, &phone_hash, purpose, code).await? {
+        return Err(invalid_code());
+    }
+    Ok((phone, password, phone_hash))
+}
+
 /// Opens an account with a phone number proven by an SMS code (purpose `register`).
 #[utoipa::path(post, operation_id = "register", path = "/v1/auth/register", tag = "identity", request_body = RegisterRequest,
     responses(
@@ -212,16 +234,13 @@ pub async fn register(
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
-    let mut f = Fields::new();
-    let phone = f.check("phone", PhoneNumber::parse(&body.phone));
-    let password = f.check("password", Password::parse(&body.password));
-    let (Some(phone), Some(password)) = (phone, password) else {
-        return Err(f.into_error());
-    };
-    let phone_hash = accounts::phone_hash(&state.vault, &phone);
-    if !check_code(&state, &phone_hash, SmsPurpose::Register, &body.code).await? {
-        return Err(invalid_code());
-    }
+    let (phone, password, _) = proven_phone(
+        &state,
+        (&body.phone, ("password", &body.password)),
+        SmsPurpose::Register,
+        &body.code,
+    )
+    .await?;
     let hash = state
         .hasher
         .hash(password.expose())
@@ -629,16 +648,13 @@ pub async fn password_reset(
     body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
-    let mut f = Fields::new();
-    let phone = f.check("phone", PhoneNumber::parse(&body.phone));
-    let password = f.check("new_password", Password::parse(&body.new_password));
-    let (Some(phone), Some(password)) = (phone, password) else {
-        return Err(f.into_error());
-    };
-    let phone_hash = accounts::phone_hash(&state.vault, &phone);
-    if !check_code(&state, &phone_hash, SmsPurpose::ResetPassword, &body.code).await? {
-        return Err(invalid_code());
-    }
+    let (_, password, phone_hash) = proven_phone(
+        &state,
+        (&body.phone, ("new_password", &body.new_password)),
+        SmsPurpose::ResetPassword,
+        &body.code,
+    )
+    .await?;
     let account = state
         .db
         .run(move |c| accounts::find_by_phone_hash(c, &phone_hash))
