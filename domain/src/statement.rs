@@ -257,8 +257,7 @@ pub fn interest_basis(
 ) -> (Fen, Vec<(u32, Fen)>) {
     let opening = pension_account_years(rows, interest)
         .iter()
-        .filter(|y| y.year < year)
-        .last()
+        .rfind(|y| y.year < year)
         .map(|y| y.closing)
         .unwrap_or(Fen::ZERO);
     let mut by_month: BTreeMap<u32, i64> = BTreeMap::new();
