@@ -43,6 +43,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Benchmark helpers (not for production databases).
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Write the OpenAPI document.
     Openapi {
         /// Where to write it; `-` for standard output.
@@ -63,6 +69,40 @@ pub struct SeedArgs {
     /// Random seed for --persons: the same seed gives the same population.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// With --persons: also this many months (ending last month) of paid pension, medical and
+    /// unemployment contributions per person (flexible persons: pension only).
+    #[arg(long, default_value_t = 0, requires = "persons")]
+    pub history_months: u32,
+    /// How the history is loaded: `auto` (COPY on PostgreSQL, multi-row INSERT on SQLite) or
+    /// `insert` (multi-row INSERT everywhere, for comparison).
+    #[arg(long, default_value = "auto", hide = true, value_parser = ["auto", "insert"])]
+    pub history_loader: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// For the first COUNT synthetic persons (by card number): create an app account bound to
+    /// the person, open a session, and write one access token per line to OUT. The tokens live
+    /// SHEBAO_ACCESS_TOKEN_TTL_SECS and are signed with the server's key. For load tests only.
+    Tokens {
+        #[arg(long)]
+        count: u64,
+        /// The file to write (mode 0600); `-` for standard output.
+        #[arg(long)]
+        out: String,
+    },
+    /// Writes a contributions import file (JSON Lines) for the bulk-loader benchmark: work-injury
+    /// and maternity months (new keys beside the seeded history) of the first PERSONS employed
+    /// synthetic persons, MONTHS months each: 2 × PERSONS × MONTHS lines.
+    ImportFile {
+        #[arg(long)]
+        persons: u64,
+        #[arg(long)]
+        months: u32,
+        /// The file to write (mode 0600: it holds ID numbers); `-` for standard output.
+        #[arg(long)]
+        out: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +149,127 @@ fn migrated(settings: &Settings) -> anyhow::Result<DbConnection> {
     let mut conn = DbConnection::open(&settings.database_url)?;
     run_migrations(&mut conn)?;
     Ok(conn)
+}
+
+fn seed_history(
+    conn: &mut DbConnection,
+    args: &SeedArgs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let loader = match args.history_loader.as_str() {
+        "insert" => seed::HistoryLoader::Insert,
+        _ => seed::HistoryLoader::Auto,
+    };
+    let started = Instant::now();
+    let mut reported = 0u64;
+    let h = seed::synthetic_history(conn, args.seed, args.history_months, loader, now, |done| {
+        if done >= reported + 1_000_000 {
+            reported = done;
+            let secs = started.elapsed().as_secs_f64();
+            let _ = writeln!(
+                std::io::stderr(),
+                "  {done} contribution rows ({:.0} rows/s)",
+                done as f64 / secs.max(1e-9)
+            );
+        }
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    out(&format!(
+        "{} contribution rows ({} to {}, {} persons, {} employers) loaded by {} in {:.1} s ({:.0} rows/s)",
+        h.rows,
+        h.first,
+        h.last,
+        h.persons,
+        h.employers,
+        h.loader,
+        secs,
+        h.rows as f64 / secs.max(1e-9)
+    ));
+    Ok(())
+}
+
+/// Writes access tokens of fresh sessions of synthetic persons, for load tests.
+fn bench_tokens(count: u64, path: &str) -> anyhow::Result<()> {
+    use crate::extract::ACCESS_TOKEN_USE;
+    use crate::person_auth::{PersonClaims, APP_AUDIENCE};
+    use shebao_security::TokenSigner;
+
+    let (settings, keys) = load()?;
+    let vault = PiiVault::new(&keys);
+    let signer = TokenSigner::new(&keys).context("loading the signing key")?;
+    let mut conn = migrated(&settings)?;
+    // Nobody signs in with these accounts: one hash of a random password serves them all.
+    let password = shebao_security::opaque::random_token();
+    let hash = PasswordHasher::new(1).hash_blocking(&password)?;
+    let now = SystemClock.now();
+    let sessions = seed::bench_sessions(&mut conn, &vault, count, &hash, now)?;
+    let iat = now.timestamp();
+    let mut text = String::new();
+    for s in &sessions {
+        let claims = PersonClaims {
+            iss: settings.token_issuer.clone(),
+            aud: APP_AUDIENCE.to_owned(),
+            sub: s.account_id.to_string(),
+            sid: s.session_id.to_string(),
+            exp: iat + settings.access_token_ttl_secs,
+            iat,
+            jti: uuid::Uuid::now_v7().to_string(),
+            token_use: ACCESS_TOKEN_USE.to_owned(),
+            step_up_until: None,
+        };
+        text.push_str(&signer.sign(&claims).context("signing a token")?);
+        text.push('\n');
+    }
+    if path == "-" {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    } else {
+        private_file(path)?
+            .write_all(text.as_bytes())
+            .with_context(|| format!("writing {path}"))?;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} access tokens (valid {} s, persons {} to {}) written to {path}",
+            sessions.len(),
+            settings.access_token_ttl_secs,
+            sessions.first().map_or("-", |s| s.card_number.as_str()),
+            sessions.last().map_or("-", |s| s.card_number.as_str()),
+        );
+    }
+    Ok(())
+}
+
+/// Opens `path` for writing with mode 0600 (it may hold tokens or ID numbers).
+fn private_file(path: &str) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("opening {path}"))
+}
+
+/// Writes the bulk-loader benchmark's import file.
+fn bench_import_file(persons: u64, months: u32, path: &str) -> anyhow::Result<()> {
+    let (settings, keys) = load()?;
+    let vault = PiiVault::new(&keys);
+    let mut conn = migrated(&settings)?;
+    let now = SystemClock.now();
+    let lines = if path == "-" {
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        seed::bench_import_lines(&mut conn, &vault, persons, months, now, &mut w)?
+    } else {
+        let mut w = std::io::BufWriter::new(private_file(path)?);
+        seed::bench_import_lines(&mut conn, &vault, persons, months, now, &mut w)?
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{lines} contribution lines ({persons} persons × {months} months × 2 insurances) written to {path}"
+    );
+    Ok(())
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -169,9 +330,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     secs,
                     s.persons as f64 / secs.max(1e-9)
                 ));
+                if args.history_months > 0 {
+                    seed_history(&mut conn, &args, now)?;
+                }
             }
             Ok(())
         }
+        Command::Bench {
+            command: BenchCommand::Tokens { count, out: path },
+        } => bench_tokens(count, &path),
+        Command::Bench {
+            command:
+                BenchCommand::ImportFile {
+                    persons,
+                    months,
+                    out: path,
+                },
+        } => bench_import_file(persons, months, &path),
         Command::Admin {
             command: AdminCommand::CreateStaff { username, role },
         } => {

@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# The records benchmark: a synthetic population with ten years of monthly contributions on
+# PostgreSQL, the release server, GET /v1/me/contributions and /v1/me/contributions/summary under
+# wrk at 64 connections (each request with a synthetic person's own token), and pgbench -S on the
+# same PostgreSQL server for comparison. See bench/README.md.
+#
+#   bench/records.sh                              # 100,000 persons × 120 months (~34 M rows)
+#   PERSONS=10000 MONTHS=120 bench/records.sh     # a tenth, to try it out (~1 minute of seeding)
+#   REUSE=1 bench/records.sh                      # keep the loaded database, rerun the load tests
+#
+# Needs: a PostgreSQL server that the user postgres reaches without a password (PG_HOST, PG_PORT,
+# default 127.0.0.1:5432), psql and pgbench, wrk (Debian: apt-get install wrk), curl, and
+# /usr/bin/time (Debian: apt-get install time) for the peak memory. Drops and re-creates the
+# databases shebao_bench_records and shebao_bench_pgbench. Honours CARGO_TARGET_DIR. Everything
+# listens on and talks to 127.0.0.1 only. A copy of the output goes to bench/results/.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+PERSONS=${PERSONS:-100000}
+MONTHS=${MONTHS:-120}
+SEED=${SEED:-42}
+CONNECTIONS=${CONNECTIONS:-64}   # load-tool connections = pgbench clients
+TOKEN_COUNT=${TOKEN_COUNT:-$CONNECTIONS}  # distinct persons whose tokens the load tool rotates through
+DURATION=${DURATION:-30}         # seconds of each measured run
+WARMUP=${WARMUP:-5}              # seconds of an unmeasured run before each measured one
+THREADS=${THREADS:-$(nproc)}     # wrk threads and pgbench -j
+POOL=${POOL:-32}                 # the server's SHEBAO_DB_POOL_SIZE
+WORKERS=${WORKERS:-$(nproc)}     # the server's SHEBAO_WORKERS
+PORT=${PORT:-18080}
+PGBENCH_SCALE=${PGBENCH_SCALE:-10}
+REUSE=${REUSE:-0}                # 1: keep database, keys and population from the previous run
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+DB=shebao_bench_records
+PGBENCH_DB=shebao_bench_pgbench
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release/shebao
+# Keys, tokens and server logs; kept between runs so that REUSE=1 finds the same keys.
+STATE=${STATE:-${TMPDIR:-/tmp}/shebao-bench-records}
+BASE=http://127.0.0.1:$PORT
+
+die() {
+    echo "bench/records.sh: $*" >&2
+    exit 1
+}
+
+psql_on() {
+    local db=$1
+    shift
+    PGOPTIONS="-c client_min_messages=warning" \
+        psql -X -h "$PG_HOST" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qAt "$@" </dev/null
+}
+
+for tool in psql pgbench pg_isready wrk curl awk; do
+    command -v "$tool" >/dev/null || die "$tool is missing (wrk: apt-get install wrk)"
+done
+HAVE_TIME=0
+[[ -x /usr/bin/time ]] && HAVE_TIME=1
+
+mkdir -p bench/results "$STATE"
+chmod 700 "$STATE"
+RESULT="bench/results/records-$(date -u +%Y%m%dT%H%M%SZ)-${PERSONS}x${MONTHS}.txt"
+exec > >(tee "$RESULT") 2>&1
+
+SERVER_PID=
+TIME_PID=
+stop_server() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -n $TIME_PID ]]; then
+        wait "$TIME_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=
+    TIME_PID=
+}
+trap stop_server EXIT
+
+# CPU accounting from /proc, in seconds of one core. `snapshot` prints: wall clock, busy time of
+# the whole machine, the server process, and all PostgreSQL processes (live ones plus the
+# backends that have exited, which the postmaster's child times hold).
+ticks=$(getconf CLK_TCK)
+snapshot() {
+    local wall machine server=0 pg
+    wall=$(date +%s.%N)
+    machine=$(awk -v t="$ticks" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / t }' /proc/stat)
+    if [[ -n $SERVER_PID && -r /proc/$SERVER_PID/stat ]]; then
+        server=$(awk -v t="$ticks" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$SERVER_PID/stat")
+    fi
+    # cat, not awk, opens the files: a backend that exits meanwhile must not end the sum.
+    pg=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v t="$ticks" '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { printf "%.2f", s / t }')
+    echo "$wall $machine $server ${pg:-0}"
+}
+# Percent of one core between two snapshots, for field 2 (machine), 3 (server) or 4 (postgres).
+percent() {
+    awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", (y[f] - x[f]) / (y[1] - x[1]) * 100 }'
+}
+# Waits (up to QUIET_WAIT seconds) until other processes use less than 20 % of one core, so that
+# a compilation running beside does not end up in the figures.
+QUIET_WAIT=${QUIET_WAIT:-600}
+wait_quiet() {
+    local waited=0 a b busy
+    while :; do
+        a=$(snapshot)
+        sleep 2
+        b=$(snapshot)
+        busy=$(percent "$a" "$b" 2)
+        if ((busy < 20)); then
+            return
+        fi
+        if ((waited == 0)); then
+            echo "(the machine is busy with other work: $busy % of a core; waiting up to $QUIET_WAIT s)"
+        fi
+        waited=$((waited + 2))
+        if ((waited >= QUIET_WAIT)); then
+            echo "WARNING: still $busy % busy with other work after $QUIET_WAIT s; measuring anyway"
+            return
+        fi
+    done
+}
+
+echo "== bench/records.sh: $PERSONS persons × $MONTHS months (seed $SEED) on PostgreSQL $PG_HOST:$PG_PORT/$DB"
+echo "== building the release binary"
+cargo build --release -p shebao-api
+[[ -x $BIN ]] || die "no binary at $BIN"
+pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || die "PostgreSQL is not ready at $PG_HOST:$PG_PORT"
+
+echo "== machine"
+echo "date:        $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "cores:       $(nproc)"
+echo "cpu:         $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "memory:      $(free -h | awk '/^Mem:/{print $2 " total, " $7 " available"}')"
+echo "postgresql:  $(psql_on postgres -c 'SHOW server_version')"
+echo "pg settings: $(psql_on postgres -c "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'synchronous_commit', 'fsync', 'work_mem', 'max_wal_size', 'effective_cache_size')")"
+echo "binary:      $("$BIN" --version)"
+echo "wrk:         $(wrk -v 2>&1 | head -1)"
+
+export DATABASE_URL="postgres://postgres@$PG_HOST:$PG_PORT/$DB"
+export SHEBAO_KEY_DIR="$STATE/keys"
+export SHEBAO_DATA_DIR="$STATE"
+export SHEBAO_LOG=warn
+export SHEBAO_ACCESS_TOKEN_TTL_SECS=3600
+
+seed_secs=- seed_rate=- rows_line= seed_rss=- vacuum_secs=-
+exists=$(psql_on postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$DB'")
+if [[ $REUSE == 1 && $exists == 1 && -d $SHEBAO_KEY_DIR ]]; then
+    echo "== REUSE=1: keeping $DB and the keys in $SHEBAO_KEY_DIR"
+else
+    echo "== fresh database $DB (keys in $SHEBAO_KEY_DIR)"
+    psql_on postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+    psql_on postgres -c "CREATE DATABASE $DB"
+    rm -rf "$SHEBAO_KEY_DIR"
+    SHEBAO_GENERATE_KEYS=true "$BIN" migrate
+
+    echo "== shebao seed --persons $PERSONS --seed $SEED --history-months $MONTHS"
+    seed_out="$STATE/seed.txt"
+    started=$(date +%s.%N)
+    if [[ $HAVE_TIME == 1 ]]; then
+        /usr/bin/time -v -o "$STATE/seed-time.txt" \
+            "$BIN" seed --persons "$PERSONS" --seed "$SEED" --history-months "$MONTHS" | tee "$seed_out"
+        seed_rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); printf "%d MiB", $2 / 1024 }' "$STATE/seed-time.txt")
+    else
+        "$BIN" seed --persons "$PERSONS" --seed "$SEED" --history-months "$MONTHS" | tee "$seed_out"
+    fi
+    finished=$(date +%s.%N)
+    echo "seed wall time: $(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }') s, peak RSS $seed_rss"
+    rows_line=$(grep 'contribution rows' "$seed_out" | tail -1)
+    seed_secs=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) rows\/s).*/\1/p' <<<"$rows_line")
+    seed_rate=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) rows\/s).*/\2/p' <<<"$rows_line")
+
+    # Sets hint bits and the visibility map and gathers statistics now, instead of autovacuum
+    # doing it in the middle of a measured run.
+    echo "== VACUUM (ANALYZE) after the load"
+    started=$(date +%s.%N)
+    psql_on "$DB" -c "VACUUM (ANALYZE) contributions, persons, employers"
+    finished=$(date +%s.%N)
+    vacuum_secs=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')
+    echo "vacuum: $vacuum_secs s"
+fi
+
+echo "== database"
+psql_on "$DB" -c "SELECT 'persons: ' || count(*) FROM persons"
+psql_on "$DB" -c "SELECT 'contribution rows: ' || count(*) FROM contributions"
+psql_on "$DB" -F ' ' -c "SELECT 'size of ' || relname || ':', pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname IN ('contributions', 'contributions_pkey', 'contributions_person_period_idx') OR (relname LIKE 'contributions_%key' AND relkind = 'i') ORDER BY relname"
+psql_on "$DB" -c "SELECT 'contributions, table + indexes: ' || pg_size_pretty(pg_total_relation_size('contributions'))"
+
+echo "== $TOKEN_COUNT access tokens"
+TOKENS="$STATE/tokens.txt"
+"$BIN" bench tokens --count "$TOKEN_COUNT" --out "$TOKENS"
+[[ $(wc -l <"$TOKENS") -eq $TOKEN_COUNT ]] || die "expected $TOKEN_COUNT tokens in $TOKENS"
+
+echo "== query plans for the first token's person"
+person=$(psql_on "$DB" -c "SELECT p.id FROM persons p JOIN accounts a ON a.person_id = p.id ORDER BY p.card_number LIMIT 1")
+psql_on "$DB" -c "SELECT 'person ' || p.card_number || ': ' || count(*) || ' rows' FROM persons p JOIN contributions c ON c.person_id = p.id WHERE p.id = '$person' GROUP BY p.card_number"
+echo "-- the list (GET /v1/me/contributions, first page of 50):"
+psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT c.period, c.insurance, c.employer_id, e.name, c.employer_key, c.base_fen, c.employer_fen, c.employee_fen, c.status, c.paid_at FROM contributions c LEFT OUTER JOIN employers e ON c.employer_id = e.id WHERE c.person_id = '$person' ORDER BY c.period DESC, c.insurance ASC, c.employer_key ASC LIMIT 51"
+echo "-- the summary's rows (GET /v1/me/contributions/summary):"
+psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT period, insurance, status, employer_fen, employee_fen, base_fen FROM contributions WHERE person_id = '$person'"
+
+echo "== starting the server on $BASE (pool $POOL, workers $WORKERS)"
+server_env=(
+    SHEBAO_LISTEN="127.0.0.1:$PORT"
+    SHEBAO_DB_POOL_SIZE="$POOL"
+    SHEBAO_WORKERS="$WORKERS"
+    SHEBAO_SMS_STANDIN_LISTEN=127.0.0.1:0
+    SHEBAO_DEMO_SEED=false
+)
+if [[ $HAVE_TIME == 1 ]]; then
+    env "${server_env[@]}" /usr/bin/time -v -o "$STATE/server-time.txt" "$BIN" serve >"$STATE/server.log" 2>&1 &
+    TIME_PID=$!
+    for _ in $(seq 50); do
+        SERVER_PID=$(pgrep -P "$TIME_PID" || true)
+        [[ -n $SERVER_PID ]] && break
+        sleep 0.1
+    done
+else
+    env "${server_env[@]}" "$BIN" serve >"$STATE/server.log" 2>&1 &
+    SERVER_PID=$!
+    TIME_PID=$SERVER_PID
+fi
+[[ -n $SERVER_PID ]] || die "the server did not start (see $STATE/server.log)"
+for i in $(seq 120); do
+    curl -sf -o /dev/null "$BASE/readyz" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited (see $STATE/server.log)"
+    [[ $i == 120 ]] && die "the server is not ready after 60 s (see $STATE/server.log)"
+    sleep 0.5
+done
+
+first_token=$(head -1 "$TOKENS")
+for path in /v1/me/contributions /v1/me/contributions/summary; do
+    code=$(curl -s -o "$STATE/sample.json" -w '%{http_code}' -H "authorization: Bearer $first_token" "$BASE$path")
+    [[ $code == 200 ]] || die "GET $path answered $code: $(head -c 300 "$STATE/sample.json")"
+    echo "GET $path: 200, $(wc -c <"$STATE/sample.json") bytes"
+done
+
+declare -A RPS P50 P99 SERVER_CPU PG_CPU WRK_CPU OTHER_CPU
+run_wrk() {
+    local name=$1 path=$2
+    echo "== $name: GET $path, $CONNECTIONS connections, $THREADS threads, ${WARMUP} s warm-up + ${DURATION} s"
+    wait_quiet
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${WARMUP}s" -s bench/records.lua "$BASE$path" -- "$TOKENS" "$path" "$THREADS" >/dev/null
+    local a b out wrk_cpu=0
+    a=$(snapshot)
+    if [[ $HAVE_TIME == 1 ]]; then
+        out=$(/usr/bin/time -f 'WRKCPU %U %S' -o "$STATE/wrk-time.txt" \
+            wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency -s bench/records.lua "$BASE$path" -- "$TOKENS" "$path" "$THREADS")
+        wrk_cpu=$(awk '/^WRKCPU/ { print $2 + $3 }' "$STATE/wrk-time.txt")
+    else
+        out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency -s bench/records.lua "$BASE$path" -- "$TOKENS" "$path" "$THREADS")
+    fi
+    b=$(snapshot)
+    echo "$out"
+    local result
+    result=$(grep '^RESULT' <<<"$out")
+    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $result"; }
+    RPS[$name]=$(field rps)
+    P50[$name]=$(field p50_ms)
+    P99[$name]=$(field p99_ms)
+    SERVER_CPU[$name]="$(percent "$a" "$b" 3) %"
+    PG_CPU[$name]="$(percent "$a" "$b" 4) %"
+    WRK_CPU[$name]="$(awk -v a="$a" -v b="$b" -v w="$wrk_cpu" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", w / (y[1] - x[1]) * 100 }') %"
+    OTHER_CPU[$name]="$(awk -v a="$a" -v b="$b" -v w="$wrk_cpu" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", ((y[2] - x[2]) - (y[3] - x[3]) - (y[4] - x[4]) - w) / (y[1] - x[1]) * 100 }') %"
+    echo "CPU during the run (100 % = one core): server ${SERVER_CPU[$name]}, postgres ${PG_CPU[$name]}, wrk ${WRK_CPU[$name]}, everything else ${OTHER_CPU[$name]} (machine $(percent "$a" "$b" 2) % of 200 %)"
+    local bad
+    bad=$(($(field non2xx) + $(field connect_errors) + $(field read_errors) + $(field write_errors) + $(field timeouts)))
+    [[ $bad -eq 0 ]] || die "$name: $bad requests failed or were not 2xx (see above)"
+}
+run_wrk list /v1/me/contributions
+run_wrk summary /v1/me/contributions/summary
+
+# The bulk loader, through the real endpoint: a JSON Lines file of new rows (work-injury and
+# maternity months of employed persons, keys the seeded history does not hold), sent once (every
+# line inserted) and again (every line unchanged).
+import_post() {
+    local label=$1 out code started finished
+    started=$(date +%s.%N)
+    code=$(curl -sS -o "$STATE/import-$label.json" -w '%{http_code}' -X POST \
+        -H "authorization: Bearer $STAFF_TOKEN" -H 'content-type: application/x-ndjson' \
+        --data-binary @"$IMPORT_FILE" "$BASE/v1/staff/contributions:import")
+    finished=$(date +%s.%N)
+    [[ $code == 200 ]] || die "import ($label) answered $code: $(head -c 300 "$STATE/import-$label.json")"
+    IMPORT_SECS[$label]=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')
+    IMPORT_RATE[$label]=$(awk -v n="$IMPORT_LINES" -v a="$started" -v b="$finished" 'BEGIN { printf "%.0f", n / (b - a) }')
+    out=$(head -c 200 "$STATE/import-$label.json")
+    echo "import ($label): $IMPORT_LINES lines in ${IMPORT_SECS[$label]} s = ${IMPORT_RATE[$label]} rows/s; answer: $out"
+}
+declare -A IMPORT_SECS IMPORT_RATE
+IMPORT_PERSONS=${IMPORT_PERSONS:-20000}
+IMPORT_MONTHS=${IMPORT_MONTHS:-25}
+IMPORT_FILE="$STATE/import.jsonl"
+echo "== the bulk loader: POST /v1/staff/contributions:import, $IMPORT_PERSONS persons × $IMPORT_MONTHS months × 2 insurances"
+# A rerun (REUSE=1) starts from the seeded history alone.
+psql_on "$DB" -c "DELETE FROM contributions WHERE insurance IN ('work_injury', 'maternity')"
+psql_on "$DB" -c "VACUUM (ANALYZE) contributions"
+"$BIN" bench import-file --persons "$IMPORT_PERSONS" --months "$IMPORT_MONTHS" --out "$IMPORT_FILE"
+IMPORT_LINES=$(wc -l <"$IMPORT_FILE")
+STAFF_PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+STAFF_USER="bench$(date +%s)"
+printf '%s\n' "$STAFF_PASSWORD" | "$BIN" admin create-staff --username "$STAFF_USER" --role caseworker >/dev/null
+STAFF_TOKEN=$(curl -sS -X POST -H 'content-type: application/json' \
+    -d "{\"username\": \"$STAFF_USER\", \"password\": \"$STAFF_PASSWORD\"}" "$BASE/v1/staff/auth/login" |
+    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+[[ -n $STAFF_TOKEN ]] || die "the staff login failed"
+wait_quiet
+import_post new
+grep -q "\"accepted\":$IMPORT_LINES," "$STATE/import-new.json" || die "the first import did not accept every line"
+import_post unchanged
+grep -q "\"unchanged\":$IMPORT_LINES," "$STATE/import-unchanged.json" || die "the second import did not find every line unchanged"
+
+echo "== stopping the server"
+stop_server
+server_rss=-
+if [[ -s $STATE/server-time.txt ]]; then
+    server_rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); printf "%.0f", $2 / 1024 }' "$STATE/server-time.txt")
+    echo "server peak RSS: $server_rss MiB; CPU $(awk -F: '/User time/ { gsub(/ /, "", $2); u = $2 } /System time/ { gsub(/ /, "", $2); s = $2 } END { print u " s user + " s " s system" }' "$STATE/server-time.txt")"
+fi
+
+echo "== pgbench -S -c $CONNECTIONS -j $THREADS -T $DURATION (scale $PGBENCH_SCALE, database $PGBENCH_DB)"
+psql_on postgres -c "DROP DATABASE IF EXISTS $PGBENCH_DB WITH (FORCE)"
+psql_on postgres -c "CREATE DATABASE $PGBENCH_DB"
+pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -i -q -s "$PGBENCH_SCALE" "$PGBENCH_DB" 2>&1 | tail -1
+wait_quiet
+pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -S -n -c "$CONNECTIONS" -j "$THREADS" -T "$WARMUP" "$PGBENCH_DB" >/dev/null 2>&1
+a=$(snapshot)
+pg_out=$(pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -S -n -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" "$PGBENCH_DB" 2>&1)
+b=$(snapshot)
+echo "$pg_out"
+pg_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pg_out" | head -1)
+pg_tps=$(awk -v t="$pg_tps" 'BEGIN { printf "%.1f", t }')
+pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg_out")
+[[ -n $pg_tps ]] || die "no tps in pgbench's output"
+PG_CPU[pgbench]="$(percent "$a" "$b" 4) %"
+echo "CPU during the run: postgres ${PG_CPU[pgbench]}, machine $(percent "$a" "$b" 2) % of 200 % (the rest is pgbench itself and other work)"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f %%", a / b * 100 }'; }
+met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "NOT met"; fi; }
+
+echo
+echo "== summary: $PERSONS persons × $MONTHS months, $CONNECTIONS connections over $TOKEN_COUNT persons' tokens, ${DURATION} s each"
+printf '%-30s %14s %14s %14s\n' "" list summary "pgbench -S"
+printf '%-30s %14s %14s %14s\n' "requests/s" "${RPS[list]}" "${RPS[summary]}" "$pg_tps"
+printf '%-30s %14s %14s %14s\n' "p50 latency (ms)" "${P50[list]}" "${P50[summary]}" "-"
+printf '%-30s %14s %14s %14s\n' "p99 latency (ms)" "${P99[list]}" "${P99[summary]}" "-"
+printf '%-30s %14s %14s %14s\n' "mean latency (ms)" "-" "-" "$pg_lat"
+printf '%-30s %14s %14s %14s\n' "rate / pgbench -S" "$(ratio "${RPS[list]}" "$pg_tps")" "$(ratio "${RPS[summary]}" "$pg_tps")" "100 %"
+printf '%-30s %14s %14s %14s\n' "server CPU" "${SERVER_CPU[list]}" "${SERVER_CPU[summary]}" "-"
+printf '%-30s %14s %14s %14s\n' "postgres CPU" "${PG_CPU[list]}" "${PG_CPU[summary]}" "${PG_CPU[pgbench]}"
+printf '%-30s %14s %14s %14s\n' "wrk CPU" "${WRK_CPU[list]}" "${WRK_CPU[summary]}" "-"
+printf '%-30s %14s %14s %14s\n' "other CPU (not ours)" "${OTHER_CPU[list]}" "${OTHER_CPU[summary]}" "-"
+echo "server peak RSS:               $server_rss MiB"
+echo "seed (COPY, not the endpoint): ${rows_line:-"(REUSE=1: not seeded in this run)"}"
+echo "bulk loader, new rows:         ${IMPORT_RATE[new]} rows/s ($IMPORT_LINES lines in ${IMPORT_SECS[new]} s)"
+echo "bulk loader, unchanged rows:   ${IMPORT_RATE[unchanged]} rows/s ($IMPORT_LINES lines in ${IMPORT_SECS[unchanged]} s)"
+echo "VACUUM (ANALYZE) after load:   $vacuum_secs s"
+echo
+echo "targets:"
+echo "  list ≥ 30 % of pgbench -S:      $(ratio "${RPS[list]}" "$pg_tps") — $(met "${RPS[list]} >= 0.3 * $pg_tps")"
+echo "  list p99 ≤ 50 ms:               ${P99[list]} ms — $(met "${P99[list]} <= 50")"
+echo "  summary within 2× of the list:  $(awk -v a="${RPS[list]}" -v b="${RPS[summary]}" 'BEGIN { printf "%.2f×", a / b }') — $(met "${RPS[summary]} * 2 >= ${RPS[list]}")"
+if [[ $server_rss != - ]]; then
+    echo "  server peak RSS ≤ 200 MB:       $server_rss MiB — $(met "$server_rss * 1048576 <= 200000000")"
+fi
+echo "  loader ≥ 50,000 rows/s:         ${IMPORT_RATE[new]} rows/s new, ${IMPORT_RATE[unchanged]} unchanged — $(met "${IMPORT_RATE[new]} >= 50000")"
+echo "(output saved in $RESULT; keys, tokens and the server log in $STATE)"
