@@ -126,6 +126,38 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
     }
 }
 
+thread_local! {
+    /// Set by [`Db::run`] when the work on its connection failed because the server went away,
+    /// and read (and cleared) by [`Manager::has_broken`] when that connection goes back to the
+    /// pool on the same thread a moment later.
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// diesel's r2d2 manager, plus one thing: a connection whose last use found the server gone is
+/// dropped instead of going back to the pool. diesel alone only drops connections left inside a
+/// transaction, and testing every connection on check-out (`SELECT 1` before each use) would
+/// cost a round trip per use; instead the first use of a dead connection fails (503, with
+/// `Retry-After`) and takes it out of the pool.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<DbConnection>);
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, diesel::r2d2::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        CONNECTION_LOST.with(|lost| lost.replace(false)) || self.0.has_broken(conn)
+    }
+}
+
 /// Pool settings.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -146,7 +178,7 @@ impl Default for PoolOptions {
 /// The database handle the application holds: a bounded pool plus the knowledge of its backend.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Manager>,
     backend: Backend,
 }
 
@@ -178,11 +210,11 @@ impl Db {
                 Backend::Sqlite => 0,
             }))
             .connection_timeout(options.acquire_timeout)
-            // After a PostgreSQL restart the idle connections are dead: testing on check-out
-            // replaces them instead of failing one request each.
-            .test_on_check_out(backend == Backend::Postgres)
+            // After a PostgreSQL restart the idle connections are dead; each is dropped on its
+            // first failed use (see `Manager`), not pinged before every use.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(ConnectionSetup))
-            .build_unchecked(ConnectionManager::<DbConnection>::new(manager_url));
+            .build_unchecked(Manager(ConnectionManager::<DbConnection>::new(manager_url)));
         Ok(Db { pool, backend })
     }
 
@@ -191,7 +223,7 @@ impl Db {
     }
 
     /// A pooled connection, for blocking callers (CLI, seeding).
-    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<DbConnection>>, StoreError> {
+    pub fn get(&self) -> Result<PooledConnection<Manager>, StoreError> {
         self.pool
             .get()
             .map_err(|e| StoreError::Unavailable(e.to_string()))
@@ -211,9 +243,14 @@ impl Db {
             let mut conn = pool
                 .get()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            // A connection that saw the server go away reports itself broken and r2d2 drops it
-            // instead of handing it to the next request.
-            f(&mut conn)
+            let result = f(&mut conn);
+            // A connection that saw the server go away is dropped instead of being handed to
+            // the next request: `conn` goes back to the pool on this thread, right below.
+            if matches!(result, Err(StoreError::Unavailable(_))) {
+                CONNECTION_LOST.with(|lost| lost.set(true));
+            }
+            drop(conn);
+            result
         })
         .instrument(tracing::Span::current())
         .await
