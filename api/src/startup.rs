@@ -147,6 +147,7 @@ impl Application {
             metrics: Metrics::new().context("registering metrics")?,
             spec_json,
             routes,
+            sessions: Default::default(),
             settings: settings.clone(),
         });
 

@@ -21,6 +21,8 @@ pub struct AppState {
     /// The OpenAPI document, rendered once.
     pub spec_json: Arc<Vec<u8>>,
     pub routes: Arc<RouteTable>,
+    /// Recent session checks of person tokens.
+    pub sessions: Arc<crate::person_auth::SessionCache>,
 }
 
 impl AppState {

@@ -293,3 +293,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pension_interest_credits,
     contributions
 );
+
+// The per-request session check reads the bound person's region (for its time zone) too.
+diesel::allow_tables_to_appear_in_same_query!(regions, accounts);
+diesel::allow_tables_to_appear_in_same_query!(regions, sessions);

@@ -19,6 +19,11 @@ pub fn sha256_hex(s: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of a string, as bytes: a fixed-size key for caches of high-entropy values.
+pub fn sha256(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
 /// `n` random decimal digits (an SMS code).
 pub fn random_digits(n: usize) -> String {
     let mut rng = rand::rngs::OsRng;

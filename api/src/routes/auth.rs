@@ -595,6 +595,7 @@ pub async fn refresh(
                     audit::record(c, &entry, ts)
                 })
                 .await?;
+            state.sessions.forget_account(account_id);
             Err(ApiError::coded(
                 401,
                 "refresh_token_reused",
@@ -633,6 +634,7 @@ pub async fn logout(
             audit::record(c, &entry, ts)
         })
         .await?;
+    state.sessions.forget_account(person.account_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -681,5 +683,6 @@ pub async fn password_reset(
             audit::record(c, &entry, ts)
         })
         .await?;
+    state.sessions.forget_account(id);
     Ok(HttpResponse::NoContent().finish())
 }

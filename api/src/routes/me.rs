@@ -123,6 +123,7 @@ pub async fn delete_session(
             Ok(done)
         })
         .await?;
+    state.sessions.forget_account(account);
     if done {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -441,6 +442,9 @@ pub async fn bind(
             }
         })
         .await?;
+    if matches!(outcome, BindOutcome::Bound(_)) {
+        state.sessions.forget_account(account_id);
+    }
     match outcome {
         BindOutcome::Bound(p) => Ok(HttpResponse::Created().json(binding_view(&p))),
         // The mismatch was recorded (and committed) above, so it counts against the daily limit.
@@ -536,6 +540,7 @@ pub async fn delete_binding(
             Ok(done)
         })
         .await?;
+    state.sessions.forget_account(id);
     if done {
         Ok(HttpResponse::NoContent().finish())
     } else {

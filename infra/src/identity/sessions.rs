@@ -2,10 +2,11 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use shebao_domain::region::TimeZoneName;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
-use crate::registry::{stored_id, Page};
+use crate::registry::{stored, stored_id, Page};
 use crate::schema::{refresh_tokens, sessions, spent_tokens};
 
 /// How long a refresh token stays valid if unused.
@@ -111,6 +112,55 @@ pub fn list_active(
         .map(from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |s| s.id.to_string()))
+}
+
+/// What an access token's session says about the request, read in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// The person the account is bound to, if any, and their region's time zone.
+    pub person: Option<(Uuid, TimeZoneName)>,
+    /// Whether the session was last noted more than a minute before `now` (see [`touch`]).
+    pub stale: bool,
+}
+
+/// The session `id` if it is live and belongs to `account_id`, with the account's bound person
+/// and where they live: the one read every authenticated request makes.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    id: Uuid,
+    account_id: Uuid,
+    now: NaiveDateTime,
+) -> Result<Option<LiveSession>, StoreError> {
+    use crate::schema::{accounts, persons, regions};
+    type AuthRow = (String, NaiveDateTime, Option<(String, String)>);
+    let row: Option<AuthRow> = sessions::table
+        .inner_join(accounts::table.left_join(persons::table.inner_join(regions::table)))
+        .filter(sessions::id.eq(id.to_string()))
+        .filter(sessions::revoked_at.is_null())
+        .select((
+            sessions::account_id,
+            sessions::last_used_at,
+            (persons::id, regions::time_zone).nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((owner, last_used_at, person)) = row else {
+        return Ok(None);
+    };
+    if stored_id("sessions.account_id", &owner)? != account_id {
+        return Ok(None);
+    }
+    let person = match person {
+        Some((pid, tz)) => Some((
+            stored_id("persons.id", &pid)?,
+            stored("regions.time_zone", TimeZoneName::parse(&tz))?,
+        )),
+        None => None,
+    };
+    Ok(Some(LiveSession {
+        person,
+        stale: last_used_at < now - Duration::minutes(1),
+    }))
 }
 
 /// Notes use of a session, at most once a minute (so reads do not all write).
