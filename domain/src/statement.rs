@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
+
 use crate::insurance::InsuranceType;
 use crate::money::Fen;
 use crate::period::Period;
@@ -37,6 +39,29 @@ impl ContributionStatus {
             _ => None,
         }
     }
+
+    /// What a stored status means on `today` (the region's local date): a month still unpaid
+    /// after its due date is in arrears. Loads store `paid` or `due`; the calendar does the rest,
+    /// so a month turns to arrears without anything being written.
+    pub fn on(self, period: Period, today: NaiveDate) -> ContributionStatus {
+        match self {
+            ContributionStatus::Due if today > due_date(period) => ContributionStatus::Arrears,
+            other => other,
+        }
+    }
+}
+
+/// The last day to pay a month's contributions without a late fee: the 15th of the following
+/// month (the common regional rule; the late fee runs from the day after).
+pub fn due_date(period: Period) -> NaiveDate {
+    let next = period.next();
+    NaiveDate::from_ymd_opt(next.year(), next.month(), 15).unwrap_or(NaiveDate::MAX)
+}
+
+/// Whole days a month is overdue on `today`: zero up to and including its due date.
+pub fn days_overdue(period: Period, today: NaiveDate) -> u32 {
+    let days = (today - due_date(period)).num_days();
+    u32::try_from(days.max(0)).unwrap_or(u32::MAX)
 }
 
 /// One month of one insurance (a person may have several rows for a month: two employers).
@@ -318,5 +343,31 @@ mod account_tests {
         let (opening, credits) = interest_basis(&rows, &interest, 2025);
         assert_eq!(opening, Fen(161_000));
         assert_eq!(credits, vec![(1, Fen(80_000))]);
+    }
+
+    #[test]
+    fn a_due_month_turns_to_arrears_after_the_15th_of_the_next_month() {
+        let march = Period::parse("2024-03").unwrap();
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(due_date(march), day("2024-04-15"));
+        let due = ContributionStatus::Due;
+        assert_eq!(due.on(march, day("2024-03-31")), ContributionStatus::Due);
+        assert_eq!(due.on(march, day("2024-04-15")), ContributionStatus::Due);
+        assert_eq!(
+            due.on(march, day("2024-04-16")),
+            ContributionStatus::Arrears
+        );
+        // Paid and pending months stay what they are, however late.
+        for s in [ContributionStatus::Paid, ContributionStatus::Pending] {
+            assert_eq!(s.on(march, day("2030-01-01")), s);
+        }
+        // December's due date is in January of the next year.
+        assert_eq!(
+            due_date(Period::parse("2024-12").unwrap()),
+            day("2025-01-15")
+        );
+        assert_eq!(days_overdue(march, day("2024-04-15")), 0);
+        assert_eq!(days_overdue(march, day("2024-05-16")), 31);
+        assert_eq!(days_overdue(march, day("2024-01-01")), 0);
     }
 }

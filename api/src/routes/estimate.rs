@@ -57,11 +57,14 @@ pub async fn pension_estimate(
 ) -> Result<HttpResponse, ApiError> {
     let Json(req) = body;
     let pid = me.person_id;
+    let now = state.now();
+    let local_today = me.today(now);
     let (person, rows, interest, params) = state
         .db
         .run(move |c| {
             let p = persons::get(c, pid)?.ok_or(shebao_infra::db::StoreError::NotFound)?;
-            let rows = contributions::month_rows(c, pid)?;
+            let today = local_today;
+            let rows = contributions::month_rows(c, pid, today)?;
             let interest = pension_store::interest_credits(c, pid)?;
             let years = regions::years(c, &p.region)?;
             let zone = regions::get(c, &p.region)?.map(|r| r.time_zone);
@@ -69,7 +72,6 @@ pub async fn pension_estimate(
         })
         .await?;
     let (years, zone) = params;
-    let now = state.now();
     let today = match &zone {
         Some(z) => z.tz().from_utc_datetime(&now.naive_utc()).date_naive(),
         None => now.date_naive(),

@@ -7,19 +7,19 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime};
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
+use shebao_domain::region::TimeZoneName;
 use shebao_domain::statement::{self, ContributionStatus};
 use shebao_domain::ValueError;
 use shebao_infra::audit;
-use shebao_infra::identity::accounts;
 use shebao_infra::records::contributions::{
     self, ContributionCursor, ContributionFilter, ContributionRecord,
 };
 use shebao_infra::records::{benefits, medical, pension};
-use shebao_infra::registry::{persons, regions, staff};
+use shebao_infra::registry::{persons, staff};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
@@ -36,6 +36,19 @@ use crate::state::AppState;
 pub struct BoundPerson {
     pub account_id: Uuid,
     pub person_id: Uuid,
+    /// Their region's time zone: whose calendar says when a month falls due.
+    pub time_zone: TimeZoneName,
+}
+
+impl BoundPerson {
+    /// The person's local date at `now`.
+    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        use chrono::TimeZone;
+        self.time_zone
+            .tz()
+            .from_utc_datetime(&now.naive_utc())
+            .date_naive()
+    }
 }
 
 impl FromRequest for BoundPerson {
@@ -44,17 +57,9 @@ impl FromRequest for BoundPerson {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let person = Person::from_request(req, payload);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let person = person.await?;
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let id = person.account_id;
-            let account = state
-                .db
-                .run(move |c| accounts::get(c, id))
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
-            let person_id = account.person_id.ok_or_else(|| {
+            let (person_id, time_zone) = person.person.ok_or_else(|| {
                 ApiError::coded(
                     403,
                     "binding_required",
@@ -63,8 +68,9 @@ impl FromRequest for BoundPerson {
                 )
             })?;
             Ok(BoundPerson {
-                account_id: id,
+                account_id: person.account_id,
                 person_id,
+                time_zone,
             })
         })
     }
@@ -189,9 +195,10 @@ pub async fn list_contributions(
         q.cursor,
     )?;
     let pid = me.person_id;
+    let today = me.today(state.now());
     let page = state
         .db
-        .run(move |c| contributions::list(c, pid, &filter, after.as_ref(), limit))
+        .run(move |c| contributions::list(c, pid, &filter, after.as_ref(), limit, today))
         .await?;
     Ok(HttpResponse::Ok().json(dto::ContributionList {
         items: page.items.into_iter().map(item).collect(),
@@ -233,32 +240,13 @@ pub async fn contribution_summary(
     me: BoundPerson,
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
+    let today = me.today(state.now());
     let rows = state
         .db
-        .run(move |c| contributions::month_rows(c, pid))
+        .run(move |c| contributions::month_rows(c, pid, today))
         .await?;
     let rows: Vec<statement::MonthRow> = rows.into_iter().map(|(r, _)| r).collect();
     Ok(HttpResponse::Ok().json(summary_of(&rows)))
-}
-
-/// The region's local date today.
-async fn local_today(state: &AppState, person_id: Uuid) -> Result<NaiveDate, ApiError> {
-    let region = state
-        .db
-        .run(move |c| match persons::get(c, person_id)? {
-            Some(p) => regions::get(c, &p.region),
-            None => Ok(None),
-        })
-        .await?;
-    let now = state.now();
-    Ok(match region {
-        Some(r) => r
-            .time_zone
-            .tz()
-            .from_utc_datetime(&now.naive_utc())
-            .date_naive(),
-        None => now.date_naive(),
-    })
 }
 
 /// The personal pension account year by year (the domain's ledger, on the wire).
@@ -292,11 +280,12 @@ pub async fn pension_account(
     me: BoundPerson,
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
+    let today = me.today(state.now());
     let (rows, interest) = state
         .db
         .run(move |c| {
             Ok((
-                contributions::month_rows(c, pid)?,
+                contributions::month_rows(c, pid, today)?,
                 pension::interest_credits(c, pid)?,
             ))
         })
@@ -305,7 +294,7 @@ pub async fn pension_account(
     let balance = years.last().map(|y| y.closing_fen).unwrap_or(0);
     Ok(HttpResponse::Ok().json(dto::PensionAccount {
         balance_fen: balance,
-        as_of: local_today(&state, pid).await?,
+        as_of: today,
         years,
     }))
 }
@@ -323,11 +312,12 @@ pub async fn medical_account(
     me: BoundPerson,
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
+    let today = me.today(state.now());
     let (rows, spent) = state
         .db
         .run(move |c| {
             Ok((
-                contributions::month_rows(c, pid)?,
+                contributions::month_rows(c, pid, today)?,
                 medical::account_paid_total(c, pid)?,
             ))
         })
@@ -349,7 +339,7 @@ pub async fn medical_account(
         .unwrap_or(0);
     Ok(HttpResponse::Ok().json(dto::MedicalAccount {
         balance_fen: credited - spent,
-        as_of: local_today(&state, pid).await?,
+        as_of: today,
         monthly_credit_fen: monthly_credit,
     }))
 }
@@ -492,12 +482,13 @@ pub async fn list_benefits(
     };
     let pid = me.person_id;
     let limit = page.limit;
+    let today = me.today(state.now());
     let (result, rows, paid) = state
         .db
         .run(move |c| {
             Ok((
                 benefits::list(c, pid, kind.as_deref(), after, limit)?,
-                contributions::month_rows(c, pid)?,
+                contributions::month_rows(c, pid, today)?,
                 benefits::count(c, pid, "unemployment")?,
             ))
         })
@@ -624,7 +615,8 @@ pub async fn staff_contributions(
         q.limit,
         q.cursor,
     )?;
-    let ts = state.now().naive_utc();
+    let now = state.now();
+    let ts = now.naive_utc();
     let mut entry =
         crate::audit::Audit::of(&req).staff(&staff, "contributions.read", "person", id.to_string());
     entry.reason = Some(reason);
@@ -635,12 +627,14 @@ pub async fn staff_contributions(
                 return Ok(None);
             }
             audit::record(c, &entry, ts)?;
+            let today = persons::local_today(c, id, now)?;
             Ok(Some(contributions::list(
                 c,
                 id,
                 &filter,
                 after.as_ref(),
                 limit,
+                today,
             )?))
         })
         .await?

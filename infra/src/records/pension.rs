@@ -57,7 +57,9 @@ pub fn credit_year(
     for id in ids {
         let person = crate::registry::stored_id("persons.id", &id)?;
         let rows: Vec<(shebao_domain::statement::MonthRow, Fen)> =
-            super::contributions::month_rows(conn, person)?
+            // Only paid months earn interest: the date that turns unpaid ones to arrears
+            // does not matter here.
+            super::contributions::month_rows(conn, person, now.date())?
                 .into_iter()
                 .map(|(r, b)| (r, Fen(b)))
                 .collect();

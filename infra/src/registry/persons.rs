@@ -1,14 +1,14 @@
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use shebao_domain::identity::{Gender, NationalId, PersonName};
 use shebao_domain::person::{CardNumber, EmploymentStatus, MedicalCategory};
-use shebao_domain::region::RegionCode;
+use shebao_domain::region::{RegionCode, TimeZoneName};
 use shebao_security::PiiVault;
 use uuid::Uuid;
 
 use super::{stored, stored_id};
 use crate::db::{DbConnection, StoreError};
-use crate::schema::persons;
+use crate::schema::{persons, regions};
 
 /// The additional authenticated data bound into the ciphertext of a person's ID number, so a
 /// ciphertext copied into another column does not decrypt.
@@ -277,4 +277,26 @@ pub fn reveal_national_id(
 
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(persons::table.count().get_result(conn)?)
+}
+
+/// The date at `now` where the person lives (their region's time zone), which decides when a
+/// month falls due; the UTC date if there is no such person.
+pub fn local_today(
+    conn: &mut DbConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate, StoreError> {
+    let tz: Option<String> = persons::table
+        .inner_join(regions::table)
+        .filter(persons::id.eq(id.to_string()))
+        .select(regions::time_zone)
+        .first(conn)
+        .optional()?;
+    Ok(match tz {
+        Some(tz) => stored("regions.time_zone", TimeZoneName::parse(&tz))?
+            .tz()
+            .from_utc_datetime(&now.naive_utc())
+            .date_naive(),
+        None => now.date_naive(),
+    })
 }

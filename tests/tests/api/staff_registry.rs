@@ -647,11 +647,15 @@ async fn yearly_pension_interest_is_credited_once() {
     let rows: Vec<(
         shebao_domain::statement::MonthRow,
         shebao_domain::money::Fen,
-    )> = shebao_infra::records::contributions::month_rows(&mut conn, person)
-        .unwrap()
-        .into_iter()
-        .map(|(r, b)| (r, shebao_domain::money::Fen(b)))
-        .collect();
+    )> = shebao_infra::records::contributions::month_rows(
+        &mut conn,
+        person,
+        chrono::Utc::now().date_naive(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|(r, b)| (r, shebao_domain::money::Fen(b)))
+    .collect();
     let (opening, credits) = shebao_domain::statement::interest_basis(&rows, &[], 2025);
     let expected = shebao_domain::accounts::yearly_interest(opening, &credits, 262);
     let stored = shebao_infra::records::pension::interest_credits(&mut conn, person).unwrap();
