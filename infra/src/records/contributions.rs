@@ -1,4 +1,4 @@
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use shebao_domain::contribution::ContributionAmounts;
 use shebao_domain::insurance::InsuranceType;
@@ -27,6 +27,8 @@ pub struct NewContribution {
 
 #[derive(Insertable)]
 #[diesel(table_name = contributions)]
+// Every column is written, NULL included: what `COPY` needs, and SQLite's multi-row INSERT too.
+#[diesel(treat_none_as_default_value = false)]
 struct ContributionInsert {
     id: String,
     person_id: String,
@@ -71,10 +73,12 @@ pub fn insert_many(
         })
         .collect();
     // Multi-row INSERT is one of the statements MultiConnection cannot build for both
-    // backends at once, so each backend builds its own.
+    // backends at once, so each backend builds its own. PostgreSQL takes the rows by `COPY` in
+    // the binary format: no statement of 14,000 parameters to parse and plan, and the
+    // constraints (the unique key, the foreign keys) are checked all the same.
     let n = match conn {
-        DbConnection::Postgresql(c) => diesel::insert_into(contributions::table)
-            .values(&rows)
+        DbConnection::Postgresql(c) => diesel::copy_from(contributions::table)
+            .from_insertable(&rows)
             .execute(c)?,
         DbConnection::Sqlite(c) => diesel::insert_into(contributions::table)
             .values(&rows)
@@ -125,7 +129,8 @@ pub struct ContributionFilter {
     pub to: Option<Period>,
 }
 
-/// Where a page continues: after (period, insurance, employer key) in newest-first order.
+/// Where a page continues: after (period, insurance, employer key) in the list's order, which
+/// is all three descending.
 #[derive(Debug, Clone)]
 pub struct ContributionCursor {
     pub period: String,
@@ -163,7 +168,7 @@ type ListRow = (
     Option<NaiveDateTime>,
 );
 
-fn record_from(r: ListRow) -> Result<ContributionRecord, StoreError> {
+fn record_from(r: ListRow, today: NaiveDate) -> Result<ContributionRecord, StoreError> {
     let (
         period,
         insurance,
@@ -180,8 +185,9 @@ fn record_from(r: ListRow) -> Result<ContributionRecord, StoreError> {
         (Some(id), Some(name)) => Some((stored_id("contributions.employer_id", &id)?, name)),
         _ => None,
     };
+    let period = stored("contributions.period", Period::parse(&period))?;
     Ok(ContributionRecord {
-        period: stored("contributions.period", Period::parse(&period))?,
+        period,
         insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
         employer,
         employer_key,
@@ -189,22 +195,61 @@ fn record_from(r: ListRow) -> Result<ContributionRecord, StoreError> {
         employer_fen,
         employee_fen,
         status: ContributionStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))?
+            .on(period, today),
         paid_at,
     })
 }
 
-/// One person's contributions, newest month first, keyset-paginated.
+/// One person's contributions, newest month first, keyset-paginated, with their status on
+/// `today` (the person's local date: an unpaid month past its due date is in arrears).
 pub fn list(
     conn: &mut DbConnection,
     person_id: Uuid,
     filter: &ContributionFilter,
     after: Option<&ContributionCursor>,
     limit: usize,
+    today: NaiveDate,
 ) -> Result<Page<ContributionRecord>, StoreError> {
-    let mut q = contributions::table
+    // One statement shape whatever the filters (absent ones become bounds that hold for every
+    // row, an absent cursor one that sorts after the last row), so that it is prepared once per
+    // connection and PostgreSQL does not plan it again on every request. Periods are `YYYY-MM`
+    // and insurances lower-case words: "" sorts before and "~" after all of them. The order is
+    // the unique index's (person, period, insurance, employer key), read backwards: the page
+    // comes straight off the index, without a sort, whichever plan the database picks.
+    let (insurance_lo, insurance_hi) = match filter.insurance {
+        Some(i) => (i.as_str(), i.as_str()),
+        None => ("", "~"),
+    };
+    let from = filter.from.map_or_else(String::new, |p| p.to_string());
+    let to = filter.to.map_or_else(|| "~".to_owned(), |p| p.to_string());
+    let (after_period, after_insurance, after_key) = match after {
+        Some(c) => (
+            c.period.clone(),
+            c.insurance.clone(),
+            c.employer_key.clone(),
+        ),
+        None => ("~".to_owned(), String::new(), String::new()),
+    };
+    let q = contributions::table
         .left_join(employers::table)
         .filter(contributions::person_id.eq(person_id.to_string()))
+        .filter(contributions::insurance.between(insurance_lo, insurance_hi))
+        .filter(contributions::period.between(from, to))
+        // (period, insurance, employer key) < the cursor's, with its first column as a bound
+        // the index can seek to.
+        .filter(contributions::period.le(after_period.clone()))
+        .filter(
+            contributions::period
+                .lt(after_period.clone())
+                .or(contributions::period
+                    .eq(after_period.clone())
+                    .and(contributions::insurance.lt(after_insurance.clone())))
+                .or(contributions::period
+                    .eq(after_period)
+                    .and(contributions::insurance.eq(after_insurance))
+                    .and(contributions::employer_key.lt(after_key))),
+        )
         .select((
             contributions::period,
             contributions::insurance,
@@ -219,37 +264,14 @@ pub fn list(
         ))
         .order((
             contributions::period.desc(),
-            contributions::insurance.asc(),
-            contributions::employer_key.asc(),
+            contributions::insurance.desc(),
+            contributions::employer_key.desc(),
         ))
-        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
-        .into_boxed();
-    if let Some(i) = filter.insurance {
-        q = q.filter(contributions::insurance.eq(i.as_str()));
-    }
-    if let Some(from) = filter.from {
-        q = q.filter(contributions::period.ge(from.to_string()));
-    }
-    if let Some(to) = filter.to {
-        q = q.filter(contributions::period.le(to.to_string()));
-    }
-    if let Some(c) = after {
-        q = q.filter(
-            contributions::period
-                .lt(c.period.clone())
-                .or(contributions::period
-                    .eq(c.period.clone())
-                    .and(contributions::insurance.gt(c.insurance.clone())))
-                .or(contributions::period
-                    .eq(c.period.clone())
-                    .and(contributions::insurance.eq(c.insurance.clone()))
-                    .and(contributions::employer_key.gt(c.employer_key.clone()))),
-        );
-    }
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX));
     let rows: Vec<ListRow> = q.load(conn)?;
     let items = rows
         .into_iter()
-        .map(record_from)
+        .map(|r| record_from(r, today))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(
         items,
@@ -258,10 +280,12 @@ pub fn list(
     ))
 }
 
-/// Every month row of a person (for the summary and the accounts), with the base.
+/// Every month row of a person (for the summary and the accounts), with the base and the
+/// status on `today` (as in [`list`]).
 pub fn month_rows(
     conn: &mut DbConnection,
     person_id: Uuid,
+    today: NaiveDate,
 ) -> Result<Vec<(shebao_domain::statement::MonthRow, i64)>, StoreError> {
     let rows: Vec<(String, String, String, i64, i64, i64)> = contributions::table
         .filter(contributions::person_id.eq(person_id.to_string()))
@@ -276,13 +300,16 @@ pub fn month_rows(
         .load(conn)?;
     rows.into_iter()
         .map(|(period, insurance, status, employer, employee, base)| {
+            let period = stored("contributions.period", Period::parse(&period))?;
             Ok((
                 shebao_domain::statement::MonthRow {
-                    period: stored("contributions.period", Period::parse(&period))?,
+                    period,
                     insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
-                    status: ContributionStatus::parse(&status).ok_or_else(|| {
-                        StoreError::Corrupt(format!("contributions.status: {status}"))
-                    })?,
+                    status: ContributionStatus::parse(&status)
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("contributions.status: {status}"))
+                        })?
+                        .on(period, today),
                     employer: shebao_domain::money::Fen(employer),
                     employee: shebao_domain::money::Fen(employee),
                 },
