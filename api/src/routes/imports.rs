@@ -343,6 +343,9 @@ fn json_row(columns: &'static [Column], line: &str) -> Result<RawRow, RejectReas
 // One import
 // ---------------------------------------------------------------------------------------------
 
+/// A batch being written.
+type InFlight = tokio::task::JoinHandle<Result<BatchOutcome, StoreError>>;
+
 /// The running state of one import request.
 struct Import<I: Importer> {
     db: Db,
@@ -354,6 +357,10 @@ struct Import<I: Importer> {
     batch: Vec<(u64, I::Row)>,
     /// Lines of the current batch rejected before the database was asked, in line order.
     batch_rejected: Vec<Rejection>,
+    /// The batch being written while the next one is read and parsed, with its lines rejected
+    /// before the database was asked. At most one: batches are written one after the other, in
+    /// file order.
+    in_flight: Option<(InFlight, Vec<Rejection>)>,
     accepted: u64,
     unchanged: u64,
     rejected_total: u64,
@@ -371,6 +378,7 @@ impl<I: Importer> Import<I> {
             now: state.now().naive_utc(),
             batch: Vec::with_capacity(BATCH_ROWS),
             batch_rejected: Vec::new(),
+            in_flight: None,
             accepted: 0,
             unchanged: 0,
             rejected_total: 0,
@@ -449,15 +457,42 @@ impl<I: Importer> Import<I> {
         Ok(())
     }
 
+    /// Hands the batch to the database and returns at once, so the next batch is read and
+    /// parsed while this one is written (the request's CPU work and the database's overlap).
+    /// The batch before is waited for first: one batch in flight at a time, in file order, and a
+    /// failed batch stops the import before any later one is written.
     async fn flush(&mut self) -> Result<(), ApiError> {
+        self.settle().await?;
         let rows = Arc::new(std::mem::take(&mut self.batch));
-        let mut outcome = if rows.is_empty() {
-            BatchOutcome::default()
-        } else {
-            self.batches += 1;
-            self.apply(rows).await?
-        };
-        outcome.rejected.append(&mut self.batch_rejected);
+        let rejected = std::mem::take(&mut self.batch_rejected);
+        if rows.is_empty() {
+            self.merge(BatchOutcome::default(), rejected);
+            return Ok(());
+        }
+        self.batches += 1;
+        let task = tokio::spawn(Self::apply(
+            self.db.clone(),
+            self.ctx.clone(),
+            self.now,
+            rows,
+        ));
+        self.in_flight = Some((task, rejected));
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any, and counts its outcome.
+    async fn settle(&mut self) -> Result<(), ApiError> {
+        if let Some((task, rejected)) = self.in_flight.take() {
+            let outcome = task
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("import batch task failed: {e}")))??;
+            self.merge(outcome, rejected);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, mut outcome: BatchOutcome, mut rejected: Vec<Rejection>) {
+        outcome.rejected.append(&mut rejected);
         outcome.rejected.sort_by_key(|r| r.line);
         self.accepted += outcome.accepted;
         self.unchanged += outcome.unchanged;
@@ -467,18 +502,21 @@ impl<I: Importer> Import<I> {
                 self.rejected.push(r);
             }
         }
-        Ok(())
     }
 
     /// One batch in one transaction. A unique-key violation means another import inserted one of
     /// the batch's keys meanwhile: the batch is tried once more, and then finds that row stored.
-    async fn apply(&self, rows: Arc<Vec<(u64, I::Row)>>) -> Result<BatchOutcome, StoreError> {
+    async fn apply(
+        db: Db,
+        ctx: Arc<Mutex<ImportContext>>,
+        now: NaiveDateTime,
+        rows: Arc<Vec<(u64, I::Row)>>,
+    ) -> Result<BatchOutcome, StoreError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (rows, ctx, now) = (rows.clone(), self.ctx.clone(), self.now);
-            let result = self
-                .db
+            let (rows, ctx) = (rows.clone(), ctx.clone());
+            let result = db
                 .transaction(move |c| {
                     let mut ctx = ctx.lock().unwrap_or_else(PoisonError::into_inner);
                     I::apply(c, &mut ctx, &rows, now)
@@ -499,7 +537,8 @@ impl<I: Importer> Import<I> {
         if self.format == Format::Csv && self.header.is_none() {
             return Err(missing_header());
         }
-        self.flush().await
+        self.flush().await?;
+        self.settle().await
     }
 
     fn summary(&self) -> String {
@@ -651,6 +690,12 @@ async fn import<I: Importer>(
     }
     .await;
 
+    if read.is_err() {
+        // The batch in flight may still be written: count it before saying what happened.
+        if let Err(e) = import.settle().await {
+            tracing::warn!(error = %e.code(), "the last import batch failed too");
+        }
+    }
     let ts = state.now().naive_utc();
     let summary = import.summary();
     if let Err(e) = read {

@@ -824,3 +824,108 @@ async fn rejections_are_listed_up_to_a_thousand() {
     assert_eq!(listed[0], (1, "missing_field".to_owned()));
     assert_eq!(listed[999].0, 1_000);
 }
+
+/// An unpaid month is `due` until the 15th of the next month and `arrears` after it, by the
+/// calendar alone (the clock of these tests stands at 2026-11-23, Shenzhen time 16:00).
+#[tokio::test]
+async fn unpaid_months_turn_to_arrears_after_their_due_date() {
+    let s = setup(2).await;
+    let (id, person) = (&s.persons[0].0, &s.persons[0].1);
+    let row = |period: &str, paid_at: Option<&str>| {
+        let mut v = json!({"national_id": id, "employer_credit_code": s.employer,
+            "period": period, "insurance": "pension", "declared_wage_fen": 1_000_000});
+        if let Some(p) = paid_at {
+            v["paid_at"] = json!(p);
+        }
+        v
+    };
+    let body = jsonl(&[
+        row("2026-08", Some("2026-09-10T10:00:00+08:00")),
+        row("2026-09", None),
+        row("2026-10", None),
+        row("2026-11", None),
+    ]);
+    let res = s.import_ok(CONTRIBUTIONS, NDJSON, body).await;
+    assert_eq!(counts(&res), (4, 0, 0));
+    // What is stored does not change with the calendar: paid or due.
+    let stored: Vec<String> = s
+        .stored_contributions(person)
+        .into_iter()
+        .map(|c| c.7)
+        .collect();
+    assert_eq!(stored, ["paid", "due", "due", "due"]);
+    let list: Value = s
+        .app
+        .get(&format!(
+            "/v1/staff/persons/{person}/contributions?reason=arrears%20check"
+        ))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["period"].as_str().unwrap(), i["status"].as_str().unwrap()))
+        .collect();
+    // 2026-09 was due by 2026-10-15; 2026-10 is due by 2026-11-15 (passed); 2026-11 by 2026-12-15.
+    assert_eq!(
+        statuses,
+        [
+            ("2026-11", "due"),
+            ("2026-10", "arrears"),
+            ("2026-09", "arrears"),
+            ("2026-08", "paid"),
+        ]
+    );
+}
+
+/// Batches are written one after the other in file order while the next one is read: a key
+/// sent in the first batch and again in the third ends with the third's values.
+#[tokio::test]
+async fn a_key_repeated_in_a_later_batch_ends_with_the_later_line() {
+    let s = setup(8).await;
+    let insurances = [
+        "pension",
+        "medical",
+        "unemployment",
+        "work_injury",
+        "maternity",
+    ];
+    let mut lines = Vec::new();
+    'outer: for (id, _) in &s.persons[..7] {
+        for year in 2014..=2026 {
+            for month in 1..=12 {
+                for insurance in insurances {
+                    if lines.len() == 2_499 {
+                        break 'outer;
+                    }
+                    lines.push(
+                        json!({"national_id": id, "employer_credit_code": s.employer,
+                        "period": format!("{year}-{month:02}"), "insurance": insurance,
+                        "declared_wage_fen": 800_000, "paid_at": "2024-01-01T00:00:00Z"}),
+                    );
+                }
+            }
+        }
+    }
+    let mut last = lines[0].clone();
+    last["declared_wage_fen"] = json!(900_000);
+    lines.push(last);
+    let res = s.import_ok(CONTRIBUTIONS, NDJSON, jsonl(&lines)).await;
+    // Line 1 inserts the key, line 2,500 updates it: both accepted.
+    assert_eq!(counts(&res), (2_500, 0, 0));
+    let mut conn = s.app.db.connect();
+    let stored: i64 = contributions::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(stored, 2_499);
+    let pension = s
+        .stored_contributions(&s.persons[0].1)
+        .into_iter()
+        .find(|c| c.0 == "2014-01" && c.1 == "pension")
+        .unwrap();
+    assert_eq!(pension.3, 900_000);
+}
