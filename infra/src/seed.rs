@@ -691,6 +691,8 @@ struct HistoryPlan {
     employers: Vec<(String, Uuid, String)>,
     /// (region, year) → parameters
     params: std::collections::HashMap<(String, i32), YearParameters>,
+    /// No payment is dated after this.
+    now: NaiveDateTime,
 }
 
 impl HistoryPlan {
@@ -728,9 +730,11 @@ impl HistoryPlan {
                 StoreError::Config(format!("no parameters for region {} in {year}", p.region))
             })?;
             let next = period.next();
+            // Paid on the 15th of the next month, or just now for last month.
             let paid_at = date(next.year(), next.month(), 15)?
                 .and_hms_opt(2, 0, 0)
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .min(self.now);
             for insurance in HISTORY_INSURANCES {
                 let amounts = match employer {
                     Some(_) => compute_contribution(params, insurance, Fen(wage)),
@@ -799,6 +803,7 @@ pub fn synthetic_history(
         months,
         employers,
         params,
+        now: now.naive_utc(),
     };
     let (rows, loader) = match (&mut *conn, loader) {
         (DbConnection::Postgresql(pg), HistoryLoader::Auto) => (
@@ -1070,25 +1075,32 @@ pub fn bench_import_lines(
     }
     let io = |e: std::io::Error| StoreError::Config(format!("writing the import file: {e}"));
     let mut lines = 0u64;
+    let stamp = |p: Period| {
+        // Paid on the 15th of the next month, or just now for last month.
+        let next = p.next();
+        NaiveDate::from_ymd_opt(next.year(), next.month(), 15)
+            .and_then(|d| d.and_hms_opt(2, 0, 0))
+            .map_or(now, |t| t.and_utc().min(now))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
     for (enc, credit_code, wage) in rows {
         let national_id = vault
             .decrypt(&enc, persons::NATIONAL_ID_AAD)
             .map_err(|e| StoreError::Corrupt(format!("persons.national_id_enc: {e}")))?;
         let mut period = first;
         for _ in 0..months {
-            let next = period.next();
+            let paid_at = stamp(period);
             for insurance in [InsuranceType::WorkInjury, InsuranceType::Maternity] {
                 writeln!(
                     out,
-                    r#"{{"national_id":"{national_id}","employer_credit_code":"{credit_code}","period":"{period}","insurance":"{}","declared_wage_fen":{wage},"paid_at":"{}-{:02}-15T02:00:00Z"}}"#,
+                    r#"{{"national_id":"{national_id}","employer_credit_code":"{credit_code}","period":"{period}","insurance":"{}","declared_wage_fen":{wage},"paid_at":"{paid_at}"}}"#,
                     insurance.as_str(),
-                    next.year(),
-                    next.month(),
                 )
                 .map_err(io)?;
                 lines += 1;
             }
-            period = next;
+            period = period.next();
         }
     }
     out.flush().map_err(io)?;
@@ -1137,6 +1149,13 @@ mod tests {
             .get_result(&mut conn)
             .unwrap();
         assert_eq!(unpaid, 0);
+        // Nobody paid in the future: last month's payment is dated no later than now.
+        let future: i64 = c::contributions
+            .filter(c::paid_at.gt(Utc::now().naive_utc()))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(future, 0);
         // Flexible persons pay pension only, with no employer.
         let flexible_rows: Vec<(String, Option<String>, i64)> = c::contributions
             .inner_join(p::persons)
@@ -1211,5 +1230,39 @@ mod tests {
             bench_sessions(&mut conn, &vault, 11, "$argon2id$fixed", now),
             Err(StoreError::Config(_))
         ));
+    }
+
+    #[test]
+    fn the_bench_import_file_holds_new_keys_of_employed_persons() {
+        let (mut conn, vault, _) = loaded(12, 3);
+        let mut out = Vec::new();
+        let lines = bench_import_lines(&mut conn, &vault, 3, 2, Utc::now(), &mut out).unwrap();
+        assert_eq!(lines, 3 * 2 * 2);
+        let text = String::from_utf8(out).unwrap();
+        let rows: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 12);
+        let last = Period::containing(Utc::now().date_naive()).prev();
+        for r in &rows {
+            let id = NationalId::parse(r["national_id"].as_str().unwrap()).unwrap();
+            assert!(persons::find_by_national_id(&mut conn, &vault, &id)
+                .unwrap()
+                .is_some());
+            assert!(["work_injury", "maternity"].contains(&r["insurance"].as_str().unwrap()));
+            let period = Period::parse(r["period"].as_str().unwrap()).unwrap();
+            assert!(period == last || period == last.prev());
+            let paid =
+                chrono::DateTime::parse_from_rfc3339(r["paid_at"].as_str().unwrap()).unwrap();
+            assert!(paid <= Utc::now());
+        }
+        // More persons than the population has: refused, nothing half-written.
+        let mut out = Vec::new();
+        assert!(matches!(
+            bench_import_lines(&mut conn, &vault, 1_000, 1, Utc::now(), &mut out),
+            Err(StoreError::Config(_))
+        ));
+        assert!(out.is_empty());
     }
 }
