@@ -174,6 +174,10 @@ impl Application {
                 .default_service(web::to(routing::fallback))
         })
         .workers(settings.workers)
+        // Database work runs on each worker's blocking threads; more of them than there are
+        // pooled connections would only wait for a connection (under load a hundred threads
+        // did). Extra work queues in tokio instead.
+        .worker_max_blocking_threads((settings.db_pool_size as usize).max(4))
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)?
         .run();
