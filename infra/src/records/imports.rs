@@ -638,7 +638,8 @@ impl Importer for Contributions {
             ));
         }
 
-        // What is stored under the batch's keys: one query over the batch's persons and periods.
+        // What is stored under the batch's keys: one query over the batch's persons, periods and
+        // insurances (all three in the unique index, so it reads little beyond the keys).
         if !resolved.is_empty() {
             let person_ids: Vec<String> = resolved
                 .iter()
@@ -652,10 +653,17 @@ impl Importer for Contributions {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
+            let insurances: Vec<&'static str> = resolved
+                .iter()
+                .map(|(_, k, _)| k.3.as_str())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
             let wanted: HashSet<&ContributionKey> = resolved.iter().map(|(_, k, _)| k).collect();
             let existing: Vec<StoredContribution> = contribution_rows::table
                 .filter(contribution_rows::person_id.eq_any(&person_ids))
                 .filter(contribution_rows::period.eq_any(&periods))
+                .filter(contribution_rows::insurance.eq_any(&insurances))
                 .select((
                     contribution_rows::id,
                     contribution_rows::person_id,
