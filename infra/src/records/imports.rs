@@ -485,6 +485,10 @@ pub trait Importer: 'static {
 
     fn parse(raw: &RawRow) -> Result<Self::Row, RejectReason>;
 
+    /// What the row's idempotency key hangs on: rows with the same value must be written in
+    /// file order by one writer; rows with different values may be written side by side.
+    fn lane_key(row: &Self::Row) -> &str;
+
     /// Writes a batch of `(line, row)` in file order. Runs inside the caller's transaction.
     fn apply(
         conn: &mut DbConnection,
@@ -550,6 +554,11 @@ impl Importer for Contributions {
         required("declared_wage_fen"),
         optional("paid_at"),
     ];
+
+    /// The person: every key (person, employer, period, insurance) belongs to one.
+    fn lane_key(row: &ContributionRow) -> &str {
+        row.national_id.expose()
+    }
 
     fn parse(raw: &RawRow) -> Result<ContributionRow, RejectReason> {
         Ok(ContributionRow {
@@ -882,6 +891,11 @@ impl Importer for MedicalTransactions {
         required("self_paid_fen"),
     ];
 
+    /// The external id, the key itself (whose owner the rows are checked against).
+    fn lane_key(row: &MedicalRow) -> &str {
+        &row.external_id
+    }
+
     fn parse(raw: &RawRow) -> Result<MedicalRow, RejectReason> {
         let row = MedicalRow {
             external_id: raw.required("external_id", text(MAX_EXTERNAL_ID_CHARS))?,
@@ -1125,6 +1139,11 @@ impl Importer for BenefitPayments {
         optional("adjustment_reason"),
         optional("adjustment_delta_fen"),
     ];
+
+    /// The external id, the key itself (whose owner the rows are checked against).
+    fn lane_key(row: &BenefitRow) -> &str {
+        &row.external_id
+    }
 
     fn parse(raw: &RawRow) -> Result<BenefitRow, RejectReason> {
         let external_id = raw.required("external_id", text(MAX_EXTERNAL_ID_CHARS))?;

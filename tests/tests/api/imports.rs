@@ -884,8 +884,10 @@ async fn unpaid_months_turn_to_arrears_after_their_due_date() {
     );
 }
 
-/// Batches are written one after the other in file order while the next one is read: a key
-/// sent in the first batch and again in the third ends with the third's values.
+/// Batches are written while the next ones are read (on PostgreSQL by several writers, split by
+/// person): a key sent early and again after five thousand lines ends with the later line. Seven
+/// persons over at most three writers: some writer carries three persons, more than a batch, so
+/// its repeated keys come in a later batch than their first lines.
 #[tokio::test]
 async fn a_key_repeated_in_a_later_batch_ends_with_the_later_line() {
     let s = setup(8).await;
@@ -901,7 +903,7 @@ async fn a_key_repeated_in_a_later_batch_ends_with_the_later_line() {
         for year in 2014..=2026 {
             for month in 1..=12 {
                 for insurance in insurances {
-                    if lines.len() == 2_499 {
+                    if lines.len() == 5_000 {
                         break 'outer;
                     }
                     lines.push(
@@ -913,19 +915,30 @@ async fn a_key_repeated_in_a_later_batch_ends_with_the_later_line() {
             }
         }
     }
-    let mut last = lines[0].clone();
-    last["declared_wage_fen"] = json!(900_000);
-    lines.push(last);
+    for (id, _) in &s.persons[..7] {
+        lines.push(
+            json!({"national_id": id, "employer_credit_code": s.employer,
+            "period": "2014-01", "insurance": "pension",
+            "declared_wage_fen": 900_000, "paid_at": "2024-01-01T00:00:00Z"}),
+        );
+    }
     let res = s.import_ok(CONTRIBUTIONS, NDJSON, jsonl(&lines)).await;
-    // Line 1 inserts the key, line 2,500 updates it: both accepted.
-    assert_eq!(counts(&res), (2_500, 0, 0));
+    // The first lines insert the keys, the last seven update them: all accepted.
+    assert_eq!(counts(&res), (5_007, 0, 0));
     let mut conn = s.app.db.connect();
     let stored: i64 = contributions::table.count().get_result(&mut conn).unwrap();
-    assert_eq!(stored, 2_499);
-    let pension = s
-        .stored_contributions(&s.persons[0].1)
-        .into_iter()
-        .find(|c| c.0 == "2014-01" && c.1 == "pension")
-        .unwrap();
-    assert_eq!(pension.3, 900_000);
+    assert_eq!(stored, 5_000);
+    for (_, person) in &s.persons[..7] {
+        let rows = s.stored_contributions(person);
+        let first = rows
+            .iter()
+            .find(|c| c.0 == "2014-01" && c.1 == "pension")
+            .unwrap();
+        assert_eq!(first.3, 900_000, "person {person}");
+        // Every other month keeps its first (and only) line.
+        assert!(rows
+            .iter()
+            .filter(|c| !(c.0 == "2014-01" && c.1 == "pension"))
+            .all(|c| c.3 == 800_000));
+    }
 }
