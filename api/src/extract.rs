@@ -162,22 +162,31 @@ fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
     let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-    let opts = VerifyOptions {
-        issuer: &state.settings.token_issuer,
-        audience: STAFF_AUDIENCE,
-        token_use: ACCESS_TOKEN_USE,
-    };
-    let claims: StaffClaims = state
-        .signer
-        .verify(token, &opts, state.clock.now().timestamp())
-        .map_err(|e| match e {
-            TokenError::Expired => ApiError::TokenExpired,
-            _ => ApiError::Unauthorized,
-        })?;
+    let claims: StaffClaims =
+        verify_access(state, token, STAFF_AUDIENCE, state.clock.now().timestamp())?;
     let id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
     Ok(Staff {
         id,
         role: claims.role,
+    })
+}
+
+/// Verifies an access token of `audience` at `now` (unix seconds): 401 `token_expired` once it
+/// has expired, 401 `unauthorized` for anything else wrong with it.
+pub fn verify_access<C: DeserializeOwned>(
+    state: &AppState,
+    token: &str,
+    audience: &str,
+    now: i64,
+) -> Result<C, ApiError> {
+    let opts = VerifyOptions {
+        issuer: &state.settings.token_issuer,
+        audience,
+        token_use: ACCESS_TOKEN_USE,
+    };
+    state.signer.verify(token, &opts, now).map_err(|e| match e {
+        TokenError::Expired => ApiError::TokenExpired,
+        _ => ApiError::Unauthorized,
     })
 }
 

@@ -17,11 +17,10 @@ use serde::{Deserialize, Serialize};
 use shebao_domain::region::TimeZoneName;
 use shebao_infra::identity::sessions::{self, LiveSession};
 use shebao_security::opaque;
-use shebao_security::{TokenError, VerifyOptions};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{bearer, ACCESS_TOKEN_USE};
+use crate::extract::{bearer, verify_access, ACCESS_TOKEN_USE};
 use crate::state::AppState;
 
 pub const APP_AUDIENCE: &str = "shebao:app";
@@ -194,18 +193,8 @@ impl FromRequest for Person {
                 Some(v) if v.exp <= now.timestamp() => return Err(ApiError::TokenExpired),
                 Some(v) => v,
                 None => {
-                    let opts = VerifyOptions {
-                        issuer: &state.settings.token_issuer,
-                        audience: APP_AUDIENCE,
-                        token_use: ACCESS_TOKEN_USE,
-                    };
-                    let claims: PersonClaims = state
-                        .signer
-                        .verify(&token, &opts, now.timestamp())
-                        .map_err(|e| match e {
-                            TokenError::Expired => ApiError::TokenExpired,
-                            _ => ApiError::Unauthorized,
-                        })?;
+                    let claims: PersonClaims =
+                        verify_access(&state, &token, APP_AUDIENCE, now.timestamp())?;
                     let v = VerifiedToken {
                         account_id: Uuid::parse_str(&claims.sub)
                             .map_err(|_| ApiError::Unauthorized)?,
