@@ -168,6 +168,31 @@ fn counts(body: &Value) -> (u64, u64, u64) {
     )
 }
 
+/// The first `n` contribution keys of the first seven (employed) persons, in file order: each
+/// person's months from 2014-01 on, five insurances a month. (national ID, period, insurance.)
+fn many_keys(s: &Setup, n: usize) -> Vec<(String, String, &'static str)> {
+    let insurances = [
+        "pension",
+        "medical",
+        "unemployment",
+        "work_injury",
+        "maternity",
+    ];
+    s.persons[..7]
+        .iter()
+        .flat_map(|(id, _)| {
+            (2014..=2026).flat_map(move |year| {
+                (1..=12).flat_map(move |month| {
+                    insurances
+                        .into_iter()
+                        .map(move |i| (id.clone(), format!("{year}-{month:02}"), i))
+                })
+            })
+        })
+        .take(n)
+        .collect()
+}
+
 /// The mixed file of the contribution tests: three good lines and eight bad ones.
 fn mixed_contributions(s: &Setup) -> (Vec<Option<Value>>, Vec<(u64, &'static str)>) {
     let (p1, flexible) = (&s.persons[0].0, &s.persons[1].0);
@@ -763,33 +788,22 @@ async fn benefit_payments_import_with_and_without_adjustments() {
 async fn five_thousand_lines_stream_through_several_batches() {
     // 7 employed persons × 13 years × 12 months × 5 insurances = 5,460 distinct keys.
     let s = setup(8).await;
-    let insurances = [
-        "pension",
-        "medical",
-        "unemployment",
-        "work_injury",
-        "maternity",
-    ];
-    let mut lines = Vec::with_capacity(5_000);
-    'outer: for (id, _) in &s.persons[..7] {
-        for year in 2014..=2026 {
-            for month in 1..=12 {
-                for insurance in insurances {
-                    let n = lines.len() + 1;
-                    if n > 5_000 {
-                        break 'outer;
-                    }
-                    // Every 997th line names a month that does not exist.
-                    let month = if n % 997 == 0 { 0 } else { month };
-                    lines.push(
-                        json!({"national_id": id, "employer_credit_code": s.employer,
-                        "period": format!("{year}-{month:02}"), "insurance": insurance,
-                        "declared_wage_fen": 700_000 + n, "paid_at": "2024-01-01T00:00:00Z"}),
-                    );
-                }
-            }
-        }
-    }
+    let lines: Vec<Value> = many_keys(&s, 5_000)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, period, insurance))| {
+            let n = i + 1;
+            // Every 997th line names a month that does not exist.
+            let period = if n % 997 == 0 {
+                format!("{}-00", &period[..4])
+            } else {
+                period
+            };
+            json!({"national_id": id, "employer_credit_code": s.employer,
+                "period": period, "insurance": insurance,
+                "declared_wage_fen": 700_000 + n, "paid_at": "2024-01-01T00:00:00Z"})
+        })
+        .collect();
     assert_eq!(lines.len(), 5_000);
     let body = jsonl(&lines).into_bytes();
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -891,30 +905,14 @@ async fn unpaid_months_turn_to_arrears_after_their_due_date() {
 #[tokio::test]
 async fn a_key_repeated_in_a_later_batch_ends_with_the_later_line() {
     let s = setup(8).await;
-    let insurances = [
-        "pension",
-        "medical",
-        "unemployment",
-        "work_injury",
-        "maternity",
-    ];
-    let mut lines = Vec::new();
-    'outer: for (id, _) in &s.persons[..7] {
-        for year in 2014..=2026 {
-            for month in 1..=12 {
-                for insurance in insurances {
-                    if lines.len() == 5_000 {
-                        break 'outer;
-                    }
-                    lines.push(
-                        json!({"national_id": id, "employer_credit_code": s.employer,
-                        "period": format!("{year}-{month:02}"), "insurance": insurance,
-                        "declared_wage_fen": 800_000, "paid_at": "2024-01-01T00:00:00Z"}),
-                    );
-                }
-            }
-        }
-    }
+    let mut lines: Vec<Value> = many_keys(&s, 5_000)
+        .into_iter()
+        .map(|(id, period, insurance)| {
+            json!({"national_id": id, "employer_credit_code": s.employer,
+                "period": period, "insurance": insurance,
+                "declared_wage_fen": 800_000, "paid_at": "2024-01-01T00:00:00Z"})
+        })
+        .collect();
     for (id, _) in &s.persons[..7] {
         lines.push(
             json!({"national_id": id, "employer_credit_code": s.employer,
