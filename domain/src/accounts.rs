@@ -1,4 +1,5 @@
-//! The personal pension account's yearly interest (记账利率).
+//! The personal pension account's yearly interest (记账利率), and the kinds of medical-account
+//! transactions.
 //!
 //! Convention (the usual 记账 rule for the basic pension's personal account): interest is credited
 //! once a year, at the year's published rate, as simple interest within the year:
@@ -13,6 +14,7 @@
 //! (6.5 months on average).
 
 use crate::money::{div_round_half_away_i128, saturating_fen, Fen};
+use crate::ValueError;
 
 /// 12 months × 10 000 bp: the denominator of `rate_bp × month-weighted fen`.
 const MONTH_BP: i128 = 12 * 10_000;
@@ -59,6 +61,46 @@ pub(crate) fn interest_on_weighted(weighted_month_fen: i128, rate_bp: u32) -> i1
         weighted_month_fen.saturating_mul(i128::from(rate_bp)),
         MONTH_BP,
     )
+}
+
+/// What a medical-account transaction was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MedicalKind {
+    Outpatient,
+    Inpatient,
+    Pharmacy,
+    /// A credit to the account.
+    Credit,
+    Other,
+}
+
+impl MedicalKind {
+    pub const ALL: [MedicalKind; 5] = [
+        MedicalKind::Outpatient,
+        MedicalKind::Inpatient,
+        MedicalKind::Pharmacy,
+        MedicalKind::Credit,
+        MedicalKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MedicalKind::Outpatient => "outpatient",
+            MedicalKind::Inpatient => "inpatient",
+            MedicalKind::Pharmacy => "pharmacy",
+            MedicalKind::Credit => "credit",
+            MedicalKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<MedicalKind, ValueError> {
+        MedicalKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or(ValueError::OneOf {
+                allowed: "outpatient, inpatient, pharmacy, credit, other",
+            })
+    }
 }
 
 #[cfg(test)]
@@ -149,5 +191,14 @@ mod tests {
             checked_yearly_interest(Fen(i64::MAX), &[], 10_000),
             Some(Fen(i64::MAX))
         );
+    }
+
+    #[test]
+    fn medical_kinds_read_their_wire_names() {
+        for k in MedicalKind::ALL {
+            assert_eq!(MedicalKind::parse(k.as_str()), Ok(k));
+        }
+        assert_eq!(MedicalKind::parse(" pharmacy "), Ok(MedicalKind::Pharmacy));
+        assert!(MedicalKind::parse("dental").is_err());
     }
 }

@@ -1,4 +1,6 @@
-//! Unemployment benefit entitlement.
+//! Benefit payments' kinds, and unemployment benefit entitlement.
+
+use crate::ValueError;
 
 /// The longest period, in months, for which unemployment benefit (失业保险金) can be drawn, by the
 /// cumulative contribution period of the person and their employer (失业保险条例 art. 17):
@@ -17,6 +19,32 @@ pub fn unemployment_months(contribution_months: u32) -> u32 {
         12..=59 => 12,
         60..=119 => 18,
         _ => 24,
+    }
+}
+
+/// Which benefit a payment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BenefitKind {
+    Pension,
+    Unemployment,
+}
+
+impl BenefitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenefitKind::Pension => "pension",
+            BenefitKind::Unemployment => "unemployment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<BenefitKind, ValueError> {
+        match s.trim() {
+            "pension" => Ok(BenefitKind::Pension),
+            "unemployment" => Ok(BenefitKind::Unemployment),
+            _ => Err(ValueError::OneOf {
+                allowed: "pension, unemployment",
+            }),
+        }
     }
 }
 
@@ -40,5 +68,15 @@ mod tests {
         for (months, entitlement) in cases {
             assert_eq!(unemployment_months(months), entitlement, "{months} months");
         }
+    }
+
+    #[test]
+    fn benefit_kinds_read_their_wire_names() {
+        assert_eq!(BenefitKind::parse("pension"), Ok(BenefitKind::Pension));
+        assert_eq!(
+            BenefitKind::parse("unemployment").map(BenefitKind::as_str),
+            Ok("unemployment")
+        );
+        assert!(BenefitKind::parse("maternity").is_err());
     }
 }

@@ -774,45 +774,7 @@ impl Importer for Contributions {
 // Medical transactions
 // ---------------------------------------------------------------------------------------------
 
-/// What a medical-account transaction was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MedicalKind {
-    Outpatient,
-    Inpatient,
-    Pharmacy,
-    /// A credit to the account.
-    Credit,
-    Other,
-}
-
-impl MedicalKind {
-    pub const ALL: [MedicalKind; 5] = [
-        MedicalKind::Outpatient,
-        MedicalKind::Inpatient,
-        MedicalKind::Pharmacy,
-        MedicalKind::Credit,
-        MedicalKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MedicalKind::Outpatient => "outpatient",
-            MedicalKind::Inpatient => "inpatient",
-            MedicalKind::Pharmacy => "pharmacy",
-            MedicalKind::Credit => "credit",
-            MedicalKind::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<MedicalKind, ValueError> {
-        MedicalKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s.trim())
-            .ok_or(ValueError::OneOf {
-                allowed: "outpatient, inpatient, pharmacy, credit, other",
-            })
-    }
-}
+pub use shebao_domain::accounts::MedicalKind;
 
 /// Medical-account transactions from hospitals and pharmacies.
 pub struct MedicalTransactions;
@@ -1047,31 +1009,7 @@ impl Importer for MedicalTransactions {
 // Benefit payments
 // ---------------------------------------------------------------------------------------------
 
-/// Which benefit a payment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BenefitKind {
-    Pension,
-    Unemployment,
-}
-
-impl BenefitKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BenefitKind::Pension => "pension",
-            BenefitKind::Unemployment => "unemployment",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<BenefitKind, ValueError> {
-        match s.trim() {
-            "pension" => Ok(BenefitKind::Pension),
-            "unemployment" => Ok(BenefitKind::Unemployment),
-            _ => Err(ValueError::OneOf {
-                allowed: "pension, unemployment",
-            }),
-        }
-    }
-}
+pub use shebao_domain::benefits::BenefitKind;
 
 /// Pension and unemployment-benefit payments.
 pub struct BenefitPayments;
