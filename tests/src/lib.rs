@@ -207,6 +207,13 @@ impl TestApp {
         self.client.get(self.url(path))
     }
 
+    /// `GET path` with a bearer token; asserts 200 and returns the JSON body.
+    pub async fn get_ok(&self, token: &str, path: &str) -> Value {
+        let res = self.get(path).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}: {}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(self.url(path))
     }

@@ -868,18 +868,13 @@ async fn unpaid_months_turn_to_arrears_after_their_due_date() {
         .map(|c| c.7)
         .collect();
     assert_eq!(stored, ["paid", "due", "due", "due"]);
-    let list: Value = s
+    let list = s
         .app
-        .get(&format!(
-            "/v1/staff/persons/{person}/contributions?reason=arrears%20check"
-        ))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_ok(
+            &s.token,
+            &format!("/v1/staff/persons/{person}/contributions?reason=arrears%20check"),
+        )
+        .await;
     let statuses: Vec<(&str, &str)> = list["items"]
         .as_array()
         .unwrap()

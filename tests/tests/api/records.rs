@@ -35,9 +35,7 @@ async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> String {
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
-    let res = app.get(path).bearer_auth(token).send().await.unwrap();
-    assert_eq!(res.status(), 200, "{path}: {}", res.text().await.unwrap());
-    res.json().await.unwrap()
+    app.get_ok(token, path).await
 }
 
 /// Every item of a paginated list, following next_cursor.
