@@ -75,6 +75,11 @@ impl TimeZoneName {
     pub fn tz(&self) -> chrono_tz::Tz {
         self.0
     }
+
+    /// The local date here at the instant `now`.
+    pub fn local_date(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        now.with_timezone(&self.0).date_naive()
+    }
 }
 
 impl fmt::Debug for TimeZoneName {

@@ -1,7 +1,7 @@
 //! The pension estimate and the electronic social-security card.
 
 use actix_web::{post, web, HttpResponse};
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use shebao_domain::contribution::PERSONAL_ACCOUNT_RATE_BP;
 use shebao_domain::identity::Gender;
@@ -58,24 +58,18 @@ pub async fn pension_estimate(
     let Json(req) = body;
     let pid = me.person_id;
     let now = state.now();
-    let local_today = me.today(now);
-    let (person, rows, interest, params) = state
+    // The person's region's calendar, as the session check read it.
+    let today = me.today(now);
+    let (person, rows, interest, years) = state
         .db
         .run(move |c| {
             let p = persons::get(c, pid)?.ok_or(shebao_infra::db::StoreError::NotFound)?;
-            let today = local_today;
             let rows = contributions::month_rows(c, pid, today)?;
             let interest = pension_store::interest_credits(c, pid)?;
             let years = regions::years(c, &p.region)?;
-            let zone = regions::get(c, &p.region)?.map(|r| r.time_zone);
-            Ok((p, rows, interest, (years, zone)))
+            Ok((p, rows, interest, years))
         })
         .await?;
-    let (years, zone) = params;
-    let today = match &zone {
-        Some(z) => z.tz().from_utc_datetime(&now.naive_utc()).date_naive(),
-        None => now.date_naive(),
-    };
 
     let mut f = Fields::new();
     let category = match req.retirement_category.as_deref() {

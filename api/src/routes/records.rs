@@ -43,11 +43,7 @@ pub struct BoundPerson {
 impl BoundPerson {
     /// The person's local date at `now`.
     pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-        use chrono::TimeZone;
-        self.time_zone
-            .tz()
-            .from_utc_datetime(&now.naive_utc())
-            .date_naive()
+        self.time_zone.local_date(now)
     }
 }
 
@@ -623,11 +619,10 @@ pub async fn staff_contributions(
     let page = state
         .db
         .transaction(move |c| {
-            if persons::get(c, id)?.is_none() {
+            let Some(today) = persons::local_today(c, id, now)? else {
                 return Ok(None);
-            }
+            };
             audit::record(c, &entry, ts)?;
-            let today = persons::local_today(c, id, now)?;
             Ok(Some(contributions::list(
                 c,
                 id,

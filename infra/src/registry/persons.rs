@@ -1,4 +1,4 @@
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use shebao_domain::identity::{Gender, NationalId, PersonName};
 use shebao_domain::person::{CardNumber, EmploymentStatus, MedicalCategory};
@@ -280,23 +280,18 @@ pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
 }
 
 /// The date at `now` where the person lives (their region's time zone), which decides when a
-/// month falls due; the UTC date if there is no such person.
+/// month falls due; `None` if there is no such person.
 pub fn local_today(
     conn: &mut DbConnection,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<NaiveDate, StoreError> {
+) -> Result<Option<NaiveDate>, StoreError> {
     let tz: Option<String> = persons::table
         .inner_join(regions::table)
         .filter(persons::id.eq(id.to_string()))
         .select(regions::time_zone)
         .first(conn)
         .optional()?;
-    Ok(match tz {
-        Some(tz) => stored("regions.time_zone", TimeZoneName::parse(&tz))?
-            .tz()
-            .from_utc_datetime(&now.naive_utc())
-            .date_naive(),
-        None => now.date_naive(),
-    })
+    tz.map(|tz| Ok(stored("regions.time_zone", TimeZoneName::parse(&tz))?.local_date(now)))
+        .transpose()
 }
