@@ -258,13 +258,13 @@ fn bench_import_file(persons: u64, months: u32, path: &str) -> anyhow::Result<()
     let vault = PiiVault::new(&keys);
     let mut conn = migrated(&settings)?;
     let now = SystemClock.now();
-    let lines = if path == "-" {
-        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        seed::bench_import_lines(&mut conn, &vault, persons, months, now, &mut w)?
+    let sink: Box<dyn Write> = if path == "-" {
+        Box::new(std::io::stdout().lock())
     } else {
-        let mut w = std::io::BufWriter::new(private_file(path)?);
-        seed::bench_import_lines(&mut conn, &vault, persons, months, now, &mut w)?
+        Box::new(private_file(path)?)
     };
+    let mut w = std::io::BufWriter::new(sink);
+    let lines = seed::bench_import_lines(&mut conn, &vault, persons, months, now, &mut w)?;
     let _ = writeln!(
         std::io::stderr(),
         "{lines} contribution lines ({persons} persons × {months} months × 2 insurances) written to {path}"

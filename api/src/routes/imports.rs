@@ -5,8 +5,9 @@
 //! in memory: the payload is read chunk by chunk, split into lines, and rows are written in
 //! batches of 1,000, each in its own transaction (see `shebao_infra::records::imports`); on
 //! PostgreSQL by three writers at once: rows go to a writer by person (contributions) or external
-//! id (the others), so each key's rows are applied in file order. Earlier batches stay written if a later one fails; since every row is idempotent on its key, sending
-//! the same file again is always safe.
+//! id (the others), so each key's rows are applied in file order. Earlier batches stay written
+//! if a later one fails; since every row is idempotent on its key, sending the same file again is
+//! always safe.
 //!
 //! Limits: at most [`MAX_BODY_BYTES`] (2 GiB) per request — these endpoints are not subject to the
 //! JSON body limit — and [`MAX_LINE_BYTES`] (64 KiB) per line (a longer line is rejected as
