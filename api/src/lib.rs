@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cli;
 pub mod context;
 pub mod cursor;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -17,14 +17,13 @@ use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault, TokenSigner};
 use shebao_standins::sms::{RunningStandIn, SmsStandIn};
 use utoipa::OpenApi;
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi_doc::{self, ApiDoc};
 use crate::routing::{self, RouteTable};
 use crate::state::AppState;
-use crate::{middleware, routes};
+use crate::{docs, middleware, routes};
 
 pub struct Application {
     port: u16,
@@ -153,7 +152,6 @@ impl Application {
 
         let app_state = state.clone();
         let server = HttpServer::new(move || {
-            let spec = ApiDoc::openapi();
             App::new()
                 .app_data(app_state.clone())
                 .app_data(
@@ -170,7 +168,7 @@ impl Application {
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
                 .route("/openapi.json", web::get().to(openapi_json))
-                .service(Scalar::with_url("/docs", spec))
+                .configure(docs::configure)
                 .default_service(web::to(routing::fallback))
         })
         .workers(settings.workers)
