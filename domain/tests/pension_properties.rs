@@ -7,7 +7,8 @@ use shebao_domain::accounts::{checked_yearly_interest, yearly_interest};
 use shebao_domain::benefits::unemployment_months;
 use shebao_domain::money::Fen;
 use shebao_domain::pension::{
-    estimate_pension, grow, indexed_ratio_bp, months_divisor, project_balance, PensionInputs,
+    estimate_pension, grow, indexed_ratio_bp, months_divisor, project_balance, MonthsDivisor,
+    PensionInputs,
 };
 use shebao_domain::retirement::{
     age_in_whole_years, allowed_retirement_window, delay_months, eligibility,
@@ -37,7 +38,7 @@ fn inputs() -> impl Strategy<Value = PensionInputs> {
             indexed_ratio_bp: ratio,
             contribution_months: months,
             account_balance: balance,
-            age_years_at_retirement: age,
+            divisor: MonthsDivisor::whole(months_divisor(age).unwrap()),
         },
     )
 }
@@ -112,7 +113,7 @@ proptest! {
             base.monthly_total,
             base.basic_part.checked_add(base.account_part).unwrap()
         );
-        prop_assert_eq!(Some(base.divisor), months_divisor(i.age_years_at_retirement));
+        prop_assert_eq!(base.divisor, i.divisor);
         let longer = estimate_pension(&PensionInputs {
             contribution_months: i.contribution_months + more_months,
             ..i
@@ -140,10 +141,11 @@ proptest! {
         })
         .unwrap();
         prop_assert!(higher_ratio.basic_part >= base.basic_part);
-        if i.age_years_at_retirement < 70 {
+        let age = (40..=70).find(|&a| months_divisor(a) == Some(i.divisor.rounded())).unwrap();
+        if age < 70 {
             // Retiring older: a smaller divisor, so a larger account part on the same balance.
             let older = estimate_pension(&PensionInputs {
-                age_years_at_retirement: i.age_years_at_retirement + 1,
+                divisor: MonthsDivisor::whole(months_divisor(age + 1).unwrap()),
                 ..i
             })
             .unwrap();

@@ -28,8 +28,8 @@ fn national_id(n: u16) -> String {
         .to_owned()
 }
 
-fn credit_code(first17: &str) -> String {
-    CreditCode::from_first17(first17)
+fn credit_code(first16: &str) -> String {
+    CreditCode::from_first16(first16)
         .unwrap()
         .as_str()
         .to_owned()
@@ -68,7 +68,7 @@ async fn setup(n: u16) -> Setup {
         let body: Value = res.json().await.unwrap();
         persons.push((id, body["id"].as_str().unwrap().to_owned()));
     }
-    let employer = credit_code("91440300MA5F0000X");
+    let employer = credit_code("91440300MA5F0000");
     let res = app
         .post("/v1/staff/employers")
         .bearer_auth(&token)
@@ -216,7 +216,7 @@ fn mixed_contributions(s: &Setup) -> (Vec<Option<Value>>, Vec<(u64, &'static str
         ),
         // 5: a valid credit code nobody registered
         Some(
-            json!({"national_id": p1, "employer_credit_code": credit_code("91440300MA5F0001X"), "period": "2024-02", "insurance": "pension", "declared_wage_fen": 300000}),
+            json!({"national_id": p1, "employer_credit_code": credit_code("91440300MA5F0001"), "period": "2024-02", "insurance": "pension", "declared_wage_fen": 300000}),
         ),
         // 6: parameters start in 2014
         Some(

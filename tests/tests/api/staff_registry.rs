@@ -656,7 +656,12 @@ async fn yearly_pension_interest_is_credited_once() {
     .into_iter()
     .map(|(r, b)| (r, shebao_domain::money::Fen(b)))
     .collect();
-    let (opening, credits) = shebao_domain::statement::interest_basis(&rows, &[], 2025);
+    let (opening, credits) = shebao_domain::statement::interest_basis(
+        &rows,
+        &[],
+        2025,
+        &shebao_domain::region::AccountShares::default(),
+    );
     let expected = shebao_domain::accounts::yearly_interest(opening, &credits, 262);
     let stored = shebao_infra::records::pension::interest_credits(&mut conn, person).unwrap();
     assert_eq!(stored, vec![(2025, expected.0)]);
