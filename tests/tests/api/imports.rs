@@ -893,6 +893,54 @@ async fn unpaid_months_turn_to_arrears_after_their_due_date() {
     );
 }
 
+#[tokio::test]
+async fn a_regions_due_day_decides_when_a_month_falls_into_arrears() {
+    let s = setup(2).await;
+    let (id, person) = (&s.persons[0].0, &s.persons[0].1);
+    let row = |period: &str| {
+        json!({"national_id": id, "employer_credit_code": s.employer,
+            "period": period, "insurance": "pension", "declared_wage_fen": 1_000_000})
+    };
+    let res = s
+        .import_ok(
+            CONTRIBUTIONS,
+            NDJSON,
+            jsonl(&[row("2026-09"), row("2026-10")]),
+        )
+        .await;
+    assert_eq!(counts(&res), (2, 0, 0));
+    let statuses = || async {
+        let list = s
+            .app
+            .get_ok(
+                &s.token,
+                &format!("/v1/staff/persons/{person}/contributions?reason=arrears%20check"),
+            )
+            .await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["status"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Today is 2026-11-23: with the 15th, 2026-10 (due 2026-11-15) is in arrears.
+    assert_eq!(statuses().await, ["arrears", "arrears"]);
+    // The region moves its deadline to the 25th: 2026-10 is due until 2026-11-25.
+    let admin = s.app.staff_token(StaffRole::Admin).await;
+    let res = s
+        .app
+        .client
+        .put(s.app.url("/v1/staff/regions/440300"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "深圳市", "time_zone": "Asia/Shanghai", "contribution_due_day": 25}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(statuses().await, ["due", "arrears"]);
+}
+
 /// Batches are written while the next ones are read (on PostgreSQL by several writers, split by
 /// person): a key sent early and again after five thousand lines ends with the later line. Seven
 /// persons over at most three writers: some writer carries three persons, more than a batch, so
