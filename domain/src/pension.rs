@@ -8,7 +8,8 @@
 //!   average-wage ratios (平均缴费指数) and `N` the contribution years, counted here in months
 //!   (`N = months / 12`, so partial years count pro rata);
 //! * personal-account part (个人账户养老金) = account balance / months divisor (计发月数), the divisor
-//!   looked up by the age in whole years at retirement.
+//!   looked up by the age at retirement under the region's rules ([`months_divisor_at`]: whole
+//!   years or interpolated by month; 207 or 208 at 47).
 //!
 //! Transitional pensions (过渡性养老金) for service before the personal accounts existed, and local
 //! adjustments, are not part of this estimate.
@@ -43,7 +44,9 @@ const DIVISOR_FIRST_AGE: u32 = 40;
 /// |-----|-----|-----|-----|-----|-----|-----|-----|-----|-----|-----|-----|
 /// |     | 139 | 132 | 125 | 117 | 109 | 101 | 93  | 84  | 75  | 65  | 56  |
 ///
-/// The divisor falls strictly with age: an older retiree draws for fewer expected months.
+/// The divisor falls strictly with age: an older retiree draws for fewer expected months. At 47
+/// transcriptions of the annex differ (207 here; 208 fits the table's differences): a region
+/// chooses, see [`months_divisor_at`].
 pub fn months_divisor(age_years_at_retirement: u32) -> Option<u32> {
     let index = age_years_at_retirement.checked_sub(DIVISOR_FIRST_AGE)?;
     MONTHS_DIVISOR.get(usize::try_from(index).ok()?).copied()

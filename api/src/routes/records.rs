@@ -246,11 +246,11 @@ pub async fn contribution_summary(
     Ok(HttpResponse::Ok().json(summary_of(&rows)))
 }
 
+/// A person's month rows with their bases, and the interest credited by year.
+pub type Ledger = (Vec<(statement::MonthRow, Fen)>, Vec<(i32, Fen)>);
+
 /// Month rows and interest as the domain takes them.
-pub fn as_fen(
-    rows: Vec<(statement::MonthRow, i64)>,
-    interest: Vec<(i32, i64)>,
-) -> (Vec<(statement::MonthRow, Fen)>, Vec<(i32, Fen)>) {
+pub fn as_fen(rows: Vec<(statement::MonthRow, i64)>, interest: Vec<(i32, i64)>) -> Ledger {
     (
         rows.into_iter().map(|(r, b)| (r, Fen(b))).collect(),
         interest.into_iter().map(|(y, i)| (y, Fen(i))).collect(),
