@@ -114,6 +114,22 @@ async fn a_man_under_the_reform_schedule_with_a_long_history() {
     ] {
         assert!(text.contains(said), "{said} not in {text}");
     }
+    // In Chinese: the same lines and figures, worded from the same place.
+    let zh: Value = app
+        .post("/v1/me/pension-estimate")
+        .bearer_auth(&token)
+        .header("accept-language", "zh-CN")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(zh["monthly_total_fen"], 2_280_477);
+    let lines = zh["explanation"].as_array().unwrap();
+    assert_eq!(lines.len(), e["explanation"].as_array().unwrap().len());
+    assert!(lines[4].as_str().unwrap().contains("按月加权"), "{lines:?}");
     // A higher future base gives a higher pension.
     let richer: Value = estimate(&app, &token, json!({"future_base_ratio": 2.0}))
         .await
