@@ -179,7 +179,7 @@ pub enum Language {
 }
 
 fn years_of(months: u32) -> String {
-    format!("{:.2}", f64::from(months) / 12.0)
+    format!("{:.2}", statement::years_of_months(months))
 }
 
 fn pct(bp: u32) -> String {

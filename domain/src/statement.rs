@@ -154,6 +154,11 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
     out
 }
 
+/// Months as years, cut (not rounded) to two decimals: 422 months → 35.16 years.
+pub fn years_of_months(months: u32) -> f64 {
+    f64::from(u32::try_from(u64::from(months) * 100 / 12).unwrap_or(u32::MAX)) / 100.0
+}
+
 /// Months that count towards the pension: distinct months with a paid pension row.
 pub fn pension_months(rows: &[MonthRow]) -> u32 {
     let months: std::collections::BTreeSet<Period> = rows
@@ -213,6 +218,8 @@ mod tests {
         assert_eq!(p.longest_gap_months, 3);
         assert_eq!(s[1].insurance, Medical);
         assert_eq!(pension_months(&rows), 3);
+        assert_eq!(years_of_months(422), 35.16);
+        assert_eq!(years_of_months(180), 15.0);
     }
 
     #[test]

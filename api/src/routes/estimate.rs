@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use shebao_domain::estimate::{self, Assumptions, EstimateError, Language};
 use shebao_domain::identity::Gender;
 use shebao_domain::retirement::RetirementCategory;
+use shebao_domain::statement::years_of_months;
 use shebao_domain::ValueError;
 use shebao_infra::records::{contributions, pension as pension_store};
 use shebao_infra::registry::{persons, regions};
@@ -78,15 +79,11 @@ fn estimate_error(e: EstimateError) -> ApiError {
     }
 }
 
-fn years_of(months: u32) -> f64 {
-    f64::from(months * 100 / 12) / 100.0
-}
-
 fn estimate_view(e: &estimate::Estimate, lang: Language) -> dto::PensionEstimate {
     dto::PensionEstimate {
         eligible: e.eligible,
-        contribution_years: years_of(e.total_months()),
-        required_years: years_of(e.required_months),
+        contribution_years: years_of_months(e.total_months()),
+        required_years: years_of_months(e.required_months),
         retirement_date: e.retirement_date,
         basic_part_fen: e.basic_part.0,
         account_part_fen: e.account_part.0,

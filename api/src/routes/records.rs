@@ -221,7 +221,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
             })
             .collect(),
         pension_contribution_months: months,
-        pension_contribution_years: f64::from(months * 100 / 12) / 100.0,
+        pension_contribution_years: statement::years_of_months(months),
     }
 }
 
