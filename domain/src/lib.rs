@@ -83,6 +83,7 @@ pub mod benefits;
 pub mod contribution;
 pub mod employer;
 pub mod error;
+pub mod estimate;
 pub mod identity;
 pub mod insurance;
 pub mod money;
