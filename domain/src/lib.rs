@@ -94,7 +94,7 @@ pub mod region;
 pub mod retirement;
 pub mod staff;
 
-mod text;
+pub mod text;
 
 pub use error::ValueError;
 pub mod statement;
