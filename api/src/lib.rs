@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod client_ip;
 pub mod context;
 pub mod cursor;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod openapi_doc;
 pub mod person_auth;
 pub mod routes;
 pub mod routing;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
