@@ -361,15 +361,9 @@ async fn concurrent_writes_never_answer_500() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 503),
-        "{statuses:?}"
-    );
-    // Waiting for the lock is the normal case; a 503 only after the busy timeout.
-    assert!(
-        statuses.iter().filter(|s| **s == 200).count() >= 190,
-        "{statuses:?}"
-    );
+    // Each waits for the write lock (the busy timeout) instead of failing: no 500, and not even
+    // a 503 (a deferred transaction got `database is locked` a few times in 200).
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
 
 #[test]
