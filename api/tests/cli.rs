@@ -234,7 +234,10 @@ fn wait_for(child: &mut std::process::Child, port: u16, path: &str, status: &str
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("{path} never answered {status}; the server said:\n{}", stop(child));
+    panic!(
+        "{path} never answered {status}; the server said:\n{}",
+        stop(child)
+    );
 }
 
 /// Stops the server (SIGTERM) and returns what it wrote to stderr.
