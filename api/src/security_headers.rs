@@ -8,9 +8,11 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 pub const API_CSP: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// The docs page (Scalar) runs its bundle (from the server or its CDN), styles itself inline,
-/// loads its fonts and reads `/openapi.json`; the "try it" console calls this origin only.
-pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self' https://cdn.jsdelivr.net; \
+/// The docs page (Scalar) runs its bundle (from the server or its CDN), which renders schema
+/// examples with `new Function` (hence `'unsafe-eval'`, on this page only: it shows the spec and
+/// holds no data), styles itself inline, loads its fonts and reads `/openapi.json`; the "try
+/// it" console calls this origin only.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-eval' https://cdn.jsdelivr.net; \
      style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; font-src 'self' data: https://fonts.scalar.com https://cdn.jsdelivr.net; \
      img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
