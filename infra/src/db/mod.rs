@@ -106,19 +106,19 @@ pub fn write_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    type Manager = <DbConnection as Connection>::TransactionManager;
+    type Tm = <DbConnection as Connection>::TransactionManager;
     match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+        DbConnection::Postgresql(_) => Tm::begin_transaction(conn)?,
     }
     match f(conn) {
         Ok(value) => {
-            Manager::commit_transaction(conn)?;
+            Tm::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(e) => match Manager::rollback_transaction(conn) {
+        Err(e) => match Tm::rollback_transaction(conn) {
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
             Err(rollback) => Err(rollback.into()),
         },
@@ -167,7 +167,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
 }
 
 thread_local! {
-    /// Set by [`Db::run`] when the work on its connection failed because the server went away,
+    /// Set by `Shared::work` when the work on its connection failed because the server went away,
     /// and read (and cleared) by [`Manager::has_broken`] when that connection goes back to the
     /// pool on the same thread a moment later.
     static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
