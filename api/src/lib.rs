@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod client_ip;
 pub mod context;
 pub mod cursor;
 pub mod docs;
@@ -15,6 +16,7 @@ pub mod openapi_doc;
 pub mod person_auth;
 pub mod routes;
 pub mod routing;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

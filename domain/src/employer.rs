@@ -275,9 +275,9 @@ mod tests {
             EmployerName::parse(&"公".repeat(129)),
             Err(ValueError::TooLong { max: 128 })
         );
-        assert!(matches!(
+        assert_eq!(
             EmployerName::parse("a\u{7}b"),
-            Err(ValueError::Rule(_))
-        ));
+            Err(ValueError::ControlCharacter)
+        );
     }
 }

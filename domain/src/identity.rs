@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValueError;
-use crate::text::is_ascii_digits;
+use crate::text::{is_ascii_digits, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -238,15 +238,8 @@ impl PersonName {
     pub const MAX_CHARS: usize = 64;
 
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        let trimmed = s.trim();
-        if trimmed.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
+        let text = Text::parse(s, Self::MAX_CHARS)?;
+        let trimmed = text.as_str();
         let allowed =
             |c: char| c.is_alphabetic() || matches!(c, ' ' | '·' | '.' | '-' | '\'' | '’');
         if !trimmed.chars().all(allowed) {
@@ -257,7 +250,7 @@ impl PersonName {
         if !trimmed.chars().any(char::is_alphabetic) {
             return Err(ValueError::Rule("must contain a letter"));
         }
-        Ok(PersonName(trimmed.to_owned()))
+        Ok(PersonName(text.into_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -507,13 +500,10 @@ mod tests {
             Err(ValueError::TooLong { max: 64 })
         );
         assert_eq!(PersonName::parse(" "), Err(ValueError::Empty));
-        for bad in [
-            "张三1",
-            "张\u{0}三",
-            "张\n三",
-            "<script>",
-            "Robert'); DROP TABLE",
-        ] {
+        for bad in ["张\u{0}三", "张\n三"] {
+            assert_eq!(PersonName::parse(bad), Err(ValueError::ControlCharacter));
+        }
+        for bad in ["张三1", "<script>", "Robert'); DROP TABLE"] {
             assert!(
                 matches!(PersonName::parse(bad), Err(ValueError::Format { .. })),
                 "{bad}"

@@ -95,7 +95,7 @@ pub mod region;
 pub mod retirement;
 pub mod staff;
 
-mod text;
+pub mod text;
 
 pub use error::ValueError;
 pub mod statement;

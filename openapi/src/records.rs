@@ -234,7 +234,9 @@ pub struct AccessLog {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
-    /// Why the record is read (kept in the audit log and shown to the person). Required.
+    /// Why the record is read (1–500 characters, no control characters; kept in the audit log
+    /// and shown to the person). Required.
+    #[param(required = true, min_length = 1, max_length = 500)]
     pub reason: Option<String>,
     pub insurance: Option<String>,
     pub from: Option<String>,

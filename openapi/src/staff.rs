@@ -99,6 +99,16 @@ pub struct EmployerView {
     pub created_at: DateTime<Utc>,
 }
 
+/// Why a staff member reads a person's data.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StaffReadQuery {
+    /// Why the person's data is read (1–500 characters, no control characters). Required:
+    /// it is recorded in the audit log and shown to the person in their access log.
+    #[param(required = true, min_length = 1, max_length = 500)]
+    pub reason: Option<String>,
+}
+
 /// Pagination of a list: `cursor` continues after the last item of the previous page.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

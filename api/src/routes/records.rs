@@ -578,15 +578,7 @@ pub async fn staff_contributions(
     staff.require(ANY_STAFF)?;
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("person"))?;
     let q = query.into_inner();
-    let reason = q
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| r.chars().take(500).collect::<String>());
-    let Some(reason) = reason else {
-        return Err(field_error_of("reason", Issue::Required));
-    };
+    let reason = crate::audit::required_reason(q.reason.as_deref())?;
     let (filter, after, limit) = contribution_filter(
         q.insurance.as_deref(),
         q.from.as_deref(),
@@ -596,9 +588,7 @@ pub async fn staff_contributions(
     )?;
     let now = state.now();
     let ts = now.naive_utc();
-    let mut entry =
-        crate::audit::Audit::of(&req).staff(&staff, "contributions.read", "person", id.to_string());
-    entry.reason = Some(reason);
+    let entry = crate::audit::Audit::of(&req).staff_read(&staff, "contributions.read", id, reason);
     let page = state
         .db
         .transaction(move |c| {

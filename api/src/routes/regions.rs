@@ -109,7 +109,7 @@ pub async fn list(
     let page = PageRequest::parse(&query)?;
     let result = state
         .db
-        .run(move |c| regions::list(c, page.after.as_deref(), page.limit))
+        .read(move |c| regions::list(c, page.after.as_deref(), page.limit))
         .await?;
     Ok(HttpResponse::Ok().json(RegionList {
         items: result
@@ -145,7 +145,7 @@ pub async fn get(
     let code = RegionCode::parse(&path.into_inner()).map_err(|_| ApiError::NotFound("region"))?;
     let found = state
         .db
-        .run(move |c| {
+        .read(move |c| {
             let Some(region) = regions::get(c, &code)? else {
                 return Ok(None);
             };

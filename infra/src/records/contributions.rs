@@ -87,13 +87,6 @@ pub fn insert_many(
     Ok(n)
 }
 
-pub fn count_for_person(conn: &mut DbConnection, person_id: Uuid) -> Result<i64, StoreError> {
-    Ok(contributions::table
-        .filter(contributions::person_id.eq(person_id.to_string()))
-        .count()
-        .get_result(conn)?)
-}
-
 /// A month of one insurance as the person sees it.
 #[derive(Debug, Clone)]
 pub struct ContributionRecord {

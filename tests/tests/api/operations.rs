@@ -117,7 +117,8 @@ async fn metrics_count_requests_per_route() {
             .unwrap();
     }
     app.get("/v1/does/not/exist").send().await.unwrap();
-    let res = app.get("/metrics").send().await.unwrap();
+    let metrics = format!("{}/metrics", app.metrics_url);
+    let res = app.client.get(&metrics).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res
         .headers()
@@ -143,7 +144,8 @@ async fn metrics_count_requests_per_route() {
         .await
         .unwrap();
     let text = app
-        .get("/metrics")
+        .client
+        .get(&metrics)
         .send()
         .await
         .unwrap()

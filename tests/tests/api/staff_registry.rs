@@ -129,7 +129,7 @@ async fn registers_a_person_with_derived_facts_and_a_masked_id() {
     assert_eq!(location, format!("/v1/staff/persons/{id}"));
 
     let got: Value = app
-        .get(&location)
+        .get(&format!("{location}?reason=registration%20check"))
         .bearer_auth(&token)
         .send()
         .await
@@ -170,6 +170,8 @@ async fn registers_a_person_with_derived_facts_and_a_masked_id() {
     assert!(entries
         .iter()
         .all(|e| e.actor_kind == "staff" && e.request_id.is_some()));
+    let read = entries.iter().find(|e| e.action == "person.read").unwrap();
+    assert_eq!(read.reason.as_deref(), Some("registration check"));
 }
 
 #[tokio::test]
@@ -276,7 +278,7 @@ async fn unknown_persons_are_404() {
     let app = spawn_app().await;
     let token = app.staff_token(StaffRole::Caseworker).await;
     let res = app
-        .get("/v1/staff/persons/01937e1a-0000-7000-8000-000000000000")
+        .get("/v1/staff/persons/01937e1a-0000-7000-8000-000000000000?reason=check")
         .bearer_auth(&token)
         .send()
         .await
