@@ -93,6 +93,7 @@ pub mod ports;
 pub mod region;
 pub mod retirement;
 pub mod staff;
+pub mod throttle;
 
 mod text;
 
