@@ -86,7 +86,7 @@ pub async fn open_session(
         (status = 202, description = "The code is on its way (also when the provider's answer was lost: the code stays valid)", body = SmsCodeSent),
         (status = 429, description = "Too soon after the last code (`sms_cooldown`) or over a daily cap (`sms_daily_cap`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "The SMS provider failed (`sms_unavailable`); no cool-down started", body = shebao_openapi::Problem, content_type = "application/problem+json",
+        (status = 503, description = "The SMS provider failed (`sms_unavailable`: no cool-down started, ask again), or the database is unreachable for now (`service_unavailable`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 #[post("/v1/auth/sms-codes")]
 pub async fn sms_codes(
@@ -351,7 +351,8 @@ async fn check_login_secret(
 
 /// Signs in with a password or an SMS code (purpose `login`). With TOTP enrolled, the answer is
 /// a challenge to finish at `/v1/auth/login/mfa`. Failures never say whether the phone has an
-/// account; repeated failures slow down, then lock the account (and the client address).
+/// account: repeated failures slow down, then lock the phone number whether or not it has one
+/// (and the client address).
 #[utoipa::path(post, operation_id = "login", path = "/v1/auth/login", tag = "identity", request_body = LoginRequest,
     responses(
         (status = 200, description = "Tokens, or `{mfa_required: true, mfa_token}`", body = LoginResponse),
@@ -434,7 +435,7 @@ pub async fn check_totp(state: &AppState, account: &Account, code: &str) -> Resu
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "The MFA token is invalid, expired or used (`unauthorized`), or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Locked after repeated failures (`account_locked`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
+        (status = 429, description = "Locked after repeated failures of this phone number (`account_locked`), or slowed down or too many failures from this address (`too_many_attempts`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 #[post("/v1/auth/login/mfa")]
 pub async fn login_mfa(
@@ -596,23 +597,7 @@ pub async fn refresh(
             "The refresh token is not valid; sign in again.",
         )),
         Refreshed::Reused(account_id, session_id) => {
-            // A stolen token or a replay: end the session so neither party can go on with it.
-            let mut entry = Audit::of(&req).entry(
-                ActorKind::Person,
-                Some(account_id.to_string()),
-                "session.revoke",
-                "refresh_reuse",
-            );
-            entry.subject_kind = Some("session");
-            entry.subject_id = Some(session_id.to_string());
-            state
-                .db
-                .transaction(move |c| {
-                    sessions::revoke(c, account_id, session_id, "refresh_reuse", ts)?;
-                    audit::record(c, &entry, ts)
-                })
-                .await?;
-            state.sessions.forget_account(account_id);
+            end_reused_session(&state, &req, account_id, session_id).await?;
             Err(ApiError::coded(
                 401,
                 "refresh_token_reused",
@@ -621,6 +606,34 @@ pub async fn refresh(
             ))
         }
     }
+}
+
+/// A used refresh token came back (a stolen token or a replay): the session ends, so neither
+/// party can go on with it.
+async fn end_reused_session(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: Uuid,
+    session_id: Uuid,
+) -> Result<(), ApiError> {
+    let ts = state.now().naive_utc();
+    let mut entry = Audit::of(req).entry(
+        ActorKind::Person,
+        Some(account_id.to_string()),
+        "session.revoke",
+        "refresh_reuse",
+    );
+    entry.subject_kind = Some("session");
+    entry.subject_id = Some(session_id.to_string());
+    state
+        .db
+        .transaction(move |c| {
+            sessions::revoke(c, account_id, session_id, "refresh_reuse", ts)?;
+            audit::record(c, &entry, ts)
+        })
+        .await?;
+    state.sessions.forget_account(account_id);
+    Ok(())
 }
 
 /// Ends the current session.
