@@ -81,6 +81,7 @@ pub fn totp_step_is_fresh(last_accepted: Option<i64>, step: i64) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactorChange {
     TotpEnabled,
+    TotpReplaced,
     TotpDisabled,
 }
 
@@ -91,6 +92,10 @@ impl FactorChange {
             FactorChange::TotpEnabled => {
                 "【社保】您的账户已绑定新的动态口令（身份验证器）。如非本人操作，请立即重置密码并联系客服。\
                  Shebao: a new authenticator was added to your account. If this was not you, reset your password now."
+            }
+            FactorChange::TotpReplaced => {
+                "【社保】您的账户已更换动态口令（身份验证器）。如非本人操作，请立即重置密码并联系客服。\
+                 Shebao: the authenticator of your account was replaced. If this was not you, reset your password now."
             }
             FactorChange::TotpDisabled => {
                 "【社保】您的账户已关闭动态口令（身份验证器）。如非本人操作，请立即重置密码并联系客服。\
@@ -125,6 +130,12 @@ mod tests {
     fn factor_notices_say_what_changed_in_both_languages() {
         let on = FactorChange::TotpEnabled.notice();
         assert!(on.contains("绑定新的动态口令") && on.contains("authenticator was added"));
+        let new = FactorChange::TotpReplaced.notice();
+        assert!(
+            new.contains("更换动态口令")
+                && new.contains("authenticator of your account was replaced")
+        );
+        assert!(!new.chars().any(|c| c.is_ascii_digit()));
         let off = FactorChange::TotpDisabled.notice();
         assert!(off.contains("关闭动态口令") && off.contains("authenticator was removed"));
         // Neither holds a digit run an app could take for a code.

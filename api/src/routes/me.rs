@@ -133,23 +133,23 @@ pub async fn delete_session(
     }
 }
 
-fn totp_already() -> ApiError {
+fn totp_not_started() -> ApiError {
     ApiError::coded(
         409,
-        "totp_already_enabled",
-        "已开启动态口令。",
-        "TOTP is already enabled.",
+        "totp_not_started",
+        "请先开始绑定动态口令。",
+        "Start TOTP enrolment first (POST /v1/me/totp).",
     )
 }
 
-/// Starts TOTP enrolment: a new secret to scan, confirmed by `POST /v1/me/totp/confirm`. Needs
-/// a step-up (by SMS code, since no TOTP is enabled yet).
+/// Starts TOTP enrolment, or the replacement of the authenticator: a new secret to scan,
+/// confirmed by `POST /v1/me/totp/confirm` (until then the current one stays). Needs a step-up
+/// (by SMS code when no TOTP is enabled yet).
 #[utoipa::path(post, operation_id = "totp_start", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Scan or type the secret, then confirm with a code", body = TotpEnrolment),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`): by SMS code while no TOTP is enabled", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "TOTP is already enabled (`totp_already_enabled`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "No fresh step-up (`step_up_required`): by SMS code while no TOTP is enabled", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[post("/v1/me/totp")]
 pub async fn totp_start(
     state: web::Data<AppState>,
@@ -157,9 +157,6 @@ pub async fn totp_start(
 ) -> Result<HttpResponse, ApiError> {
     person.require_step_up(state.now().timestamp())?;
     let account = account_of(&state, &person).await?;
-    if account.totp_enabled() {
-        return Err(totp_already());
-    }
     let secret = totp::generate_secret();
     let enrolment = totp::enrolment(&secret, &account.phone_masked).map_err(ApiError::internal)?;
     let enc = state.vault.encrypt(&totp::encode_secret(&secret), TOTP_AAD);
@@ -175,14 +172,14 @@ pub async fn totp_start(
     }))
 }
 
-/// Confirms TOTP with a code from the app; answers ten single-use recovery codes (shown once).
-/// Needs a step-up; the account's phone is told by SMS.
+/// Confirms TOTP (or its replacement) with a code from the app; answers ten new single-use
+/// recovery codes (shown once). Needs a step-up; the account's phone is told by SMS.
 #[utoipa::path(post, operation_id = "totp_confirm", path = "/v1/me/totp/confirm", tag = "me", request_body = TotpConfirmRequest, security(("person_bearer" = [])),
     responses(
-        (status = 200, description = "TOTP is on", body = RecoveryCodes),
+        (status = 200, description = "TOTP is on, with the new secret", body = RecoveryCodes),
         (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already enabled, or no enrolment started (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "No enrolment started, or another one started since (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[post("/v1/me/totp/confirm")]
 pub async fn totp_confirm(
     req: HttpRequest,
@@ -192,27 +189,20 @@ pub async fn totp_confirm(
 ) -> Result<HttpResponse, ApiError> {
     person.require_step_up(state.now().timestamp())?;
     let account = account_of(&state, &person).await?;
-    if account.totp_enabled() {
-        return Err(totp_already());
-    }
-    let Some(pending) = account.totp_pending_enc.clone() else {
-        return Err(ApiError::coded(
-            409,
-            "totp_not_started",
-            "请先开始绑定动态口令。",
-            "Start TOTP enrolment first (POST /v1/me/totp).",
-        ));
-    };
+    let pending = account
+        .totp_pending_enc
+        .clone()
+        .ok_or_else(totp_not_started)?;
     let step = pending_step(&state, &pending, &body.0.code)?;
     let (codes, hashes) = new_recovery_codes();
     let ts = state.now().naive_utc();
     let id = account.id;
-    let entry = Audit::of(&req).entry(
-        ActorKind::Person,
-        Some(id.to_string()),
-        "factor.totp_enable",
-        "success",
-    );
+    let (change, action) = if account.totp_enabled() {
+        (FactorChange::TotpReplaced, "factor.totp_replace")
+    } else {
+        (FactorChange::TotpEnabled, "factor.totp_enable")
+    };
+    let entry = Audit::of(&req).entry(ActorKind::Person, Some(id.to_string()), action, "success");
     let confirmed = state
         .db
         .transaction(move |c| {
@@ -225,9 +215,9 @@ pub async fn totp_confirm(
         })
         .await?;
     if !confirmed {
-        return Err(totp_already());
+        return Err(totp_not_started());
     }
-    notify_factor_change(&state, id, FactorChange::TotpEnabled).await;
+    notify_factor_change(&state, id, change).await;
     Ok(HttpResponse::Ok().json(RecoveryCodes {
         recovery_codes: codes,
     }))

@@ -177,28 +177,25 @@ pub fn set_password(
     Ok(())
 }
 
-/// Starts (or restarts) TOTP enrolment with an encrypted secret awaiting confirmation.
+/// Starts (or restarts) TOTP enrolment, or a replacement, with an encrypted secret awaiting
+/// confirmation (an enabled secret stays until then).
 pub fn set_totp_pending(
     conn: &mut DbConnection,
     id: Uuid,
     enc: &str,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::update(
-        accounts::table
-            .find(id.to_string())
-            .filter(accounts::totp_secret_enc.is_null()),
-    )
-    .set((
-        accounts::totp_pending_enc.eq(Some(enc)),
-        accounts::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    diesel::update(accounts::table.find(id.to_string()))
+        .set((
+            accounts::totp_pending_enc.eq(Some(enc)),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
-/// Turns the pending secret on, remembering the step of the code that confirmed it.
-/// Returns false when there was nothing pending (or TOTP was switched on meanwhile).
+/// Turns the pending secret on (replacing an enabled one), remembering the step of the code
+/// that confirmed it. Returns false when this secret is no longer the pending one.
 pub fn confirm_totp(
     conn: &mut DbConnection,
     id: Uuid,
@@ -209,7 +206,6 @@ pub fn confirm_totp(
     let n = diesel::update(
         accounts::table
             .find(id.to_string())
-            .filter(accounts::totp_secret_enc.is_null())
             .filter(accounts::totp_pending_enc.eq(pending_enc)),
     )
     .set((

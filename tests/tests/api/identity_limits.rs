@@ -227,6 +227,46 @@ async fn enrolling_an_authenticator_needs_a_step_up_and_every_factor_change_is_t
 }
 
 #[tokio::test]
+async fn an_authenticator_is_replaced_with_a_step_up_and_the_phone_is_told() {
+    let app = spawn_app().await;
+    let token = access(&app.register(PHONE).await);
+    let (old_secret, old_recovery) = enrol_totp(&app, &token).await;
+    let res = app
+        .post("/v1/me/totp")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "step_up_required").await;
+    // The replacement is enrolled with a step-up; the old one holds until it is confirmed.
+    let (new_secret, new_recovery) = enrol_totp(&app, &token).await;
+    assert_ne!(new_secret, old_secret);
+    assert_ne!(new_recovery, old_recovery);
+    let notice = app.sms_messages(PHONE).await[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(notice.contains("was replaced"), "{notice}");
+    // Sign-in now takes a code of the new authenticator, not of the old one.
+    app.clock.advance(Duration::seconds(30));
+    let now = app.clock.now().timestamp();
+    let app = &app;
+    let mfa = |code: String| async move {
+        let res = login(app, PHONE, shebao_tests::PERSON_PASSWORD).await;
+        let challenge: Value = res.json().await.unwrap();
+        app.post("/v1/auth/login/mfa")
+            .json(&json!({"mfa_token": challenge["mfa_token"], "totp_code": code}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let old_code = shebao_security::totp::code_at(&old_secret, now).unwrap();
+    assert_problem(mfa(old_code).await, 401, "invalid_code").await;
+    let new_code = shebao_security::totp::code_at(&new_secret, now).unwrap();
+    assert_eq!(mfa(new_code).await.status(), 200);
+}
+
+#[tokio::test]
 async fn phone_sign_in_lock_outs_answer_alike_for_known_and_unknown_phones() {
     let app = spawn_app().await;
     app.register(PHONE).await;
