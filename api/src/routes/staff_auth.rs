@@ -32,7 +32,18 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let ts = state.now().naive_utc();
+    let account = find_active(&state, &body.username).await?;
+    // Who the entries are about: the account when the username names one, else nobody.
     let audit = Audit::of(&req);
+    let entry = |outcome| match &account {
+        Some(a) => audit.entry(
+            ActorKind::Staff,
+            Some(a.id.to_string()),
+            "staff.login",
+            outcome,
+        ),
+        None => audit.entry(ActorKind::Anonymous, None, "staff.login", outcome),
+    };
     let counters = vec![
         limits::client_address(&req),
         limits::staff_sign_in(&body.username),
@@ -40,67 +51,63 @@ pub async fn login(
     let tries = match Tries::begin(&state, counters).await {
         Ok(tries) => tries,
         Err(refused) => {
-            let entry = audit.entry(ActorKind::Anonymous, None, "staff.login", "locked");
-            state.db.run(move |c| audit::record(c, &entry, ts)).await?;
+            let locked = entry("locked");
+            state.db.run(move |c| audit::record(c, &locked, ts)).await?;
             return Err(refused);
         }
     };
-    let (account, ok) = check_password(&state, &body).await?;
-    let account = match account {
-        Some(a) if ok => a,
-        other => {
+    let account = match check_password(&state, account.as_ref(), &body.password).await? {
+        Some(a) => a,
+        None => {
             tries.failed();
-            let entry = match other {
-                Some(a) => audit.entry(
-                    ActorKind::Staff,
-                    Some(a.id.to_string()),
-                    "staff.login",
-                    "failure",
-                ),
-                None => audit.entry(ActorKind::Anonymous, None, "staff.login", "failure"),
-            };
-            state.db.run(move |c| audit::record(c, &entry, ts)).await?;
+            let failure = entry("failure");
+            state
+                .db
+                .run(move |c| audit::record(c, &failure, ts))
+                .await?;
             return Err(ApiError::InvalidCredentials);
         }
     };
     tries.succeeded(&state).await?;
-    let entry = audit.entry(
-        ActorKind::Staff,
-        Some(account.id.to_string()),
-        "staff.login",
-        "success",
-    );
-    state.db.run(move |c| audit::record(c, &entry, ts)).await?;
+    let success = entry("success");
+    state
+        .db
+        .run(move |c| audit::record(c, &success, ts))
+        .await?;
     Ok(HttpResponse::Ok().json(staff_token(&state, &account)?))
 }
 
-/// The active account of that username, and whether the password is its own. The same work
-/// when there is no such account, so timing does not tell which usernames exist.
+/// The active staff account of that username, if any.
+async fn find_active(state: &AppState, username: &str) -> Result<Option<StaffAccount>, ApiError> {
+    let Ok(username) = Username::parse(username) else {
+        return Ok(None);
+    };
+    let account = state
+        .db
+        .run(move |c| staff::find_by_username(c, &username))
+        .await?;
+    Ok(account.filter(|a| a.active))
+}
+
+/// The account if the password is its own. The same work when there is no account, so timing
+/// does not tell which usernames exist.
 async fn check_password(
     state: &AppState,
-    body: &StaffLoginRequest,
-) -> Result<(Option<StaffAccount>, bool), ApiError> {
-    let account = match Username::parse(&body.username) {
-        Ok(u) => {
-            state
-                .db
-                .run(move |c| staff::find_by_username(c, &u))
-                .await?
-        }
-        Err(_) => None,
-    };
-    match account.filter(|a| a.active) {
-        Some(a) if body.password.len() <= MAX_PASSWORD_BYTES => {
+    account: Option<&StaffAccount>,
+    password: &str,
+) -> Result<Option<StaffAccount>, ApiError> {
+    match account {
+        Some(a) if password.len() <= MAX_PASSWORD_BYTES => {
             let ok = state
                 .hasher
-                .verify(&body.password, &a.password_hash)
+                .verify(password, &a.password_hash)
                 .await
                 .map_err(ApiError::internal)?;
-            Ok((Some(a), ok))
+            Ok(ok.then(|| a.clone()))
         }
         _ => {
-            state.hasher.verify_dummy(&body.password).await;
-            Ok((None, false))
+            state.hasher.verify_dummy(password).await;
+            Ok(None)
         }
     }
 }
