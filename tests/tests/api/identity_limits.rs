@@ -119,50 +119,63 @@ async fn failed_step_ups_count_per_client_address_too() {
     assert_problem(res, 429, "too_many_attempts").await;
 }
 
-#[tokio::test]
-async fn binding_mismatches_are_counted_per_id_number_and_per_account() {
-    let app = shebao_tests::spawn_app_with(shebao_tests::TestOptions {
+async fn demo_app() -> TestApp {
+    shebao_tests::spawn_app_with(shebao_tests::TestOptions {
         demo_seed: true,
         ..Default::default()
     })
-    .await;
-    let bind = |token: String, id: String| {
-        let request = app
-            .post("/v1/me/binding")
-            .bearer_auth(token)
-            .json(&json!({"national_id": id, "name": "张三", "card_number": "A44030000001"}));
-        async move { request.send().await.unwrap() }
-    };
+    .await
+}
+
+/// Tries to bind with a wrong name (a mismatch unless a limit answers first).
+async fn bind_wrong(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
+    app.post("/v1/me/binding")
+        .bearer_auth(token)
+        .json(&json!({"national_id": id, "name": "张三", "card_number": "A44030000001"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn binding_mismatches_are_counted_per_id_number_across_accounts() {
+    let app = demo_app().await;
     // Alice guesses at one ID number five times; then Bob may not guess at it either.
     let alice = access(&app.register(PHONE).await);
     let alice = app.step_up(&alice, PHONE).await;
     for _ in 0..5 {
-        let res = bind(alice.clone(), DEMO_ID.to_owned()).await;
+        let res = bind_wrong(&app, &alice, DEMO_ID).await;
         assert_problem(res, 422, "binding_mismatch").await;
     }
-    let res = bind(alice.clone(), DEMO_ID.to_owned()).await;
+    let res = bind_wrong(&app, &alice, DEMO_ID).await;
     assert!(retry_after(&res) > 0);
     assert_problem(res, 429, "too_many_attempts").await;
     let bob = access(&app.register(UNKNOWN_PHONE).await);
     let bob = app.step_up(&bob, UNKNOWN_PHONE).await;
-    let res = bind(bob.clone(), DEMO_ID.to_owned()).await;
+    let res = bind_wrong(&app, &bob, DEMO_ID).await;
     assert_problem(res, 429, "too_many_attempts").await;
+}
 
-    // Bob guesses at five other ID numbers; then two hundred other audit entries of his do not
-    // hide those mismatches from the limit.
+#[tokio::test]
+async fn an_accounts_binding_mismatches_stay_counted_past_its_newest_audit_entries() {
+    let app = demo_app().await;
+    let token = access(&app.register(PHONE).await);
+    let stepped = app.step_up(&token, PHONE).await;
+    // Five guesses at five ID numbers.
     for n in 0..5 {
         let id = national_id(&format!("11010119900101{n:03}"));
-        assert_problem(bind(bob.clone(), id).await, 422, "binding_mismatch").await;
+        let res = bind_wrong(&app, &stepped, &id).await;
+        assert_problem(res, 422, "binding_mismatch").await;
     }
-    let me: Value = app.get_ok(&bob, "/v1/me").await;
-    let bob_id = me["id"].as_str().unwrap().to_owned();
+    // Two hundred newer audit entries of the account (failed step-ups, say) do not hide them.
+    let me: Value = app.get_ok(&token, "/v1/me").await;
+    let account_id = me["id"].as_str().unwrap().to_owned();
     let mut conn = app.db.connect();
-    // Newer than the mismatches, so a limit that read only the newest 200 would miss them.
     let ts = (app.clock.now() + Duration::seconds(1)).naive_utc();
     for _ in 0..200 {
         let entry = AuditEntry {
             actor_kind: ActorKind::Person,
-            actor_id: Some(bob_id.clone()),
+            actor_id: Some(account_id.clone()),
             action: "account.step_up",
             subject_kind: None,
             subject_id: None,
@@ -174,13 +187,15 @@ async fn binding_mismatches_are_counted_per_id_number_and_per_account() {
         audit::record(&mut conn, &entry, ts).unwrap();
     }
     let id = national_id("11010119900101099");
-    assert_problem(bind(bob.clone(), id).await, 429, "too_many_attempts").await;
+    let res = bind_wrong(&app, &stepped, &id).await;
+    assert_problem(res, 429, "too_many_attempts").await;
     // A day later the account may try again.
     app.clock.advance(Duration::hours(25));
-    let bob = signed_in(&app, UNKNOWN_PHONE).await;
-    let bob = app.step_up(&bob, UNKNOWN_PHONE).await;
+    let token = signed_in(&app, PHONE).await;
+    let stepped = app.step_up(&token, PHONE).await;
     let id = national_id("11010119900101098");
-    assert_problem(bind(bob, id).await, 422, "binding_mismatch").await;
+    let res = bind_wrong(&app, &stepped, &id).await;
+    assert_problem(res, 422, "binding_mismatch").await;
 }
 
 #[tokio::test]
