@@ -245,6 +245,14 @@ mod tests {
     }
 
     #[test]
+    fn staff_sign_in_locks_after_five_without_slowing_down() {
+        let (state, out) = run(&STAFF_SIGN_IN, &[0; 6]);
+        assert!(out[..5].iter().all(Result::is_ok));
+        assert_eq!(out[5], Err(Refusal::Locked(900)));
+        assert_eq!(state.lockouts, 1);
+    }
+
+    #[test]
     fn step_up_lock_outs_grow() {
         let mut state = Attempts::default();
         let mut waits = Vec::new();

@@ -436,8 +436,10 @@ async fn a_slow_provider_holds_the_caller_five_seconds_at_most() {
     let started = std::time::Instant::now();
     let res = ask_code(&app).await;
     let elapsed = started.elapsed();
+    // Five seconds for the provider, and a little for the database on a busy machine (it
+    // was 3 × 5 s and more before).
     assert!(
-        elapsed < std::time::Duration::from_millis(5800),
+        elapsed < std::time::Duration::from_millis(6500),
         "{elapsed:?}"
     );
     // The outcome is unknown: the person may have the code, so it stays valid and counts.
