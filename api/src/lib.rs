@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi_doc;

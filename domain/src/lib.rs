@@ -94,6 +94,7 @@ pub mod ports;
 pub mod region;
 pub mod retirement;
 pub mod staff;
+pub mod throttle;
 
 pub mod text;
 

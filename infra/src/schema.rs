@@ -218,6 +218,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_throttle (scope, subject) {
+        scope -> Text,
+        subject -> Text,
+        failures -> Integer,
+        window_started -> Nullable<Timestamp>,
+        last_failed_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        lockouts -> Integer,
+    }
+}
+
+diesel::table! {
+    sms_phone_locks (phone_hash) {
+        phone_hash -> Text,
+        locked_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> persons (person_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

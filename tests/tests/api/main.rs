@@ -4,6 +4,7 @@
 mod errors;
 mod estimate;
 mod identity;
+mod identity_limits;
 mod imports;
 mod migrations;
 mod openapi_spec;
