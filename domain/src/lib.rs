@@ -86,6 +86,7 @@ pub mod error;
 pub mod identity;
 pub mod insurance;
 pub mod money;
+pub mod payments;
 pub mod pension;
 pub mod period;
 pub mod person;

@@ -437,7 +437,9 @@ impl ApiV3Key {
 
     /// A random key of 32 letters and digits (the demo's).
     pub fn generate() -> ApiV3Key {
-        ApiV3Key(SecretString::from(Alphanumeric.sample_string(&mut OsRng, 32)))
+        ApiV3Key(SecretString::from(
+            Alphanumeric.sample_string(&mut OsRng, 32),
+        ))
     }
 
     /// The key's text (for the stand-in's demo output only).
@@ -546,8 +548,16 @@ mod tests {
         let key = SigningKey::from_pkcs8_pem(pair.private_pkcs8_pem.expose_secret()).unwrap();
         let public = VerifyingKey::from_spki_pem(&pair.public_spki_pem).unwrap();
         let now = 1_700_000_000;
-        let auth = Authorization::sign(&key, "1900000001", &pair.serial, "POST", "/v3/a", now, b"{}")
-            .unwrap();
+        let auth = Authorization::sign(
+            &key,
+            "1900000001",
+            &pair.serial,
+            "POST",
+            "/v3/a",
+            now,
+            b"{}",
+        )
+        .unwrap();
         let parsed = Authorization::parse(&auth.header_value()).unwrap();
         assert_eq!(parsed, auth);
         parsed
@@ -593,7 +603,9 @@ mod tests {
     #[test]
     fn aead_round_trip_and_tamper() {
         let key = ApiV3Key::new(SecretString::from("0123456789abcdef0123456789abcdef")).unwrap();
-        let sealed = key.encrypt("abcdefghijkl", "transaction", b"{\"a\":1}").unwrap();
+        let sealed = key
+            .encrypt("abcdefghijkl", "transaction", b"{\"a\":1}")
+            .unwrap();
         assert_eq!(
             key.decrypt("abcdefghijkl", "transaction", &sealed).unwrap(),
             b"{\"a\":1}"
