@@ -59,6 +59,7 @@ pub const MERCHANT_KEY_FILE: &str = "pay-merchant-key.pem";
 pub const PLATFORM_PUBLIC_KEY_FILE: &str = "pay-platform-public-key.pem";
 
 /// Both key pairs and the APIv3 key, generated for the demo.
+#[derive(Clone)]
 pub struct PayKeys {
     pub merchant_private_pem: SecretString,
     pub merchant_public_pem: String,
@@ -473,7 +474,7 @@ impl Order {
             t["bank_type"] = json!(bank);
         }
         if let Some(at) = &self.success_time {
-            t["success_time"] = json!(at.to_rfc3339());
+            t["success_time"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
             t["amount"]["payer_total"] = json!(self.total);
         }
         t
@@ -489,7 +490,7 @@ impl RefundRecord {
             "out_trade_no": self.out_trade_no,
             "channel": "ORIGINAL",
             "user_received_account": "招商银行信用卡0403",
-            "create_time": self.created_at.to_rfc3339(),
+            "create_time": self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             "status": self.status,
             "funds_account": "AVAILABLE",
             "amount": {
@@ -500,7 +501,7 @@ impl RefundRecord {
             },
         });
         if let Some(at) = &self.success_time {
-            r["success_time"] = json!(at.to_rfc3339());
+            r["success_time"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
         }
         r
     }
@@ -786,7 +787,7 @@ async fn create_refund(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>)
             "out_refund_no": record.out_refund_no,
             "refund_id": record.refund_id,
             "refund_status": record.status,
-            "success_time": now.to_rfc3339(),
+            "success_time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             "user_received_account": "招商银行信用卡0403",
             "amount": {"total": record.total, "refund": record.refund,
                        "payer_total": record.total, "payer_refund": record.refund},
@@ -1088,7 +1089,7 @@ fn notify(
     let event_id = format!("EV-{}", random_digits(20));
     let body = json!({
         "id": event_id,
-        "create_time": now_beijing().to_rfc3339(),
+        "create_time": now_beijing().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         "resource_type": "encrypt-resource",
         "event_type": event_type,
         "summary": summary,
@@ -1149,7 +1150,7 @@ async fn deliver(s: web::Data<Shared>, template: Delivery, body: String) {
         let delivered = matches!(status, Some(200 | 204));
         s.store().deliveries.push(Delivery {
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-            at: now_beijing().to_rfc3339(),
+            at: now_beijing().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             status,
             error,
             ..template.clone()
@@ -1291,7 +1292,10 @@ async fn control_orders(s: web::Data<Shared>) -> HttpResponse {
             t["prepay_id"] = json!(order.prepay_id);
             t["time_expire"] = json!(order.time_expire);
             t["notify_url"] = json!(order.notify_url);
-            t["created_at"] = json!(order.created_at.with_timezone(&beijing()).to_rfc3339());
+            t["created_at"] = json!(order
+                .created_at
+                .with_timezone(&beijing())
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
             t["refunds"] = json!(store
                 .refund_list
                 .iter()

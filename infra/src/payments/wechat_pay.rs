@@ -342,7 +342,7 @@ impl WechatPayGateway {
             "mchid": self.cfg.mchid,
             "description": order.description,
             "out_trade_no": order.out_trade_no.as_str(),
-            "time_expire": order.time_expire.with_timezone(&beijing()).to_rfc3339(),
+            "time_expire": order.time_expire.with_timezone(&beijing()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             "notify_url": order.notify_url,
             "amount": {"total": order.amount.0, "currency": "CNY"},
         });
