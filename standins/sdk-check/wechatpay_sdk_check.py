@@ -19,6 +19,7 @@ import http.server
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,6 +62,7 @@ def start_standin(binary, key_dir):
     while time.time() < deadline:
         line = proc.stdout.readline()
         if not line:
+            proc.kill()
             fail(f"the stand-in exited (status {proc.poll()}) before printing its settings")
         line = line.strip()
         if line.startswith("#"):
@@ -68,6 +70,7 @@ def start_standin(binary, key_dir):
         name, _, value = line.partition("=")
         settings[name] = value
     else:
+        proc.kill()
         fail("the stand-in did not print its settings within 60 s")
     return proc, settings
 
@@ -134,6 +137,7 @@ def main():
         receiver.shutdown()
         proc.terminate()
         proc.wait(timeout=10)
+        shutil.rmtree(key_dir, ignore_errors=True)
     print("sdk-check: all checks passed")
 
 
