@@ -150,17 +150,22 @@ pub struct PayStandInConfig {
 impl PayStandInConfig {
     /// The demo merchant with freshly generated keys and the real retry schedule.
     pub fn demo() -> Result<PayStandInConfig, GatewayCryptoError> {
-        Ok(PayStandInConfig {
+        Ok(PayStandInConfig::demo_with(PayKeys::generate()?))
+    }
+
+    /// The demo merchant with these keys and the real retry schedule.
+    pub fn demo_with(keys: PayKeys) -> PayStandInConfig {
+        PayStandInConfig {
             mchid: DEMO_MCHID.to_owned(),
             appid: DEMO_APPID.to_owned(),
-            keys: PayKeys::generate()?,
+            keys,
             notify_retry_delays: REAL_RETRY_DELAYS_SECS
                 .iter()
                 .map(|s| Duration::from_secs(*s))
                 .collect(),
             notify_timeout: Duration::from_secs(5),
             signature_clock_offset_secs: 0,
-        })
+        }
     }
 }
 
@@ -321,11 +326,12 @@ impl Shared {
         self.signed(status, Some(&json!({ "code": code, "message": message })))
     }
 
-    /// Checks the merchant's `Authorization` signature over this request.
-    fn verify_request(&self, req: &HttpRequest, body: &[u8]) -> Result<(), HttpResponse> {
+    /// Checks the merchant's `Authorization` signature over this request: `None` when it
+    /// verifies, else the `401 SIGN_ERROR` answer.
+    fn refuse_unsigned(&self, req: &HttpRequest, body: &[u8]) -> Option<HttpResponse> {
         let refuse = |why: String| {
             tracing::info!(%why, path = req.path(), "pay stand-in: SIGN_ERROR");
-            Err(self.error(
+            Some(self.error(
                 StatusCode::UNAUTHORIZED,
                 "SIGN_ERROR",
                 &format!("签名错误，请检查后再试 ({why})"),
@@ -357,7 +363,7 @@ impl Shared {
             body,
             self.now_secs(),
         ) {
-            Ok(()) => Ok(()),
+            Ok(()) => None,
             Err(e) => refuse(e.to_string()),
         }
     }
@@ -528,7 +534,7 @@ struct AmountIn {
 }
 
 async fn create_order(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, &body) {
+    if let Some(refused) = s.refuse_unsigned(&req, &body) {
         return refused;
     }
     let raw: Value = match serde_json::from_slice(&body) {
@@ -633,7 +639,7 @@ async fn query_order(
     query: web::Query<MchidQuery>,
     s: web::Data<Shared>,
 ) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, b"") {
+    if let Some(refused) = s.refuse_unsigned(&req, b"") {
         return refused;
     }
     if query.mchid.as_deref() != Some(s.config.mchid.as_str()) {
@@ -657,7 +663,7 @@ async fn close_order(
     body: web::Bytes,
     s: web::Data<Shared>,
 ) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, &body) {
+    if let Some(refused) = s.refuse_unsigned(&req, &body) {
         return refused;
     }
     match serde_json::from_slice::<CloseBody>(&body) {
@@ -684,8 +690,6 @@ struct CreateRefund {
     out_trade_no: String,
     out_refund_no: String,
     #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
     notify_url: Option<String>,
     amount: RefundAmountIn,
 }
@@ -698,7 +702,7 @@ struct RefundAmountIn {
 }
 
 async fn create_refund(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, &body) {
+    if let Some(refused) = s.refuse_unsigned(&req, &body) {
         return refused;
     }
     let raw: Value = match serde_json::from_slice(&body) {
@@ -721,7 +725,6 @@ async fn create_refund(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>)
             )
         }
     };
-    let _ = &request.reason;
     let mut store = s.store();
     if let Some(existing) = store.refunds.get(&request.out_refund_no) {
         let answer = (existing.request == raw).then(|| existing.resource());
@@ -812,7 +815,7 @@ async fn query_refund(
     path: web::Path<String>,
     s: web::Data<Shared>,
 ) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, b"") {
+    if let Some(refused) = s.refuse_unsigned(&req, b"") {
         return refused;
     }
     let found = s.store().refunds.get(path.as_str()).cloned();
@@ -833,7 +836,7 @@ async fn trade_bill(
     query: web::Query<BillQuery>,
     s: web::Data<Shared>,
 ) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, b"") {
+    if let Some(refused) = s.refuse_unsigned(&req, b"") {
         return refused;
     }
     let Ok(date) = NaiveDate::parse_from_str(&query.bill_date, "%Y-%m-%d") else {
@@ -878,7 +881,7 @@ async fn download_bill(
     query: web::Query<HashMap<String, String>>,
     s: web::Data<Shared>,
 ) -> HttpResponse {
-    if let Err(refused) = s.verify_request(&req, b"") {
+    if let Some(refused) = s.refuse_unsigned(&req, b"") {
         return refused;
     }
     let file = query
@@ -1366,5 +1369,277 @@ impl ServiceSettings {
 impl std::fmt::Debug for ServiceSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ServiceSettings(***)")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    fn keys() -> PayKeys {
+        static KEYS: OnceLock<PayKeys> = OnceLock::new();
+        KEYS.get_or_init(|| PayKeys::generate().unwrap()).clone()
+    }
+
+    fn start() -> RunningPayStandIn {
+        let mut config = PayStandInConfig::demo_with(keys());
+        config.notify_retry_delays = vec![Duration::from_millis(10)];
+        PayStandIn::start("127.0.0.1:0", config).unwrap()
+    }
+
+    /// A request signed as the merchant, `age_secs` ago, with `serial`.
+    async fn signed(
+        base: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+        age_secs: i64,
+        serial: &str,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let key = SigningKey::from_pkcs8_pem(keys().merchant_private_pem.expose_secret()).unwrap();
+        let auth = Authorization::sign(
+            &key,
+            DEMO_MCHID,
+            serial,
+            method,
+            path,
+            Utc::now().timestamp() - age_secs,
+            body.as_bytes(),
+        )
+        .unwrap();
+        let client = reqwest::Client::new();
+        let request = match method {
+            "GET" => client.get(format!("{base}{path}")),
+            _ => client.post(format!("{base}{path}")).body(body.to_owned()),
+        };
+        let response = request
+            .header("Authorization", auth.header_value())
+            .header("Content-Type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
+    }
+
+    fn create_body(no: &str) -> String {
+        json!({
+            "appid": DEMO_APPID, "mchid": DEMO_MCHID, "description": "医疗保险",
+            "out_trade_no": no, "notify_url": "http://127.0.0.1:9/n",
+            "amount": {"total": 12_345, "currency": "CNY"},
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn requests_must_be_signed_by_the_merchant_recently() {
+        let standin = start();
+        let base = &standin.base_url;
+        let serial = keys().merchant_serial;
+        let path = "/v3/pay/transactions/app";
+        let (status, headers, _) =
+            signed(base, "POST", path, &create_body("SIGNED1"), 0, &serial).await;
+        assert_eq!(status, 200);
+        // The answer is signed by the platform, and verifies.
+        let signature = PlatformSignature::from_headers(|n| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap();
+        assert_eq!(signature.serial, keys().platform_serial);
+        assert_eq!(
+            headers.get(crypto::HEADER_SIGNATURE_TYPE).unwrap(),
+            crypto::SCHEME
+        );
+        for (age, serial) in [
+            (301, serial.as_str()),
+            (-301, serial.as_str()),
+            (0, "0BADSERIAL"),
+        ] {
+            let (status, _, body) =
+                signed(base, "POST", path, &create_body("SIGNED2"), age, serial).await;
+            assert_eq!(status, 401, "age {age}, serial {serial}");
+            assert!(body.contains("SIGN_ERROR"), "{body}");
+        }
+        // Unsigned.
+        let response = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .body(create_body("SIGNED3"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        // A signed query for another merchant.
+        let (status, _, _) = signed(
+            base,
+            "GET",
+            "/v3/pay/transactions/out-trade-no/SIGNED1?mchid=1900000002",
+            "",
+            0,
+            &serial,
+        )
+        .await;
+        assert_eq!(
+            status, 400,
+            "a signed request for another mchid is a PARAM_ERROR"
+        );
+        standin.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_control_api_refuses_what_cannot_happen() {
+        let standin = start();
+        let base = standin.base_url.clone();
+        let serial = keys().merchant_serial;
+        let control = |path: &str, body: Value| {
+            let url = format!("{base}{path}");
+            async move {
+                let response = reqwest::Client::new()
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    response.status().as_u16(),
+                    response.json::<Value>().await.unwrap(),
+                )
+            }
+        };
+        let (status, _) = control("/control/orders/NOSUCH1/pay", json!({})).await;
+        assert_eq!(status, 404);
+        signed(
+            &base,
+            "POST",
+            "/v3/pay/transactions/app",
+            &create_body("CTRL01"),
+            0,
+            &serial,
+        )
+        .await;
+        let (status, body) =
+            control("/control/orders/CTRL01/pay", json!({"outcome": "BROKE"})).await;
+        assert_eq!(status, 400);
+        assert!(body["error"].as_str().unwrap().contains("NOTENOUGH"));
+        let (status, body) = control(
+            "/control/orders/CTRL01/pay",
+            json!({"outcome": "SUCCESS", "notify": 0}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["trade_state"].as_str()),
+            (200, Some("SUCCESS"))
+        );
+        let (status, _) = control("/control/orders/CTRL01/pay", json!({})).await;
+        assert_eq!(status, 409, "paid twice");
+        signed(
+            &base,
+            "POST",
+            "/v3/pay/transactions/app",
+            &create_body("CTRL02"),
+            0,
+            &serial,
+        )
+        .await;
+        let close = json!({"mchid": DEMO_MCHID}).to_string();
+        let (status, _, body) = signed(
+            &base,
+            "POST",
+            "/v3/pay/transactions/out-trade-no/CTRL02/close",
+            &close,
+            0,
+            &serial,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (204, ""));
+        let (status, _) = control("/control/orders/CTRL02/pay", json!({})).await;
+        assert_eq!(status, 409, "a closed order cannot be paid");
+        let orders: Value = reqwest::get(format!("{base}/control/orders"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let states: Vec<&str> = orders["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["trade_state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["SUCCESS", "CLOSED"]);
+        standin.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_bill_is_the_real_layout_with_its_hash() {
+        let standin = start();
+        let base = standin.base_url.clone();
+        let serial = keys().merchant_serial;
+        signed(
+            &base,
+            "POST",
+            "/v3/pay/transactions/app",
+            &create_body("BILL01"),
+            0,
+            &serial,
+        )
+        .await;
+        reqwest::Client::new()
+            .post(format!("{base}/control/orders/BILL01/pay"))
+            .json(&json!({"notify": 0}))
+            .send()
+            .await
+            .unwrap();
+        let today = now_beijing().date_naive();
+        let (status, _, body) = signed(
+            &base,
+            "GET",
+            &format!("/v3/bill/tradebill?bill_date={today}&bill_type=ALL"),
+            "",
+            0,
+            &serial,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let link: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(link["hash_type"], "SHA1");
+        let url = link["download_url"].as_str().unwrap();
+        let path = url.strip_prefix(base.as_str()).unwrap();
+        let (status, _, file) = signed(&base, "GET", path, "", 0, &serial).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            crypto::sha1_hex(file.as_bytes()),
+            link["hash_value"].as_str().unwrap()
+        );
+        let lines: Vec<&str> = file.lines().collect();
+        assert_eq!(lines.len(), 4, "{file}");
+        assert!(lines[0].starts_with("交易时间,公众账号ID,商户号"));
+        assert!(
+            lines[1].contains(",`BILL01,")
+                && lines[1].contains(",`SUCCESS,")
+                && lines[1].contains(",`123.45,")
+        );
+        assert!(lines[2].starts_with("总交易单数,应结订单总金额,退款总金额"));
+        assert!(lines[3].starts_with("`1,`123.45,`0.00,"));
+        // Tomorrow has no bill yet.
+        let tomorrow = today.succ_opt().unwrap();
+        let (status, _, body) = signed(
+            &base,
+            "GET",
+            &format!("/v3/bill/tradebill?bill_date={tomorrow}&bill_type=ALL"),
+            "",
+            0,
+            &serial,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(body.contains("NO_STATEMENT_EXIST"));
+        standin.stop().await;
     }
 }
