@@ -707,6 +707,17 @@ async fn keys_load_from_the_files_the_standin_writes() {
     let standin = standin_with(0);
     let dir = tempfile::tempdir().unwrap();
     let files = keys().write_merchant_files(dir.path()).unwrap();
+    // Where the stand-in writes them is where the service's settings read them by default.
+    let key_dir = dir.path().display().to_string();
+    let settings = shebao_infra::config::Settings::from_env(&|name| {
+        (name == "SHEBAO_KEY_DIR").then(|| key_dir.clone())
+    })
+    .unwrap();
+    assert_eq!(settings.pay.merchant_key_file, files.merchant_key_file);
+    assert_eq!(
+        settings.pay.platform_public_key_file,
+        files.platform_public_key_file
+    );
     let cfg = WechatPayConfig::from_files(
         &standin.base_url,
         MCHID,

@@ -336,6 +336,7 @@ impl WechatPayGateway {
             .map_err(|e| GatewayError::InvalidResponse(format!("HTTP {}: {e}", answer.status)))
     }
 
+    #[tracing::instrument(skip_all, fields(out_trade_no = %order.out_trade_no))]
     async fn create(&self, order: &AppOrder) -> Result<PrepayId, GatewayError> {
         let body = json!({
             "appid": self.cfg.appid,
@@ -376,6 +377,7 @@ impl WechatPayGateway {
         Ok(PrepayId(created.prepay_id))
     }
 
+    #[tracing::instrument(skip_all, fields(out_trade_no = %out_trade_no))]
     async fn query(&self, out_trade_no: &OutTradeNo) -> Result<Transaction, GatewayError> {
         let url = self.url(&format!(
             "/v3/pay/transactions/out-trade-no/{}?mchid={}",
@@ -399,6 +401,7 @@ impl WechatPayGateway {
         wire.into_domain()
     }
 
+    #[tracing::instrument(skip_all, fields(out_trade_no = %out_trade_no))]
     async fn close(&self, out_trade_no: &OutTradeNo) -> Result<(), GatewayError> {
         let url = self.url(&format!(
             "/v3/pay/transactions/out-trade-no/{}/close",
@@ -412,6 +415,7 @@ impl WechatPayGateway {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(out_trade_no = %request.out_trade_no, out_refund_no = %request.out_refund_no))]
     async fn make_refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
         let mut body = json!({
             "out_trade_no": request.out_trade_no.as_str(),
@@ -436,6 +440,7 @@ impl WechatPayGateway {
         Self::json::<WireRefund>(&answer)?.into_domain()
     }
 
+    #[tracing::instrument(skip_all, fields(out_refund_no = %out_refund_no))]
     async fn get_refund(&self, out_refund_no: &OutRefundNo) -> Result<Refund, GatewayError> {
         let url = self.url(&format!(
             "/v3/refund/domestic/refunds/{}",
@@ -448,6 +453,7 @@ impl WechatPayGateway {
         Self::json::<WireRefund>(&answer)?.into_domain()
     }
 
+    #[tracing::instrument(skip(self))]
     async fn bill(&self, date: NaiveDate) -> Result<TradeBill, GatewayError> {
         let url = self.url(&format!(
             "/v3/bill/tradebill?bill_date={}&bill_type=ALL",
