@@ -84,7 +84,7 @@ pub enum ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Unavailable(m) | StoreError::Busy(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::NotFound("resource"),
             StoreError::Conflict(_) => ApiError::Conflict {
                 code: "conflict",
@@ -297,6 +297,7 @@ pub fn value_message(e: &ValueError, lang: Lang) -> String {
             ValueError::Date => "不是有效的日期".into(),
             ValueError::OneOf { allowed } => format!("必须是以下之一：{allowed}"),
             ValueError::Range { min, max } => format!("必须在 {min} 到 {max} 之间"),
+            ValueError::ControlCharacter => "不能包含控制字符".into(),
             ValueError::Rule(r) => (*r).to_owned(),
         },
     }
@@ -352,8 +353,9 @@ impl ResponseError for ApiError {
             ApiError::Internal(cause) => {
                 tracing::error!(error.code = self.code(), error.cause = %cause, "request failed")
             }
+            // An outage is logged once, with its cause, by the database layer; not per request.
             ApiError::Unavailable(cause) => {
-                tracing::warn!(error.code = self.code(), error.cause = %cause, "database unavailable")
+                tracing::debug!(error.code = self.code(), error.cause = %cause, "database unavailable")
             }
             _ => tracing::debug!(error.code = self.code(), "request rejected"),
         }

@@ -190,10 +190,25 @@ pub fn verify_access<C: DeserializeOwned>(
     })
 }
 
-/// The client's address as the socket saw it.
+/// The client's address: the socket's peer, or the forwarded one when the peer is a trusted
+/// proxy (see [`crate::client_ip`]).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let values = |name| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let (fwd, xff) = (values(header::FORWARDED), values(X_FORWARDED_FOR));
+    Some(crate::client_ip::client_ip(peer, &fwd, &xff, trusted).to_string())
 }
+
+const X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
 
 /// A validated page request.
 #[derive(Debug, Clone)]

@@ -4,8 +4,10 @@
 
 pub mod audit;
 pub mod cli;
+pub mod client_ip;
 pub mod context;
 pub mod cursor;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -14,6 +16,7 @@ pub mod openapi_doc;
 pub mod person_auth;
 pub mod routes;
 pub mod routing;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

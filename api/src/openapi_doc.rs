@@ -17,7 +17,6 @@ use crate::routes;
     paths(
         routes::health::healthz,
         routes::health::readyz,
-        routes::health::metrics,
         routes::staff_auth::login,
         routes::persons::create,
         routes::persons::get,
@@ -64,7 +63,7 @@ use crate::routes;
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses),
     tags(
-        (name = "operations", description = "Health, readiness and metrics for operators"),
+        (name = "operations", description = "Health and readiness for operators (metrics are served on a listener of their own, SHEBAO_METRICS_LISTEN)"),
         (name = "staff", description = "The agency's staff: registry of regions, employers and insured persons"),
         (name = "identity", description = "The phone app: SMS codes, registration, sign-in with TOTP, token refresh"),
         (name = "records", description = "The person's records: contributions, accounts, benefits, who looked at them"),

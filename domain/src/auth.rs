@@ -62,13 +62,9 @@ pub mod sms_policy {
 /// How long a step-up lasts.
 pub const STEP_UP_SECS: i64 = 300;
 
-/// TOTP (RFC 6238) as authenticator apps do it: 30-second steps, one step of drift either way.
+/// TOTP (RFC 6238) enrolment; the step, digits, drift and secret size are
+/// `shebao_security::totp`'s.
 pub mod totp_policy {
-    pub const STEP_SECS: u64 = 30;
-    pub const DIGITS: usize = 6;
-    pub const SKEW_STEPS: i64 = 1;
-    /// 160-bit secrets.
-    pub const SECRET_BYTES: usize = 20;
     pub const RECOVERY_CODES: usize = 10;
 }
 

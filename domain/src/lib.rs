@@ -83,6 +83,7 @@ pub mod benefits;
 pub mod contribution;
 pub mod employer;
 pub mod error;
+pub mod estimate;
 pub mod identity;
 pub mod insurance;
 pub mod money;
@@ -95,7 +96,7 @@ pub mod region;
 pub mod retirement;
 pub mod staff;
 
-mod text;
+pub mod text;
 
 pub use error::ValueError;
 pub mod statement;

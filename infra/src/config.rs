@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use secrecy::SecretString;
 
 use crate::db::{Backend, PoolOptions};
@@ -63,8 +64,32 @@ pub struct Settings {
     pub sms_from: String,
     /// `SHEBAO_SMS_STANDIN_LISTEN`: where the built-in SMS stand-in listens.
     pub sms_standin_listen: String,
+    /// `SHEBAO_METRICS_LISTEN`: where `/metrics` is served, apart from the API (default
+    /// loopback only); `off` serves no metrics.
+    pub metrics_listen: Option<String>,
+    /// `SHEBAO_HSTS`: the service is reached over TLS (at a proxy), so every response carries
+    /// `Strict-Transport-Security` (default false).
+    pub hsts: bool,
+    /// `SHEBAO_TRUSTED_PROXIES`: comma-separated CIDRs (or addresses) of the proxies whose
+    /// `X-Forwarded-For` / `Forwarded` headers are believed (default none).
+    pub trusted_proxies: Vec<IpNet>,
     /// The payment gateway (WeChat Pay API v3): see [`PaySettings`].
     pub pay: PaySettings,
+}
+
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+/// A comma-separated list of CIDRs; a bare address is a network of one.
+pub fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an address or CIDR"))
+        })
+        .collect()
 }
 
 /// The payment gateway's settings (`SHEBAO_PAY_*`).
@@ -294,6 +319,17 @@ impl Settings {
             sms_from: non_empty("SHEBAO_SMS_FROM").unwrap_or_else(|| "SHEBAO".to_owned()),
             sms_standin_listen: non_empty("SHEBAO_SMS_STANDIN_LISTEN")
                 .unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
+            metrics_listen: match non_empty("SHEBAO_METRICS_LISTEN") {
+                Some(v) if v.trim() == "off" => None,
+                Some(v) => Some(v.trim().to_owned()),
+                None => Some(DEFAULT_METRICS_LISTEN.to_owned()),
+            },
+            hsts: parse_bool(get, "SHEBAO_HSTS", false)?,
+            trusted_proxies: parse_cidrs(&get("SHEBAO_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|reason| ConfigError {
+                    name: "SHEBAO_TRUSTED_PROXIES",
+                    reason,
+                })?,
             pay,
         };
         if settings.sms_url.is_some() && non_empty("SHEBAO_SMS_AUTH_TOKEN").is_none() {
@@ -379,6 +415,12 @@ impl fmt::Debug for Settings {
             .field("sms_auth_token", &"***")
             .field("sms_from", &self.sms_from)
             .field("sms_standin_listen", &self.sms_standin_listen)
+            .field(
+                "metrics_listen",
+                &self.metrics_listen.as_deref().unwrap_or("off"),
+            )
+            .field("hsts", &self.hsts)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("pay", &self.pay)
             .finish()
     }
@@ -442,6 +484,35 @@ mod tests {
                 .unwrap_err()
                 .name,
             "SHEBAO_ACCESS_TOKEN_TTL_SECS"
+        );
+    }
+
+    #[test]
+    fn metrics_proxies_and_hsts() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        assert!(!s.hsts && s.trusted_proxies.is_empty());
+        let s = load(&[
+            ("SHEBAO_METRICS_LISTEN", "off"),
+            ("SHEBAO_HSTS", "true"),
+            ("SHEBAO_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,fd00::/8"),
+        ])
+        .unwrap();
+        assert_eq!(s.metrics_listen, None);
+        assert!(s.hsts);
+        assert_eq!(
+            s.trusted_proxies,
+            vec![
+                "10.0.0.0/8".parse::<IpNet>().unwrap(),
+                "192.168.1.7/32".parse().unwrap(),
+                "fd00::/8".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            load(&[("SHEBAO_TRUSTED_PROXIES", "10.0.0.0/33")])
+                .unwrap_err()
+                .name,
+            "SHEBAO_TRUSTED_PROXIES"
         );
     }
 

@@ -8,6 +8,9 @@ diesel::table! {
         time_zone -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contribution_due_day -> Integer,
+        divisor_age_47 -> Integer,
+        divisor_fraction -> Text,
     }
 }
 
@@ -31,6 +34,7 @@ diesel::table! {
         maternity_employee_bp -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        personal_account_bp -> Integer,
     }
 }
 

@@ -144,8 +144,9 @@ struct PersonSpec {
 }
 
 const EMPLOYERS: &[(&str, &str, &str)] = &[
-    ("深圳市南山科技有限公司", "440300", "MA5F00001"),
-    ("深圳市福田贸易有限公司", "440300", "MA5F00002"),
+    // Characters 9 to 17 are an organisation code: its last character is its GB 11714 check.
+    ("深圳市南山科技有限公司", "440300", "MA5F0000X"),
+    ("深圳市福田贸易有限公司", "440300", "MA5F00018"),
     ("北京朝阳物流有限公司", "110000", "MA01C0003"),
 ];
 
@@ -613,8 +614,9 @@ fn synthetic_employers(
     for spec in REGIONS {
         for n in 1..=SYNTHETIC_EMPLOYERS_PER_REGION {
             let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
-            // Characters 9 to 17 (the organisation code) may use only the credit-code alphabet.
-            let org = format!("MA{:02}B{:04}", seed % 100, n);
+            // Characters 9 to 16 (the organisation code without its check character, which
+            // `from_first16` appends) may use only the credit-code alphabet.
+            let org = format!("MA{:02}B{:03}", seed % 100, n);
             let employer = NewEmployer {
                 name: parse(
                     "employer",
@@ -622,7 +624,7 @@ fn synthetic_employers(
                 )?,
                 credit_code: parse(
                     "credit code",
-                    CreditCode::from_first17(&format!("91{}{org}", spec.code)),
+                    CreditCode::from_first16(&format!("91{}{org}", spec.code)),
                 )?,
                 region: parse("region", RegionCode::parse(spec.code))?,
             };

@@ -114,7 +114,7 @@ pub async fn get(
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("employer"))?;
     let employer = state
         .db
-        .run(move |c| employers::get(c, id))
+        .read(move |c| employers::get(c, id))
         .await?
         .ok_or(ApiError::NotFound("employer"))?;
     Ok(HttpResponse::Ok().json(view(employer)))

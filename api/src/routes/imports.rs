@@ -774,7 +774,7 @@ async fn import<I: Importer>(
         content(
             (ContributionImportRow = "application/x-ndjson"),
             (ContributionImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F00001K,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
+            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
         )
     ),
     security(("staff_bearer" = [])),

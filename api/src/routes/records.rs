@@ -8,10 +8,11 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
+use shebao_domain::benefits::{unemployment_entitlement, BenefitKind};
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
-use shebao_domain::region::TimeZoneName;
+use shebao_domain::region::{AccountShares, TimeZoneName};
 use shebao_domain::statement::{self, ContributionStatus};
 use shebao_domain::ValueError;
 use shebao_infra::audit;
@@ -19,7 +20,7 @@ use shebao_infra::records::contributions::{
     self, ContributionCursor, ContributionFilter, ContributionRecord,
 };
 use shebao_infra::records::{benefits, medical, pension};
-use shebao_infra::registry::{persons, staff};
+use shebao_infra::registry::{persons, regions, staff};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
@@ -220,7 +221,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
             })
             .collect(),
         pension_contribution_months: months,
-        pension_contribution_years: f64::from(months * 100 / 12) / 100.0,
+        pension_contribution_years: statement::years_of_months(months),
     }
 }
 
@@ -245,14 +246,24 @@ pub async fn contribution_summary(
     Ok(HttpResponse::Ok().json(summary_of(&rows)))
 }
 
+/// A person's month rows with their bases, and the interest credited by year.
+pub type Ledger = (Vec<(statement::MonthRow, Fen)>, Vec<(i32, Fen)>);
+
+/// Month rows and interest as the domain takes them.
+pub fn as_fen(rows: Vec<(statement::MonthRow, i64)>, interest: Vec<(i32, i64)>) -> Ledger {
+    (
+        rows.into_iter().map(|(r, b)| (r, Fen(b))).collect(),
+        interest.into_iter().map(|(y, i)| (y, Fen(i))).collect(),
+    )
+}
+
 /// The personal pension account year by year (the domain's ledger, on the wire).
-pub fn pension_years(
-    rows: &[(statement::MonthRow, i64)],
-    interest: &[(i32, i64)],
+fn pension_years(
+    rows: &[(statement::MonthRow, Fen)],
+    interest: &[(i32, Fen)],
+    shares: &AccountShares,
 ) -> Vec<dto::PensionAccountYear> {
-    let rows: Vec<(statement::MonthRow, Fen)> = rows.iter().map(|(r, b)| (*r, Fen(*b))).collect();
-    let interest: Vec<(i32, Fen)> = interest.iter().map(|(y, i)| (*y, Fen(*i))).collect();
-    statement::pension_account_years(&rows, &interest)
+    statement::pension_account_years(rows, interest, shares)
         .into_iter()
         .map(|y| dto::PensionAccountYear {
             year: y.year,
@@ -277,16 +288,18 @@ pub async fn pension_account(
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
     let today = me.today(state.now());
-    let (rows, interest) = state
+    let (rows, interest, params) = state
         .db
         .run(move |c| {
             Ok((
                 contributions::month_rows(c, pid, today)?,
                 pension::interest_credits(c, pid)?,
+                regions::years_of_person(c, pid)?,
             ))
         })
         .await?;
-    let years = pension_years(&rows, &interest);
+    let (rows, interest) = as_fen(rows, interest);
+    let years = pension_years(&rows, &interest, &AccountShares::of(&params));
     let balance = years.last().map(|y| y.closing_fen).unwrap_or(0);
     Ok(HttpResponse::Ok().json(dto::PensionAccount {
         balance_fen: balance,
@@ -318,25 +331,12 @@ pub async fn medical_account(
             ))
         })
         .await?;
-    let paid: Vec<&statement::MonthRow> = rows
-        .iter()
-        .map(|(r, _)| r)
-        .filter(|r| r.insurance == InsuranceType::Medical && r.status == ContributionStatus::Paid)
-        .collect();
-    let credited: i64 = paid.iter().map(|r| r.employee.0).sum();
-    let latest = paid.iter().map(|r| r.period).max();
-    let monthly_credit = latest
-        .map(|p| {
-            paid.iter()
-                .filter(|r| r.period == p)
-                .map(|r| r.employee.0)
-                .sum()
-        })
-        .unwrap_or(0);
+    let rows: Vec<statement::MonthRow> = rows.into_iter().map(|(r, _)| r).collect();
+    let account = statement::medical_account(&rows, Fen(spent));
     Ok(HttpResponse::Ok().json(dto::MedicalAccount {
-        balance_fen: credited - spent,
+        balance_fen: account.balance.0,
         as_of: today,
-        monthly_credit_fen: monthly_credit,
+        monthly_credit_fen: account.monthly_credit.0,
     }))
 }
 
@@ -380,28 +380,12 @@ pub async fn medical_transactions(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let after = match page.after.as_deref() {
-        Some(key) => {
-            let parsed = key.split_once('|').and_then(|(micros, id)| {
-                let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-                Some((at, id.to_owned()))
-            });
-            Some(parsed.ok_or_else(|| {
-                field_error_of(
-                    "cursor",
-                    Issue::Value(ValueError::Format {
-                        expected: "a cursor from a previous page",
-                    }),
-                )
-            })?)
-        }
-        None => None,
-    };
-    // Dates are whole days (UTC boundaries; the region's zone is UTC+8 for every region today).
-    let from_ts: Option<NaiveDateTime> = from.and_then(|d| d.and_hms_opt(0, 0, 0));
-    let until_ts: Option<NaiveDateTime> = to
+    let after = page.after.as_deref().map(transaction_cursor).transpose()?;
+    // Whole days of the person's region's calendar, as instants.
+    let from_ts = from.map(|d| me.time_zone.start_of_day_utc(d));
+    let until_ts = to
         .and_then(|d| d.succ_opt())
-        .and_then(|d| d.and_hms_opt(0, 0, 0));
+        .map(|d| me.time_zone.start_of_day_utc(d));
     let pid = me.person_id;
     let limit = page.limit;
     let result = state
@@ -409,25 +393,43 @@ pub async fn medical_transactions(
         .run(move |c| medical::list(c, pid, from_ts, until_ts, after, limit))
         .await?;
     Ok(HttpResponse::Ok().json(dto::MedicalTransactionList {
-        items: result
-            .items
-            .into_iter()
-            .map(|t| dto::MedicalTransaction {
-                id: t.id,
-                occurred_at: utc(t.occurred_at),
-                institution: dto::InstitutionRef {
-                    id: t.institution_code,
-                    name: t.institution_name,
-                },
-                kind: t.kind,
-                total_fen: t.total_fen,
-                account_paid_fen: t.account_paid_fen,
-                fund_paid_fen: t.fund_paid_fen,
-                self_paid_fen: t.self_paid_fen,
-            })
-            .collect(),
+        items: result.items.into_iter().map(transaction).collect(),
         next_cursor: result.next.as_deref().map(cursor::encode),
     }))
+}
+
+/// `micros|id` of the last transaction of the previous page.
+fn transaction_cursor(key: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let parsed = key.split_once('|').and_then(|(micros, id)| {
+        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some((at, id.to_owned()))
+    });
+    parsed.ok_or_else(bad_cursor)
+}
+
+fn bad_cursor() -> ApiError {
+    field_error_of(
+        "cursor",
+        Issue::Value(ValueError::Format {
+            expected: "a cursor from a previous page",
+        }),
+    )
+}
+
+fn transaction(t: medical::MedicalTransaction) -> dto::MedicalTransaction {
+    dto::MedicalTransaction {
+        id: t.id,
+        occurred_at: utc(t.occurred_at),
+        institution: dto::InstitutionRef {
+            id: t.institution_code,
+            name: t.institution_name,
+        },
+        kind: t.kind,
+        total_fen: t.total_fen,
+        account_paid_fen: t.account_paid_fen,
+        fund_paid_fen: t.fund_paid_fen,
+        self_paid_fen: t.self_paid_fen,
+    }
 }
 
 /// Pension and unemployment-benefit payments, newest first, with adjustments; and the
@@ -445,18 +447,13 @@ pub async fn list_benefits(
     query: web::Query<dto::BenefitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(k @ ("pension" | "unemployment")) => Some(k.to_owned()),
-        Some(_) => {
-            return Err(field_error_of(
-                "kind",
-                Issue::Value(ValueError::OneOf {
-                    allowed: "pension, unemployment",
-                }),
-            ))
-        }
-    };
+    let kind = q
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(BenefitKind::parse)
+        .transpose()
+        .map_err(|e| field_error_of("kind", Issue::Value(e)))?;
     let page = PageRequest::parse(&shebao_openapi::staff::PageQuery {
         limit: q.limit,
         cursor: q.cursor,
@@ -465,66 +462,52 @@ pub async fn list_benefits(
         Some(key) => Some(
             key.split_once('|')
                 .map(|(p, id)| (p.to_owned(), id.to_owned()))
-                .ok_or_else(|| {
-                    field_error_of(
-                        "cursor",
-                        Issue::Value(ValueError::Format {
-                            expected: "a cursor from a previous page",
-                        }),
-                    )
-                })?,
+                .ok_or_else(bad_cursor)?,
         ),
         None => None,
     };
-    let pid = me.person_id;
-    let limit = page.limit;
-    let today = me.today(state.now());
-    let (result, rows, paid) = state
+    let (pid, limit, today) = (me.person_id, page.limit, me.today(state.now()));
+    let (result, rows, drawn) = state
         .db
         .run(move |c| {
             Ok((
-                benefits::list(c, pid, kind.as_deref(), after, limit)?,
+                benefits::list(c, pid, kind.map(BenefitKind::as_str), after, limit)?,
                 contributions::month_rows(c, pid, today)?,
-                benefits::count(c, pid, "unemployment")?,
+                benefits::months(c, pid, BenefitKind::Unemployment.as_str())?,
             ))
         })
         .await?;
-    let months: u32 = {
-        let set: std::collections::BTreeSet<Period> = rows
-            .iter()
-            .map(|(r, _)| r)
-            .filter(|r| {
-                r.insurance == InsuranceType::Unemployment && r.status == ContributionStatus::Paid
-            })
-            .map(|r| r.period)
-            .collect();
-        u32::try_from(set.len()).unwrap_or(u32::MAX)
-    };
-    let granted = shebao_domain::benefits::unemployment_months(months);
-    let paid = u32::try_from(paid).unwrap_or(u32::MAX);
+    let paid: Vec<Period> = rows
+        .iter()
+        .filter(|(r, _)| {
+            r.insurance == InsuranceType::Unemployment && r.status == ContributionStatus::Paid
+        })
+        .map(|(r, _)| r.period)
+        .collect();
+    let e = unemployment_entitlement(&paid, &drawn);
     Ok(HttpResponse::Ok().json(dto::BenefitList {
-        items: result
-            .items
-            .into_iter()
-            .map(|p| dto::BenefitPayment {
-                period: p.period,
-                kind: p.kind,
-                amount_fen: p.amount_fen,
-                paid_at: utc(p.paid_at),
-                adjustment: match (p.adjustment_reason, p.adjustment_delta_fen) {
-                    (Some(reason), Some(delta_fen)) => Some(dto::Adjustment { reason, delta_fen }),
-                    _ => None,
-                },
-            })
-            .collect(),
+        items: result.items.into_iter().map(payment).collect(),
         next_cursor: result.next.as_deref().map(cursor::encode),
         unemployment: dto::UnemploymentEntitlement {
-            contribution_months: months,
-            months_granted: granted,
-            months_paid: paid,
-            months_left: granted.saturating_sub(paid),
+            contribution_months: e.contribution_months,
+            months_granted: e.months_granted,
+            months_paid: e.months_paid,
+            months_left: e.months_left,
         },
     }))
+}
+
+fn payment(p: benefits::BenefitPayment) -> dto::BenefitPayment {
+    dto::BenefitPayment {
+        period: p.period,
+        kind: p.kind,
+        amount_fen: p.amount_fen,
+        paid_at: utc(p.paid_at),
+        adjustment: match (p.adjustment_reason, p.adjustment_delta_fen) {
+            (Some(reason), Some(delta_fen)) => Some(dto::Adjustment { reason, delta_fen }),
+            _ => None,
+        },
+    }
 }
 
 /// Who on the staff read or changed this person's records, when and why. Never another person.
@@ -595,15 +578,7 @@ pub async fn staff_contributions(
     staff.require(ANY_STAFF)?;
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("person"))?;
     let q = query.into_inner();
-    let reason = q
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| r.chars().take(500).collect::<String>());
-    let Some(reason) = reason else {
-        return Err(field_error_of("reason", Issue::Required));
-    };
+    let reason = crate::audit::required_reason(q.reason.as_deref())?;
     let (filter, after, limit) = contribution_filter(
         q.insurance.as_deref(),
         q.from.as_deref(),
@@ -613,9 +588,7 @@ pub async fn staff_contributions(
     )?;
     let now = state.now();
     let ts = now.naive_utc();
-    let mut entry =
-        crate::audit::Audit::of(&req).staff(&staff, "contributions.read", "person", id.to_string());
-    entry.reason = Some(reason);
+    let entry = crate::audit::Audit::of(&req).staff_read(&staff, "contributions.read", id, reason);
     let page = state
         .db
         .transaction(move |c| {

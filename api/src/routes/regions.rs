@@ -1,7 +1,8 @@
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shebao_domain::money::Fen;
 use shebao_domain::region::{
-    RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+    DivisorFraction, RatePair, Rates, RegionCode, RegionName, RegionRules, TimeZoneName,
+    YearParameters,
 };
 use shebao_infra::audit;
 use shebao_infra::records::pension;
@@ -41,6 +42,51 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
             work_injury: pair(r.work_injury),
             maternity: pair(r.maternity),
         },
+        personal_account_bp: y.personal_account_bp(),
+    }
+}
+
+fn region_view(region: &Region, rules: &RegionRules, years: &[YearParameters]) -> RegionView {
+    RegionView {
+        code: region.code.as_str().to_owned(),
+        name: region.name.as_str().to_owned(),
+        time_zone: region.time_zone.as_str().to_owned(),
+        contribution_due_day: rules.contribution_due_day,
+        divisor_age_47: rules.divisor_age_47,
+        divisor_fraction: rules.divisor_fraction.as_str().to_owned(),
+        years: years.iter().map(year_view).collect(),
+    }
+}
+
+/// The rule fields of a region upsert, each checked on its own; `None` where not sent.
+struct RuleChanges {
+    due_day: Option<u8>,
+    divisor_age_47: Option<u16>,
+    fraction: Option<DivisorFraction>,
+}
+
+impl RuleChanges {
+    fn parse(b: &dto::RegionUpsert, f: &mut Fields) -> RuleChanges {
+        RuleChanges {
+            due_day: b
+                .contribution_due_day
+                .and_then(|d| f.check("contribution_due_day", RegionRules::due_day(d))),
+            divisor_age_47: b
+                .divisor_age_47
+                .and_then(|d| f.check("divisor_age_47", RegionRules::divisor_at_47(d))),
+            fraction: b
+                .divisor_fraction
+                .as_deref()
+                .and_then(|s| f.check("divisor_fraction", DivisorFraction::parse(s))),
+        }
+    }
+
+    fn apply(&self, to: RegionRules) -> RegionRules {
+        RegionRules {
+            contribution_due_day: self.due_day.unwrap_or(to.contribution_due_day),
+            divisor_age_47: self.divisor_age_47.unwrap_or(to.divisor_age_47),
+            divisor_fraction: self.fraction.unwrap_or(to.divisor_fraction),
+        }
     }
 }
 
@@ -63,7 +109,7 @@ pub async fn list(
     let page = PageRequest::parse(&query)?;
     let result = state
         .db
-        .run(move |c| regions::list(c, page.after.as_deref(), page.limit))
+        .read(move |c| regions::list(c, page.after.as_deref(), page.limit))
         .await?;
     Ok(HttpResponse::Ok().json(RegionList {
         items: result
@@ -99,28 +145,26 @@ pub async fn get(
     let code = RegionCode::parse(&path.into_inner()).map_err(|_| ApiError::NotFound("region"))?;
     let found = state
         .db
-        .run(move |c| {
+        .read(move |c| {
             let Some(region) = regions::get(c, &code)? else {
                 return Ok(None);
             };
+            let rules = regions::rules(c, &code)?.unwrap_or_default();
             let years = regions::years(c, &code)?;
-            Ok(Some((region, years)))
+            Ok(Some((region, rules, years)))
         })
         .await?;
-    let (region, years) = found.ok_or(ApiError::NotFound("region"))?;
-    Ok(HttpResponse::Ok().json(RegionView {
-        code: region.code.as_str().to_owned(),
-        name: region.name.as_str().to_owned(),
-        time_zone: region.time_zone.as_str().to_owned(),
-        years: years.iter().map(year_view).collect(),
-    }))
+    let (region, rules, years) = found.ok_or(ApiError::NotFound("region"))?;
+    Ok(HttpResponse::Ok().json(region_view(&region, &rules, &years)))
 }
 
 fn admin_only(staff: &Staff) -> Result<(), ApiError> {
     staff.require(&[shebao_domain::staff::StaffRole::Admin])
 }
 
-/// Creates a region or changes its name and time zone (admin).
+/// Creates a region or changes its name, time zone and local rules (admin). Rules not sent stay
+/// as they are (a new region starts with the defaults: due on the 15th, divisor 207 at 47,
+/// whole years).
 #[utoipa::path(put, operation_id = "put_region", path = "/v1/staff/regions/{code}", tag = "staff", request_body = dto::RegionUpsert,
     params(("code" = String, Path, description = "6-digit region code")),
     security(("staff_bearer" = [])),
@@ -129,7 +173,8 @@ fn admin_only(staff: &Staff) -> Result<(), ApiError> {
         (status = 201, description = "Created", body = RegionView),
         (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins change regions", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[put("/v1/staff/regions/{code}")]
 pub async fn put_region(
     req: HttpRequest,
@@ -143,7 +188,8 @@ pub async fn put_region(
     let mut f = Fields::new();
     let name = f.check("name", RegionName::parse(&body.0.name));
     let zone = f.check("time_zone", TimeZoneName::parse(&body.0.time_zone));
-    let (Some(name), Some(time_zone)) = (name, zone) else {
+    let changes = RuleChanges::parse(&body.0, &mut f);
+    let (Some(name), Some(time_zone), true) = (name, zone, f.is_empty()) else {
         return Err(f.into_error());
     };
     let ts = state.now().naive_utc();
@@ -153,20 +199,17 @@ pub async fn put_region(
         time_zone,
     };
     let entry = Audit::of(&req).staff(&staff, "region.upsert", "region", code.as_str().to_owned());
-    let (created, years) = state
+    let (created, view) = state
         .db
         .transaction(move |c| {
             let created = regions::upsert(c, &region, ts)?;
+            let rules = changes.apply(regions::rules(c, &region.code)?.unwrap_or_default());
+            regions::set_rules(c, &region.code, &rules, ts)?;
             audit::record(c, &entry, ts)?;
-            Ok((created, regions::years(c, &region.code)?))
+            let years = regions::years(c, &region.code)?;
+            Ok((created, region_view(&region, &rules, &years)))
         })
         .await?;
-    let view = RegionView {
-        code: code.as_str().to_owned(),
-        name: body.0.name.trim().to_owned(),
-        time_zone: body.0.time_zone.trim().to_owned(),
-        years: years.iter().map(year_view).collect(),
-    };
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {
@@ -184,7 +227,8 @@ pub async fn put_region(
         (status = 201, description = "Created", body = YearParametersView),
         (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins change parameters", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[put("/v1/staff/regions/{code}/years/{year}")]
 pub async fn put_region_year(
     req: HttpRequest,
@@ -218,7 +262,9 @@ pub async fn put_region_year(
         b.late_fee_bp_per_day,
         rates,
     )
-    .map_err(|e| field_error_of("$", Issue::Value(e)))?;
+    .map_err(|e| field_error_of("$", Issue::Value(e)))?
+    .with_personal_account_bp(b.personal_account_bp)
+    .map_err(|e| field_error_of("personal_account_bp", Issue::Value(e)))?;
     let ts = state.now().naive_utc();
     let entry = Audit::of(&req).staff(
         &staff,

@@ -79,11 +79,26 @@ pub fn list(
     }))
 }
 
-/// How many payments of a kind the person has received.
-pub fn count(conn: &mut DbConnection, person_id: Uuid, kind: &str) -> Result<i64, StoreError> {
-    Ok(bp::table
+/// The distinct months a person was paid a benefit of `kind` for, oldest first.
+pub fn months(
+    conn: &mut DbConnection,
+    person_id: Uuid,
+    kind: &str,
+) -> Result<Vec<shebao_domain::period::Period>, StoreError> {
+    let periods: Vec<String> = bp::table
         .filter(bp::person_id.eq(person_id.to_string()))
         .filter(bp::kind.eq(kind))
-        .count()
-        .get_result(conn)?)
+        .select(bp::period)
+        .distinct()
+        .order(bp::period.asc())
+        .load(conn)?;
+    periods
+        .iter()
+        .map(|p| {
+            crate::registry::stored(
+                "benefit_payments.period",
+                shebao_domain::period::Period::parse(p),
+            )
+        })
+        .collect()
 }

@@ -87,13 +87,6 @@ pub fn insert_many(
     Ok(n)
 }
 
-pub fn count_for_person(conn: &mut DbConnection, person_id: Uuid) -> Result<i64, StoreError> {
-    Ok(contributions::table
-        .filter(contributions::person_id.eq(person_id.to_string()))
-        .count()
-        .get_result(conn)?)
-}
-
 /// A month of one insurance as the person sees it.
 #[derive(Debug, Clone)]
 pub struct ContributionRecord {
@@ -168,7 +161,19 @@ type ListRow = (
     Option<NaiveDateTime>,
 );
 
-fn record_from(r: ListRow, today: NaiveDate) -> Result<ContributionRecord, StoreError> {
+/// The day of the next month by which a person's region wants a month paid (the default for an
+/// unknown person, who has no rows anyway).
+fn due_day_of(conn: &mut DbConnection, person_id: Uuid) -> Result<u8, StoreError> {
+    Ok(crate::registry::regions::rules_of_person(conn, person_id)?
+        .unwrap_or_default()
+        .contribution_due_day)
+}
+
+fn record_from(
+    r: ListRow,
+    today: NaiveDate,
+    due_day: u8,
+) -> Result<ContributionRecord, StoreError> {
     let (
         period,
         insurance,
@@ -196,13 +201,14 @@ fn record_from(r: ListRow, today: NaiveDate) -> Result<ContributionRecord, Store
         employee_fen,
         status: ContributionStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))?
-            .on(period, today),
+            .on(period, today, due_day),
         paid_at,
     })
 }
 
 /// One person's contributions, newest month first, keyset-paginated, with their status on
-/// `today` (the person's local date: an unpaid month past its due date is in arrears).
+/// `today` (the person's local date: an unpaid month past its due date, by the region's due day,
+/// is in arrears).
 pub fn list(
     conn: &mut DbConnection,
     person_id: Uuid,
@@ -269,9 +275,10 @@ pub fn list(
         ))
         .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX));
     let rows: Vec<ListRow> = q.load(conn)?;
+    let due_day = due_day_of(conn, person_id)?;
     let items = rows
         .into_iter()
-        .map(|r| record_from(r, today))
+        .map(|r| record_from(r, today, due_day))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(
         items,
@@ -298,6 +305,7 @@ pub fn month_rows(
             contributions::base_fen,
         ))
         .load(conn)?;
+    let due_day = due_day_of(conn, person_id)?;
     rows.into_iter()
         .map(|(period, insurance, status, employer, employee, base)| {
             let period = stored("contributions.period", Period::parse(&period))?;
@@ -309,7 +317,7 @@ pub fn month_rows(
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("contributions.status: {status}"))
                         })?
-                        .on(period, today),
+                        .on(period, today, due_day),
                     employer: shebao_domain::money::Fen(employer),
                     employee: shebao_domain::money::Fen(employee),
                 },

@@ -267,10 +267,7 @@ fn text(max: usize) -> impl Fn(&str) -> Result<String, ValueError> {
         if s.chars().count() > max {
             return Err(ValueError::TooLong { max });
         }
-        if s.chars().any(char::is_control) {
-            return Err(ValueError::Rule("must not contain control characters"));
-        }
-        Ok(s.to_owned())
+        shebao_domain::text::without_control(s).map(str::to_owned)
     }
 }
 

@@ -255,26 +255,6 @@ pub fn find_by_national_id(
     }
 }
 
-/// Decrypts a person's ID number, for the rare flows that need it in full.
-pub fn reveal_national_id(
-    conn: &mut DbConnection,
-    vault: &PiiVault,
-    id: Uuid,
-) -> Result<Option<NationalId>, StoreError> {
-    let enc: Option<String> = persons::table
-        .find(id.to_string())
-        .select(persons::national_id_enc)
-        .first(conn)
-        .optional()?;
-    enc.map(|enc| {
-        let clear = vault
-            .decrypt(&enc, NATIONAL_ID_AAD)
-            .map_err(|e| StoreError::Corrupt(format!("persons.national_id_enc: {e}")))?;
-        stored("persons.national_id_enc", NationalId::parse(&clear))
-    })
-    .transpose()
-}
-
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(persons::table.count().get_result(conn)?)
 }

@@ -2,7 +2,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use shebao_domain::money::Fen;
 use shebao_domain::region::{
-    RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+    DivisorFraction, RatePair, Rates, RegionCode, RegionName, RegionRules, TimeZoneName,
+    YearParameters,
 };
 
 use super::{stored, Page};
@@ -79,6 +80,89 @@ pub fn get(conn: &mut DbConnection, code: &RegionCode) -> Result<Option<Region>,
         .transpose()
 }
 
+#[derive(Queryable)]
+struct RulesRow {
+    contribution_due_day: i32,
+    divisor_age_47: i32,
+    divisor_fraction: String,
+}
+
+impl TryFrom<RulesRow> for RegionRules {
+    type Error = StoreError;
+    fn try_from(r: RulesRow) -> Result<Self, StoreError> {
+        stored(
+            "regions.rules",
+            RegionRules::new(
+                stored(
+                    "regions.contribution_due_day",
+                    u8::try_from(r.contribution_due_day),
+                )?,
+                stored("regions.divisor_age_47", u16::try_from(r.divisor_age_47))?,
+                stored(
+                    "regions.divisor_fraction",
+                    DivisorFraction::parse(&r.divisor_fraction),
+                )?,
+            ),
+        )
+    }
+}
+
+/// A region's standing rules (the due day, the divisor's local choices).
+pub fn rules(
+    conn: &mut DbConnection,
+    code: &RegionCode,
+) -> Result<Option<RegionRules>, StoreError> {
+    regions::table
+        .find(code.as_str())
+        .select((
+            regions::contribution_due_day,
+            regions::divisor_age_47,
+            regions::divisor_fraction,
+        ))
+        .first::<RulesRow>(conn)
+        .optional()?
+        .map(RegionRules::try_from)
+        .transpose()
+}
+
+/// The rules of a person's region (`None` for an unknown person).
+pub fn rules_of_person(
+    conn: &mut DbConnection,
+    person_id: uuid::Uuid,
+) -> Result<Option<RegionRules>, StoreError> {
+    use crate::schema::persons;
+    persons::table
+        .inner_join(regions::table)
+        .filter(persons::id.eq(person_id.to_string()))
+        .select((
+            regions::contribution_due_day,
+            regions::divisor_age_47,
+            regions::divisor_fraction,
+        ))
+        .first::<RulesRow>(conn)
+        .optional()?
+        .map(RegionRules::try_from)
+        .transpose()
+}
+
+/// Sets an existing region's rules.
+pub fn set_rules(
+    conn: &mut DbConnection,
+    code: &RegionCode,
+    rules: &RegionRules,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(regions::table.find(code.as_str()))
+        .set((
+            regions::contribution_due_day.eq(i32::from(rules.contribution_due_day)),
+            regions::divisor_age_47.eq(i32::from(rules.divisor_age_47)),
+            regions::divisor_fraction.eq(rules.divisor_fraction.as_str()),
+            regions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn exists(conn: &mut DbConnection, code: &RegionCode) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(regions::table.find(code.as_str()))).get_result(conn)?)
 }
@@ -127,6 +211,7 @@ type YearRow = (
     i32,
     i32,
     (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32),
+    i32,
 );
 
 fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
@@ -134,7 +219,8 @@ fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
 }
 
 fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
-    let (code, year, wage, floor, ceiling, late, r) = row;
+    let (code, year, wage, floor, ceiling, late, r, account) = row;
+    let account = bp("personal_account_bp", account)?;
     let rates = Rates {
         pension: RatePair {
             employer_bp: bp("pension_employer_bp", r.0)?,
@@ -167,7 +253,8 @@ fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
             bp("base_ceiling_pct", ceiling)?,
             bp("late_fee_bp_per_day", late)?,
             rates,
-        ),
+        )
+        .and_then(|p| p.with_personal_account_bp(Some(account))),
     )
 }
 
@@ -192,6 +279,7 @@ macro_rules! year_columns {
                 region_years::maternity_employer_bp,
                 region_years::maternity_employee_bp,
             ),
+            region_years::personal_account_bp,
         )
     };
 }
@@ -203,6 +291,21 @@ pub fn years(
 ) -> Result<Vec<YearParameters>, StoreError> {
     let rows: Vec<YearRow> = region_years::table
         .filter(region_years::region_code.eq(code.as_str()))
+        .order(region_years::year.asc())
+        .select(year_columns!())
+        .load(conn)?;
+    rows.into_iter().map(year_from_row).collect()
+}
+
+/// All yearly parameters of a person's region, oldest first (none for an unknown person).
+pub fn years_of_person(
+    conn: &mut DbConnection,
+    person_id: uuid::Uuid,
+) -> Result<Vec<YearParameters>, StoreError> {
+    use crate::schema::persons;
+    let rows: Vec<YearRow> = region_years::table
+        .inner_join(persons::table.on(persons::region_code.eq(region_years::region_code)))
+        .filter(persons::id.eq(person_id.to_string()))
         .order(region_years::year.asc())
         .select(year_columns!())
         .load(conn)?;
@@ -246,6 +349,7 @@ pub fn upsert_year(
             region_years::maternity_employer_bp.eq(i32::from(r.maternity.employer_bp)),
             region_years::maternity_employee_bp.eq(i32::from(r.maternity.employee_bp)),
         ),
+        region_years::personal_account_bp.eq(i32::from(p.personal_account_bp())),
     );
     let updated = diesel::update(region_years::table.find((p.region().as_str(), p.year())))
         .set((values, region_years::updated_at.eq(now)))

@@ -8,5 +8,6 @@ mod imports;
 mod migrations;
 mod openapi_spec;
 mod operations;
+mod platform;
 mod records;
 mod staff_registry;
