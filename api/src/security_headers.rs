@@ -11,7 +11,8 @@ pub const API_CSP: &str =
 /// The docs page (Swagger UI, every asset served from the binary) runs only its own scripts,
 /// styles itself inline, shows inline images, and reads `/openapi.json`; the "try it out"
 /// console calls this origin only. Nothing is loaded from anywhere else.
-pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+pub const DOCS_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 

@@ -87,6 +87,7 @@ pub mod estimate;
 pub mod identity;
 pub mod insurance;
 pub mod money;
+pub mod payments;
 pub mod pension;
 pub mod period;
 pub mod person;

@@ -121,7 +121,7 @@ async fn control_characters_are_refused_in_queries_and_bodies() {
     let res = app
         .post("/v1/staff/employers")
         .bearer_auth(&token)
-        .json(&json!({"name": "示例\u{0}公司", "credit_code": "91440300MA5F00001A", "region": "440300"}))
+        .json(&json!({"name": "示例\u{0}公司", "credit_code": "91350100M000100Y43", "region": "440300"}))
         .send()
         .await
         .unwrap();
@@ -267,7 +267,7 @@ async fn sign_in_until_limited(
     app: &TestApp,
     forwarded_for: impl Fn(usize) -> String,
 ) -> Option<usize> {
-    let limit = usize::try_from(shebao_domain::auth::IP_FAILURE_LIMIT).unwrap();
+    let limit = usize::try_from(shebao_domain::throttle::CLIENT_ADDRESS.lock_after).unwrap();
     for i in 0..limit + 3 {
         let res = app
             .post("/v1/auth/login")
@@ -443,7 +443,7 @@ async fn after_a_postgres_restart_reads_succeed_and_readyz_says_so_at_once() {
         let res = app
             .post("/v1/staff/employers")
             .bearer_auth(&token)
-            .json(&json!({"name": format!("示例{i}"), "credit_code": "91440300MA5F00001A", "region": "440300"}))
+            .json(&json!({"name": format!("示例{i}"), "credit_code": "91350100M000100Y43", "region": "440300"}))
             .send()
             .await
             .unwrap();
