@@ -3,8 +3,8 @@
 use actix_web::HttpRequest;
 use shebao_infra::audit::{ActorKind, AuditEntry};
 
+use crate::auth::extract::{client_ip, Staff};
 use crate::context;
-use crate::extract::{client_ip, Staff};
 
 pub struct Audit<'a> {
     req: &'a HttpRequest,

@@ -190,8 +190,8 @@ fn seed_history(
 
 /// Writes access tokens of fresh sessions of synthetic persons, for load tests.
 fn bench_tokens(count: u64, path: &str) -> anyhow::Result<()> {
-    use crate::extract::ACCESS_TOKEN_USE;
-    use crate::person_auth::{PersonClaims, APP_AUDIENCE};
+    use crate::auth::extract::ACCESS_TOKEN_USE;
+    use crate::auth::person::{PersonClaims, APP_AUDIENCE};
     use shebao_security::TokenSigner;
 
     let (settings, keys) = load()?;

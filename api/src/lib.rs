@@ -3,15 +3,14 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod context;
 pub mod cursor;
 pub mod error;
-pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi_doc;
-pub mod person_auth;
 pub mod routes;
 pub mod routing;
 pub mod startup;

@@ -21,9 +21,11 @@ use shebao_security::{totp, VerifyOptions};
 use uuid::Uuid;
 
 use crate::audit::Audit;
+use crate::auth::extract::{client_ip, Json};
+use crate::auth::person::{
+    self as person_auth, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE,
+};
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{client_ip, Json};
-use crate::person_auth::{self, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE};
 use crate::state::AppState;
 
 fn invalid_credentials() -> ApiError {

@@ -8,8 +8,8 @@ use shebao_openapi::staff::{CreateEmployerRequest, EmployerView};
 use uuid::Uuid;
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, Staff};
 use crate::error::{ApiError, Fields, Issue};
-use crate::extract::{Json, Staff};
 use crate::routes::persons::utc;
 use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;

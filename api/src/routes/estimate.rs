@@ -18,9 +18,9 @@ use shebao_openapi::records as dto;
 use shebao_security::{TokenError, VerifyOptions};
 use uuid::Uuid;
 
+use crate::auth::extract::Json;
 use crate::context::{self, Lang};
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::Json;
 use crate::routes::records::{pension_years, BoundPerson};
 use crate::state::AppState;
 

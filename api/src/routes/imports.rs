@@ -36,9 +36,9 @@ use shebao_openapi::imports::{
 };
 
 use crate::audit::Audit;
+use crate::auth::extract::Staff;
 use crate::context::{self, Lang};
 use crate::error::{value_message, ApiError, FieldIssue, Issue};
-use crate::extract::Staff;
 use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 

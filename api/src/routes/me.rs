@@ -17,10 +17,10 @@ use shebao_security::{opaque, totp};
 use uuid::Uuid;
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, PageRequest};
+use crate::auth::person::{self as person_auth, Person};
 use crate::cursor;
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{Json, PageRequest};
-use crate::person_auth::{self, Person};
 use crate::routes::auth::check_totp;
 use crate::routes::persons::utc;
 use crate::state::AppState;

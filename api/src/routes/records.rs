@@ -23,10 +23,10 @@ use shebao_infra::registry::{persons, staff};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
+use crate::auth::extract::{PageRequest, Staff};
+use crate::auth::person::Person;
 use crate::cursor;
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{PageRequest, Staff};
-use crate::person_auth::Person;
 use crate::routes::persons::utc;
 use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;

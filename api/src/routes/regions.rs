@@ -11,9 +11,9 @@ use shebao_openapi::staff::{
 };
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, PageRequest, Staff};
 use crate::cursor;
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{Json, PageRequest, Staff};
 use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 

@@ -5,8 +5,8 @@ use shebao_infra::registry::staff;
 use shebao_openapi::staff::{StaffLoginRequest, StaffTokenResponse};
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, StaffClaims, ACCESS_TOKEN_USE, STAFF_AUDIENCE};
 use crate::error::ApiError;
-use crate::extract::{Json, StaffClaims, ACCESS_TOKEN_USE, STAFF_AUDIENCE};
 use crate::routes::persons::wire_role;
 use crate::state::AppState;
 

@@ -19,8 +19,8 @@ use shebao_infra::identity::sessions::{self, LiveSession};
 use shebao_security::opaque;
 use uuid::Uuid;
 
+use crate::auth::extract::{bearer, verify_access, ACCESS_TOKEN_USE};
 use crate::error::ApiError;
-use crate::extract::{bearer, verify_access, ACCESS_TOKEN_USE};
 use crate::state::AppState;
 
 pub const APP_AUDIENCE: &str = "shebao:app";
