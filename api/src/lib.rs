@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod openapi_doc;
 pub mod routes;
 pub mod routing;
+pub mod session_cache;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -22,7 +22,7 @@ pub struct AppState {
     pub spec_json: Arc<Vec<u8>>,
     pub routes: Arc<RouteTable>,
     /// Recent session checks of person tokens.
-    pub sessions: Arc<crate::auth::person::SessionCache>,
+    pub sessions: Arc<crate::session_cache::SessionCache>,
 }
 
 impl AppState {

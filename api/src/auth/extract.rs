@@ -138,6 +138,9 @@ impl Staff {
     }
 }
 
+/// Roles that may use the registry's staff endpoints.
+pub const ANY_STAFF: &[StaffRole] = &[StaffRole::Caseworker, StaffRole::Admin];
+
 /// The bearer token of the request, if it has one.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;

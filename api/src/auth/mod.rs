@@ -3,5 +3,6 @@
 //! them (a JSON body, a page request). Routes depend on this module; it depends on the state,
 //! the request context and the error type, never on a route.
 
+pub mod bound;
 pub mod extract;
 pub mod person;

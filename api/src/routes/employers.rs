@@ -8,10 +8,9 @@ use shebao_openapi::staff::{CreateEmployerRequest, EmployerView};
 use uuid::Uuid;
 
 use crate::audit::Audit;
-use crate::auth::extract::{Json, Staff};
+use crate::auth::extract::{Json, Staff, ANY_STAFF};
 use crate::error::{ApiError, Fields, Issue};
 use crate::routes::persons::utc;
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
 fn view(e: Employer) -> EmployerView {

@@ -18,10 +18,11 @@ use shebao_openapi::records as dto;
 use shebao_security::{TokenError, VerifyOptions};
 use uuid::Uuid;
 
+use crate::auth::bound::BoundPerson;
 use crate::auth::extract::Json;
 use crate::context::{self, Lang};
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::routes::records::{pension_years, BoundPerson};
+use crate::routes::records::pension_years;
 use crate::state::AppState;
 
 fn bp_of(field: &str, value: Option<f64>, min: f64, max: f64, f: &mut Fields) -> Option<u32> {

@@ -36,10 +36,9 @@ use shebao_openapi::imports::{
 };
 
 use crate::audit::Audit;
-use crate::auth::extract::Staff;
+use crate::auth::extract::{Staff, ANY_STAFF};
 use crate::context::{self, Lang};
 use crate::error::{value_message, ApiError, FieldIssue, Issue};
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
 /// The largest body an import accepts: 2 GiB (about 10 million contribution lines).

@@ -12,9 +12,8 @@ use shebao_openapi::wire;
 use uuid::Uuid;
 
 use crate::audit::Audit;
-use crate::auth::extract::{Json, Staff};
+use crate::auth::extract::{Json, Staff, ANY_STAFF};
 use crate::error::{ApiError, Fields, Issue};
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
 pub fn utc(ts: NaiveDateTime) -> DateTime<Utc> {

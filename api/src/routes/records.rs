@@ -2,16 +2,11 @@
 //! medical accounts, benefit payments, and who on the staff looked at them. Every route needs a
 //! bound ID card and shows only the bound person's data.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
-use shebao_domain::region::TimeZoneName;
 use shebao_domain::statement::{self, ContributionStatus};
 use shebao_domain::ValueError;
 use shebao_infra::audit;
@@ -23,54 +18,12 @@ use shebao_infra::registry::{persons, staff};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
-use crate::auth::extract::{PageRequest, Staff};
-use crate::auth::person::Person;
+use crate::auth::bound::BoundPerson;
+use crate::auth::extract::{PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
 use crate::error::{field_error_of, ApiError, Fields, Issue};
 use crate::routes::persons::utc;
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
-
-/// A signed-in person whose account is bound to a registered person.
-#[derive(Debug, Clone)]
-pub struct BoundPerson {
-    pub account_id: Uuid,
-    pub person_id: Uuid,
-    /// Their region's time zone: whose calendar says when a month falls due.
-    pub time_zone: TimeZoneName,
-}
-
-impl BoundPerson {
-    /// The person's local date at `now`.
-    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-        self.time_zone.local_date(now)
-    }
-}
-
-impl FromRequest for BoundPerson {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let person = Person::from_request(req, payload);
-        Box::pin(async move {
-            let person = person.await?;
-            let (person_id, time_zone) = person.person.ok_or_else(|| {
-                ApiError::coded(
-                    403,
-                    "binding_required",
-                    "请先绑定身份证和社保卡（POST /v1/me/binding）。",
-                    "Bind your ID card and social-security card first (POST /v1/me/binding).",
-                )
-            })?;
-            Ok(BoundPerson {
-                account_id: person.account_id,
-                person_id,
-                time_zone,
-            })
-        })
-    }
-}
 
 pub fn wire_insurance(i: InsuranceType) -> dto::Insurance {
     match i {

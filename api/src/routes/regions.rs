@@ -11,10 +11,9 @@ use shebao_openapi::staff::{
 };
 
 use crate::audit::Audit;
-use crate::auth::extract::{Json, PageRequest, Staff};
+use crate::auth::extract::{Json, PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
 use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
 fn pair(p: RatePair) -> dto::RatePair {

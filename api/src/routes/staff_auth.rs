@@ -1,5 +1,5 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use shebao_domain::staff::{StaffRole, Username};
+use shebao_domain::staff::Username;
 use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::registry::staff;
 use shebao_openapi::staff::{StaffLoginRequest, StaffTokenResponse};
@@ -117,6 +117,3 @@ pub async fn login(
         role: wire_role(account.role),
     }))
 }
-
-/// Roles that may use the registry's staff endpoints.
-pub const ANY_STAFF: &[StaffRole] = &[StaffRole::Caseworker, StaffRole::Admin];
