@@ -11,7 +11,7 @@ use shebao_domain::region::TimeZoneName;
 use uuid::Uuid;
 
 use crate::auth::person::Person;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode, ProblemSet};
 
 /// A signed-in person whose account is bound to a registered person.
 #[derive(Debug, Clone)]
@@ -20,6 +20,18 @@ pub struct BoundPerson {
     pub person_id: Uuid,
     /// Their region's time zone: whose calendar says when a month falls due.
     pub time_zone: TimeZoneName,
+}
+
+/// The person's routes answer 401 like any person's, and 403 `binding_required` until an ID
+/// card is bound.
+impl ProblemSet for BoundPerson {
+    fn codes() -> Vec<ErrorCode> {
+        vec![
+            ErrorCode::Unauthorized,
+            ErrorCode::TokenExpired,
+            ErrorCode::BindingRequired,
+        ]
+    }
 }
 
 impl BoundPerson {
@@ -37,14 +49,7 @@ impl FromRequest for BoundPerson {
         let person = Person::from_request(req, payload);
         Box::pin(async move {
             let person = person.await?;
-            let (person_id, time_zone) = person.person.ok_or_else(|| {
-                ApiError::coded(
-                    403,
-                    "binding_required",
-                    "请先绑定身份证和社保卡（POST /v1/me/binding）。",
-                    "Bind your ID card and social-security card first (POST /v1/me/binding).",
-                )
-            })?;
+            let (person_id, time_zone) = person.person.ok_or(ErrorCode::BindingRequired)?;
             Ok(BoundPerson {
                 account_id: person.account_id,
                 person_id,

@@ -16,7 +16,7 @@ use shebao_security::opaque;
 use uuid::Uuid;
 
 use crate::auth::extract::{bearer, verify_access, ACCESS_TOKEN_USE};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode, ProblemSet};
 use crate::session_cache::VerifiedToken;
 use crate::state::AppState;
 
@@ -64,18 +64,25 @@ pub struct Person {
     pub step_up_until: Option<i64>,
 }
 
+/// A person's route answers 401 without a valid token of a live session; 403 is what any
+/// secured route may answer to a principal it does not serve.
+impl ProblemSet for Person {
+    fn codes() -> Vec<ErrorCode> {
+        vec![
+            ErrorCode::Unauthorized,
+            ErrorCode::TokenExpired,
+            ErrorCode::Forbidden,
+        ]
+    }
+}
+
 impl Person {
     /// Sensitive actions need a step-up younger than five minutes.
     pub fn require_step_up(&self, now: i64) -> Result<(), ApiError> {
         if self.step_up_until.is_some_and(|until| until > now) {
             Ok(())
         } else {
-            Err(ApiError::coded(
-                403,
-                "step_up_required",
-                "此操作需要再次验证身份（POST /v1/me/step-up）。",
-                "This action needs a fresh step-up (POST /v1/me/step-up).",
-            ))
+            Err(ApiError::Code(ErrorCode::StepUpRequired))
         }
     }
 }
@@ -95,20 +102,20 @@ impl FromRequest for Person {
         let state = state_of(req);
         Box::pin(async move {
             let state = state?;
-            let token = token.ok_or(ApiError::Unauthorized)?;
+            let token = token.ok_or(ErrorCode::Unauthorized)?;
             let now = state.now();
             let key = opaque::sha256(&token);
             let verified = match state.sessions.token(&key) {
-                Some(v) if v.exp <= now.timestamp() => return Err(ApiError::TokenExpired),
+                Some(v) if v.exp <= now.timestamp() => return Err(ErrorCode::TokenExpired.into()),
                 Some(v) => v,
                 None => {
                     let claims: PersonClaims =
                         verify_access(&state, &token, APP_AUDIENCE, now.timestamp())?;
                     let v = VerifiedToken {
                         account_id: Uuid::parse_str(&claims.sub)
-                            .map_err(|_| ApiError::Unauthorized)?,
+                            .map_err(|_| ErrorCode::Unauthorized)?,
                         session_id: Uuid::parse_str(&claims.sid)
-                            .map_err(|_| ApiError::Unauthorized)?,
+                            .map_err(|_| ErrorCode::Unauthorized)?,
                         step_up_until: claims.step_up_until,
                         exp: claims.exp,
                     };
@@ -135,7 +142,7 @@ impl FromRequest for Person {
                             Ok(live)
                         })
                         .await?
-                        .ok_or(ApiError::Unauthorized)?;
+                        .ok_or(ErrorCode::Unauthorized)?;
                     state
                         .sessions
                         .put(epoch, session_id, account_id, live.clone());

@@ -25,20 +25,15 @@ use crate::auth::extract::{client_ip, Json};
 use crate::auth::person::{
     self as person_auth, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE,
 };
-use crate::error::{field_error_of, ApiError, Fields, Issue};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
 
 fn invalid_credentials() -> ApiError {
-    ApiError::InvalidCredentials
+    ApiError::Code(ErrorCode::InvalidCredentials)
 }
 
 fn invalid_code() -> ApiError {
-    ApiError::coded(
-        401,
-        "invalid_code",
-        "验证码错误或已失效。",
-        "The code is wrong or no longer valid.",
-    )
+    ApiError::Code(ErrorCode::InvalidCode)
 }
 
 fn phone_field(raw: &str) -> Result<PhoneNumber, ApiError> {
@@ -134,21 +129,9 @@ pub async fn sms_codes(
         )
         .await?;
     match allowed {
-        Err(SendRefused::Cooldown(wait)) => {
-            return Err(ApiError::too_many(
-                "sms_cooldown",
-                wait,
-                "请稍后再获取验证码。",
-                "Wait before asking for another code.",
-            ))
-        }
+        Err(SendRefused::Cooldown(wait)) => return Err(ErrorCode::SmsCooldown.retry_after(wait)),
         Err(SendRefused::PhoneDailyCap(wait) | SendRefused::IpDailyCap(wait)) => {
-            return Err(ApiError::too_many(
-                "sms_daily_cap",
-                wait,
-                "今日获取验证码次数已达上限。",
-                "The daily limit of codes has been reached.",
-            ))
+            return Err(ErrorCode::SmsDailyCap.retry_after(wait))
         }
         Ok(()) => {}
     }
@@ -169,13 +152,7 @@ pub async fn sms_codes(
         Err(e) => {
             state.db.run(move |c| codes::mark_failed(c, id, ts)).await?;
             tracing::warn!(error = %e, "SMS provider failed");
-            return Err(ApiError::Coded {
-                status: 503,
-                code: "sms_unavailable",
-                zh: "短信服务暂时不可用，请稍后重试。",
-                en: "The SMS service is unavailable right now; try again shortly.",
-                retry_after_secs: Some(30),
-            });
+            return Err(ErrorCode::SmsUnavailable.retry_after(30));
         }
     }
     Ok(HttpResponse::Accepted().json(SmsCodeSent {
@@ -254,14 +231,7 @@ pub async fn register(
         .db
         .run(move |c| accounts::create(c, &vault, &phone, &hash, ts))
         .await?;
-    let account = created.map_err(|_| {
-        ApiError::coded(
-            409,
-            "phone_taken",
-            "该手机号已注册。",
-            "This phone number has an account already.",
-        )
-    })?;
+    let account = created.map_err(|_| ErrorCode::PhoneTaken)?;
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(account.id.to_string()),
@@ -312,12 +282,7 @@ fn gate(account: &Account, now: NaiveDateTime) -> Result<(), ApiError> {
         now.and_utc(),
     ) {
         SignInGate::Open => Ok(()),
-        SignInGate::SlowDown(wait) => Err(ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "尝试过于频繁，请稍后再试。",
-            "Too many attempts; wait a moment before trying again.",
-        )),
+        SignInGate::SlowDown(wait) => Err(ErrorCode::TooManyAttempts.retry_after(wait)),
         SignInGate::Locked(wait) => Err(ApiError::AccountLocked {
             retry_after_secs: u64::try_from(wait).unwrap_or(1),
         }),
@@ -332,12 +297,7 @@ async fn ip_gate(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
         .run(move |c| throttle::locked_for(c, &ip, ts))
         .await?
     {
-        return Err(ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "该网络的失败尝试过多，请稍后再试。",
-            "Too many failed attempts from this network; try again later.",
-        ));
+        return Err(ErrorCode::TooManyAttempts.retry_after(wait));
     }
     Ok(())
 }
@@ -473,13 +433,13 @@ pub async fn login_mfa(
     let claims: MfaClaims = state
         .signer
         .verify(&body.mfa_token, &opts, now.timestamp())
-        .map_err(|_| ApiError::Unauthorized)?;
-    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
+        .map_err(|_| ErrorCode::Unauthorized)?;
+    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ErrorCode::Unauthorized)?;
     let account = state
         .db
         .run(move |c| accounts::get(c, account_id))
         .await?
-        .ok_or(ApiError::Unauthorized)?;
+        .ok_or(ErrorCode::Unauthorized)?;
     gate(&account, now.naive_utc())?;
     let ok = match (body.totp_code.as_deref(), body.recovery_code.as_deref()) {
         (Some(code), None) => check_totp(&state, &account, code).await?,
@@ -514,7 +474,7 @@ pub async fn login_mfa(
         .run(move |c| sessions::spend_token_id(c, &jti, expires))
         .await?
     {
-        return Err(ApiError::Unauthorized);
+        return Err(ErrorCode::Unauthorized.into());
     }
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
@@ -574,12 +534,7 @@ pub async fn refresh(
             token_type: "Bearer".into(),
             expires_in: state.settings.access_token_ttl_secs,
         })),
-        Refreshed::Invalid => Err(ApiError::coded(
-            401,
-            "invalid_refresh_token",
-            "刷新令牌无效，请重新登录。",
-            "The refresh token is not valid; sign in again.",
-        )),
+        Refreshed::Invalid => Err(ApiError::Code(ErrorCode::InvalidRefreshToken)),
         Refreshed::Reused(account_id, session_id) => {
             // A stolen token or a replay: end the session so neither party can go on with it.
             let mut entry = Audit::of(&req).entry(
@@ -598,12 +553,7 @@ pub async fn refresh(
                 })
                 .await?;
             state.sessions.forget_account(account_id);
-            Err(ApiError::coded(
-                401,
-                "refresh_token_reused",
-                "刷新令牌已被使用，会话已结束，请重新登录。",
-                "This refresh token was used before; the session has been ended. Sign in again.",
-            ))
+            Err(ApiError::Code(ErrorCode::RefreshTokenReused))
         }
     }
 }
@@ -612,8 +562,7 @@ pub async fn refresh(
 #[utoipa::path(post, operation_id = "logout", path = "/v1/auth/logout", tag = "identity", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a person's token", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<Person>))]
 #[post("/v1/auth/logout")]
 pub async fn logout(
     req: HttpRequest,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::extract::{Json, Staff, ANY_STAFF};
-use crate::error::{ApiError, Fields, Issue};
+use crate::error::{ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::routes::persons::utc;
 use crate::state::AppState;
 
@@ -47,9 +47,8 @@ fn validate(body: &CreateEmployerRequest) -> Result<NewEmployer, ApiError> {
     security(("staff_bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = EmployerView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not register employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The credit code is registered already (`employer_exists`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The credit code is registered already (`employer_exists`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/employers")]
 pub async fn create(
     req: HttpRequest,
@@ -86,11 +85,7 @@ pub async fn create(
             f.add("region", Issue::Unknown);
             Err(f.into_error())
         }
-        Err(false) => Err(ApiError::Conflict {
-            code: "employer_exists",
-            zh: "该统一社会信用代码已登记。",
-            en: "An employer with this credit code is registered already.",
-        }),
+        Err(false) => Err(ApiError::Code(ErrorCode::EmployerExists)),
     }
 }
 
@@ -100,9 +95,8 @@ pub async fn create(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The employer", body = EmployerView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not read employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such employer", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such employer", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/employers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,

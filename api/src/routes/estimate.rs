@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::bound::BoundPerson;
 use crate::auth::extract::Json;
 use crate::context::{self, Lang};
-use crate::error::{field_error_of, ApiError, Fields, Issue};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::routes::records::pension_years;
 use crate::state::AppState;
 
@@ -48,8 +48,7 @@ fn yuan(fen: i64) -> String {
 #[utoipa::path(post, operation_id = "pension_estimate", path = "/v1/me/pension-estimate", tag = "records", request_body = dto::PensionEstimateRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The estimate, with its assumptions and reasoning", body = dto::PensionEstimate),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[post("/v1/me/pension-estimate")]
 pub async fn pension_estimate(
     state: web::Data<AppState>,
@@ -168,12 +167,7 @@ pub async fn pension_estimate(
         .max_by_key(|p| p.year())
         .or_else(|| years.last());
     let Some(latest_param) = latest_param else {
-        return Err(ApiError::coded(
-            422,
-            "no_year_parameters",
-            "所在地区尚无缴费参数，无法测算。",
-            "The region has no contribution parameters; no estimate can be made.",
-        ));
+        return Err(ApiError::Code(ErrorCode::NoYearParameters));
     };
     let grow_years =
         u32::try_from((retire_on.year() - 1 - latest_param.year()).max(0)).unwrap_or(0);
@@ -337,8 +331,7 @@ struct ECardClaims {
 #[utoipa::path(post, operation_id = "ecard", path = "/v1/me/ecard", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The e-card", body = dto::ECard),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[post("/v1/me/ecard")]
 pub async fn ecard(state: web::Data<AppState>, me: BoundPerson) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;

@@ -38,7 +38,7 @@ use shebao_openapi::imports::{
 use crate::audit::Audit;
 use crate::auth::extract::{Staff, ANY_STAFF};
 use crate::context::{self, Lang};
-use crate::error::{value_message, ApiError, FieldIssue, Issue};
+use crate::error::{value_message, ApiError, ErrorCode, FieldIssue, Issue, Problems};
 use crate::state::AppState;
 
 /// The largest body an import accepts: 2 GiB (about 10 million contribution lines).
@@ -55,13 +55,16 @@ enum Format {
     Csv,
 }
 
+/// The media types an import reads, for its 415 (Chinese, English).
+const IMPORT_BODY: (&str, &str) = (
+    "application/x-ndjson、application/jsonl 或 text/csv",
+    "application/x-ndjson, application/jsonl or text/csv",
+);
+
 fn unsupported_media_type() -> ApiError {
-    ApiError::coded(
-        415,
-        "unsupported_media_type",
-        "请求体必须是 application/x-ndjson、application/jsonl 或 text/csv。",
-        "The body must be application/x-ndjson, application/jsonl or text/csv.",
-    )
+    ApiError::UnsupportedMediaType {
+        accepted: IMPORT_BODY,
+    }
 }
 
 fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
@@ -83,12 +86,7 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
 }
 
 fn not_utf8() -> ApiError {
-    ApiError::coded(
-        422,
-        "not_utf8",
-        "请求体必须是 UTF-8 文本。",
-        "The body must be UTF-8 text.",
-    )
+    ApiError::Code(ErrorCode::NotUtf8)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -714,12 +712,7 @@ async fn import<I: Importer>(
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| {
                 tracing::debug!(error = %e, "import body not read to its end");
-                ApiError::coded(
-                    400,
-                    "body_incomplete",
-                    "请求体未能完整读取。",
-                    "The body could not be read to its end.",
-                )
+                ApiError::Code(ErrorCode::BodyIncomplete)
             })?;
             received += chunk.len() as u64;
             if received > MAX_BODY_BYTES {
@@ -779,11 +772,10 @@ async fn import<I: Importer>(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/contributions:import")]
 pub async fn import_contributions(
     req: HttpRequest,
@@ -811,11 +803,10 @@ pub async fn import_contributions(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/medical-transactions:import")]
 pub async fn import_medical_transactions(
     req: HttpRequest,
@@ -841,11 +832,10 @@ pub async fn import_medical_transactions(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/benefit-payments:import")]
 pub async fn import_benefit_payments(
     req: HttpRequest,

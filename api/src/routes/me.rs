@@ -20,7 +20,7 @@ use crate::audit::Audit;
 use crate::auth::extract::{Json, PageRequest};
 use crate::auth::person::{self as person_auth, Person};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
+use crate::error::{field_error_of, problems, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::routes::auth::check_totp;
 use crate::routes::persons::utc;
 use crate::state::AppState;
@@ -31,15 +31,14 @@ async fn account_of(state: &AppState, person: &Person) -> Result<Account, ApiErr
         .db
         .run(move |c| accounts::get(c, id))
         .await?
-        .ok_or(ApiError::Unauthorized)
+        .ok_or(ApiError::Code(ErrorCode::Unauthorized))
 }
 
 /// The signed-in account.
 #[utoipa::path(get, operation_id = "get_me", path = "/v1/me", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = MeView),
-        (status = 401, description = "Missing, invalid or expired token, or an ended session", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<Person>))]
 #[get("/v1/me")]
 pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpResponse, ApiError> {
     let a = account_of(&state, &person).await?;
@@ -55,9 +54,8 @@ pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpRespon
 #[utoipa::path(get, operation_id = "list_sessions", path = "/v1/me/sessions", tag = "me", params(PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of sessions", body = SessionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[get("/v1/me/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
@@ -91,9 +89,8 @@ pub async fn list_sessions(
     security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Ended"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such live session of this account", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such live session of this account", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[delete("/v1/me/sessions/{id}")]
 pub async fn delete_session(
     req: HttpRequest,
@@ -132,21 +129,15 @@ pub async fn delete_session(
 }
 
 fn totp_already() -> ApiError {
-    ApiError::coded(
-        409,
-        "totp_already_enabled",
-        "已开启动态口令。",
-        "TOTP is already enabled.",
-    )
+    ApiError::Code(ErrorCode::TotpAlreadyEnabled)
 }
 
 /// Starts TOTP enrolment: a new secret to scan, confirmed by `POST /v1/me/totp/confirm`.
 #[utoipa::path(post, operation_id = "totp_start", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Scan or type the secret, then confirm with a code", body = TotpEnrolment),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "TOTP is already enabled (`totp_already_enabled`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "TOTP is already enabled (`totp_already_enabled`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[post("/v1/me/totp")]
 pub async fn totp_start(
     state: web::Data<AppState>,
@@ -175,9 +166,8 @@ pub async fn totp_start(
 #[utoipa::path(post, operation_id = "totp_confirm", path = "/v1/me/totp/confirm", tag = "me", request_body = TotpConfirmRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "TOTP is on", body = RecoveryCodes),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already enabled, or no enrolment started (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Already enabled, or no enrolment started (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[post("/v1/me/totp/confirm")]
 pub async fn totp_confirm(
     req: HttpRequest,
@@ -190,12 +180,7 @@ pub async fn totp_confirm(
         return Err(totp_already());
     }
     let Some(pending) = account.totp_pending_enc.clone() else {
-        return Err(ApiError::coded(
-            409,
-            "totp_not_started",
-            "请先开始绑定动态口令。",
-            "Start TOTP enrolment first (POST /v1/me/totp).",
-        ));
+        return Err(ApiError::Code(ErrorCode::TotpNotStarted));
     };
     let secret = state
         .vault
@@ -247,8 +232,7 @@ pub async fn totp_confirm(
 #[utoipa::path(delete, operation_id = "totp_delete", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "TOTP is off"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::StepUpRequired)>))]
 #[delete("/v1/me/totp")]
 pub async fn totp_delete(
     req: HttpRequest,
@@ -279,8 +263,7 @@ pub async fn totp_delete(
 #[utoipa::path(post, operation_id = "step_up", path = "/v1/me/step-up", tag = "me", request_body = StepUpRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A stepped-up access token", body = StepUpToken),
-        (status = 401, description = "Missing or invalid token, or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::InvalidCode)>))]
 #[post("/v1/me/step-up")]
 pub async fn step_up(
     req: HttpRequest,
@@ -318,12 +301,7 @@ pub async fn step_up(
     );
     state.db.run(move |c| audit::record(c, &entry, ts)).await?;
     if !ok {
-        return Err(ApiError::coded(
-            401,
-            "invalid_code",
-            "验证码错误或已失效。",
-            "The code is wrong or no longer valid.",
-        ));
+        return Err(ApiError::Code(ErrorCode::InvalidCode));
     }
     let until = state.now().timestamp() + STEP_UP_SECS;
     Ok(HttpResponse::Ok().json(StepUpToken {
@@ -364,11 +342,8 @@ enum BindOutcome {
 #[utoipa::path(post, operation_id = "create_binding", path = "/v1/me/binding", tag = "me", request_body = BindingRequest, security(("person_bearer" = [])),
     responses(
         (status = 201, description = "Bound", body = BindingView),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This account is bound already (`already_bound`), or the person is bound to another account (`person_already_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many mismatches today (`too_many_attempts`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+        Problems<(Person, problems::StepUpRequired, problems::TooManyAttempts)>))]
 #[post("/v1/me/binding")]
 pub async fn bind(
     req: HttpRequest,
@@ -448,49 +423,27 @@ pub async fn bind(
     match outcome {
         BindOutcome::Bound(p) => Ok(HttpResponse::Created().json(binding_view(&p))),
         // The mismatch was recorded (and committed) above, so it counts against the daily limit.
-        BindOutcome::Mismatch => Err(ApiError::coded(
-            422,
-            "binding_mismatch",
-            "身份信息与登记信息不一致。",
-            "The details do not match the registry.",
-        )),
-        BindOutcome::TooMany => Err(ApiError::too_many(
-            "too_many_attempts",
-            3600,
-            "今日绑定失败次数过多，请明天再试。",
-            "Too many failed binding attempts today; try again tomorrow.",
-        )),
-        BindOutcome::Conflict(BindConflict::AccountBound) => Err(ApiError::coded(
-            409,
-            "already_bound",
-            "该账户已绑定社保卡。",
-            "This account is bound to a card already.",
-        )),
-        BindOutcome::Conflict(BindConflict::PersonBound) => Err(ApiError::coded(
-            409,
-            "person_already_bound",
-            "该参保人已绑定到其他账户。",
-            "This person is bound to another account.",
-        )),
+        BindOutcome::Mismatch => Err(ApiError::Code(ErrorCode::BindingMismatch)),
+        BindOutcome::TooMany => Err(ErrorCode::TooManyAttempts.retry_after(3600)),
+        BindOutcome::Conflict(BindConflict::AccountBound) => {
+            Err(ApiError::Code(ErrorCode::AlreadyBound))
+        }
+        BindOutcome::Conflict(BindConflict::PersonBound) => {
+            Err(ApiError::Code(ErrorCode::PersonAlreadyBound))
+        }
     }
 }
 
 fn not_bound() -> ApiError {
-    ApiError::coded(
-        404,
-        "not_bound",
-        "尚未绑定社保卡。",
-        "No card is bound to this account.",
-    )
+    ApiError::Code(ErrorCode::NotBound)
 }
 
 /// The bound person, if any.
 #[utoipa::path(get, operation_id = "get_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The binding", body = BindingView),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[get("/v1/me/binding")]
 pub async fn get_binding(
     state: web::Data<AppState>,
@@ -512,9 +465,8 @@ pub async fn get_binding(
 #[utoipa::path(delete, operation_id = "delete_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Unbound"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::StepUpRequired)>))]
 #[delete("/v1/me/binding")]
 pub async fn delete_binding(
     req: HttpRequest,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::bound::BoundPerson;
 use crate::auth::extract::{PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
+use crate::error::{field_error_of, ApiError, Fields, Issue, Problems};
 use crate::routes::persons::utc;
 use crate::state::AppState;
 
@@ -126,9 +126,8 @@ fn contribution_filter(
 #[utoipa::path(get, operation_id = "list_contributions", path = "/v1/me/contributions", tag = "records", params(dto::ContributionQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A filter or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A filter or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/contributions")]
 pub async fn list_contributions(
     state: web::Data<AppState>,
@@ -181,8 +180,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
 #[utoipa::path(get, operation_id = "contribution_summary", path = "/v1/me/contributions/summary", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The summary", body = dto::ContributionSummary),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/contributions/summary")]
 pub async fn contribution_summary(
     state: web::Data<AppState>,
@@ -221,8 +219,7 @@ pub fn pension_years(
 #[utoipa::path(get, operation_id = "pension_account", path = "/v1/me/accounts/pension", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::PensionAccount),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/pension")]
 pub async fn pension_account(
     state: web::Data<AppState>,
@@ -253,8 +250,7 @@ pub async fn pension_account(
 #[utoipa::path(get, operation_id = "medical_account", path = "/v1/me/accounts/medical", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::MedicalAccount),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/medical")]
 pub async fn medical_account(
     state: web::Data<AppState>,
@@ -313,9 +309,8 @@ fn parse_day(field: &str, raw: Option<&str>, f: &mut Fields) -> Option<NaiveDate
 #[utoipa::path(get, operation_id = "medical_transactions", path = "/v1/me/accounts/medical/transactions", tag = "records", params(dto::DateRangeQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = dto::MedicalTransactionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A date or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A date or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/medical/transactions")]
 pub async fn medical_transactions(
     state: web::Data<AppState>,
@@ -388,9 +383,8 @@ pub async fn medical_transactions(
 #[utoipa::path(get, operation_id = "list_benefits", path = "/v1/me/benefits", tag = "records", params(dto::BenefitQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of payments", body = dto::BenefitList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`kind` or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`kind` or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/benefits")]
 pub async fn list_benefits(
     state: web::Data<AppState>,
@@ -484,9 +478,8 @@ pub async fn list_benefits(
 #[utoipa::path(get, operation_id = "access_log", path = "/v1/me/access-log", tag = "records", params(shebao_openapi::staff::PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = dto::AccessLog),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/access-log")]
 pub async fn access_log(
     state: web::Data<AppState>,
@@ -533,10 +526,9 @@ pub async fn access_log(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason` missing, or a filter invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`reason` missing, or a filter invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/persons/{id}/contributions")]
 pub async fn staff_contributions(
     req: HttpRequest,

@@ -13,7 +13,7 @@ use shebao_openapi::staff::{
 use crate::audit::Audit;
 use crate::auth::extract::{Json, PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
 
 fn pair(p: RatePair) -> dto::RatePair {
@@ -49,9 +49,8 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "A page of regions", body = RegionList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/regions")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -85,9 +84,8 @@ pub async fn list(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The region", body = RegionView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/regions/{code}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -126,9 +124,8 @@ fn admin_only(staff: &Staff) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "Updated", body = RegionView),
         (status = 201, description = "Created", body = RegionView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins change regions", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[put("/v1/staff/regions/{code}")]
 pub async fn put_region(
     req: HttpRequest,
@@ -181,9 +178,8 @@ pub async fn put_region(
     responses(
         (status = 200, description = "Updated", body = YearParametersView),
         (status = 201, description = "Created", body = YearParametersView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins change parameters", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[put("/v1/staff/regions/{code}/years/{year}")]
 pub async fn put_region_year(
     req: HttpRequest,
@@ -251,9 +247,8 @@ pub async fn put_region_year(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Credited", body = dto::PensionInterestResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins credit interest", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/pension-interest")]
 pub async fn pension_interest(
     req: HttpRequest,
@@ -308,11 +303,7 @@ pub async fn pension_interest(
         .await?;
     match outcome {
         None => Err(field_error_of("region", Issue::Unknown)),
-        Some(Err(_)) => Err(ApiError::Conflict {
-            code: "interest_already_credited",
-            zh: "该地区该年度的利息已记入。",
-            en: "That year's interest was credited for this region already.",
-        }),
+        Some(Err(_)) => Err(ApiError::Code(ErrorCode::InterestAlreadyCredited)),
         Some(Ok((persons, total))) => Ok(HttpResponse::Ok().json(dto::PensionInterestResult {
             region: region.as_str().to_owned(),
             year,

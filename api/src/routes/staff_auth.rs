@@ -6,7 +6,7 @@ use shebao_openapi::staff::{StaffLoginRequest, StaffTokenResponse};
 
 use crate::audit::Audit;
 use crate::auth::extract::{Json, StaffClaims, ACCESS_TOKEN_USE, STAFF_AUDIENCE};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::routes::persons::wire_role;
 use crate::state::AppState;
 
@@ -48,7 +48,7 @@ pub async fn login(
             state.hasher.verify_dummy(&body.password).await;
             let entry = audit.entry(ActorKind::Anonymous, None, "staff.login", "failure");
             state.db.run(move |c| audit::record(c, &entry, ts)).await?;
-            return Err(ApiError::InvalidCredentials);
+            return Err(ErrorCode::InvalidCredentials.into());
         }
     };
     if account.is_locked(ts) {
@@ -83,7 +83,7 @@ pub async fn login(
                 audit::record(c, &entry, ts)
             })
             .await?;
-        return Err(ApiError::InvalidCredentials);
+        return Err(ErrorCode::InvalidCredentials.into());
     }
     let entry = audit.entry(
         ActorKind::Staff,

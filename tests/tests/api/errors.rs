@@ -173,6 +173,64 @@ async fn language_follows_accept_language() {
     assert!(first["message"].as_str().unwrap().is_ascii());
 }
 
+/// Two Latin words in a row: an English phrase inside a Chinese text.
+fn english_in(zh: &str) -> Option<String> {
+    zh.split(|c: char| !c.is_ascii()).find_map(|run| {
+        let words: Vec<&str> = run.split_whitespace().collect();
+        words.windows(2).find_map(|w| {
+            w.iter()
+                .all(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
+                .then(|| w.join(" "))
+        })
+    })
+}
+
+#[tokio::test]
+async fn chinese_answers_carry_no_english_parser_messages() {
+    let app = spawn_app().await;
+    let zh = |b: reqwest::RequestBuilder| b.header("accept-language", "zh-CN");
+    let res = zh(app.post("/v1/staff/auth/login"))
+        .header("content-type", "application/json")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 400, "malformed_json").await;
+    let detail = body["detail"].as_str().unwrap();
+    assert_eq!(english_in(detail), None, "{detail}");
+
+    let res = zh(app.post("/v1/staff/auth/login"))
+        .json(&json!({"username": 42, "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(english_in(message), None, "{message}");
+
+    let token = app.staff_token(StaffRole::Admin).await;
+    let res = zh(app.get("/v1/staff/regions?limit=lots"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 400, "invalid_query").await;
+    let detail = body["detail"].as_str().unwrap();
+    assert_eq!(english_in(detail), None, "{detail}");
+
+    // The English answer keeps the parser's words.
+    let res = app
+        .post("/v1/staff/auth/login")
+        .header("accept-language", "en")
+        .header("content-type", "application/json")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 400, "malformed_json").await;
+    assert!(body["detail"].as_str().unwrap().contains("expected"));
+}
+
 #[tokio::test]
 async fn bad_query_strings_are_problems() {
     let app = spawn_app().await;
