@@ -163,11 +163,45 @@ pub async fn put_region(
         time_zone: body.0.time_zone.trim().to_owned(),
         years: years.iter().map(year_view).collect(),
     };
-    Ok(if created {
+    Ok(created_or_ok(created, view))
+}
+
+/// The year's parameters as the domain checks them.
+fn year_parameters(
+    code: RegionCode,
+    year: i32,
+    b: &dto::YearParametersInput,
+) -> Result<YearParameters, ApiError> {
+    let pair = |p: &dto::RatePair| RatePair {
+        employer_bp: p.employer_bp,
+        employee_bp: p.employee_bp,
+    };
+    let rates = Rates {
+        pension: pair(&b.rates.pension),
+        medical: pair(&b.rates.medical),
+        unemployment: pair(&b.rates.unemployment),
+        work_injury: pair(&b.rates.work_injury),
+        maternity: pair(&b.rates.maternity),
+    };
+    YearParameters::new(
+        code,
+        year,
+        Fen(b.average_monthly_wage_fen),
+        b.base_floor_pct,
+        b.base_ceiling_pct,
+        b.late_fee_bp_per_day,
+        rates,
+    )
+    .map_err(|e| field_error_of("$", Issue::Value(e)))
+}
+
+/// 201 with the view when the thing was created, 200 when it was replaced.
+fn created_or_ok(created: bool, view: impl serde::Serialize) -> HttpResponse {
+    if created {
         HttpResponse::Created().json(view)
     } else {
         HttpResponse::Ok().json(view)
-    })
+    }
 }
 
 /// Sets a region's contribution parameters for one year (admin). Records of a year without
@@ -192,28 +226,7 @@ pub async fn put_region_year(
     let (code, year) = path.into_inner();
     let code = RegionCode::parse(&code).map_err(|_| ApiError::NotFound("region"))?;
     let year: i32 = year.parse().map_err(|_| ApiError::NotFound("year"))?;
-    let b = body.0;
-    let pair = |p: &dto::RatePair| RatePair {
-        employer_bp: p.employer_bp,
-        employee_bp: p.employee_bp,
-    };
-    let rates = Rates {
-        pension: pair(&b.rates.pension),
-        medical: pair(&b.rates.medical),
-        unemployment: pair(&b.rates.unemployment),
-        work_injury: pair(&b.rates.work_injury),
-        maternity: pair(&b.rates.maternity),
-    };
-    let params = YearParameters::new(
-        code.clone(),
-        year,
-        Fen(b.average_monthly_wage_fen),
-        b.base_floor_pct,
-        b.base_ceiling_pct,
-        b.late_fee_bp_per_day,
-        rates,
-    )
-    .map_err(|e| field_error_of("$", Issue::Value(e)))?;
+    let params = year_parameters(code.clone(), year, &body.0)?;
     let ts = state.now().naive_utc();
     let entry = Audit::of(&req).staff(
         &staff,
@@ -235,11 +248,28 @@ pub async fn put_region_year(
         .await?
         .ok_or(ApiError::NotFound("region"))?;
     let view = year_view(&params);
-    Ok(if created {
-        HttpResponse::Created().json(view)
-    } else {
-        HttpResponse::Ok().json(view)
-    })
+    Ok(created_or_ok(created, view))
+}
+
+/// The region, year (1990–2100) and rate (at most 2,000 basis points) of an interest run.
+fn interest_request(b: &dto::PensionInterestRequest) -> Result<(RegionCode, i32, u32), ApiError> {
+    let mut f = Fields::new();
+    let region = f.check("region", RegionCode::parse(&b.region));
+    if !(1990..=2100).contains(&b.year) {
+        let range = shebao_domain::ValueError::Range {
+            min: 1990,
+            max: 2100,
+        };
+        f.add("year", Issue::Value(range));
+    }
+    if b.rate_bp > 2_000 {
+        let range = shebao_domain::ValueError::Range { min: 0, max: 2_000 };
+        f.add("rate_bp", Issue::Value(range));
+    }
+    match region.filter(|_| f.is_empty()) {
+        Some(region) => Ok((region, b.year, b.rate_bp)),
+        None => Err(f.into_error()),
+    }
 }
 
 /// Credits a year's interest to every personal pension account of a region, once (admin).
@@ -257,29 +287,8 @@ pub async fn pension_interest(
     body: Json<dto::PensionInterestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&staff)?;
-    let b = body.0;
-    let mut f = Fields::new();
-    let region = f.check("region", RegionCode::parse(&b.region));
-    if !(1990..=2100).contains(&b.year) {
-        f.add(
-            "year",
-            Issue::Value(shebao_domain::ValueError::Range {
-                min: 1990,
-                max: 2100,
-            }),
-        );
-    }
-    if b.rate_bp > 2_000 {
-        f.add(
-            "rate_bp",
-            Issue::Value(shebao_domain::ValueError::Range { min: 0, max: 2_000 }),
-        );
-    }
-    let Some(region) = region.filter(|_| f.is_empty()) else {
-        return Err(f.into_error());
-    };
+    let (region, year, rate) = interest_request(&body.0)?;
     let ts = state.now().naive_utc();
-    let (year, rate) = (b.year, b.rate_bp);
     let mut entry = Audit::of(&req).staff(
         &staff,
         "pension.interest",
