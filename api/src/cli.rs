@@ -16,42 +16,18 @@ use shebao_infra::seed;
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault};
 
 use crate::startup::Application;
+use crate::{openapi_doc, telemetry};
 
 #[cfg(feature = "synthetic")]
 mod synthetic;
 
 /// Without the `synthetic` feature (the container image), the benchmark commands say so.
 #[cfg(not(feature = "synthetic"))]
-mod synthetic {
-    use super::SeedArgs;
-    use shebao_infra::db::DbConnection;
-    use shebao_security::PiiVault;
-
-    fn missing() -> anyhow::Error {
-        anyhow::anyhow!(
-            "this build has no synthetic data: build shebao with the `synthetic` feature (on by default)"
-        )
-    }
-
-    pub fn seed_persons(
-        _: &mut DbConnection,
-        _: &PiiVault,
-        _: u64,
-        _: &SeedArgs,
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> anyhow::Result<()> {
-        Err(missing())
-    }
-
-    pub fn bench_tokens(_: u64, _: &str) -> anyhow::Result<()> {
-        Err(missing())
-    }
-
-    pub fn bench_import_file(_: u64, _: u32, _: &str) -> anyhow::Result<()> {
-        Err(missing())
-    }
+fn no_synthetic() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this build has no synthetic data: build shebao with the `synthetic` feature (on by default)"
+    )
 }
-use crate::{openapi_doc, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -185,6 +161,23 @@ fn migrated(settings: &Settings) -> anyhow::Result<DbConnection> {
     Ok(conn)
 }
 
+#[cfg(feature = "synthetic")]
+fn bench(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Tokens { count, out } => synthetic::bench_tokens(count, &out),
+        BenchCommand::ImportFile {
+            persons,
+            months,
+            out,
+        } => synthetic::bench_import_file(persons, months, &out),
+    }
+}
+
+#[cfg(not(feature = "synthetic"))]
+fn bench(_: BenchCommand) -> anyhow::Result<()> {
+    Err(no_synthetic())
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -229,21 +222,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     s.demo_person.name, s.demo_person.national_id, s.demo_person.card_number
                 ));
             } else if let Some(n) = args.persons {
+                #[cfg(feature = "synthetic")]
                 synthetic::seed_persons(&mut conn, &vault, n, &args, now)?;
+                #[cfg(not(feature = "synthetic"))]
+                return Err(no_synthetic().context(format!("seed --persons {n}")));
             }
             Ok(())
         }
-        Command::Bench {
-            command: BenchCommand::Tokens { count, out: path },
-        } => synthetic::bench_tokens(count, &path),
-        Command::Bench {
-            command:
-                BenchCommand::ImportFile {
-                    persons,
-                    months,
-                    out: path,
-                },
-        } => synthetic::bench_import_file(persons, months, &path),
+        Command::Bench { command } => bench(command),
         Command::Admin {
             command: AdminCommand::CreateStaff { username, role },
         } => {

@@ -15,7 +15,7 @@ use shebao_openapi::{FieldError, Problem};
 use crate::context::{self, Lang};
 
 mod catalogue;
-pub use catalogue::{problems, ErrorCode, ProblemSet, Problems};
+pub use catalogue::{english_phrase, problems, ErrorCode, ProblemSet, Problems};
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 pub const RETRY_AFTER_SECS: u64 = 5;

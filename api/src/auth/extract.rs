@@ -82,11 +82,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 })
             });
         }
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared = content_length(req).and_then(|n| usize::try_from(n).ok());
         if declared.is_some_and(|n| n > limit) {
             return Box::pin(async move { Err(ApiError::PayloadTooLarge { limit }) });
         }
@@ -105,6 +101,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             Ok(Json(value))
         })
     }
+}
+
+/// The body length the request declares (`Content-Length`), if it declares one.
+pub fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// The audience and kind of staff access tokens.

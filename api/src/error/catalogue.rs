@@ -251,6 +251,19 @@ fn describe(code: ErrorCode) -> String {
     out
 }
 
+/// The first English phrase (two Latin words in a row) in a Chinese text, if any: no Chinese
+/// answer may carry one (a lone `JSON`, a media type or a path is not a phrase).
+pub fn english_phrase(zh: &str) -> Option<String> {
+    zh.split(|c: char| !c.is_ascii()).find_map(|run| {
+        let words: Vec<&str> = run.split_whitespace().collect();
+        words.windows(2).find_map(|w| {
+            w.iter()
+                .all(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
+                .then(|| w.join(" "))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,27 +285,15 @@ mod tests {
             let ((tz, te), (dz, de)) = (c.title(), c.detail());
             assert!(![tz, te, dz, de].iter().any(|t| t.is_empty()), "{code}");
             for zh in [tz, dz] {
-                assert!(english_in(zh).is_none(), "{code}: English in {zh}");
+                assert!(english_phrase(zh).is_none(), "{code}: English in {zh}");
             }
         }
     }
 
-    /// Two Latin words in a row: an English phrase (a lone `JSON` or media type is not).
-    pub(crate) fn english_in(zh: &str) -> Option<String> {
-        zh.split(|c: char| !c.is_ascii()).find_map(|run| {
-            let words: Vec<&str> = run.split_whitespace().collect();
-            words.windows(2).find_map(|w| {
-                w.iter()
-                    .all(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
-                    .then(|| w.join(" "))
-            })
-        })
-    }
-
     #[test]
     fn the_english_check_sees_english() {
-        assert!(english_in("无法解析请求体：expected value").is_some());
-        assert!(english_in("请求体必须是 application/json。").is_none());
+        assert!(english_phrase("无法解析请求体：expected value").is_some());
+        assert!(english_phrase("请求体必须是 application/json。").is_none());
     }
 
     #[test]

@@ -21,7 +21,6 @@ mod lanes;
 mod lines;
 mod rows;
 
-use actix_web::http::header;
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
@@ -34,7 +33,7 @@ use shebao_openapi::imports::{
 };
 
 use crate::audit::Audit;
-use crate::auth::extract::{Staff, ANY_STAFF};
+use crate::auth::extract::{content_length, Staff, ANY_STAFF};
 use crate::context::{self, Lang};
 use crate::error::{value_message, ApiError, ErrorCode, FieldIssue, Issue, Problems};
 use crate::state::AppState;
@@ -324,12 +323,7 @@ async fn import<I: Importer>(
 ) -> Result<HttpResponse, ApiError> {
     staff.require(ANY_STAFF)?;
     let format = format_of(&req)?;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if content_length(&req).is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
     let mut entry: AuditEntry = Audit::of(&req).entry(
