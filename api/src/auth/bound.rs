@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use shebao_domain::region::TimeZoneName;
 use uuid::Uuid;
 
+use crate::auth::extract::bearer_problems;
 use crate::auth::person::Person;
 use crate::error::{ApiError, ErrorCode, ProblemSet};
 
@@ -26,11 +27,7 @@ pub struct BoundPerson {
 /// card is bound.
 impl ProblemSet for BoundPerson {
     fn codes() -> Vec<ErrorCode> {
-        vec![
-            ErrorCode::Unauthorized,
-            ErrorCode::TokenExpired,
-            ErrorCode::BindingRequired,
-        ]
+        bearer_problems(ErrorCode::BindingRequired)
     }
 }
 

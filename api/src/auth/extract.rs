@@ -149,12 +149,14 @@ impl Staff {
 /// A staff route answers 401 without a valid staff token and 403 to a role it does not serve.
 impl ProblemSet for Staff {
     fn codes() -> Vec<ErrorCode> {
-        vec![
-            ErrorCode::Unauthorized,
-            ErrorCode::TokenExpired,
-            ErrorCode::Forbidden,
-        ]
+        bearer_problems(ErrorCode::Forbidden)
     }
+}
+
+/// What a route behind a bearer token answers: 401 without a valid token, and `forbidden`, the
+/// extractor's 403.
+pub fn bearer_problems(forbidden: ErrorCode) -> Vec<ErrorCode> {
+    vec![ErrorCode::Unauthorized, ErrorCode::TokenExpired, forbidden]
 }
 
 /// Roles that may use the registry's staff endpoints.

@@ -15,7 +15,7 @@ use shebao_infra::identity::sessions;
 use shebao_security::opaque;
 use uuid::Uuid;
 
-use crate::auth::extract::{bearer, verify_access, ACCESS_TOKEN_USE};
+use crate::auth::extract::{bearer, bearer_problems, verify_access, ACCESS_TOKEN_USE};
 use crate::error::{ApiError, ErrorCode, ProblemSet};
 use crate::session_cache::VerifiedToken;
 use crate::state::AppState;
@@ -68,11 +68,7 @@ pub struct Person {
 /// secured route may answer to a principal it does not serve.
 impl ProblemSet for Person {
     fn codes() -> Vec<ErrorCode> {
-        vec![
-            ErrorCode::Unauthorized,
-            ErrorCode::TokenExpired,
-            ErrorCode::Forbidden,
-        ]
+        bearer_problems(ErrorCode::Forbidden)
     }
 }
 
