@@ -4,9 +4,9 @@ use actix_web::HttpRequest;
 use shebao_domain::staff::AccessReason;
 use shebao_infra::audit::{ActorKind, AuditEntry};
 
+use crate::auth::extract::{client_ip, Staff};
 use crate::context;
 use crate::error::{field_error_of, ApiError, Issue};
-use crate::extract::{client_ip, Staff};
 
 /// The `reason` every staff read of a person's data must give: absent or blank is 422
 /// `required`, anything else goes through [`AccessReason`].

@@ -10,8 +10,8 @@ use shebao_infra::identity::throttle::{self as store, Counter, Scope};
 use shebao_security::opaque;
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::extract::client_ip;
+use crate::auth::extract::client_ip;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The counter of the request's client address (every sign-in and step-up shares it).
@@ -116,29 +116,13 @@ fn refused(scope: Scope, refusal: Refusal) -> ApiError {
         (Scope::PhoneSignIn | Scope::StaffSignIn, Refusal::Locked(_)) => ApiError::AccountLocked {
             retry_after_secs: u64::try_from(wait).unwrap_or(1),
         },
-        (Scope::PhoneSignIn | Scope::StaffSignIn, Refusal::SlowDown(_)) => ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "尝试过于频繁，请稍后再试。",
-            "Too many attempts; wait a moment before trying again.",
-        ),
-        (Scope::ClientAddress, _) => ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "该网络的失败尝试过多，请稍后再试。",
-            "Too many failed attempts from this network; try again later.",
-        ),
-        (Scope::StepUp, _) => ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "验证失败次数过多，请稍后再试。",
-            "Too many failed verifications; try again later.",
-        ),
-        (Scope::BindingAccount | Scope::BindingIdNumber, _) => ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "今日绑定失败次数过多，请明天再试。",
-            "Too many failed binding attempts today; try again tomorrow.",
-        ),
+        (Scope::PhoneSignIn | Scope::StaffSignIn, Refusal::SlowDown(_)) => {
+            ErrorCode::TooManyAttempts.retry_after(wait)
+        }
+        (Scope::ClientAddress, _) => ErrorCode::TooManyAttempts.retry_after(wait),
+        (Scope::StepUp, _) => ErrorCode::TooManyAttempts.retry_after(wait),
+        (Scope::BindingAccount | Scope::BindingIdNumber, _) => {
+            ErrorCode::TooManyAttempts.retry_after(wait)
+        }
     }
 }

@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi_doc::{self, ApiDoc};
-use crate::routing::{self, RouteTable};
+use crate::routing::RouteTable;
 use crate::state::AppState;
 use crate::{docs, middleware, routes};
 
@@ -235,7 +235,7 @@ impl Application {
                 .configure(routes::configure)
                 .route("/openapi.json", web::get().to(openapi_json))
                 .configure(docs::configure)
-                .default_service(web::to(routing::fallback))
+                .default_service(web::to(routes::fallback::fallback))
         })
         .workers(settings.workers)
         // Database work runs on each worker's blocking threads; more of them than there are

@@ -20,23 +20,20 @@ use shebao_security::{totp, VerifyOptions};
 use uuid::Uuid;
 
 use crate::audit::Audit;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{client_ip, Json};
+use crate::auth::extract::{client_ip, Json};
+use crate::auth::person::{
+    self as person_auth, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE,
+};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::limits::{self, Tries};
-use crate::person_auth::{self, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE};
 use crate::state::AppState;
 
 fn invalid_credentials() -> ApiError {
-    ApiError::InvalidCredentials
+    ApiError::Code(ErrorCode::InvalidCredentials)
 }
 
 fn invalid_code() -> ApiError {
-    ApiError::coded(
-        401,
-        "invalid_code",
-        "验证码错误或已失效。",
-        "The code is wrong or no longer valid.",
-    )
+    ApiError::Code(ErrorCode::InvalidCode)
 }
 
 fn phone_field(raw: &str) -> Result<PhoneNumber, ApiError> {
@@ -150,19 +147,9 @@ async fn record_code(
         .await?;
     match allowed {
         Ok(()) => Ok(()),
-        Err(SendRefused::Cooldown(wait)) => Err(ApiError::too_many(
-            "sms_cooldown",
-            wait,
-            "请稍后再获取验证码。",
-            "Wait before asking for another code.",
-        )),
+        Err(SendRefused::Cooldown(wait)) => Err(ErrorCode::SmsCooldown.retry_after(wait)),
         Err(SendRefused::PhoneDailyCap(wait) | SendRefused::IpDailyCap(wait)) => {
-            Err(ApiError::too_many(
-                "sms_daily_cap",
-                wait,
-                "今日获取验证码次数已达上限。",
-                "The daily limit of codes has been reached.",
-            ))
+            Err(ErrorCode::SmsDailyCap.retry_after(wait))
         }
     }
 }
@@ -188,13 +175,7 @@ async fn send_code(state: &AppState, id: Uuid, message: &SmsMessage) -> Result<(
         Err(e) => {
             tracing::warn!(error = %e, "SMS provider failed");
             state.db.run(move |c| codes::mark_failed(c, id, ts)).await?;
-            Err(ApiError::Coded {
-                status: 503,
-                code: "sms_unavailable",
-                zh: "短信服务暂时不可用，请稍后重试。",
-                en: "The SMS service is unavailable right now; try again shortly.",
-                retry_after_secs: Some(30),
-            })
+            Err(ErrorCode::SmsUnavailable.retry_after(30))
         }
     }
 }
@@ -269,14 +250,7 @@ pub async fn register(
         .db
         .run(move |c| accounts::create(c, &vault, &phone, &hash, ts))
         .await?;
-    let account = created.map_err(|_| {
-        ApiError::coded(
-            409,
-            "phone_taken",
-            "该手机号已注册。",
-            "This phone number has an account already.",
-        )
-    })?;
+    let account = created.map_err(|_| ErrorCode::PhoneTaken)?;
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(account.id.to_string()),
@@ -450,7 +424,7 @@ pub async fn login_mfa(
         .db
         .run(move |c| accounts::get(c, account_id))
         .await?
-        .ok_or(ApiError::Unauthorized)?;
+        .ok_or(ErrorCode::Unauthorized)?;
     let counters = vec![
         limits::client_address(&req),
         limits::phone_sign_in(&account.phone_hash),
@@ -501,8 +475,8 @@ fn mfa_claims(state: &AppState, token: &str) -> Result<(MfaClaims, Uuid), ApiErr
     let claims: MfaClaims = state
         .signer
         .verify(token, &opts, state.now().timestamp())
-        .map_err(|_| ApiError::Unauthorized)?;
-    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
+        .map_err(|_| ErrorCode::Unauthorized)?;
+    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ErrorCode::Unauthorized)?;
     Ok((claims, account_id))
 }
 
@@ -538,7 +512,7 @@ async fn spend_mfa_token(state: &AppState, claims: &MfaClaims) -> Result<(), Api
     if spent {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(ErrorCode::Unauthorized.into())
     }
 }
 
@@ -590,20 +564,10 @@ pub async fn refresh(
             token_type: "Bearer".into(),
             expires_in: state.settings.access_token_ttl_secs,
         })),
-        Refreshed::Invalid => Err(ApiError::coded(
-            401,
-            "invalid_refresh_token",
-            "刷新令牌无效，请重新登录。",
-            "The refresh token is not valid; sign in again.",
-        )),
+        Refreshed::Invalid => Err(ApiError::Code(ErrorCode::InvalidRefreshToken)),
         Refreshed::Reused(account_id, session_id) => {
             end_reused_session(&state, &req, account_id, session_id).await?;
-            Err(ApiError::coded(
-                401,
-                "refresh_token_reused",
-                "刷新令牌已被使用，会话已结束，请重新登录。",
-                "This refresh token was used before; the session has been ended. Sign in again.",
-            ))
+            Err(ApiError::Code(ErrorCode::RefreshTokenReused))
         }
     }
 }
@@ -640,8 +604,7 @@ async fn end_reused_session(
 #[utoipa::path(post, operation_id = "logout", path = "/v1/auth/logout", tag = "identity", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a person's token", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<Person>))]
 #[post("/v1/auth/logout")]
 pub async fn logout(
     req: HttpRequest,

@@ -14,10 +14,11 @@ use shebao_openapi::records as dto;
 use shebao_security::{TokenError, VerifyOptions};
 use uuid::Uuid;
 
+use crate::auth::bound::BoundPerson;
+use crate::auth::extract::Json;
 use crate::context::{self, Lang};
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::Json;
-use crate::routes::records::{as_fen, BoundPerson};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
+use crate::routes::records::as_fen;
 use crate::state::AppState;
 
 fn bp_of(field: &str, value: Option<f64>, min: f64, max: f64, f: &mut Fields) -> Option<u32> {
@@ -69,12 +70,7 @@ fn estimate_error(e: EstimateError) -> ApiError {
             "retirement_date",
             Issue::Value(ValueError::Rule("must be within three years of the statutory date and not before the original retirement age")),
         ),
-        EstimateError::NoYearParameters => ApiError::coded(
-            422,
-            "no_year_parameters",
-            "所在地区尚无缴费参数，无法测算。",
-            "The region has no contribution parameters; no estimate can be made.",
-        ),
+        EstimateError::NoYearParameters => ApiError::Code(ErrorCode::NoYearParameters),
         EstimateError::OutOfRange => ApiError::internal("pension estimate out of range"),
     }
 }
@@ -115,8 +111,7 @@ fn estimate_view(e: &estimate::Estimate, lang: Language) -> dto::PensionEstimate
 #[utoipa::path(post, operation_id = "pension_estimate", path = "/v1/me/pension-estimate", tag = "records", request_body = dto::PensionEstimateRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The estimate, with its assumptions and reasoning", body = dto::PensionEstimate),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[post("/v1/me/pension-estimate")]
 pub async fn pension_estimate(
     state: web::Data<AppState>,
@@ -181,8 +176,7 @@ struct ECardClaims {
 #[utoipa::path(post, operation_id = "ecard", path = "/v1/me/ecard", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The e-card", body = dto::ECard),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[post("/v1/me/ecard")]
 pub async fn ecard(state: web::Data<AppState>, me: BoundPerson) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;

@@ -18,11 +18,11 @@ use shebao_security::{opaque, totp};
 use uuid::Uuid;
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, PageRequest};
+use crate::auth::person::{self as person_auth, Person};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{Json, PageRequest};
+use crate::error::{field_error_of, problems, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::limits::{self, Tries};
-use crate::person_auth::{self, Person};
 use crate::routes::auth::check_totp;
 use crate::routes::persons::utc;
 use crate::state::AppState;
@@ -33,15 +33,14 @@ async fn account_of(state: &AppState, person: &Person) -> Result<Account, ApiErr
         .db
         .run(move |c| accounts::get(c, id))
         .await?
-        .ok_or(ApiError::Unauthorized)
+        .ok_or(ApiError::Code(ErrorCode::Unauthorized))
 }
 
 /// The signed-in account.
 #[utoipa::path(get, operation_id = "get_me", path = "/v1/me", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = MeView),
-        (status = 401, description = "Missing, invalid or expired token, or an ended session", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<Person>))]
 #[get("/v1/me")]
 pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpResponse, ApiError> {
     let a = account_of(&state, &person).await?;
@@ -57,9 +56,8 @@ pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpRespon
 #[utoipa::path(get, operation_id = "list_sessions", path = "/v1/me/sessions", tag = "me", params(PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of sessions", body = SessionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[get("/v1/me/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
@@ -93,9 +91,8 @@ pub async fn list_sessions(
     security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Ended"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such live session of this account", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such live session of this account", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[delete("/v1/me/sessions/{id}")]
 pub async fn delete_session(
     req: HttpRequest,
@@ -134,12 +131,7 @@ pub async fn delete_session(
 }
 
 fn totp_not_started() -> ApiError {
-    ApiError::coded(
-        409,
-        "totp_not_started",
-        "请先开始绑定动态口令。",
-        "Start TOTP enrolment first (POST /v1/me/totp).",
-    )
+    ApiError::Code(ErrorCode::TotpNotStarted)
 }
 
 /// Starts TOTP enrolment, or the replacement of the authenticator: a new secret to scan,
@@ -148,8 +140,7 @@ fn totp_not_started() -> ApiError {
 #[utoipa::path(post, operation_id = "totp_start", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Scan or type the secret, then confirm with a code", body = TotpEnrolment),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`): by SMS code while no TOTP is enabled", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::StepUpRequired)>))]
 #[post("/v1/me/totp")]
 pub async fn totp_start(
     state: web::Data<AppState>,
@@ -177,9 +168,8 @@ pub async fn totp_start(
 #[utoipa::path(post, operation_id = "totp_confirm", path = "/v1/me/totp/confirm", tag = "me", request_body = TotpConfirmRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "TOTP is on, with the new secret", body = RecoveryCodes),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No enrolment started, or another one started since (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "No enrolment started, or another one started since (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::StepUpRequired)>))]
 #[post("/v1/me/totp/confirm")]
 pub async fn totp_confirm(
     req: HttpRequest,
@@ -282,8 +272,7 @@ async fn notify_factor_change(state: &AppState, account_id: Uuid, change: Factor
 #[utoipa::path(delete, operation_id = "totp_delete", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "TOTP is off"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::StepUpRequired)>))]
 #[delete("/v1/me/totp")]
 pub async fn totp_delete(
     req: HttpRequest,
@@ -316,10 +305,7 @@ pub async fn totp_delete(
 #[utoipa::path(post, operation_id = "step_up", path = "/v1/me/step-up", tag = "me", request_body = StepUpRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A stepped-up access token", body = StepUpToken),
-        (status = 401, description = "Missing or invalid token, or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed step-ups of this account or from this address (`too_many_attempts`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+        Problems<(Person, problems::InvalidCode, problems::TooManyAttempts)>))]
 #[post("/v1/me/step-up")]
 pub async fn step_up(
     req: HttpRequest,
@@ -354,12 +340,7 @@ pub async fn step_up(
     state.db.run(move |c| audit::record(c, &entry, ts)).await?;
     if !ok {
         tries.failed();
-        return Err(ApiError::coded(
-            401,
-            "invalid_code",
-            "验证码错误或已失效。",
-            "The code is wrong or no longer valid.",
-        ));
+        return Err(ApiError::Code(ErrorCode::InvalidCode));
     }
     tries.succeeded(&state).await?;
     let until = state.now().timestamp() + STEP_UP_SECS;
@@ -417,11 +398,8 @@ enum BindOutcome {
 #[utoipa::path(post, operation_id = "create_binding", path = "/v1/me/binding", tag = "me", request_body = BindingRequest, security(("person_bearer" = [])),
     responses(
         (status = 201, description = "Bound", body = BindingView),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This account is bound already (`already_bound`), or the person is bound to another account (`person_already_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many mismatches today for this account or this ID number (`too_many_attempts`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+        Problems<(Person, problems::StepUpRequired, problems::TooManyAttempts)>))]
 #[post("/v1/me/binding")]
 pub async fn bind(
     req: HttpRequest,
@@ -504,43 +482,26 @@ fn binding_fields(body: &BindingRequest) -> Result<(NationalId, PersonName, Card
 fn binding_answer(outcome: BindOutcome) -> Result<HttpResponse, ApiError> {
     match outcome {
         BindOutcome::Bound(p) => Ok(HttpResponse::Created().json(binding_view(&p))),
-        BindOutcome::Mismatch => Err(ApiError::coded(
-            422,
-            "binding_mismatch",
-            "身份信息与登记信息不一致。",
-            "The details do not match the registry.",
-        )),
-        BindOutcome::Conflict(BindConflict::AccountBound) => Err(ApiError::coded(
-            409,
-            "already_bound",
-            "该账户已绑定社保卡。",
-            "This account is bound to a card already.",
-        )),
-        BindOutcome::Conflict(BindConflict::PersonBound) => Err(ApiError::coded(
-            409,
-            "person_already_bound",
-            "该参保人已绑定到其他账户。",
-            "This person is bound to another account.",
-        )),
+        BindOutcome::Mismatch => Err(ApiError::Code(ErrorCode::BindingMismatch)),
+        BindOutcome::Conflict(BindConflict::AccountBound) => {
+            Err(ApiError::Code(ErrorCode::AlreadyBound))
+        }
+        BindOutcome::Conflict(BindConflict::PersonBound) => {
+            Err(ApiError::Code(ErrorCode::PersonAlreadyBound))
+        }
     }
 }
 
 fn not_bound() -> ApiError {
-    ApiError::coded(
-        404,
-        "not_bound",
-        "尚未绑定社保卡。",
-        "No card is bound to this account.",
-    )
+    ApiError::Code(ErrorCode::NotBound)
 }
 
 /// The bound person, if any.
 #[utoipa::path(get, operation_id = "get_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The binding", body = BindingView),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[get("/v1/me/binding")]
 pub async fn get_binding(
     state: web::Data<AppState>,
@@ -562,9 +523,8 @@ pub async fn get_binding(
 #[utoipa::path(delete, operation_id = "delete_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Unbound"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::StepUpRequired)>))]
 #[delete("/v1/me/binding")]
 pub async fn delete_binding(
     req: HttpRequest,

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod employers;
 pub mod estimate;
+pub mod fallback;
 pub mod health;
 pub mod imports;
 pub mod me;

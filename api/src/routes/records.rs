@@ -2,17 +2,13 @@
 //! medical accounts, benefit payments, and who on the staff looked at them. Every route needs a
 //! bound ID card and shows only the bound person's data.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use shebao_domain::benefits::{unemployment_entitlement, BenefitKind};
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
-use shebao_domain::region::{AccountShares, TimeZoneName};
+use shebao_domain::region::AccountShares;
 use shebao_domain::statement::{self, ContributionStatus};
 use shebao_domain::ValueError;
 use shebao_infra::audit;
@@ -24,54 +20,12 @@ use shebao_infra::registry::{persons, regions, staff};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
+use crate::auth::bound::BoundPerson;
+use crate::auth::extract::{PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{PageRequest, Staff};
-use crate::person_auth::Person;
+use crate::error::{field_error_of, ApiError, Fields, Issue, Problems};
 use crate::routes::persons::utc;
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
-
-/// A signed-in person whose account is bound to a registered person.
-#[derive(Debug, Clone)]
-pub struct BoundPerson {
-    pub account_id: Uuid,
-    pub person_id: Uuid,
-    /// Their region's time zone: whose calendar says when a month falls due.
-    pub time_zone: TimeZoneName,
-}
-
-impl BoundPerson {
-    /// The person's local date at `now`.
-    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-        self.time_zone.local_date(now)
-    }
-}
-
-impl FromRequest for BoundPerson {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let person = Person::from_request(req, payload);
-        Box::pin(async move {
-            let person = person.await?;
-            let (person_id, time_zone) = person.person.ok_or_else(|| {
-                ApiError::coded(
-                    403,
-                    "binding_required",
-                    "请先绑定身份证和社保卡（POST /v1/me/binding）。",
-                    "Bind your ID card and social-security card first (POST /v1/me/binding).",
-                )
-            })?;
-            Ok(BoundPerson {
-                account_id: person.account_id,
-                person_id,
-                time_zone,
-            })
-        })
-    }
-}
 
 pub fn wire_insurance(i: InsuranceType) -> dto::Insurance {
     match i {
@@ -174,9 +128,8 @@ fn contribution_filter(
 #[utoipa::path(get, operation_id = "list_contributions", path = "/v1/me/contributions", tag = "records", params(dto::ContributionQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A filter or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A filter or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/contributions")]
 pub async fn list_contributions(
     state: web::Data<AppState>,
@@ -229,8 +182,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
 #[utoipa::path(get, operation_id = "contribution_summary", path = "/v1/me/contributions/summary", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The summary", body = dto::ContributionSummary),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/contributions/summary")]
 pub async fn contribution_summary(
     state: web::Data<AppState>,
@@ -279,8 +231,7 @@ fn pension_years(
 #[utoipa::path(get, operation_id = "pension_account", path = "/v1/me/accounts/pension", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::PensionAccount),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/pension")]
 pub async fn pension_account(
     state: web::Data<AppState>,
@@ -313,8 +264,7 @@ pub async fn pension_account(
 #[utoipa::path(get, operation_id = "medical_account", path = "/v1/me/accounts/medical", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::MedicalAccount),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/medical")]
 pub async fn medical_account(
     state: web::Data<AppState>,
@@ -360,9 +310,8 @@ fn parse_day(field: &str, raw: Option<&str>, f: &mut Fields) -> Option<NaiveDate
 #[utoipa::path(get, operation_id = "medical_transactions", path = "/v1/me/accounts/medical/transactions", tag = "records", params(dto::DateRangeQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = dto::MedicalTransactionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A date or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A date or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/medical/transactions")]
 pub async fn medical_transactions(
     state: web::Data<AppState>,
@@ -437,9 +386,8 @@ fn transaction(t: medical::MedicalTransaction) -> dto::MedicalTransaction {
 #[utoipa::path(get, operation_id = "list_benefits", path = "/v1/me/benefits", tag = "records", params(dto::BenefitQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of payments", body = dto::BenefitList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`kind` or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`kind` or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/benefits")]
 pub async fn list_benefits(
     state: web::Data<AppState>,
@@ -514,9 +462,8 @@ fn payment(p: benefits::BenefitPayment) -> dto::BenefitPayment {
 #[utoipa::path(get, operation_id = "access_log", path = "/v1/me/access-log", tag = "records", params(shebao_openapi::staff::PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = dto::AccessLog),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/access-log")]
 pub async fn access_log(
     state: web::Data<AppState>,
@@ -563,10 +510,9 @@ pub async fn access_log(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason` missing, or a filter invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`reason` missing, or a filter invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/persons/{id}/contributions")]
 pub async fn staff_contributions(
     req: HttpRequest,

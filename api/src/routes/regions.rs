@@ -12,10 +12,9 @@ use shebao_openapi::staff::{
 };
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{Json, PageRequest, Staff};
-use crate::routes::staff_auth::ANY_STAFF;
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
 
 fn pair(p: RatePair) -> dto::RatePair {
@@ -96,9 +95,8 @@ impl RuleChanges {
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "A page of regions", body = RegionList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/regions")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -132,9 +130,8 @@ pub async fn list(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The region", body = RegionView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/regions/{code}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -171,10 +168,9 @@ fn admin_only(staff: &Staff) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "Updated", body = RegionView),
         (status = 201, description = "Created", body = RegionView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins change regions", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A field is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[put("/v1/staff/regions/{code}")]
 pub async fn put_region(
     req: HttpRequest,
@@ -210,11 +206,47 @@ pub async fn put_region(
             Ok((created, region_view(&region, &rules, &years)))
         })
         .await?;
-    Ok(if created {
+    Ok(created_or_ok(created, view))
+}
+
+/// The year's parameters as the domain checks them.
+fn year_parameters(
+    code: RegionCode,
+    year: i32,
+    b: &dto::YearParametersInput,
+) -> Result<YearParameters, ApiError> {
+    let pair = |p: &dto::RatePair| RatePair {
+        employer_bp: p.employer_bp,
+        employee_bp: p.employee_bp,
+    };
+    let rates = Rates {
+        pension: pair(&b.rates.pension),
+        medical: pair(&b.rates.medical),
+        unemployment: pair(&b.rates.unemployment),
+        work_injury: pair(&b.rates.work_injury),
+        maternity: pair(&b.rates.maternity),
+    };
+    YearParameters::new(
+        code,
+        year,
+        Fen(b.average_monthly_wage_fen),
+        b.base_floor_pct,
+        b.base_ceiling_pct,
+        b.late_fee_bp_per_day,
+        rates,
+    )
+    .map_err(|e| field_error_of("$", Issue::Value(e)))?
+    .with_personal_account_bp(b.personal_account_bp)
+    .map_err(|e| field_error_of("personal_account_bp", Issue::Value(e)))
+}
+
+/// 201 with the view when the thing was created, 200 when it was replaced.
+fn created_or_ok(created: bool, view: impl serde::Serialize) -> HttpResponse {
+    if created {
         HttpResponse::Created().json(view)
     } else {
         HttpResponse::Ok().json(view)
-    })
+    }
 }
 
 /// Sets a region's contribution parameters for one year (admin). Records of a year without
@@ -225,10 +257,9 @@ pub async fn put_region(
     responses(
         (status = 200, description = "Updated", body = YearParametersView),
         (status = 201, description = "Created", body = YearParametersView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins change parameters", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A parameter is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[put("/v1/staff/regions/{code}/years/{year}")]
 pub async fn put_region_year(
     req: HttpRequest,
@@ -241,30 +272,7 @@ pub async fn put_region_year(
     let (code, year) = path.into_inner();
     let code = RegionCode::parse(&code).map_err(|_| ApiError::NotFound("region"))?;
     let year: i32 = year.parse().map_err(|_| ApiError::NotFound("year"))?;
-    let b = body.0;
-    let pair = |p: &dto::RatePair| RatePair {
-        employer_bp: p.employer_bp,
-        employee_bp: p.employee_bp,
-    };
-    let rates = Rates {
-        pension: pair(&b.rates.pension),
-        medical: pair(&b.rates.medical),
-        unemployment: pair(&b.rates.unemployment),
-        work_injury: pair(&b.rates.work_injury),
-        maternity: pair(&b.rates.maternity),
-    };
-    let params = YearParameters::new(
-        code.clone(),
-        year,
-        Fen(b.average_monthly_wage_fen),
-        b.base_floor_pct,
-        b.base_ceiling_pct,
-        b.late_fee_bp_per_day,
-        rates,
-    )
-    .map_err(|e| field_error_of("$", Issue::Value(e)))?
-    .with_personal_account_bp(b.personal_account_bp)
-    .map_err(|e| field_error_of("personal_account_bp", Issue::Value(e)))?;
+    let params = year_parameters(code.clone(), year, &body.0)?;
     let ts = state.now().naive_utc();
     let entry = Audit::of(&req).staff(
         &staff,
@@ -286,11 +294,28 @@ pub async fn put_region_year(
         .await?
         .ok_or(ApiError::NotFound("region"))?;
     let view = year_view(&params);
-    Ok(if created {
-        HttpResponse::Created().json(view)
-    } else {
-        HttpResponse::Ok().json(view)
-    })
+    Ok(created_or_ok(created, view))
+}
+
+/// The region, year (1990–2100) and rate (at most 2,000 basis points) of an interest run.
+fn interest_request(b: &dto::PensionInterestRequest) -> Result<(RegionCode, i32, u32), ApiError> {
+    let mut f = Fields::new();
+    let region = f.check("region", RegionCode::parse(&b.region));
+    if !(1990..=2100).contains(&b.year) {
+        let range = shebao_domain::ValueError::Range {
+            min: 1990,
+            max: 2100,
+        };
+        f.add("year", Issue::Value(range));
+    }
+    if b.rate_bp > 2_000 {
+        let range = shebao_domain::ValueError::Range { min: 0, max: 2_000 };
+        f.add("rate_bp", Issue::Value(range));
+    }
+    match region.filter(|_| f.is_empty()) {
+        Some(region) => Ok((region, b.year, b.rate_bp)),
+        None => Err(f.into_error()),
+    }
 }
 
 /// Credits a year's interest to every personal pension account of a region, once (admin).
@@ -298,9 +323,8 @@ pub async fn put_region_year(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Credited", body = dto::PensionInterestResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins credit interest", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/pension-interest")]
 pub async fn pension_interest(
     req: HttpRequest,
@@ -309,29 +333,8 @@ pub async fn pension_interest(
     body: Json<dto::PensionInterestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&staff)?;
-    let b = body.0;
-    let mut f = Fields::new();
-    let region = f.check("region", RegionCode::parse(&b.region));
-    if !(1990..=2100).contains(&b.year) {
-        f.add(
-            "year",
-            Issue::Value(shebao_domain::ValueError::Range {
-                min: 1990,
-                max: 2100,
-            }),
-        );
-    }
-    if b.rate_bp > 2_000 {
-        f.add(
-            "rate_bp",
-            Issue::Value(shebao_domain::ValueError::Range { min: 0, max: 2_000 }),
-        );
-    }
-    let Some(region) = region.filter(|_| f.is_empty()) else {
-        return Err(f.into_error());
-    };
+    let (region, year, rate) = interest_request(&body.0)?;
     let ts = state.now().naive_utc();
-    let (year, rate) = (b.year, b.rate_bp);
     let mut entry = Audit::of(&req).staff(
         &staff,
         "pension.interest",
@@ -355,11 +358,7 @@ pub async fn pension_interest(
         .await?;
     match outcome {
         None => Err(field_error_of("region", Issue::Unknown)),
-        Some(Err(_)) => Err(ApiError::Conflict {
-            code: "interest_already_credited",
-            zh: "该地区该年度的利息已记入。",
-            en: "That year's interest was credited for this region already.",
-        }),
+        Some(Err(_)) => Err(ApiError::Code(ErrorCode::InterestAlreadyCredited)),
         Some(Ok((persons, total))) => Ok(HttpResponse::Ok().json(dto::PensionInterestResult {
             region: region.as_str().to_owned(),
             year,

@@ -1,12 +1,12 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use shebao_domain::staff::{StaffRole, Username};
+use shebao_domain::staff::Username;
 use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::registry::staff::{self, StaffAccount};
 use shebao_openapi::staff::{StaffLoginRequest, StaffTokenResponse};
 
 use crate::audit::Audit;
-use crate::error::ApiError;
-use crate::extract::{Json, StaffClaims, ACCESS_TOKEN_USE, STAFF_AUDIENCE};
+use crate::auth::extract::{Json, StaffClaims, ACCESS_TOKEN_USE, STAFF_AUDIENCE};
+use crate::error::{ApiError, ErrorCode};
 use crate::limits::{self, Tries};
 use crate::routes::persons::wire_role;
 use crate::state::AppState;
@@ -65,7 +65,7 @@ pub async fn login(
                 .db
                 .run(move |c| audit::record(c, &failure, ts))
                 .await?;
-            return Err(ApiError::InvalidCredentials);
+            return Err(ErrorCode::InvalidCredentials.into());
         }
     };
     tries.succeeded(&state).await?;
@@ -132,6 +132,3 @@ fn staff_token(state: &AppState, account: &StaffAccount) -> Result<StaffTokenRes
         role: wire_role(account.role),
     })
 }
-
-/// Roles that may use the registry's staff endpoints.
-pub const ANY_STAFF: &[StaffRole] = &[StaffRole::Caseworker, StaffRole::Admin];

@@ -7,6 +7,7 @@
 
 mod error;
 mod migrations;
+mod per_backend;
 
 pub use error::StoreError;
 pub use migrations::{run_migrations, MigrationSet};

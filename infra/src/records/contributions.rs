@@ -6,6 +6,7 @@ use shebao_domain::period::Period;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
+use crate::db_run;
 use crate::registry::{stored, stored_id, Page};
 use crate::schema::{contributions, employers};
 
@@ -72,19 +73,17 @@ pub fn insert_many(
             updated_at: now,
         })
         .collect();
-    // Multi-row INSERT is one of the statements MultiConnection cannot build for both
-    // backends at once, so each backend builds its own. PostgreSQL takes the rows by `COPY` in
-    // the binary format: no statement of 14,000 parameters to parse and plan, and the
-    // constraints (the unique key, the foreign keys) are checked all the same.
-    let n = match conn {
-        DbConnection::Postgresql(c) => diesel::copy_from(contributions::table)
+    // PostgreSQL takes the rows by `COPY` in the binary format: no statement of 14,000
+    // parameters to parse and plan, and the constraints (the unique key, the foreign keys) are
+    // checked all the same.
+    Ok(db_run!(conn,
+        postgres: |c| diesel::copy_from(contributions::table)
             .from_insertable(&rows)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(contributions::table)
+            .execute(c),
+        sqlite: |c| diesel::insert_into(contributions::table)
             .values(&rows)
-            .execute(c)?,
-    };
-    Ok(n)
+            .execute(c),
+    )?)
 }
 
 /// A month of one insurance as the person sees it.
@@ -148,18 +147,29 @@ impl ContributionCursor {
     }
 }
 
-type ListRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<NaiveDateTime>,
-);
+/// A stored contribution month, with its employer's name.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contributions)]
+struct ListRow {
+    period: String,
+    insurance: String,
+    employer_id: Option<String>,
+    #[diesel(select_expression = employers::name.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<employers::name>)]
+    employer_name: Option<String>,
+    employer_key: String,
+    base_fen: i64,
+    employer_fen: i64,
+    employee_fen: i64,
+    status: String,
+    paid_at: Option<NaiveDateTime>,
+}
+
+/// A stored status word as the domain's status.
+pub(crate) fn stored_status(status: &str) -> Result<ContributionStatus, StoreError> {
+    ContributionStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))
+}
 
 /// The day of the next month by which a person's region wants a month paid (the default for an
 /// unknown person, who has no rows anyway).
@@ -174,35 +184,24 @@ fn record_from(
     today: NaiveDate,
     due_day: u8,
 ) -> Result<ContributionRecord, StoreError> {
-    let (
-        period,
-        insurance,
-        employer_id,
-        employer_name,
-        employer_key,
-        base,
-        employer_fen,
-        employee_fen,
-        status,
-        paid_at,
-    ) = r;
-    let employer = match (employer_id, employer_name) {
+    let employer = match (r.employer_id, r.employer_name) {
         (Some(id), Some(name)) => Some((stored_id("contributions.employer_id", &id)?, name)),
         _ => None,
     };
-    let period = stored("contributions.period", Period::parse(&period))?;
+    let period = stored("contributions.period", Period::parse(&r.period))?;
     Ok(ContributionRecord {
         period,
-        insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
+        insurance: stored(
+            "contributions.insurance",
+            InsuranceType::parse(&r.insurance),
+        )?,
         employer,
-        employer_key,
-        base_fen: base,
-        employer_fen,
-        employee_fen,
-        status: ContributionStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))?
-            .on(period, today, due_day),
-        paid_at,
+        employer_key: r.employer_key,
+        base_fen: r.base_fen,
+        employer_fen: r.employer_fen,
+        employee_fen: r.employee_fen,
+        status: stored_status(&r.status)?.on(period, today, due_day),
+        paid_at: r.paid_at,
     })
 }
 
@@ -256,18 +255,7 @@ pub fn list(
                     .and(contributions::insurance.eq(after_insurance))
                     .and(contributions::employer_key.lt(after_key))),
         )
-        .select((
-            contributions::period,
-            contributions::insurance,
-            contributions::employer_id,
-            employers::name.nullable(),
-            contributions::employer_key,
-            contributions::base_fen,
-            contributions::employer_fen,
-            contributions::employee_fen,
-            contributions::status,
-            contributions::paid_at,
-        ))
+        .select(ListRow::as_select())
         .order((
             contributions::period.desc(),
             contributions::insurance.desc(),
@@ -313,11 +301,7 @@ pub fn month_rows(
                 shebao_domain::statement::MonthRow {
                     period,
                     insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
-                    status: ContributionStatus::parse(&status)
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!("contributions.status: {status}"))
-                        })?
-                        .on(period, today, due_day),
+                    status: stored_status(&status)?.on(period, today, due_day),
                     employer: shebao_domain::money::Fen(employer),
                     employee: shebao_domain::money::Fen(employee),
                 },

@@ -203,85 +203,73 @@ pub fn list(
     }))
 }
 
-type YearRow = (
-    String,
-    i32,
-    i64,
-    i32,
-    i32,
-    i32,
-    (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32),
-    i32,
-);
+/// A region's parameters for one year, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = region_years)]
+struct YearRow {
+    region_code: String,
+    year: i32,
+    average_monthly_wage_fen: i64,
+    base_floor_pct: i32,
+    base_ceiling_pct: i32,
+    late_fee_bp_per_day: i32,
+    pension_employer_bp: i32,
+    pension_employee_bp: i32,
+    medical_employer_bp: i32,
+    medical_employee_bp: i32,
+    unemployment_employer_bp: i32,
+    unemployment_employee_bp: i32,
+    work_injury_employer_bp: i32,
+    work_injury_employee_bp: i32,
+    maternity_employer_bp: i32,
+    maternity_employee_bp: i32,
+    personal_account_bp: i32,
+}
 
 fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
     stored(column, u16::try_from(v))
 }
 
-fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
-    let (code, year, wage, floor, ceiling, late, r, account) = row;
-    let account = bp("personal_account_bp", account)?;
+fn year_from_row(r: YearRow) -> Result<YearParameters, StoreError> {
+    let account = bp("personal_account_bp", r.personal_account_bp)?;
     let rates = Rates {
         pension: RatePair {
-            employer_bp: bp("pension_employer_bp", r.0)?,
-            employee_bp: bp("pension_employee_bp", r.1)?,
+            employer_bp: bp("pension_employer_bp", r.pension_employer_bp)?,
+            employee_bp: bp("pension_employee_bp", r.pension_employee_bp)?,
         },
         medical: RatePair {
-            employer_bp: bp("medical_employer_bp", r.2)?,
-            employee_bp: bp("medical_employee_bp", r.3)?,
+            employer_bp: bp("medical_employer_bp", r.medical_employer_bp)?,
+            employee_bp: bp("medical_employee_bp", r.medical_employee_bp)?,
         },
         unemployment: RatePair {
-            employer_bp: bp("unemployment_employer_bp", r.4)?,
-            employee_bp: bp("unemployment_employee_bp", r.5)?,
+            employer_bp: bp("unemployment_employer_bp", r.unemployment_employer_bp)?,
+            employee_bp: bp("unemployment_employee_bp", r.unemployment_employee_bp)?,
         },
         work_injury: RatePair {
-            employer_bp: bp("work_injury_employer_bp", r.6)?,
-            employee_bp: bp("work_injury_employee_bp", r.7)?,
+            employer_bp: bp("work_injury_employer_bp", r.work_injury_employer_bp)?,
+            employee_bp: bp("work_injury_employee_bp", r.work_injury_employee_bp)?,
         },
         maternity: RatePair {
-            employer_bp: bp("maternity_employer_bp", r.8)?,
-            employee_bp: bp("maternity_employee_bp", r.9)?,
+            employer_bp: bp("maternity_employer_bp", r.maternity_employer_bp)?,
+            employee_bp: bp("maternity_employee_bp", r.maternity_employee_bp)?,
         },
     };
     stored(
         "region_years",
         YearParameters::new(
-            stored("region_years.region_code", RegionCode::parse(&code))?,
-            year,
-            Fen(wage),
-            bp("base_floor_pct", floor)?,
-            bp("base_ceiling_pct", ceiling)?,
-            bp("late_fee_bp_per_day", late)?,
+            stored(
+                "region_years.region_code",
+                RegionCode::parse(&r.region_code),
+            )?,
+            r.year,
+            Fen(r.average_monthly_wage_fen),
+            bp("base_floor_pct", r.base_floor_pct)?,
+            bp("base_ceiling_pct", r.base_ceiling_pct)?,
+            bp("late_fee_bp_per_day", r.late_fee_bp_per_day)?,
             rates,
         )
         .and_then(|p| p.with_personal_account_bp(Some(account))),
     )
-}
-
-macro_rules! year_columns {
-    () => {
-        (
-            region_years::region_code,
-            region_years::year,
-            region_years::average_monthly_wage_fen,
-            region_years::base_floor_pct,
-            region_years::base_ceiling_pct,
-            region_years::late_fee_bp_per_day,
-            (
-                region_years::pension_employer_bp,
-                region_years::pension_employee_bp,
-                region_years::medical_employer_bp,
-                region_years::medical_employee_bp,
-                region_years::unemployment_employer_bp,
-                region_years::unemployment_employee_bp,
-                region_years::work_injury_employer_bp,
-                region_years::work_injury_employee_bp,
-                region_years::maternity_employer_bp,
-                region_years::maternity_employee_bp,
-            ),
-            region_years::personal_account_bp,
-        )
-    };
 }
 
 /// All yearly parameters of a region, oldest first.
@@ -292,7 +280,7 @@ pub fn years(
     let rows: Vec<YearRow> = region_years::table
         .filter(region_years::region_code.eq(code.as_str()))
         .order(region_years::year.asc())
-        .select(year_columns!())
+        .select(YearRow::as_select())
         .load(conn)?;
     rows.into_iter().map(year_from_row).collect()
 }
@@ -307,7 +295,7 @@ pub fn years_of_person(
         .inner_join(persons::table.on(persons::region_code.eq(region_years::region_code)))
         .filter(persons::id.eq(person_id.to_string()))
         .order(region_years::year.asc())
-        .select(year_columns!())
+        .select(YearRow::as_select())
         .load(conn)?;
     rows.into_iter().map(year_from_row).collect()
 }
@@ -319,7 +307,7 @@ pub fn year(
 ) -> Result<Option<YearParameters>, StoreError> {
     let row: Option<YearRow> = region_years::table
         .find((code.as_str(), year))
-        .select(year_columns!())
+        .select(YearRow::as_select())
         .first(conn)
         .optional()?;
     row.map(year_from_row).transpose()
