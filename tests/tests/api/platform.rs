@@ -308,8 +308,12 @@ async fn the_per_ip_limit_follows_the_forwarded_address_only_from_a_trusted_prox
     let mut conn = app.db.connect();
     let keyed: Vec<String> = {
         use diesel::prelude::*;
-        use shebao_infra::schema::ip_throttle::dsl as t;
-        t::ip_throttle.select(t::client_ip).load(&mut conn).unwrap()
+        use shebao_infra::schema::auth_throttle::dsl as t;
+        t::auth_throttle
+            .filter(t::scope.eq("client_address"))
+            .select(t::subject)
+            .load(&mut conn)
+            .unwrap()
     };
     assert!(keyed.contains(&"198.51.100.7".to_owned()), "{keyed:?}");
     assert!(
