@@ -85,6 +85,7 @@ pub mod employer;
 pub mod error;
 pub mod identity;
 pub mod insurance;
+pub mod jobs;
 pub mod money;
 pub mod pension;
 pub mod period;
