@@ -8,6 +8,7 @@ pub mod context;
 pub mod cursor;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi_doc;

@@ -31,6 +31,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     sms_standin: Option<RunningStandIn>,
+    jobs: Option<crate::jobs::RunningJobs>,
 }
 
 /// The SMS provider: the one `SHEBAO_SMS_URL` names, or the built-in stand-in started here.
@@ -182,11 +183,15 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, "listening");
+        let jobs = settings.jobs_enabled.then(|| {
+            crate::jobs::RunningJobs::start(state.db.clone(), state.clock.clone(), &settings)
+        });
         Ok(Application {
             port,
             server,
             state,
             sms_standin,
+            jobs,
         })
     }
 
@@ -211,6 +216,9 @@ impl Application {
     /// Serves until SIGTERM or SIGINT; then finishes the requests in flight and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(jobs) = self.jobs {
+            jobs.stop().await;
+        }
         if let Some(standin) = &self.sms_standin {
             standin.stop().await;
         }

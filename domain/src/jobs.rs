@@ -320,7 +320,10 @@ mod tests {
         assert_eq!(p.delay(3, Jitter::per_mille(250)), TimeDelta::seconds(5));
         for j in [0u16, 1, 333, 999, 1000] {
             let d = p.delay(3, Jitter::per_mille(j));
-            assert!(d >= TimeDelta::seconds(4) && d <= TimeDelta::seconds(8), "{d}");
+            assert!(
+                d >= TimeDelta::seconds(4) && d <= TimeDelta::seconds(8),
+                "{d}"
+            );
         }
     }
 
@@ -358,7 +361,10 @@ mod tests {
 
     #[test]
     fn cron_expressions() {
-        assert_eq!(CronExpr::parse(" 0  10 10 * * ").unwrap().as_str(), "0 10 10 * *");
+        assert_eq!(
+            CronExpr::parse(" 0  10 10 * * ").unwrap().as_str(),
+            "0 10 10 * *"
+        );
         assert!(CronExpr::parse("0 0 10 10 * *").is_ok());
         assert!(CronExpr::parse("0 10 10 *").is_err());
         assert!(CronExpr::parse("61 10 10 * *").is_err());

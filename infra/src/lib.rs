@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod identity;
+pub mod jobs;
 pub mod records;
 pub mod registry;
 pub mod schema;

@@ -5,6 +5,7 @@ mod errors;
 mod estimate;
 mod identity;
 mod imports;
+mod jobs;
 mod migrations;
 mod openapi_spec;
 mod operations;
