@@ -282,7 +282,11 @@ mod worker {
     /// A migrated database with one probe job that takes `sleep_ms` each try.
     fn probe_job(dir: &std::path::Path, sleep_ms: u64) -> uuid::Uuid {
         let out = shebao(dir).arg("migrate").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut conn = DbConnection::open(&url(dir)).unwrap();
         let now = chrono::Utc::now();
         let job = NewJob {

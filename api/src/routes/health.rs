@@ -62,6 +62,18 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .db_pool
         .with_label_values(&["idle"])
         .set(i64::from(pool.idle_connections));
+    let now = state.now();
+    match state
+        .db
+        .run(move |c| shebao_infra::jobs::queue::stats(c, now))
+        .await
+    {
+        Ok(stats) => state
+            .metrics
+            .set_jobs(&stats, &crate::jobs::handlers().kinds()),
+        // The other metrics are still worth serving while the database is away.
+        Err(e) => tracing::warn!(error = %e, "reading the job queue for metrics failed"),
+    }
     let body = state.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

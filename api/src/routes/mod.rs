@@ -5,6 +5,7 @@ pub mod employers;
 pub mod estimate;
 pub mod health;
 pub mod imports;
+pub mod jobs;
 pub mod me;
 pub mod persons;
 pub mod records;
@@ -59,5 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(records::staff_contributions)
         .service(estimate::pension_estimate)
         .service(estimate::ecard)
-        .service(estimate::ecard_verify);
+        .service(estimate::ecard_verify)
+        .service(jobs::list)
+        .service(jobs::retry);
 }

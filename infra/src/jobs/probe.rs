@@ -22,7 +22,8 @@ pub struct ProbePayload {
     /// How long each try takes.
     #[serde(default)]
     pub sleep_ms: u64,
-    /// Tries 1 ..= this fail (with a retryable error); later ones succeed.
+    /// The first this many runs of the job fail (with a retryable error); later ones succeed.
+    /// Runs are counted in `job_probe_runs`, so a job an admin retried goes on counting.
     #[serde(default)]
     pub fail_attempts: u32,
 }
@@ -103,10 +104,21 @@ impl JobHandler for Probe {
                 })
                 .await
                 .map_err(|e| JobFailure::retry(e.to_string()))?;
-            if job.attempts <= payload.fail_attempts {
+            let job_id = job.id.to_string();
+            let runs: i64 = ctx
+                .db
+                .run(move |c| {
+                    job_probe_runs::table
+                        .filter(job_probe_runs::job_id.eq(job_id))
+                        .count()
+                        .get_result(c)
+                        .map_err(StoreError::from)
+                })
+                .await
+                .map_err(|e| JobFailure::retry(e.to_string()))?;
+            if runs <= i64::from(payload.fail_attempts) {
                 return Err(JobFailure::retry(format!(
-                    "probe failure on try {} as asked",
-                    job.attempts
+                    "probe failure on try {runs} as asked"
                 )));
             }
             Ok(())

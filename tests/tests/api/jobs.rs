@@ -388,3 +388,225 @@ async fn concurrent_runners_never_run_a_job_twice() {
     let workers: std::collections::BTreeSet<_> = runs.iter().map(|r| r.worker.clone()).collect();
     assert!(workers.len() >= 2, "only {workers:?} worked");
 }
+
+/// An app whose own runner is off, and a runner on its database and clock that the test
+/// drives by hand.
+async fn app_without_runner() -> (shebao_tests::TestApp, Runner) {
+    let app = shebao_tests::spawn_app_with(shebao_tests::TestOptions {
+        env: vec![("SHEBAO_JOBS", "off".into())],
+        ..Default::default()
+    })
+    .await;
+    let pool = Db::connect(&app.db.url, &PoolOptions::default()).unwrap();
+    let runner = Runner::new(
+        pool,
+        Arc::new(app.clock.clone()),
+        Handlers::new().with(probe::KIND, Probe),
+        RunnerConfig {
+            worker: "test".into(),
+            ..RunnerConfig::default()
+        },
+    );
+    (app, runner)
+}
+
+fn enqueue_probe(app: &shebao_tests::TestApp, payload: Value, max_attempts: u32) -> Uuid {
+    let now = app.clock.now();
+    let job = NewJob {
+        max_attempts,
+        ..NewJob::now(JobKind::parse(probe::KIND).unwrap(), &payload, now)
+    };
+    queue::enqueue(&mut app.db.connect(), &job, now)
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admins_see_counts_and_jobs_with_their_errors_page_by_page() {
+    let (app, runner) = app_without_runner().await;
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let dead = enqueue_probe(&app, json!({"fail_attempts": 9}), 1);
+    enqueue_probe(&app, json!({}), 3);
+    enqueue_probe(&app, json!({}), 3);
+    assert_eq!(runner.run_once().await, 3);
+    let queued = enqueue_probe(&app, json!({}), 3);
+
+    let all = app.get_ok(&admin, "/v1/staff/jobs").await;
+    assert_eq!(
+        all["counts"],
+        json!([
+            {"kind": "probe", "state": "dead", "count": 1},
+            {"kind": "probe", "state": "done", "count": 2},
+            {"kind": "probe", "state": "queued", "count": 1},
+        ])
+    );
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    // Newest first.
+    assert_eq!(items[0]["id"], queued.to_string());
+    assert!(all["next_cursor"].is_null());
+
+    let only_dead = app
+        .get_ok(&admin, "/v1/staff/jobs?state=dead&kind=probe")
+        .await;
+    assert_eq!(
+        only_dead["counts"],
+        json!([{"kind": "probe", "state": "dead", "count": 1}])
+    );
+    assert_eq!(only_dead["items"].as_array().unwrap().len(), 1);
+    let job = &only_dead["items"][0];
+    assert_eq!(job["id"], dead.to_string());
+    assert_eq!(job["state"], "dead");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["max_attempts"], 1);
+    assert_eq!(job["last_error"], "probe failure on try 1 as asked");
+    assert!(job.get("payload").is_none());
+
+    // Pages of 3, then 1.
+    let first = app.get_ok(&admin, "/v1/staff/jobs?limit=3").await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .get_ok(&admin, &format!("/v1/staff/jobs?limit=3&cursor={cursor}"))
+        .await;
+    let rest = second["items"].as_array().unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(second["next_cursor"].is_null());
+    let mut seen: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest)
+        .map(|j| j["id"].as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4);
+
+    // Bad filters are named; only admins may look.
+    let res = app
+        .get("/v1/staff/jobs?state=failed&kind=Bad")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["state", "kind"]);
+    let caseworker = app.staff_token(StaffRole::Caseworker).await;
+    let res = app
+        .get("/v1/staff/jobs")
+        .bearer_auth(&caseworker)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    let res = app.get("/v1/staff/jobs").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn a_dead_job_is_retried_by_an_admin_and_runs_again() {
+    let (app, runner) = app_without_runner().await;
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let dead = enqueue_probe(&app, json!({"fail_attempts": 1}), 1);
+    let queued = enqueue_probe(&app, json!({"sleep_ms": 0}), 3);
+    assert_eq!(runner.run_once().await, 2);
+    let done = queued;
+    let queued = enqueue_probe(&app, json!({}), 3);
+
+    let retry = |id: Uuid| {
+        app.post(&format!("/v1/staff/jobs/{id}/retry"))
+            .bearer_auth(&admin)
+            .send()
+    };
+    let res = retry(dead).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["state"], "queued");
+    assert_eq!(body["attempts"], 0);
+    // The error of the last try stays visible until the next try.
+    assert_eq!(body["last_error"], "probe failure on try 1 as asked");
+
+    // Only dead jobs: the retried one is queued now; done and queued ones are refused.
+    for id in [dead, done, queued] {
+        let res = retry(id).await.unwrap();
+        assert_problem(res, 409, "job_not_dead").await;
+    }
+    let res = retry(Uuid::now_v7()).await.unwrap();
+    assert_problem(res, 404, "not_found").await;
+    let res = app
+        .post("/v1/staff/jobs/not-a-uuid/retry")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404, "not_found").await;
+    let caseworker = app.staff_token(StaffRole::Caseworker).await;
+    let res = app
+        .post(&format!("/v1/staff/jobs/{dead}/retry"))
+        .bearer_auth(&caseworker)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+
+    // The metrics show the two queued probes.
+    let metrics = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("shebao_jobs{kind=\"probe\",state=\"queued\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("shebao_jobs{kind=\"probe\",state=\"running\"} 0"));
+    app.clock.advance(chrono::Duration::seconds(42));
+    let metrics = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("shebao_jobs_oldest_queued_age_seconds 42"),
+        "{metrics}"
+    );
+
+    // It runs again (its one failure is behind it now: the second try succeeds).
+    assert_eq!(runner.run_once().await, 2);
+    let job = queue::get(&mut app.db.connect(), dead).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(probe::runs(&mut app.db.connect(), dead).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_server_runs_jobs_itself_unless_told_not_to() {
+    let app = spawn_app().await;
+    let id = enqueue_probe(&app, json!({}), 3);
+    let started = std::time::Instant::now();
+    loop {
+        let job = queue::get(&mut app.db.connect(), id).unwrap().unwrap();
+        if job.state == JobState::Done {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{job:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (off, _runner) = app_without_runner().await;
+    let id = enqueue_probe(&off, json!({}), 3);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let job = queue::get(&mut off.db.connect(), id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Queued);
+}
