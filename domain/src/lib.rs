@@ -92,6 +92,7 @@ pub mod period;
 pub mod person;
 pub mod ports;
 pub mod region;
+pub mod reminders;
 pub mod retirement;
 pub mod staff;
 
