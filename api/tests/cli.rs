@@ -263,13 +263,70 @@ mod worker {
     use shebao_infra::jobs::probe;
     use shebao_infra::jobs::queue::{self, NewJob};
 
+    /// The database of a test: SQLite in `dir`, or, when `SHEBAO_TEST_POSTGRES_URL` names a
+    /// server, a PostgreSQL database named after `dir` (made by [`PgDatabase`]).
     fn url(dir: &std::path::Path) -> String {
-        format!("sqlite://{}", dir.join("s.db").display())
+        match postgres_admin() {
+            Some(admin) => {
+                let (server, _) = admin.rsplit_once('/').unwrap();
+                format!("{server}/{}", pg_name(dir))
+            }
+            None => format!("sqlite://{}", dir.join("s.db").display()),
+        }
+    }
+
+    fn postgres_admin() -> Option<String> {
+        std::env::var("SHEBAO_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn pg_name(dir: &std::path::Path) -> String {
+        let tail: String = dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        format!("shebao_cli_{}", tail.to_ascii_lowercase())
+    }
+
+    /// Creates the PostgreSQL database of `dir` (when the tests run on PostgreSQL) and drops
+    /// it at the end.
+    struct PgDatabase(Option<(String, String)>);
+
+    impl PgDatabase {
+        fn new(dir: &std::path::Path) -> PgDatabase {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            PgDatabase(postgres_admin().map(|admin| {
+                let name = pg_name(dir);
+                let mut c = diesel::PgConnection::establish(&admin).unwrap();
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                (admin, name)
+            }))
+        }
+    }
+
+    impl Drop for PgDatabase {
+        fn drop(&mut self) {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            if let Some((admin, name)) = &self.0 {
+                if let Ok(mut c) = diesel::PgConnection::establish(admin) {
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
     }
 
     fn worker(dir: &std::path::Path) -> std::process::Child {
         shebao(dir)
             .arg("worker")
+            .env("DATABASE_URL", url(dir))
+            .env("SHEBAO_GENERATE_KEYS", "true")
             .env("SHEBAO_JOB_LEASE_SECS", "2")
             .env("SHEBAO_JOB_POLL_MS", "100")
             .env("SHEBAO_SHUTDOWN_TIMEOUT_SECS", "1")
@@ -281,7 +338,12 @@ mod worker {
 
     /// A migrated database with one probe job that takes `sleep_ms` each try.
     fn probe_job(dir: &std::path::Path, sleep_ms: u64) -> uuid::Uuid {
-        let out = shebao(dir).arg("migrate").output().unwrap();
+        let out = shebao(dir)
+            .arg("migrate")
+            .env("DATABASE_URL", url(dir))
+            .env("SHEBAO_GENERATE_KEYS", "true")
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -332,6 +394,7 @@ mod worker {
     #[test]
     fn a_worker_killed_mid_job_loses_it_to_another_worker() {
         let dir = tempfile::tempdir().unwrap();
+        let _db = PgDatabase::new(dir.path());
         let id = probe_job(dir.path(), 1500);
         let mut first = worker(dir.path());
         wait_for("the first worker to start the job", || {
@@ -362,6 +425,7 @@ mod worker {
     #[test]
     fn sigterm_gives_back_a_job_that_does_not_finish_in_time() {
         let dir = tempfile::tempdir().unwrap();
+        let _db = PgDatabase::new(dir.path());
         let id = probe_job(dir.path(), 60_000);
         let mut w = worker(dir.path());
         wait_for("the worker to start the job", || {
