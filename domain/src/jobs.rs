@@ -16,7 +16,7 @@ use crate::region::TimeZoneName;
 /// ```text
 /// queued ──claim──▶ running ──ok──▶ done
 ///    ▲                 │
-///    └──fail (tries left) / lease expired / released
+///    └──fail (tries left) / not yet (deferred) / released; lease expired: claimed again
 ///                      │
 ///                      └──fail (no tries left)──▶ dead ──staff retry──▶ queued
 /// ```

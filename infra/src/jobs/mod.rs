@@ -26,4 +26,6 @@ pub mod runner;
 pub mod schedules;
 
 pub use queue::{Job, NewJob};
-pub use runner::{Handlers, JobContext, JobFailure, JobHandler, Runner, RunnerConfig};
+pub use runner::{
+    Handlers, JobContext, JobDone, JobFailure, JobFuture, JobHandler, Runner, RunnerConfig,
+};

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::queue::Job;
-use super::runner::{JobContext, JobFailure, JobFuture, JobHandler};
+use super::runner::{JobContext, JobDone, JobFailure, JobFuture, JobHandler};
 use crate::db::{DbConnection, StoreError};
 use crate::schema::job_probe_runs;
 
@@ -26,6 +26,9 @@ pub struct ProbePayload {
     /// Runs are counted in `job_probe_runs`, so a job an admin retried goes on counting.
     #[serde(default)]
     pub fail_attempts: u32,
+    /// Before this instant the probe does nothing but ask to run again then.
+    #[serde(default)]
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One recorded try of a probe.
@@ -64,6 +67,9 @@ impl JobHandler for Probe {
         Box::pin(async move {
             let payload: ProbePayload = serde_json::from_str(&job.payload)
                 .map_err(|e| JobFailure::permanent(format!("probe payload: {e}")))?;
+            if let Some(at) = payload.not_before.filter(|at| *at > ctx.clock.now()) {
+                return Ok(JobDone::Later(at));
+            }
             let started = ctx.clock.now().naive_utc();
             let (job_id, attempt, worker) = (
                 job.id.to_string(),
@@ -121,7 +127,7 @@ impl JobHandler for Probe {
                     "probe failure on try {runs} as asked"
                 )));
             }
-            Ok(())
+            Ok(JobDone::Done)
         })
     }
 }

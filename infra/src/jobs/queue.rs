@@ -359,6 +359,27 @@ pub fn release(
     Ok(n == 1)
 }
 
+/// The job is not due yet after all (it waits for daylight): queued again for `at`, and the
+/// try it started is not counted.
+pub fn defer(
+    conn: &mut DbConnection,
+    id: Uuid,
+    token: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(held(id, token))
+        .set((
+            jobs::state.eq(JobState::Queued.as_str()),
+            jobs::run_at.eq(at.naive_utc()),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::leased_until.eq(None::<NaiveDateTime>),
+            jobs::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// What a staff retry found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Retried {

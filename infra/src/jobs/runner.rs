@@ -53,7 +53,17 @@ pub struct JobContext {
     pub worker: String,
 }
 
-pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send + 'a>>;
+/// How a try that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobDone {
+    /// The job is done.
+    Done,
+    /// Not yet: run it again at this time (a message waiting for daylight). The try is not
+    /// counted against `max_attempts`.
+    Later(chrono::DateTime<chrono::Utc>),
+}
+
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<JobDone, JobFailure>> + Send + 'a>>;
 
 /// Runs the jobs of one kind. A handler must be safe to run again for the same job: a worker
 /// that dies mid-job leaves it to the next one.
@@ -311,10 +321,16 @@ impl Runner {
         let now = self.clock.now();
         let token = token.to_owned();
         let result = match outcome {
-            Ok(()) => {
+            Ok(JobDone::Done) => {
                 tracing::debug!(parent: &span, "job done");
                 self.db
                     .run(move |c| queue::complete(c, id, &token, now))
+                    .await
+            }
+            Ok(JobDone::Later(at)) => {
+                tracing::debug!(parent: &span, run_at = %at, "job deferred");
+                self.db
+                    .run(move |c| queue::defer(c, id, &token, at, now))
                     .await
             }
             Err(failure) => {
@@ -357,7 +373,7 @@ impl Runner {
         handler: Arc<dyn JobHandler>,
         job: &Job,
         token: &str,
-    ) -> Option<Result<(), JobFailure>> {
+    ) -> Option<Result<JobDone, JobFailure>> {
         let ctx = self.context();
         let work = handler.run(&ctx, job);
         tokio::pin!(work);

@@ -610,3 +610,28 @@ async fn the_server_runs_jobs_itself_unless_told_not_to() {
     let job = queue::get(&mut off.db.connect(), id).unwrap().unwrap();
     assert_eq!(job.state, JobState::Queued);
 }
+
+#[tokio::test]
+async fn a_job_that_is_not_due_yet_waits_without_using_up_its_tries() {
+    let q = Queue::new();
+    // The probe asks to wait until 11:00 (as a message waits for daylight).
+    let id = q
+        .probe(json!({"not_before": "2026-12-02T11:00:00Z"}), 1, None)
+        .unwrap();
+    let runner = q.runner("w");
+    assert_eq!(runner.run_once().await, 1);
+    let job = q.job(id);
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!(job.run_at, at("2026-12-02T11:00:00Z"));
+    assert_eq!(job.attempts, 0, "waiting is not a try");
+    assert!(q.runs(id).is_empty());
+    // Not before then.
+    q.clock.set(at("2026-12-02T10:59:59Z"));
+    assert_eq!(runner.run_once().await, 0);
+    // Then it runs, on its one and only try.
+    q.clock.set(at("2026-12-02T11:00:00Z"));
+    assert_eq!(runner.run_once().await, 1);
+    let job = q.job(id);
+    assert_eq!((job.state, job.attempts), (JobState::Done, 1));
+    assert_eq!(q.runs(id).len(), 1);
+}
