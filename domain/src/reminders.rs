@@ -82,6 +82,14 @@ fn day_zh(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// What a person owes for a month: the sum of the month's unpaid lines (employer and employee
+/// shares; a flexible worker pays both). `None` if it does not fit (never, for real figures).
+pub fn amount_owed(lines: &[(Fen, Fen)]) -> Option<Fen> {
+    lines.iter().try_fold(Fen(0), |sum, (employer, employee)| {
+        sum.checked_add(*employer)?.checked_add(*employee)
+    })
+}
+
 /// The `due` message: the month, the amount and the due date; no name, no ID number.
 pub fn due_text(period: Period, amount: Fen, due: NaiveDate) -> String {
     format!(
@@ -176,6 +184,19 @@ mod tests {
             daylight_send_time(at("2026-12-10T14:00:00Z"), TimeZoneName::ASIA_SHANGHAI),
             at("2026-12-11T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn the_amount_owed_adds_both_shares_of_every_line() {
+        // A flexible worker's pension on a 5,000.00 yuan base: 20 %, all the person's own.
+        assert_eq!(amount_owed(&[(Fen(0), Fen(100_000))]), Some(Fen(100_000)));
+        // Lines with both shares: 600.00 + 400.00 + 12.34 + 0.66 = 1,013.00 yuan.
+        assert_eq!(
+            amount_owed(&[(Fen(60_000), Fen(40_000)), (Fen(1_234), Fen(66))]),
+            Some(Fen(101_300))
+        );
+        assert_eq!(amount_owed(&[]), Some(Fen(0)));
+        assert_eq!(amount_owed(&[(Fen(i64::MAX), Fen(1))]), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod jobs;
 pub mod records;
 pub mod registry;
+pub mod reminders;
 pub mod schema;
 pub mod seed;
 pub mod sms;

@@ -346,3 +346,6 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
     }
 }
+
+// The `due` reminder reads a person's bound account beside the month's contributions.
+diesel::allow_tables_to_appear_in_same_query!(accounts, contributions);

@@ -10,4 +10,5 @@ mod migrations;
 mod openapi_spec;
 mod operations;
 mod records;
+mod reminders;
 mod staff_registry;
