@@ -2,3 +2,4 @@
 //! in `shebao_domain::reminders`; the jobs run on `crate::jobs`.
 
 pub mod due;
+pub mod sms;
