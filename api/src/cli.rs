@@ -289,11 +289,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Worker => {
-            let (settings, _keys) = load()?;
+            let (settings, keys) = load()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(crate::jobs::run_worker(settings, Arc::new(SystemClock)))
+            runtime.block_on(crate::jobs::run_worker(
+                settings,
+                keys,
+                Arc::new(SystemClock),
+            ))
         }
         Command::Migrate => {
             let (settings, _) = load()?;

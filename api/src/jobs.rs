@@ -5,17 +5,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use shebao_domain::ports::Clock;
+use shebao_domain::jobs::{CronExpr, CronSchedule, JobKind};
+use shebao_domain::ports::{Clock, SmsSender};
+use shebao_domain::region::TimeZoneName;
 use shebao_infra::config::{redact_url, Settings};
-use shebao_infra::db::{run_migrations, Db};
+use shebao_infra::db::{run_migrations, Db, StoreError};
 use shebao_infra::jobs::probe::{self, Probe};
-use shebao_infra::jobs::{Handlers, Runner, RunnerConfig};
+use shebao_infra::jobs::{schedules, Handlers, Runner, RunnerConfig};
+use shebao_infra::reminders::due::{self, DueCampaign};
+use shebao_infra::reminders::sms::{self as reminder_sms, SmsReminder};
+use shebao_infra::sms::{TwilioConfig, TwilioSms};
+use shebao_security::{KeyMaterial, PiiVault};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// Every job kind this build runs.
+pub const KINDS: [&str; 3] = [probe::KIND, due::KIND, reminder_sms::KIND];
+
 /// Every job kind this build knows, with its handler.
-pub fn handlers() -> Handlers {
-    Handlers::new().with(probe::KIND, Probe)
+pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {
+    Handlers::new()
+        .with(probe::KIND, Probe)
+        .with(due::KIND, DueCampaign { page: 500 })
+        .with(reminder_sms::KIND, SmsReminder { sms, vault })
+}
+
+/// The schedules every deployment has: (name, kind, cron expression, zone).
+const SCHEDULES: [(&str, &str, &str); 1] = [
+    // The 10th of each month at 10:00 Beijing time.
+    ("campaign.due", due::KIND, "0 10 10 * *"),
+];
+
+/// Creates (or corrects) the built-in schedules.
+async fn register_schedules(db: &Db, now: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+    db.run(move |c| {
+        for (name, kind, expr) in SCHEDULES {
+            let kind = JobKind::parse(kind).map_err(|e| StoreError::Config(e.to_string()))?;
+            let schedule = CronSchedule {
+                expr: CronExpr::parse(expr).map_err(|e| StoreError::Config(e.to_string()))?,
+                zone: TimeZoneName::ASIA_SHANGHAI,
+            };
+            schedules::upsert(c, name, &kind, &schedule, now)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub fn runner_config(settings: &Settings) -> RunnerConfig {
@@ -36,10 +70,27 @@ pub struct RunningJobs {
 }
 
 impl RunningJobs {
-    pub fn start(db: Db, clock: Arc<dyn Clock>, settings: &Settings) -> RunningJobs {
-        let runner = Runner::new(db, clock, handlers(), runner_config(settings));
+    /// Registers the built-in schedules, then runs jobs until [`RunningJobs::stop`].
+    pub fn start(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        settings: &Settings,
+        sms: Arc<dyn SmsSender>,
+        vault: PiiVault,
+    ) -> RunningJobs {
+        let runner = Runner::new(
+            db.clone(),
+            clock.clone(),
+            handlers(sms, vault),
+            runner_config(settings),
+        );
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(runner.run(stopped));
+        let task = tokio::spawn(async move {
+            if let Err(e) = register_schedules(&db, clock.now()).await {
+                tracing::warn!(error = %e, "registering the job schedules failed; the runner goes on");
+            }
+            runner.run(stopped).await;
+        });
         RunningJobs { stop, task }
     }
 
@@ -56,8 +107,29 @@ impl RunningJobs {
 /// How long a worker waits for the database at start.
 const STARTUP_DB_WAIT: Duration = Duration::from_secs(30);
 
+/// The SMS provider of a worker: `SHEBAO_SMS_URL`, or else the stand-in that `shebao serve`
+/// starts on `SHEBAO_SMS_STANDIN_LISTEN` (a worker starts none of its own).
+fn worker_sms(settings: &Settings) -> anyhow::Result<Arc<dyn SmsSender>> {
+    let url = settings
+        .sms_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.sms_standin_listen));
+    let cfg = TwilioConfig::new(
+        url,
+        settings.sms_account_sid.clone(),
+        settings.sms_auth_token.clone(),
+        settings.sms_from.clone(),
+    );
+    let sender = TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))?;
+    Ok(Arc::new(sender))
+}
+
 /// `shebao worker`: applies the migrations, then runs jobs until SIGTERM or SIGINT.
-pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+pub async fn run_worker(
+    settings: Settings,
+    keys: KeyMaterial,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     tracing::info!(settings = ?settings, "starting a job worker");
     let db = Db::connect(&settings.database_url, &settings.pool_options())
         .with_context(|| format!("connecting to {}", redact_url(&settings.database_url)))?;
@@ -72,7 +144,8 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Re
             Err(e) => return Err(e).context("applying migrations"),
         }
     }
-    let jobs = RunningJobs::start(db, clock, &settings);
+    let sms = worker_sms(&settings)?;
+    let jobs = RunningJobs::start(db, clock, &settings, sms, PiiVault::new(&keys));
     stop_signal().await?;
     tracing::info!("stop signal received; finishing the running jobs");
     jobs.stop().await;

@@ -74,11 +74,11 @@ impl Metrics {
 
     /// The queue as the database shows it now. Every kind this build runs is shown, at 0 when
     /// it has no jobs.
-    pub fn set_jobs(&self, stats: &shebao_infra::jobs::queue::QueueStats, kinds: &[String]) {
+    pub fn set_jobs(&self, stats: &shebao_infra::jobs::queue::QueueStats, kinds: &[&str]) {
         self.jobs.reset();
         for kind in kinds {
             for state in ["queued", "running"] {
-                self.jobs.with_label_values(&[kind.as_str(), state]).set(0);
+                self.jobs.with_label_values(&[*kind, state]).set(0);
             }
         }
         for k in &stats.active {

@@ -184,7 +184,13 @@ impl Application {
         .run();
         tracing::info!(port, "listening");
         let jobs = settings.jobs_enabled.then(|| {
-            crate::jobs::RunningJobs::start(state.db.clone(), state.clock.clone(), &settings)
+            crate::jobs::RunningJobs::start(
+                state.db.clone(),
+                state.clock.clone(),
+                &settings,
+                state.sms.clone(),
+                state.vault.clone(),
+            )
         });
         Ok(Application {
             port,

@@ -73,9 +73,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     )
     .await;
     match stats {
-        Ok(Ok(stats)) => state
-            .metrics
-            .set_jobs(&stats, &crate::jobs::handlers().kinds()),
+        Ok(Ok(stats)) => state.metrics.set_jobs(&stats, &crate::jobs::KINDS),
         Ok(Err(e)) => tracing::warn!(error = %e, "reading the job queue for metrics failed"),
         Err(_) => tracing::warn!("reading the job queue for metrics took too long"),
     }

@@ -604,6 +604,13 @@ async fn the_server_runs_jobs_itself_unless_told_not_to() {
         assert!(started.elapsed() < Duration::from_secs(20), "{job:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // It registered the built-in schedules.
+    let names: Vec<String> = schedules::all(&mut app.db.connect())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["campaign.due"]);
     let (off, _runner) = app_without_runner().await;
     let id = enqueue_probe(&off, json!({}), 3);
     tokio::time::sleep(Duration::from_millis(1500)).await;
