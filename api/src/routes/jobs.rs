@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::cursor;
-use crate::error::{ApiError, Fields};
+use crate::error::{field_error_of, ApiError, Fields, Issue};
 use crate::extract::{PageRequest, Staff};
 use crate::state::AppState;
 
@@ -81,11 +81,24 @@ pub async fn list(
         limit: q.limit,
         cursor: q.cursor,
     })?;
+    // A cursor is the id of the page's last job; anything else was not made by us.
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(key) => Some(Uuid::parse_str(key).map_err(|_| {
+            field_error_of(
+                "cursor",
+                Issue::Value(shebao_domain::ValueError::Format {
+                    expected: "a cursor from a previous page",
+                }),
+            )
+        })?),
+    };
+    let limit = page.limit;
     let (counts, jobs) = state
         .db
         .run(move |c| {
             let counts = queue::counts(c, &filter)?;
-            let jobs = queue::list(c, &filter, page.after.as_deref(), page.limit)?;
+            let jobs = queue::list(c, &filter, after, limit)?;
             Ok((counts, jobs))
         })
         .await?;

@@ -429,7 +429,7 @@ pub struct JobFilter {
 pub fn list(
     conn: &mut DbConnection,
     filter: &JobFilter,
-    after: Option<&str>,
+    after: Option<Uuid>,
     limit: usize,
 ) -> Result<Page<Job>, StoreError> {
     let mut q = jobs::table.select(JobRow::as_select()).into_boxed();
@@ -440,7 +440,7 @@ pub fn list(
         q = q.filter(jobs::kind.eq(k.as_str().to_owned()));
     }
     if let Some(a) = after {
-        q = q.filter(jobs::id.lt(a.to_owned()));
+        q = q.filter(jobs::id.lt(a.to_string()));
     }
     let rows = q
         .order(jobs::id.desc())

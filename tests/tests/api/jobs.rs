@@ -483,6 +483,18 @@ async fn admins_see_counts_and_jobs_with_their_errors_page_by_page() {
     seen.dedup();
     assert_eq!(seen.len(), 4);
 
+    // A cursor we did not make is refused (a NUL byte would upset PostgreSQL).
+    for bad in ["AA", "bm90LWEtdXVpZA"] {
+        let res = app
+            .get(&format!("/v1/staff/jobs?cursor={bad}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "cursor");
+    }
+
     // Bad filters are named; only admins may look.
     let res = app
         .get("/v1/staff/jobs?state=failed&kind=Bad")
