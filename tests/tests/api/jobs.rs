@@ -654,3 +654,39 @@ async fn a_job_that_is_not_due_yet_waits_without_using_up_its_tries() {
     assert_eq!((job.state, job.attempts), (JobState::Done, 1));
     assert_eq!(q.runs(id).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_keeps_its_lease_while_it_works() {
+    let q = Queue::new();
+    let id = q.probe(json!({"sleep_ms": 1200}), 3, None).unwrap();
+    let lease = Duration::from_millis(300); // renewed every 100 ms
+    let runner = |name: &str| {
+        Runner::new(
+            q.pool.clone(),
+            q.clock.clone(),
+            Handlers::new().with(probe::KIND, Probe),
+            RunnerConfig {
+                worker: name.into(),
+                lease,
+                ..RunnerConfig::default()
+            },
+        )
+    };
+    let working = runner("working");
+    let task = tokio::spawn(async move { working.run_once().await });
+    while q.runs(id).is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Ten minutes pass (by the clock the leases are read with): a lease that was not renewed
+    // would have run out long ago, and another worker would take the job.
+    q.clock.advance(TimeDelta::minutes(10));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let job = q.job(id);
+    assert_eq!(job.state, JobState::Running);
+    assert!(job.leased_until.unwrap() > q.now(), "{job:?}");
+    assert!(runner("thief").claim(4).await.unwrap().is_empty());
+    assert_eq!(task.await.unwrap(), 1);
+    let job = q.job(id);
+    assert_eq!((job.state, job.attempts), (JobState::Done, 1));
+    assert_eq!(q.runs(id).len(), 1);
+}
