@@ -7,10 +7,11 @@ FROM rust:1-bookworm AS builder
 WORKDIR /build
 COPY . .
 # Cache mounts keep the registry and target dir between builds; the binary is copied out of the cache.
+# --no-default-features: production carries no synthetic-data or benchmark tooling.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/build/target \
-    cargo build --release -p shebao-api --locked \
+    cargo build --release -p shebao-api --locked --no-default-features \
     && install -m 0755 target/release/shebao /usr/local/bin/shebao
 
 FROM debian:bookworm-slim AS runtime

@@ -1,10 +1,21 @@
 //! Building audit entries from a request: who (given), from where and under which request id.
 
 use actix_web::HttpRequest;
+use shebao_domain::staff::AccessReason;
 use shebao_infra::audit::{ActorKind, AuditEntry};
 
+use crate::auth::extract::{client_ip, Staff};
 use crate::context;
-use crate::extract::{client_ip, Staff};
+use crate::error::{field_error_of, ApiError, Issue};
+
+/// The `reason` every staff read of a person's data must give: absent or blank is 422
+/// `required`, anything else goes through [`AccessReason`].
+pub fn required_reason(raw: Option<&str>) -> Result<AccessReason, ApiError> {
+    match raw.filter(|r| !r.trim().is_empty()) {
+        None => Err(field_error_of("reason", Issue::Required)),
+        Some(r) => AccessReason::parse(r).map_err(|e| field_error_of("reason", Issue::Value(e))),
+    }
+}
 
 pub struct Audit<'a> {
     req: &'a HttpRequest,
@@ -32,6 +43,20 @@ impl<'a> Audit<'a> {
             reason: None,
             client_ip: client_ip(self.req),
             request_id: context::current().map(|c| c.request_id),
+        }
+    }
+
+    /// A staff member's read of a person's data, with the reason they gave.
+    pub fn staff_read(
+        &self,
+        staff: &Staff,
+        action: &'static str,
+        person: uuid::Uuid,
+        reason: AccessReason,
+    ) -> AuditEntry {
+        AuditEntry {
+            reason: Some(reason.into_string()),
+            ..self.staff(staff, action, "person", person.to_string())
         }
     }
 

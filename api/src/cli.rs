@@ -3,7 +3,6 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
@@ -18,6 +17,17 @@ use shebao_security::{KeyMaterial, PasswordHasher, PiiVault};
 
 use crate::startup::Application;
 use crate::{openapi_doc, telemetry};
+
+#[cfg(feature = "synthetic")]
+mod synthetic;
+
+/// Without the `synthetic` feature (the container image), the benchmark commands say so.
+#[cfg(not(feature = "synthetic"))]
+fn no_synthetic() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this build has no synthetic data: build shebao with the `synthetic` feature (on by default)"
+    )
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -153,125 +163,21 @@ fn migrated(settings: &Settings) -> anyhow::Result<DbConnection> {
     Ok(conn)
 }
 
-fn seed_history(
-    conn: &mut DbConnection,
-    args: &SeedArgs,
-    now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<()> {
-    let loader = match args.history_loader.as_str() {
-        "insert" => seed::HistoryLoader::Insert,
-        _ => seed::HistoryLoader::Auto,
-    };
-    let started = Instant::now();
-    let mut reported = 0u64;
-    let h = seed::synthetic_history(conn, args.seed, args.history_months, loader, now, |done| {
-        if done >= reported + 1_000_000 {
-            reported = done;
-            let secs = started.elapsed().as_secs_f64();
-            let _ = writeln!(
-                std::io::stderr(),
-                "  {done} contribution rows ({:.0} rows/s)",
-                done as f64 / secs.max(1e-9)
-            );
-        }
-    })?;
-    let secs = started.elapsed().as_secs_f64();
-    out(&format!(
-        "{} contribution rows ({} to {}, {} persons, {} employers) loaded by {} in {:.1} s ({:.0} rows/s)",
-        h.rows,
-        h.first,
-        h.last,
-        h.persons,
-        h.employers,
-        h.loader,
-        secs,
-        h.rows as f64 / secs.max(1e-9)
-    ));
-    Ok(())
+#[cfg(feature = "synthetic")]
+fn bench(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Tokens { count, out } => synthetic::bench_tokens(count, &out),
+        BenchCommand::ImportFile {
+            persons,
+            months,
+            out,
+        } => synthetic::bench_import_file(persons, months, &out),
+    }
 }
 
-/// Writes access tokens of fresh sessions of synthetic persons, for load tests.
-fn bench_tokens(count: u64, path: &str) -> anyhow::Result<()> {
-    use crate::extract::ACCESS_TOKEN_USE;
-    use crate::person_auth::{PersonClaims, APP_AUDIENCE};
-    use shebao_security::TokenSigner;
-
-    let (settings, keys) = load()?;
-    let vault = PiiVault::new(&keys);
-    let signer = TokenSigner::new(&keys).context("loading the signing key")?;
-    let mut conn = migrated(&settings)?;
-    // Nobody signs in with these accounts: one hash of a random password serves them all.
-    let password = shebao_security::opaque::random_token();
-    let hash = PasswordHasher::new(1).hash_blocking(&password)?;
-    let now = SystemClock.now();
-    let sessions = seed::bench_sessions(&mut conn, &vault, count, &hash, now)?;
-    let iat = now.timestamp();
-    let mut text = String::new();
-    for s in &sessions {
-        let claims = PersonClaims {
-            iss: settings.token_issuer.clone(),
-            aud: APP_AUDIENCE.to_owned(),
-            sub: s.account_id.to_string(),
-            sid: s.session_id.to_string(),
-            exp: iat + settings.access_token_ttl_secs,
-            iat,
-            jti: uuid::Uuid::now_v7().to_string(),
-            token_use: ACCESS_TOKEN_USE.to_owned(),
-            step_up_until: None,
-        };
-        text.push_str(&signer.sign(&claims).context("signing a token")?);
-        text.push('\n');
-    }
-    if path == "-" {
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    } else {
-        private_file(path)?
-            .write_all(text.as_bytes())
-            .with_context(|| format!("writing {path}"))?;
-        let _ = writeln!(
-            std::io::stderr(),
-            "{} access tokens (valid {} s, persons {} to {}) written to {path}",
-            sessions.len(),
-            settings.access_token_ttl_secs,
-            sessions.first().map_or("-", |s| s.card_number.as_str()),
-            sessions.last().map_or("-", |s| s.card_number.as_str()),
-        );
-    }
-    Ok(())
-}
-
-/// Opens `path` for writing with mode 0600 (it may hold tokens or ID numbers).
-fn private_file(path: &str) -> anyhow::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-        .open(path)
-        .with_context(|| format!("opening {path}"))
-}
-
-/// Writes the bulk-loader benchmark's import file.
-fn bench_import_file(persons: u64, months: u32, path: &str) -> anyhow::Result<()> {
-    let (settings, keys) = load()?;
-    let vault = PiiVault::new(&keys);
-    let mut conn = migrated(&settings)?;
-    let now = SystemClock.now();
-    let sink: Box<dyn Write> = if path == "-" {
-        Box::new(std::io::stdout().lock())
-    } else {
-        Box::new(private_file(path)?)
-    };
-    let mut w = std::io::BufWriter::new(sink);
-    let lines = seed::bench_import_lines(&mut conn, &vault, persons, months, now, &mut w)?;
-    let _ = writeln!(
-        std::io::stderr(),
-        "{lines} contribution lines ({persons} persons × {months} months × 2 insurances) written to {path}"
-    );
-    Ok(())
+#[cfg(not(feature = "synthetic"))]
+fn bench(_: BenchCommand) -> anyhow::Result<()> {
+    Err(no_synthetic())
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -329,37 +235,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     s.demo_person.name, s.demo_person.national_id, s.demo_person.card_number
                 ));
             } else if let Some(n) = args.persons {
-                let started = Instant::now();
-                let s = seed::synthetic(&mut conn, &vault, n, args.seed, now, |done| {
-                    if done % 10_000 == 0 {
-                        let _ = writeln!(std::io::stderr(), "  {done} persons");
-                    }
-                })?;
-                let secs = started.elapsed().as_secs_f64();
-                out(&format!(
-                    "{} persons seeded (seed {}) in {:.1} s ({:.0} persons/s)",
-                    s.persons,
-                    args.seed,
-                    secs,
-                    s.persons as f64 / secs.max(1e-9)
-                ));
-                if args.history_months > 0 {
-                    seed_history(&mut conn, &args, now)?;
-                }
+                #[cfg(feature = "synthetic")]
+                synthetic::seed_persons(&mut conn, &vault, n, &args, now)?;
+                #[cfg(not(feature = "synthetic"))]
+                return Err(no_synthetic().context(format!("seed --persons {n}")));
             }
             Ok(())
         }
-        Command::Bench {
-            command: BenchCommand::Tokens { count, out: path },
-        } => bench_tokens(count, &path),
-        Command::Bench {
-            command:
-                BenchCommand::ImportFile {
-                    persons,
-                    months,
-                    out: path,
-                },
-        } => bench_import_file(persons, months, &path),
+        Command::Bench { command } => bench(command),
         Command::Admin {
             command: AdminCommand::CreateStaff { username, role },
         } => {

@@ -9,7 +9,9 @@ pub fn encode(key: &str) -> String {
 
 pub fn decode(cursor: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
-    String::from_utf8(bytes)
-        .ok()
-        .filter(|s| !s.is_empty() && s.len() <= 256)
+    // A key never holds a control character; a forged one must not reach the database (a NUL
+    // byte would fail the query on PostgreSQL).
+    String::from_utf8(bytes).ok().filter(|s| {
+        !s.is_empty() && s.len() <= 256 && shebao_domain::text::without_control(s).is_ok()
+    })
 }

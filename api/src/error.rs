@@ -1,6 +1,8 @@
 //! `ApiError`: the one error type of the HTTP layer, rendered as RFC 9457 problem+json with a
 //! stable `code`, in Chinese or English. Every failure, a handler's or an extractor's or the
-//! router's, leaves the service through here.
+//! router's, leaves the service through here. Codes, statuses and texts live once, in the
+//! catalogue (`error/catalogue.rs`); an `ApiError` names its `ErrorCode` and supplies the values
+//! the text mentions.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -11,6 +13,9 @@ use shebao_openapi::problem::PROBLEM_JSON;
 use shebao_openapi::{FieldError, Problem};
 
 use crate::context::{self, Lang};
+
+mod catalogue;
+pub use catalogue::{english_phrase, problems, ErrorCode, ProblemSet, Problems};
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -34,63 +39,66 @@ pub struct FieldIssue {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A problem of the catalogue that needs nothing but its code.
+    #[error("{}", .0.code())]
+    Code(ErrorCode),
+    /// A problem of the catalogue after which the client should wait `secs` (429s, 503s).
+    #[error("{} (retry after {secs} s)", .code.code())]
+    RetryAfter { code: ErrorCode, secs: u64 },
     #[error("validation failed")]
     Validation(Vec<FieldIssue>),
+    /// The parser's message is shown in English answers only.
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
     #[error("invalid query string: {0}")]
     InvalidQuery(String),
+    /// The body's media type is not one the operation reads; `accepted` names those it does
+    /// (Chinese, English).
     #[error("unsupported media type")]
-    UnsupportedMediaType,
+    UnsupportedMediaType {
+        accepted: (&'static str, &'static str),
+    },
     #[error("payload too large (limit {limit} bytes)")]
     PayloadTooLarge { limit: usize },
-    #[error("missing or invalid access token")]
-    Unauthorized,
-    #[error("access token expired")]
-    TokenExpired,
-    #[error("invalid credentials")]
-    InvalidCredentials,
     #[error("account locked")]
     AccountLocked { retry_after_secs: u64 },
-    #[error("forbidden")]
-    Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("no route for this path")]
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<String> },
-    #[error("conflict: {code}")]
-    Conflict {
-        code: &'static str,
-        zh: &'static str,
-        en: &'static str,
-    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// Any other problem with a fixed status and code (429s, 403 `step_up_required`, …).
-    #[error("{code}")]
-    Coded {
-        status: u16,
-        code: &'static str,
-        zh: &'static str,
-        en: &'static str,
-        retry_after_secs: Option<u64>,
-    },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What a JSON body's 415 says is accepted.
+pub const JSON_BODY: (&str, &str) = ("application/json", "application/json");
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::Code(code)
+    }
+}
+
+impl ErrorCode {
+    /// This problem, with `Retry-After: secs` (at least one second).
+    pub fn retry_after(self, secs: i64) -> ApiError {
+        ApiError::RetryAfter {
+            code: self,
+            secs: u64::try_from(secs.max(1)).unwrap_or(1),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Unavailable(m) | StoreError::Busy(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::NotFound("resource"),
-            StoreError::Conflict(_) => ApiError::Conflict {
-                code: "conflict",
-                zh: "该记录与已有记录冲突。",
-                en: "The record conflicts with an existing one.",
-            },
+            StoreError::Conflict(_) => ApiError::Code(ErrorCode::Conflict),
             other => ApiError::Internal(format!("{other:#}")),
         }
     }
@@ -101,167 +109,59 @@ impl ApiError {
         ApiError::Internal(e.to_string())
     }
 
-    pub fn code(&self) -> &'static str {
+    /// The catalogue's entry for this error.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::InvalidQuery(_) => "invalid_query",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::TokenExpired => "token_expired",
-            ApiError::InvalidCredentials => "invalid_credentials",
-            ApiError::AccountLocked { .. } => "account_locked",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound(_) | ApiError::RouteNotFound => "not_found",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
-            ApiError::Conflict { code, .. } => code,
-            ApiError::Unavailable(_) => "service_unavailable",
-            ApiError::Internal(_) => "internal_error",
-            ApiError::Coded { code, .. } => code,
+            ApiError::Code(code) | ApiError::RetryAfter { code, .. } => *code,
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
+            ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            ApiError::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::AccountLocked { .. } => ErrorCode::AccountLocked,
+            ApiError::NotFound(_) | ApiError::RouteNotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
-    /// A problem with a fixed status and code.
-    pub fn coded(status: u16, code: &'static str, zh: &'static str, en: &'static str) -> ApiError {
-        ApiError::Coded {
-            status,
-            code,
-            zh,
-            en,
-            retry_after_secs: None,
-        }
+    pub fn code(&self) -> &'static str {
+        self.error_code().code()
     }
 
-    /// A 429 with `Retry-After`.
-    pub fn too_many(
-        code: &'static str,
-        retry_after_secs: i64,
-        zh: &'static str,
-        en: &'static str,
-    ) -> ApiError {
-        ApiError::Coded {
-            status: 429,
-            code,
-            zh,
-            en,
-            retry_after_secs: Some(u64::try_from(retry_after_secs.max(1)).unwrap_or(1)),
+    /// The values the detail's `{placeholders}` stand for, in `lang`.
+    fn args(&self, lang: Lang) -> Vec<(&'static str, String)> {
+        match self {
+            ApiError::MalformedJson(reason) | ApiError::InvalidQuery(reason) => {
+                vec![("reason", reason.clone())]
+            }
+            ApiError::UnsupportedMediaType { accepted: (zh, en) } => {
+                vec![("accepted", lang.pick(zh, en).to_owned())]
+            }
+            ApiError::PayloadTooLarge { limit } => vec![("limit", limit.to_string())],
+            ApiError::AccountLocked { retry_after_secs } => {
+                vec![("minutes", retry_after_secs.div_ceil(60).to_string())]
+            }
+            ApiError::NotFound(_) => vec![(
+                "subject",
+                lang.pick("请求的资源", "The requested resource").to_owned(),
+            )],
+            ApiError::RouteNotFound => {
+                vec![("subject", lang.pick("该接口", "The endpoint").to_owned())]
+            }
+            ApiError::MethodNotAllowed { allow } => vec![("allow", allow.join(", "))],
+            _ => Vec::new(),
         }
-    }
-
-    fn title(&self, lang: Lang) -> &'static str {
-        let (zh, en) = match self {
-            ApiError::Validation(_) => ("请求参数校验失败", "Validation failed"),
-            ApiError::MalformedJson(_) => ("请求体不是有效的 JSON", "Malformed JSON"),
-            ApiError::InvalidQuery(_) => ("查询参数无效", "Invalid query string"),
-            ApiError::UnsupportedMediaType => ("不支持的媒体类型", "Unsupported media type"),
-            ApiError::PayloadTooLarge { .. } => ("请求体过大", "Payload too large"),
-            ApiError::Unauthorized => ("未认证", "Unauthorized"),
-            ApiError::TokenExpired => ("访问令牌已过期", "Token expired"),
-            ApiError::InvalidCredentials => ("用户名或密码错误", "Invalid credentials"),
-            ApiError::AccountLocked { .. } => ("账户已临时锁定", "Account locked"),
-            ApiError::Forbidden => ("无权访问", "Forbidden"),
-            ApiError::NotFound(_) | ApiError::RouteNotFound => ("未找到", "Not found"),
-            ApiError::MethodNotAllowed { .. } => ("不支持该请求方法", "Method not allowed"),
-            ApiError::Conflict { .. } => ("冲突", "Conflict"),
-            ApiError::Unavailable(_) => ("服务暂时不可用", "Service unavailable"),
-            ApiError::Internal(_) => ("服务器内部错误", "Internal error"),
-            ApiError::Coded { status, .. } => match status {
-                401 => ("认证失败", "Authentication failed"),
-                403 => ("无权执行", "Forbidden"),
-                404 => ("未找到", "Not found"),
-                409 => ("冲突", "Conflict"),
-                422 => ("无法处理", "Unprocessable request"),
-                429 => ("请求过于频繁", "Too many requests"),
-                503 => ("服务暂时不可用", "Service unavailable"),
-                _ => ("请求失败", "Request failed"),
-            },
-        };
-        lang.pick(zh, en)
     }
 
     fn detail(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (ApiError::Validation(_), Lang::Zh) => "一个或多个字段无效，详见 errors。".into(),
-            (ApiError::Validation(_), Lang::En) => {
-                "One or more fields are invalid; see errors.".into()
-            }
-            (ApiError::MalformedJson(m), Lang::Zh) => format!("无法解析请求体：{m}"),
-            (ApiError::MalformedJson(m), Lang::En) => format!("The body is not valid JSON: {m}"),
-            (ApiError::InvalidQuery(m), Lang::Zh) => format!("无法解析查询参数：{m}"),
-            (ApiError::InvalidQuery(m), Lang::En) => format!("The query string is invalid: {m}"),
-            (ApiError::UnsupportedMediaType, l) => l
-                .pick(
-                    "请求体必须是 application/json。",
-                    "The body must be application/json.",
-                )
-                .into(),
-            (ApiError::PayloadTooLarge { limit }, Lang::Zh) => {
-                format!("请求体不得超过 {limit} 字节。")
-            }
-            (ApiError::PayloadTooLarge { limit }, Lang::En) => {
-                format!("The body must not exceed {limit} bytes.")
-            }
-            (ApiError::Unauthorized, l) => l
-                .pick("需要有效的访问令牌。", "A valid access token is required.")
-                .into(),
-            (ApiError::TokenExpired, l) => l
-                .pick(
-                    "访问令牌已过期，请重新登录。",
-                    "The access token has expired; sign in again.",
-                )
-                .into(),
-            (ApiError::InvalidCredentials, l) => l
-                .pick("用户名或密码错误。", "The username or password is wrong.")
-                .into(),
-            (ApiError::AccountLocked { retry_after_secs }, Lang::Zh) => {
-                format!(
-                    "登录失败次数过多，账户已锁定，请 {} 分钟后再试。",
-                    retry_after_secs.div_ceil(60)
-                )
-            }
-            (ApiError::AccountLocked { retry_after_secs }, Lang::En) => {
-                format!(
-                    "Too many failed sign-ins; the account is locked for {} more minutes.",
-                    retry_after_secs.div_ceil(60)
-                )
-            }
-            (ApiError::Forbidden, l) => l
-                .pick(
-                    "当前身份无权执行此操作。",
-                    "Your role does not allow this operation.",
-                )
-                .into(),
-            (ApiError::NotFound(_), l) => l
-                .pick(
-                    "请求的资源不存在。",
-                    "The requested resource does not exist.",
-                )
-                .into(),
-            (ApiError::RouteNotFound, l) => l
-                .pick("没有这个接口。", "There is no such endpoint.")
-                .into(),
-            (ApiError::MethodNotAllowed { allow }, Lang::Zh) => {
-                format!("该接口支持的方法：{}。", allow.join(", "))
-            }
-            (ApiError::MethodNotAllowed { allow }, Lang::En) => {
-                format!("This endpoint supports: {}.", allow.join(", "))
-            }
-            (ApiError::Conflict { zh, en, .. }, l) => l.pick(zh, en).into(),
-            (ApiError::Unavailable(_), l) => l
-                .pick(
-                    "数据库暂时无法访问，请稍后重试。",
-                    "The database cannot be reached right now; retry shortly.",
-                )
-                .into(),
-            (ApiError::Coded { zh, en, .. }, l) => l.pick(zh, en).into(),
-            (ApiError::Internal(_), l) => l
-                .pick(
-                    "服务器内部错误，请携带 request_id 联系我们。",
-                    "Something went wrong on our side; quote the request_id when reporting it.",
-                )
-                .into(),
+        let (zh, en) = self.error_code().detail();
+        let mut text = lang.pick(zh, en).to_owned();
+        for (name, value) in self.args(lang) {
+            text = text.replace(&format!("{{{name}}}"), &value);
         }
+        text
     }
 
     /// The problem body, in the current request's language.
@@ -272,10 +172,11 @@ impl ApiError {
             ApiError::Validation(issues) => issues.iter().map(|i| field_error(i, lang)).collect(),
             _ => Vec::new(),
         };
+        let (zh, en) = self.error_code().title();
         Problem {
             type_uri: format!("urn:shebao:problem:{}", self.code()),
-            title: self.title(lang).to_owned(),
-            status: self.status_code().as_u16(),
+            title: lang.pick(zh, en).to_owned(),
+            status: self.error_code().status(),
             detail: self.detail(lang),
             code: self.code().to_owned(),
             instance: ctx.as_ref().map(|c| c.path.clone()),
@@ -297,7 +198,9 @@ pub fn value_message(e: &ValueError, lang: Lang) -> String {
             ValueError::Date => "不是有效的日期".into(),
             ValueError::OneOf { allowed } => format!("必须是以下之一：{allowed}"),
             ValueError::Range { min, max } => format!("必须在 {min} 到 {max} 之间"),
-            ValueError::Rule(r) => (*r).to_owned(),
+            ValueError::ControlCharacter => "不能包含控制字符".into(),
+            // The rule's own words are English (the domain's); say in Chinese that one was broken.
+            ValueError::Rule(_) => "不符合规则".into(),
         },
     }
 }
@@ -306,10 +209,11 @@ fn field_error(i: &FieldIssue, lang: Lang) -> FieldError {
     let (code, message) = match &i.issue {
         Issue::Value(v) => (v.code(), value_message(v, lang)),
         Issue::Required => ("required", lang.pick("必填", "is required").to_owned()),
+        // The parser's message is English: only the English answer carries it.
         Issue::Type(m) => (
             "type",
             match lang {
-                Lang::Zh => format!("类型不正确：{m}"),
+                Lang::Zh => "类型不正确".to_owned(),
                 Lang::En => format!("has the wrong type: {m}"),
             },
         ),
@@ -324,25 +228,8 @@ fn field_error(i: &FieldIssue, lang: Lang) -> FieldError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::MalformedJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unauthorized | ApiError::TokenExpired | ApiError::InvalidCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
-            ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Coded { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        }
+        StatusCode::from_u16(self.error_code().status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -352,44 +239,39 @@ impl ResponseError for ApiError {
             ApiError::Internal(cause) => {
                 tracing::error!(error.code = self.code(), error.cause = %cause, "request failed")
             }
+            // An outage is logged once, with its cause, by the database layer; not per request.
             ApiError::Unavailable(cause) => {
-                tracing::warn!(error.code = self.code(), error.cause = %cause, "database unavailable")
+                tracing::debug!(error.code = self.code(), error.cause = %cause, "database unavailable")
             }
             _ => tracing::debug!(error.code = self.code(), "request rejected"),
         }
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        match self {
-            ApiError::Unauthorized | ApiError::TokenExpired => {
-                let value = if matches!(self, ApiError::TokenExpired) {
-                    r#"Bearer error="invalid_token", error_description="expired""#
-                } else {
-                    "Bearer"
-                };
-                res.insert_header((header::WWW_AUTHENTICATE, value));
+        match self.error_code() {
+            ErrorCode::TokenExpired => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    r#"Bearer error="invalid_token", error_description="expired""#,
+                ));
             }
-            ApiError::Unavailable(_) => {
-                res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
-            }
-            ApiError::AccountLocked { retry_after_secs } => {
-                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-            }
-            ApiError::Coded {
-                status,
-                retry_after_secs,
-                ..
-            } => {
-                if let Some(secs) = retry_after_secs {
-                    res.insert_header((header::RETRY_AFTER, secs.to_string()));
-                }
-                if *status == 401 {
-                    res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-                }
-            }
-            ApiError::MethodNotAllowed { allow } => {
-                res.insert_header((header::ALLOW, allow.join(", ")));
+            // A wrong password is not a token problem: no challenge.
+            ErrorCode::InvalidCredentials => {}
+            code if code.status() == 401 => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             _ => {}
+        }
+        let retry_after = match self {
+            ApiError::Unavailable(_) => Some(RETRY_AFTER_SECS),
+            ApiError::AccountLocked { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::RetryAfter { secs, .. } => Some(*secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let ApiError::MethodNotAllowed { allow } = self {
+            res.insert_header((header::ALLOW, allow.join(", ")));
         }
         res.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
     }
@@ -464,15 +346,59 @@ pub fn field_error_of(field: &str, issue: Issue) -> ApiError {
 pub fn problem_for_status(status: StatusCode) -> ApiError {
     match status.as_u16() {
         400 => ApiError::MalformedJson("the request could not be read".into()),
-        401 => ApiError::Unauthorized,
-        403 => ApiError::Forbidden,
+        401 => ApiError::Code(ErrorCode::Unauthorized),
+        403 => ApiError::Code(ErrorCode::Forbidden),
         404 => ApiError::RouteNotFound,
         405 => ApiError::MethodNotAllowed { allow: Vec::new() },
         413 => ApiError::PayloadTooLarge { limit: 0 },
-        415 => ApiError::UnsupportedMediaType,
+        415 => ApiError::UnsupportedMediaType {
+            accepted: JSON_BODY,
+        },
         503 => ApiError::Unavailable("unavailable".into()),
         _ => ApiError::Internal(format!(
             "unexpected {status} response without a problem body"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_field_messages_carry_no_english_rule_text() {
+        let rule = ValueError::Rule("must start with a province code");
+        assert_eq!(value_message(&rule, Lang::Zh), "不符合规则");
+        assert_eq!(
+            value_message(&rule, Lang::En),
+            "must start with a province code"
+        );
+    }
+
+    #[test]
+    fn details_put_the_errors_values_in_words() {
+        let e = ApiError::PayloadTooLarge { limit: 1024 };
+        assert_eq!(e.detail(Lang::Zh), "请求体不得超过 1024 字节。");
+        assert_eq!(e.detail(Lang::En), "The body must not exceed 1024 bytes.");
+        let e = ApiError::AccountLocked {
+            retry_after_secs: 61,
+        };
+        assert_eq!(
+            e.detail(Lang::Zh),
+            "登录失败次数过多，账户已锁定，请 2 分钟后再试。"
+        );
+        let e = ApiError::NotFound("person");
+        assert_eq!(e.detail(Lang::Zh), "请求的资源不存在。");
+        assert_eq!(e.detail(Lang::En), "The requested resource does not exist.");
+        let e = ApiError::MalformedJson("expected value at line 1".into());
+        assert_eq!(e.detail(Lang::Zh), "无法解析请求体，请检查 JSON 格式。");
+        assert_eq!(
+            e.detail(Lang::En),
+            "The body is not valid JSON: expected value at line 1"
+        );
+        assert_eq!(
+            ErrorCode::SmsCooldown.retry_after(0).to_string(),
+            "sms_cooldown (retry after 1 s)"
+        );
     }
 }

@@ -3,18 +3,22 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod context;
 pub mod cursor;
+pub mod docs;
 pub mod error;
-pub mod extract;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi_doc;
-pub mod person_auth;
 pub mod routes;
 pub mod routing;
+pub mod security_headers;
+pub mod session_cache;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

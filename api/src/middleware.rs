@@ -1,8 +1,8 @@
 //! The one middleware every request passes: it gives the request an id (kept from a sane
 //! `X-Request-Id` or made new), opens the span every log line of the request carries, sets the
 //! request context (id, language), counts and times the request per route, writes the access
-//! log line, returns the id in `X-Request-Id`, and makes sure no error leaves without a
-//! problem+json body.
+//! log line, returns the id in `X-Request-Id`, sets the security headers, and makes sure no
+//! error leaves without a problem+json body.
 
 use std::time::Instant;
 
@@ -10,12 +10,13 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, ResponseError};
 use shebao_openapi::problem::PROBLEM_JSON;
 use tracing::Instrument;
 
 use crate::context::{self, Lang, RequestContext};
-use crate::error::problem_for_status;
+use crate::error::{problem_for_status, ApiError};
+use crate::security_headers;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -44,9 +45,9 @@ pub async fn observe(
     let lang = Lang::negotiate(req.headers());
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let state = req.app_data::<web::Data<AppState>>();
+    let metrics = state.map(|s| s.metrics.clone());
+    let hsts = state.is_some_and(|s| s.settings.hsts);
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
     let ctx = RequestContext {
         request_id: id.clone(),
@@ -59,7 +60,12 @@ pub async fn observe(
     }
     // The request is not cloned before routing (the router needs it to itself); an error
     // that escapes every handler (none should) is passed on for actix to answer.
+    let waiting = state.is_some_and(|s| !s.database_prepared()) && needs_database(&path);
     let result = context::scope(ctx, async move {
+        if waiting {
+            let unavailable = ApiError::Unavailable("the database is not prepared yet".into());
+            return Ok(req.into_response(unavailable.error_response()));
+        }
         next.call(req)
             .await
             .map(|res| ensure_problem(res.map_into_boxed_body()))
@@ -94,6 +100,7 @@ pub async fn observe(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
+    security_headers::apply(res.headers_mut(), &path, hsts);
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),
@@ -103,6 +110,12 @@ pub async fn observe(
         );
     });
     Ok(res)
+}
+
+/// Everything but the operational routes and the docs needs the database prepared.
+fn needs_database(path: &str) -> bool {
+    !matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/docs")
+        && !path.starts_with("/docs/")
 }
 
 /// Rewrites an error response that has no JSON body (actix's own 404/405/413 …) into a problem,

@@ -1,10 +1,13 @@
 //! The OpenAPI document: every handler's path, the shared schemas and the common error
 //! responses. `shebao openapi` writes it to `openapi/openapi.json`.
 
-use utoipa::OpenApi;
+use utoipa::openapi::schema::{Object, Schema, SchemaType, Type};
+use utoipa::openapi::{OpenApi as Document, RefOr};
+use utoipa::{Modify, OpenApi};
 
 use shebao_openapi::document::CommonResponses;
 
+use crate::error::ErrorCode;
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -17,7 +20,6 @@ use crate::routes;
     paths(
         routes::health::healthz,
         routes::health::readyz,
-        routes::health::metrics,
         routes::staff_auth::login,
         routes::persons::create,
         routes::persons::get,
@@ -64,9 +66,9 @@ use crate::routes;
         routes::jobs::retry,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
-    modifiers(&CommonResponses),
+    modifiers(&CommonResponses, &ProblemCodes),
     tags(
-        (name = "operations", description = "Health, readiness and metrics for operators"),
+        (name = "operations", description = "Health and readiness for operators (metrics are served on a listener of their own, SHEBAO_METRICS_LISTEN)"),
         (name = "staff", description = "The agency's staff: registry of regions, employers and insured persons"),
         (name = "identity", description = "The phone app: SMS codes, registration, sign-in with TOTP, token refresh"),
         (name = "records", description = "The person's records: contributions, accounts, benefits, who looked at them"),
@@ -74,6 +76,29 @@ use crate::routes;
     )
 )]
 pub struct ApiDoc;
+
+/// Lists the catalogue's codes as the `ProblemCode` enum and makes `Problem.code` one of them.
+struct ProblemCodes;
+
+impl Modify for ProblemCodes {
+    fn modify(&self, openapi: &mut Document) {
+        let codes = ErrorCode::ALL.iter().map(|c| c.code());
+        let mut schema = Object::with_type(SchemaType::Type(Type::String));
+        schema.enum_values = Some(codes.map(Into::into).collect());
+        schema.description =
+            Some("Every problem code the API answers with (`error/catalogue.rs`).".to_owned());
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .schemas
+            .insert("ProblemCode".to_owned(), RefOr::T(Schema::Object(schema)));
+        if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") {
+            problem.properties.insert(
+                "code".to_owned(),
+                RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ProblemCode")),
+            );
+        }
+    }
+}
 
 /// The document as served and as committed: pretty JSON with a trailing newline.
 pub fn render() -> String {

@@ -3,11 +3,7 @@
 //! document, so the spec and the 405s cannot disagree.
 
 use actix_web::dev::ResourceDef;
-use actix_web::{web, HttpRequest};
 use utoipa::openapi::OpenApi;
-
-use crate::error::ApiError;
-use crate::state::AppState;
 
 pub struct RouteTable {
     routes: Vec<(ResourceDef, Vec<String>)>,
@@ -51,17 +47,4 @@ impl RouteTable {
         }
         (!allowed.is_empty()).then_some(allowed)
     }
-}
-
-/// The app's default service.
-pub async fn fallback(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(match state.routes.allowed(req.path()) {
-        Some(allow) if !allow.iter().any(|m| m == req.method().as_str()) => {
-            ApiError::MethodNotAllowed { allow }
-        }
-        _ => ApiError::RouteNotFound,
-    })
 }

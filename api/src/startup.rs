@@ -2,6 +2,7 @@
 //! tests go through the same `Application::build`.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,14 +18,13 @@ use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault, TokenSigner};
 use shebao_standins::sms::{RunningStandIn, SmsStandIn};
 use utoipa::OpenApi;
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi_doc::{self, ApiDoc};
-use crate::routing::{self, RouteTable};
+use crate::routing::RouteTable;
 use crate::state::AppState;
-use crate::{middleware, routes};
+use crate::{docs, middleware, routes};
 
 pub struct Application {
     port: u16,
@@ -32,6 +32,8 @@ pub struct Application {
     state: web::Data<AppState>,
     sms_standin: Option<RunningStandIn>,
     jobs: Option<crate::jobs::RunningJobs>,
+    /// The metrics listener's port and server.
+    metrics: Option<(u16, Server)>,
 }
 
 /// The SMS provider: the one `SHEBAO_SMS_URL` names, or the built-in stand-in started here.
@@ -64,28 +66,14 @@ fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, Option
     Ok((Arc::new(sender), standin))
 }
 
-/// How long start-up waits for the database before giving up.
-const STARTUP_DB_WAIT: Duration = Duration::from_secs(30);
-
-/// Applies the migrations, waiting for a database that is still starting, then loads the demo
-/// data when asked and the database is empty.
+/// Applies the migrations, then loads the demo data when asked and the database is empty.
 pub async fn prepare_database(
     db: &Db,
     settings: &Settings,
     vault: &PiiVault,
     clock: &dyn Clock,
-) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let applied = loop {
-        match db.run(run_migrations).await {
-            Ok(set) => break set,
-            Err(e) if e.is_unavailable() && started.elapsed() < STARTUP_DB_WAIT => {
-                tracing::warn!(error = %e, "database not reachable yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(e).context("applying migrations"),
-        }
-    };
+) -> Result<(), StoreError> {
+    let applied = db.run(run_migrations).await?;
     if !applied.applied.is_empty() {
         tracing::info!(migrations = ?applied.applied, "migrations applied");
     }
@@ -100,8 +88,7 @@ pub async fn prepare_database(
                     Ok::<_, StoreError>(None)
                 }
             })
-            .await
-            .context("loading the demo data")?;
+            .await?;
         if let Some(s) = summary {
             tracing::info!(
                 regions = s.regions,
@@ -115,6 +102,70 @@ pub async fn prepare_database(
     Ok(())
 }
 
+/// The longest wait between two attempts to prepare a database that is not reachable yet.
+const PREPARE_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Prepares the database now if it answers; if it does not, keeps trying in the background
+/// (the server listens meanwhile, `/readyz` at 503) and sets `prepared` once done. Errors other
+/// than an unreachable database (a failed migration) stop the start.
+async fn prepare_or_wait(state: web::Data<AppState>) -> anyhow::Result<()> {
+    let attempt = {
+        let s = state.clone();
+        move || {
+            let s = s.clone();
+            async move { prepare_database(&s.db, &s.settings, &s.vault, s.clock.as_ref()).await }
+        }
+    };
+    match attempt().await {
+        Ok(()) => {
+            state.database_prepared.store(true, Ordering::Release);
+            return Ok(());
+        }
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!("the database is not reachable; serving anyway (/readyz answers 503), migrations run once it answers");
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("preparing the database")),
+    }
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            tokio::time::sleep(wait).await;
+            match attempt().await {
+                Ok(()) => {
+                    state.database_prepared.store(true, Ordering::Release);
+                    tracing::info!("database prepared; ready");
+                    return;
+                }
+                Err(e) if e.is_unavailable() => wait = (wait * 2).min(PREPARE_RETRY_MAX),
+                Err(e) => {
+                    // Not a matter of waiting: say so loudly and keep /readyz at 503.
+                    tracing::error!(error = %e, "preparing the database failed; not ready");
+                    return;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `/metrics` on its own listener (`SHEBAO_METRICS_LISTEN`), apart from the public API.
+fn metrics_server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .service(routes::health::metrics)
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
+}
+
+fn bind(what: &str, addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("binding {what} on {addr}"))
+}
+
 impl Application {
     pub async fn build(
         settings: Settings,
@@ -122,11 +173,18 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
         tracing::info!(settings = ?settings, "starting");
+        // The listeners first: a taken port fails the start at once, and the server listens
+        // (healthz 200, readyz 503) even while the database is down.
+        let listener = bind("the API", &settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let metrics_listener = match &settings.metrics_listen {
+            Some(addr) => Some(bind("the metrics", addr)?),
+            None => None,
+        };
         let db = Db::connect(&settings.database_url, &settings.pool_options())
             .with_context(|| format!("connecting to {}", redact_url(&settings.database_url)))?;
         let vault = PiiVault::new(&keys);
         let signer = TokenSigner::new(&keys).context("loading the signing key")?;
-        prepare_database(&db, &settings, &vault, clock.as_ref()).await?;
 
         let spec = ApiDoc::openapi();
         let routes = Arc::new(RouteTable::from_spec(&spec));
@@ -135,9 +193,6 @@ impl Application {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let listener = TcpListener::bind(&settings.listen)
-            .with_context(|| format!("binding {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             db,
             vault,
@@ -150,11 +205,20 @@ impl Application {
             routes,
             sessions: Default::default(),
             settings: settings.clone(),
+            database_prepared: Arc::new(AtomicBool::new(false)),
         });
+        prepare_or_wait(state.clone()).await?;
+        let metrics = match metrics_listener {
+            Some(l) => {
+                let port = l.local_addr()?.port();
+                tracing::info!(port, "serving /metrics");
+                Some((port, metrics_server(l, state.clone())?))
+            }
+            None => None,
+        };
 
         let app_state = state.clone();
         let server = HttpServer::new(move || {
-            let spec = ApiDoc::openapi();
             App::new()
                 .app_data(app_state.clone())
                 .app_data(
@@ -171,8 +235,8 @@ impl Application {
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
                 .route("/openapi.json", web::get().to(openapi_json))
-                .service(Scalar::with_url("/docs", spec))
-                .default_service(web::to(routing::fallback))
+                .configure(docs::configure)
+                .default_service(web::to(routes::fallback::fallback))
         })
         .workers(settings.workers)
         // Database work runs on each worker's blocking threads; more of them than there are
@@ -198,11 +262,17 @@ impl Application {
             state,
             sms_standin,
             jobs,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on, unless `SHEBAO_METRICS_LISTEN=off`.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The built-in SMS stand-in's base URL, when it was started.
@@ -221,9 +291,17 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT; then finishes the requests in flight and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let result = self.server.await;
         if let Some(jobs) = self.jobs {
             jobs.stop().await;
+        }
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
         }
         if let Some(standin) = &self.sms_standin {
             standin.stop().await;

@@ -22,11 +22,20 @@ pub struct AppState {
     pub spec_json: Arc<Vec<u8>>,
     pub routes: Arc<RouteTable>,
     /// Recent session checks of person tokens.
-    pub sessions: Arc<crate::person_auth::SessionCache>,
+    pub sessions: Arc<crate::session_cache::SessionCache>,
+    /// Set once the migrations are applied (and the demo loaded, when asked). Until then every
+    /// route but the operational ones answers 503: a server started while its database is down
+    /// listens anyway and prepares the database when it comes.
+    pub database_prepared: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    pub fn database_prepared(&self) -> bool {
+        self.database_prepared
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 }

@@ -198,36 +198,76 @@ fn writes_the_openapi_document() {
     );
 }
 
-#[test]
-fn serves_and_stops_gracefully_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A port nothing listens on (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// `GET path` on the server at `port`: the status line and the body, if it answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    Some(resp)
+}
+
+/// Waits until `GET path` answers with `status`; on failure the server is stopped and its own
+/// output shown, so a failing start says why.
+fn wait_for(child: &mut std::process::Child, port: u16, path: &str, status: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if http_get(port, path).is_some_and(|r| r.starts_with(&format!("HTTP/1.1 {status}"))) {
+            return;
+        }
+        if let Ok(Some(exit)) = child.try_wait() {
+            panic!("the server exited ({exit}):\n{}", stop(child));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{path} never answered {status}; the server said:\n{}",
+        stop(child)
+    );
+}
+
+/// Stops the server (SIGTERM) and returns what it wrote to stderr.
+fn stop(child: &mut std::process::Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let mut logs = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut logs);
+    }
+    logs
+}
+
+#[test]
+fn serves_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Every listener on a port of its own: the test passes while the demo runs.
     let mut child = shebao(dir.path())
         .env("SHEBAO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0")
+        .env("SHEBAO_METRICS_LISTEN", "127.0.0.1:0")
         .env("SHEBAO_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let mut ready = false;
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            let mut resp = String::new();
-            let _ = s.read_to_string(&mut resp);
-            if resp.starts_with("HTTP/1.1 200") {
-                ready = true;
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(ready, "server never became ready");
+    wait_for(&mut child, port, "/readyz", "200");
+
     // The embedded default generated its keys and loaded the demo.
     assert!(dir.path().join("keys/pii.key").exists());
     let status = Command::new("kill")
@@ -445,4 +485,45 @@ mod worker {
         assert_eq!(job.attempts, 0, "the unfinished try is not counted");
         assert_eq!(job.leased_until, None);
     }
+}
+
+#[test]
+fn starts_and_listens_while_the_database_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, closed) = (free_port(), free_port());
+    let mut child = shebao(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("postgres://shebao@127.0.0.1:{closed}/shebao"),
+        )
+        .env("SHEBAO_GENERATE_KEYS", "true")
+        .env("SHEBAO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0")
+        .env("SHEBAO_METRICS_LISTEN", "127.0.0.1:0")
+        .env("SHEBAO_DB_ACQUIRE_TIMEOUT_MS", "300")
+        .env("SHEBAO_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, port, "/healthz", "200");
+    let ready = http_get(port, "/readyz").unwrap();
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(ready.contains(r#""database":"unreachable""#), "{ready}");
+    let api = http_get(port, "/v1/staff/regions").unwrap();
+    assert!(api.starts_with("HTTP/1.1 503"), "{api}");
+    // A few seconds of an outage: retries in the background, probes, requests.
+    for _ in 0..20 {
+        http_get(port, "/readyz");
+        http_get(port, "/v1/staff/regions");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let logs = stop(&mut child);
+    // The real cause, once; not diesel's `Invalid connection url for multiconnection`.
+    assert!(!logs.contains("multiconnection"), "{logs}");
+    let said = logs
+        .lines()
+        .filter(|l| l.contains("database unreachable"))
+        .collect::<Vec<_>>();
+    assert_eq!(said.len(), 1, "{logs}");
+    assert!(said[0].contains("Connection refused"), "{logs}");
 }

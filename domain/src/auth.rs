@@ -1,7 +1,6 @@
-//! Rules of signing in: SMS code purposes and limits, the TOTP replay rule, and how repeated
-//! failures slow an account down and then lock it.
+//! Rules of signing in: SMS code purposes and limits, and the TOTP replay rule. How repeated
+//! failures slow down and lock out is in [`crate::throttle`].
 
-use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ValueError;
@@ -62,13 +61,9 @@ pub mod sms_policy {
 /// How long a step-up lasts.
 pub const STEP_UP_SECS: i64 = 300;
 
-/// TOTP (RFC 6238) as authenticator apps do it: 30-second steps, one step of drift either way.
+/// TOTP (RFC 6238) enrolment; the step, digits, drift and secret size are
+/// `shebao_security::totp`'s.
 pub mod totp_policy {
-    pub const STEP_SECS: u64 = 30;
-    pub const DIGITS: usize = 6;
-    pub const SKEW_STEPS: i64 = 1;
-    /// 160-bit secrets.
-    pub const SECRET_BYTES: usize = 20;
     pub const RECOVERY_CODES: usize = 10;
 }
 
@@ -77,52 +72,32 @@ pub fn totp_step_is_fresh(last_accepted: Option<i64>, step: i64) -> bool {
     last_accepted.is_none_or(|last| step > last)
 }
 
-/// Failed sign-ins in a row after which the account is locked, and for how long.
-pub const LOCK_AFTER_FAILURES: i32 = 5;
-pub const LOCK_MINUTES: i64 = 15;
-/// Failures from one client address within the window before it is locked out.
-pub const IP_FAILURE_LIMIT: i32 = 20;
-pub const IP_WINDOW_MINUTES: i64 = 15;
-
-/// Whether a sign-in may be attempted now.
+/// A change to an account's second factor. Each one is told to the account's phone by SMS, so
+/// an owner whose access token was stolen learns of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInGate {
-    Open,
-    /// Too soon after the last failure: wait this many seconds.
-    SlowDown(i64),
-    /// Locked: this many seconds left.
-    Locked(i64),
+pub enum FactorChange {
+    TotpEnabled,
+    TotpReplaced,
+    TotpDisabled,
 }
 
-/// The wait after `failures` failures in a row: none for the first two, then 2 s, 4 s, 8 s…
-pub fn backoff_after(failures: i32) -> Duration {
-    if failures < 3 {
-        Duration::zero()
-    } else {
-        Duration::seconds(1i64 << (failures - 2).min(6))
-    }
-}
-
-/// Decides whether an account with these counters may try to sign in at `now`.
-pub fn sign_in_gate(
-    failures: i32,
-    last_failed_at: Option<DateTime<Utc>>,
-    locked_until: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> SignInGate {
-    if let Some(until) = locked_until.filter(|u| *u > now) {
-        return SignInGate::Locked((until - now).num_seconds().max(1));
-    }
-    match last_failed_at {
-        Some(last) => {
-            let ready_at = last + backoff_after(failures);
-            if ready_at > now {
-                SignInGate::SlowDown((ready_at - now).num_seconds().max(1))
-            } else {
-                SignInGate::Open
+impl FactorChange {
+    /// The SMS notice, in Chinese and English (one message; the phone shows both).
+    pub fn notice(self) -> &'static str {
+        match self {
+            FactorChange::TotpEnabled => {
+                "【社保】您的账户已绑定新的动态口令（身份验证器）。如非本人操作，请立即重置密码并联系客服。\
+                 Shebao: a new authenticator was added to your account. If this was not you, reset your password now."
+            }
+            FactorChange::TotpReplaced => {
+                "【社保】您的账户已更换动态口令（身份验证器）。如非本人操作，请立即重置密码并联系客服。\
+                 Shebao: the authenticator of your account was replaced. If this was not you, reset your password now."
+            }
+            FactorChange::TotpDisabled => {
+                "【社保】您的账户已关闭动态口令（身份验证器）。如非本人操作，请立即重置密码并联系客服。\
+                 Shebao: the authenticator was removed from your account. If this was not you, reset your password now."
             }
         }
-        None => SignInGate::Open,
     }
 }
 
@@ -130,11 +105,6 @@ pub fn sign_in_gate(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn t(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
-    }
 
     #[test]
     fn purposes_round_trip() {
@@ -153,25 +123,19 @@ mod tests {
     }
 
     #[test]
-    fn failures_slow_down_then_lock() {
-        assert_eq!(backoff_after(0), Duration::zero());
-        assert_eq!(backoff_after(2), Duration::zero());
-        assert_eq!(backoff_after(3), Duration::seconds(2));
-        assert_eq!(backoff_after(4), Duration::seconds(4));
-        assert_eq!(backoff_after(30), Duration::seconds(64));
-        assert_eq!(sign_in_gate(2, Some(t(0)), None, t(0)), SignInGate::Open);
-        assert_eq!(
-            sign_in_gate(3, Some(t(0)), None, t(1)),
-            SignInGate::SlowDown(1)
+    fn factor_notices_say_what_changed_in_both_languages() {
+        let on = FactorChange::TotpEnabled.notice();
+        assert!(on.contains("绑定新的动态口令") && on.contains("authenticator was added"));
+        let new = FactorChange::TotpReplaced.notice();
+        assert!(
+            new.contains("更换动态口令")
+                && new.contains("authenticator of your account was replaced")
         );
-        assert_eq!(sign_in_gate(3, Some(t(0)), None, t(2)), SignInGate::Open);
-        assert_eq!(
-            sign_in_gate(0, None, Some(t(900)), t(0)),
-            SignInGate::Locked(900)
-        );
-        assert_eq!(
-            sign_in_gate(0, None, Some(t(900)), t(900)),
-            SignInGate::Open
-        );
+        assert!(!new.chars().any(|c| c.is_ascii_digit()));
+        let off = FactorChange::TotpDisabled.notice();
+        assert!(off.contains("关闭动态口令") && off.contains("authenticator was removed"));
+        // Neither holds a digit run an app could take for a code.
+        assert!(!on.chars().any(|c| c.is_ascii_digit()));
+        assert!(!off.chars().any(|c| c.is_ascii_digit()));
     }
 }

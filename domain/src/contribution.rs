@@ -47,7 +47,9 @@ pub fn compute_contribution(
 
 /// Flexible employment (灵活就业) pays pension at 20 % of a chosen base.
 pub const FLEXIBLE_PENSION_RATE_BP: u32 = 2000;
-/// The part of the pension base credited to the personal account: 8 %.
+/// The part of the pension base credited to the personal account from 2006: 8 % (before 2006,
+/// 11 %; a year's share is a region parameter, see
+/// [`crate::region::YearParameters::personal_account_bp`]).
 pub const PERSONAL_ACCOUNT_RATE_BP: u32 = 800;
 
 /// Pension for a flexibly employed person: the chosen base clamped to the year's bounds, 20 % of

@@ -45,10 +45,50 @@ impl CreditCode {
             });
         }
         match Self::check_character(first17) {
-            Some(check) if last.starts_with(check) => Ok(CreditCode(code)),
+            Some(check) if last.starts_with(check) => {}
+            Some(_) => return Err(ValueError::CheckCharacter),
+            None => return Err(CREDIT_CODE_FORMAT),
+        }
+        // Characters 9 to 17: a GB 11714 organisation code with its own check character.
+        match Self::organisation_check(&first17[8..16]) {
+            Some(check) if first17[16..].starts_with(check) => Ok(CreditCode(code)),
             Some(_) => Err(ValueError::CheckCharacter),
             None => Err(CREDIT_CODE_FORMAT),
         }
+    }
+
+    /// The check character of a GB 11714 organisation code for its 8 leading characters (digits
+    /// and upper-case letters, a letter worth 10 + its place in the alphabet: A = 10 … Z = 35):
+    /// weights 3, 7, 9, 10, 5, 8, 4, 2; `c = 11 − (sum mod 11)`, 10 written X and 11 written 0.
+    /// `None` unless `body` is 8 such characters.
+    pub fn organisation_check(body: &str) -> Option<char> {
+        const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+        if body.len() != 8 {
+            return None;
+        }
+        let mut sum = 0;
+        for (c, weight) in body.bytes().zip(WEIGHTS) {
+            let value = match c {
+                b'0'..=b'9' => u32::from(c - b'0'),
+                b'A'..=b'Z' => u32::from(c - b'A') + 10,
+                _ => return None,
+            };
+            sum += value * weight;
+        }
+        match 11 - sum % 11 {
+            10 => Some('X'),
+            11 => Some('0'),
+            check => char::from_digit(check, 10),
+        }
+    }
+
+    /// Builds a code from its first 16 characters (trimmed, upper-cased) by appending both check
+    /// characters: the organisation code's, then the whole code's (used to generate data).
+    pub fn from_first16(first16: &str) -> Result<Self, ValueError> {
+        let first16 = first16.trim().to_ascii_uppercase();
+        let body = first16.get(8..).ok_or(CREDIT_CODE_FORMAT)?;
+        let check = Self::organisation_check(body).ok_or(CREDIT_CODE_FORMAT)?;
+        Self::from_first17(&format!("{first16}{check}"))
     }
 
     /// The check character for 17 leading characters (GB 32100-2015: weights 3^i mod 31,
@@ -69,7 +109,8 @@ impl CreditCode {
     }
 
     /// Builds a code from its first 17 characters (trimmed, upper-cased) by appending the check
-    /// character (used to generate synthetic data).
+    /// character. Characters 9 to 17 must be a valid organisation code (see
+    /// [`CreditCode::from_first16`] to compute its check too).
     pub fn from_first17(first17: &str) -> Result<Self, ValueError> {
         let first17 = first17.trim().to_ascii_uppercase();
         let check = Self::check_character(&first17).ok_or(CREDIT_CODE_FORMAT)?;
@@ -135,6 +176,37 @@ mod tests {
         assert_eq!(CreditCode::check_character("U0000000000000000"), Some('4'));
         assert_eq!(CreditCode::check_character("1A000000000000000"), Some('0'));
         assert_eq!(CreditCode::check_character("00000000000000000"), Some('0'));
+    }
+
+    // The organisation code of 91350100M000100Y43 is M000100Y4, worked by hand with GB 11714's
+    // values (M = 22, Y = 34):
+    //   chars    M   0  0  0  1  0  0   Y
+    //   values  22   0  0  0  1  0  0  34
+    //   weights  3   7  9 10  5  8  4   2
+    //   products 66  0  0  0  5  0  0  68   sum = 139; 139 mod 11 = 7; 11 − 7 = 4 → '4'.
+    // 91350100M000100Y56 passes GB 32100's check but has 5 where the organisation check is 4.
+    #[test]
+    fn organisation_code_check() {
+        assert_eq!(CreditCode::organisation_check("M000100Y"), Some('4'));
+        assert!(CreditCode::parse("91350100M000100Y43").is_ok());
+        assert_eq!(CreditCode::check_character("91350100M000100Y5"), Some('6'));
+        assert_eq!(
+            CreditCode::parse("91350100M000100Y56"),
+            Err(ValueError::CheckCharacter)
+        );
+        // 10 → X: "MA5F0000": 22×3 + 10×7 + 5×9 + 15×10 = 331; 331 mod 11 = 1; 11 − 1 = 10.
+        assert_eq!(CreditCode::organisation_check("MA5F0000"), Some('X'));
+        // 11 → 0: "00000000" sums to 0; 11 − 0 = 11.
+        assert_eq!(CreditCode::organisation_check("00000000"), Some('0'));
+        assert_eq!(CreditCode::organisation_check("0000000"), None);
+        assert_eq!(CreditCode::organisation_check("0000000a"), None);
+        assert_eq!(
+            CreditCode::from_first16("91440300MA5F0000")
+                .unwrap()
+                .as_str(),
+            "91440300MA5F0000X1"
+        );
+        assert_eq!(CreditCode::from_first16("9144030"), Err(CREDIT_CODE_FORMAT));
     }
 
     #[test]
@@ -203,9 +275,9 @@ mod tests {
             EmployerName::parse(&"公".repeat(129)),
             Err(ValueError::TooLong { max: 128 })
         );
-        assert!(matches!(
+        assert_eq!(
             EmployerName::parse("a\u{7}b"),
-            Err(ValueError::Rule(_))
-        ));
+            Err(ValueError::ControlCharacter)
+        );
     }
 }

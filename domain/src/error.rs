@@ -23,6 +23,8 @@ pub enum ValueError {
     OneOf { allowed: &'static str },
     #[error("must be between {min} and {max}")]
     Range { min: i64, max: i64 },
+    #[error("must not contain control characters")]
+    ControlCharacter,
     #[error("{0}")]
     Rule(&'static str),
 }
@@ -39,6 +41,7 @@ impl ValueError {
             ValueError::Date => "date",
             ValueError::OneOf { .. } => "one_of",
             ValueError::Range { .. } => "range",
+            ValueError::ControlCharacter => "control_character",
             ValueError::Rule(_) => "rule",
         }
     }
@@ -84,6 +87,11 @@ mod tests {
                 ValueError::Range { min: 1, max: 12 },
                 "must be between 1 and 12",
                 "range",
+            ),
+            (
+                ValueError::ControlCharacter,
+                "must not contain control characters",
+                "control_character",
             ),
             (ValueError::Rule("must add up"), "must add up", "rule"),
         ];

@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValueError;
-use crate::text::is_ascii_digits;
+use crate::text::{is_ascii_digits, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,9 +41,10 @@ const NATIONAL_ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10,
 const NATIONAL_ID_CHECK_MAP: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
 
 /// `true` if the first two digits of a region code name a province-level division (GB/T 2260),
-/// including Taiwan (71), Hong Kong (81) and Macao (82).
+/// including Taiwan (71), Hong Kong (81) and Macao (82), and 83: the residence permits of
+/// Taiwan residents (港澳台居民居住证, numbers beginning 830000).
 fn is_province_code(code: u8) -> bool {
-    matches!(code, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81 | 82)
+    matches!(code, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83)
 }
 
 /// Checks a 6-character region prefix: 6 digits whose first two name a province.
@@ -237,15 +238,8 @@ impl PersonName {
     pub const MAX_CHARS: usize = 64;
 
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        let trimmed = s.trim();
-        if trimmed.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
+        let text = Text::parse(s, Self::MAX_CHARS)?;
+        let trimmed = text.as_str();
         let allowed =
             |c: char| c.is_alphabetic() || matches!(c, ' ' | '·' | '.' | '-' | '\'' | '’');
         if !trimmed.chars().all(allowed) {
@@ -256,7 +250,7 @@ impl PersonName {
         if !trimmed.chars().any(char::is_alphabetic) {
             return Err(ValueError::Rule("must contain a letter"));
         }
-        Ok(PersonName(trimmed.to_owned()))
+        Ok(PersonName(text.into_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -414,8 +408,24 @@ mod tests {
             valid,
             [
                 11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
-                50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82
+                50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83
             ]
+        );
+    }
+
+    #[test]
+    fn a_taiwan_residents_permit_is_accepted() {
+        // 830000199201300022, published by the Beijing police, worked by hand: weights
+        // 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2 on 8 3 0 0 0 0 1 9 9 2 0 1 3 0 0 0 2:
+        // 56 + 27 + 0 + 0 + 0 + 0 + 2 + 9 + 54 + 6 + 0 + 9 + 30 + 0 + 0 + 0 + 4 = 197;
+        // 197 mod 11 = 10 → '2'. Born 1992-01-30, female (the 17th digit, 2, is even).
+        let id = NationalId::parse("830000199201300022").unwrap();
+        assert_eq!(id.birth_date(), date(1992, 1, 30));
+        assert_eq!(id.gender(), Gender::Female);
+        assert_eq!(id.region_prefix(), "830000");
+        assert_eq!(
+            NationalId::parse("830000199201300023"),
+            Err(ValueError::CheckCharacter)
         );
     }
 
@@ -490,13 +500,10 @@ mod tests {
             Err(ValueError::TooLong { max: 64 })
         );
         assert_eq!(PersonName::parse(" "), Err(ValueError::Empty));
-        for bad in [
-            "张三1",
-            "张\u{0}三",
-            "张\n三",
-            "<script>",
-            "Robert'); DROP TABLE",
-        ] {
+        for bad in ["张\u{0}三", "张\n三"] {
+            assert_eq!(PersonName::parse(bad), Err(ValueError::ControlCharacter));
+        }
+        for bad in ["张三1", "<script>", "Robert'); DROP TABLE"] {
             assert!(
                 matches!(PersonName::parse(bad), Err(ValueError::Format { .. })),
                 "{bad}"

@@ -83,10 +83,12 @@ pub mod benefits;
 pub mod contribution;
 pub mod employer;
 pub mod error;
+pub mod estimate;
 pub mod identity;
 pub mod insurance;
 pub mod jobs;
 pub mod money;
+pub mod payments;
 pub mod pension;
 pub mod period;
 pub mod person;
@@ -95,8 +97,9 @@ pub mod region;
 pub mod reminders;
 pub mod retirement;
 pub mod staff;
+pub mod throttle;
 
-mod text;
+pub mod text;
 
 pub use error::ValueError;
 pub mod statement;

@@ -8,7 +8,8 @@
 //!   average-wage ratios (平均缴费指数) and `N` the contribution years, counted here in months
 //!   (`N = months / 12`, so partial years count pro rata);
 //! * personal-account part (个人账户养老金) = account balance / months divisor (计发月数), the divisor
-//!   looked up by the age in whole years at retirement.
+//!   looked up by the age at retirement under the region's rules ([`months_divisor_at`]: whole
+//!   years or interpolated by month; 207 or 208 at 47).
 //!
 //! Transitional pensions (过渡性养老金) for service before the personal accounts existed, and local
 //! adjustments, are not part of this estimate.
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::interest_on_weighted;
 use crate::money::{div_round_half_away, div_round_half_away_i128, saturating_fen, Fen};
+use crate::region::{DivisorFraction, RegionRules};
 
 /// The months divisor of 国发〔2005〕38号 (个人账户养老金计发月数表) for ages 40..=70.
 const MONTHS_DIVISOR: [u32; 31] = [
@@ -42,10 +44,63 @@ const DIVISOR_FIRST_AGE: u32 = 40;
 /// |-----|-----|-----|-----|-----|-----|-----|-----|-----|-----|-----|-----|
 /// |     | 139 | 132 | 125 | 117 | 109 | 101 | 93  | 84  | 75  | 65  | 56  |
 ///
-/// The divisor falls strictly with age: an older retiree draws for fewer expected months.
+/// The divisor falls strictly with age: an older retiree draws for fewer expected months. At 47
+/// transcriptions of the annex differ (207 here; 208 fits the table's differences): a region
+/// chooses, see [`months_divisor_at`].
 pub fn months_divisor(age_years_at_retirement: u32) -> Option<u32> {
     let index = age_years_at_retirement.checked_sub(DIVISOR_FIRST_AGE)?;
     MONTHS_DIVISOR.get(usize::try_from(index).ok()?).copied()
+}
+
+/// A months divisor, exact to a twelfth of a month (an interpolated divisor such as 136.67 is
+/// 1 640 twelfths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MonthsDivisor(u32);
+
+impl MonthsDivisor {
+    /// A divisor of whole months.
+    pub fn whole(months: u32) -> MonthsDivisor {
+        MonthsDivisor(months.saturating_mul(12))
+    }
+
+    pub fn twelfths(self) -> u32 {
+        self.0
+    }
+
+    /// Rounded half up to whole months.
+    pub fn rounded(self) -> u32 {
+        (self.0 + 6) / 12
+    }
+
+    /// In hundredths of a month, rounded half up (136.67 → 13 667).
+    pub fn hundredths(self) -> u32 {
+        u32::try_from((u64::from(self.0) * 100 + 6) / 12).unwrap_or(u32::MAX)
+    }
+}
+
+/// The months divisor at a retirement age of `years` years and `months` (0..=11) months, under a
+/// region's rules: the divisor at 47 is the region's (207 or 208, see
+/// [`RegionRules::divisor_age_47`]); an age that is not whole years takes the divisor of the whole
+/// years, or, where the region interpolates, `d(a) − months/12 × (d(a) − d(a+1))` (at 70 there is
+/// nothing to interpolate towards: 56). `None` outside 40..=70 years.
+///
+/// Example: 60 years 4 months → 139 whole; interpolated 139 − 4/12 × 7 = 136.67 (1 640 twelfths).
+pub fn months_divisor_at(years: u32, months: u32, rules: &RegionRules) -> Option<MonthsDivisor> {
+    let table = |age: u32| {
+        if age == 47 {
+            Some(u32::from(rules.divisor_age_47))
+        } else {
+            months_divisor(age)
+        }
+    };
+    let here = table(years)?;
+    let months = months.min(11);
+    Some(match (rules.divisor_fraction, table(years + 1)) {
+        (DivisorFraction::Interpolated, Some(next)) if months > 0 => {
+            MonthsDivisor(12 * here - months * (here - next))
+        }
+        _ => MonthsDivisor::whole(here),
+    })
 }
 
 /// What the estimate needs.
@@ -60,8 +115,8 @@ pub struct PensionInputs {
     pub contribution_months: u32,
     /// The personal account's balance at retirement.
     pub account_balance: Fen,
-    /// The age in whole years at the retirement date, for [`months_divisor`].
-    pub age_years_at_retirement: u32,
+    /// The months divisor for the age at retirement, see [`months_divisor_at`].
+    pub divisor: MonthsDivisor,
 }
 
 /// The estimated monthly pension.
@@ -74,31 +129,37 @@ pub struct PensionEstimate {
     /// `basic_part + account_part`.
     pub monthly_total: Fen,
     /// The months divisor used for the account part.
-    pub divisor: u32,
+    pub divisor: MonthsDivisor,
 }
 
 /// The monthly basic pension: basic part and personal-account part, each rounded half away from
 /// zero to the fen, and their sum.
 ///
-/// `None` if the age is outside the divisor table (40..=70), the average wage or the balance is
-/// negative, or a figure overflows. Eligibility (the minimum contribution period) is a separate
+/// `None` if the divisor is zero, the average wage or the balance is negative, or a figure
+/// overflows. Eligibility (the minimum contribution period) is a separate
 /// question, see [`crate::retirement::eligibility`]: this function estimates whatever it is given.
 pub fn estimate_pension(i: &PensionInputs) -> Option<PensionEstimate> {
     if i.average_monthly_wage.is_negative() || i.account_balance.is_negative() {
         return None;
     }
-    let divisor = months_divisor(i.age_years_at_retirement)?;
     let basic_part = basic_pension(
         i.average_monthly_wage,
         i.indexed_ratio_bp,
         i.contribution_months,
     )?;
-    let account_part = account_pension(i.account_balance, divisor)?;
+    if i.divisor.twelfths() == 0 {
+        return None;
+    }
+    // balance / (twelfths / 12) = balance × 12 / twelfths.
+    let account_part = div_round_half_away(
+        i128::from(i.account_balance.0) * 12,
+        i128::from(i.divisor.twelfths()),
+    )?;
     Some(PensionEstimate {
         basic_part,
         account_part,
         monthly_total: basic_part.checked_add(account_part)?,
-        divisor,
+        divisor: i.divisor,
     })
 }
 
@@ -132,13 +193,34 @@ pub fn account_pension(balance: Fen, divisor: u32) -> Option<Fen> {
 /// Example: bases 6 000.00, 10 000.00 and 14 000.00 against a wage of 10 000.00 each year are
 /// ratios 0.6, 1.0 and 1.4, mean 1.0 → 10 000 bp.
 pub fn indexed_ratio_bp(yearly: &[(Fen, Fen)]) -> Option<u32> {
-    // With S = Σ 10 000 × base_i / wage_i (bp) and n years, the mean rounded half up is
+    mean_ratio_bp(yearly, i128::try_from(yearly.len()).ok()?)
+}
+
+/// Ī in basis points weighted by months, as provincial methods compute it: every paid month's
+/// `base / that year's average wage`, averaged over the months. Each entry is one year: (the
+/// total of the year's monthly bases, the number of months, the year's average monthly wage), so
+/// `Ī = Σ (total_base_y / wage_y) / Σ months_y`, exact, rounded half away from zero.
+///
+/// `None` for no months, a negative base, an average wage that is not positive, or overflow.
+///
+/// Example: one month at 20 000.00 against 10 000.00 (ratio 2.0) and twelve months at
+/// 10 000.00 against 10 000.00 (1.0): (2 + 12) / 13 = 1.076 9… → 10 769 bp, where the plain mean
+/// of the two years would say 1.5.
+pub fn indexed_ratio_by_months_bp(yearly: &[(Fen, u32, Fen)]) -> Option<u32> {
+    let months: i128 = yearly.iter().map(|&(_, n, _)| i128::from(n)).sum();
+    let pairs: Vec<(Fen, Fen)> = yearly.iter().map(|&(base, _, wage)| (base, wage)).collect();
+    mean_ratio_bp(&pairs, months)
+}
+
+/// `Σ 10 000 × base_i / wage_i / n`, rounded half away from zero, exactly.
+fn mean_ratio_bp(pairs: &[(Fen, Fen)], n: i128) -> Option<u32> {
+    // With S = Σ 10 000 × base_i / wage_i (bp), the mean rounded half up is
     // floor((2S + n) / 2n) = floor((floor(2S) + n) / 2n). Each 2 × 10 000 × base_i = q_i × wage_i + r_i,
     // so floor(2S) = Σ q_i + floor(Σ r_i / wage_i): only the fractional parts need care.
-    let n = i128::try_from(yearly.len()).ok()?;
-    if n == 0 {
+    if n <= 0 {
         return None;
     }
+    let yearly = pairs;
     let mut whole: i128 = 0;
     let mut fractions = Vec::with_capacity(yearly.len());
     for &(base, wage) in yearly {
@@ -344,6 +426,72 @@ fn balance_after(balance: i128, credit: i128, k: u32, annual_rate_bp: u32) -> i1
     saturating_fen(balance + credit * k + interest).0.into()
 }
 
+/// How the monthly credit follows the wage in [`project_balance_growing`]: it rises by
+/// `annual_bp` (rounded half away from zero to the fen, like [`grow`]) after the first
+/// `first_rise_after` months and every 12 months after that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditGrowth {
+    pub annual_bp: u32,
+    /// Months until the first rise: 12 for projection years; the months left in the calendar
+    /// year for a base that follows each calendar year's average wage.
+    pub first_rise_after: u32,
+}
+
+/// [`project_balance`] with a credit that grows with the wage: the base stays at the assumed
+/// ratio of each year's average wage, so the account's credit grows as the wage does. Interest
+/// as in [`project_balance`] (projection years from the first projected month). Linear in
+/// `months`; saturates at the limits of [`Fen`].
+///
+/// Example (issue 15): a credit of 800.00 (8 % of 10 000.00), 268 months, 4 % growth from the
+/// 13th month on, 3 % interest: 454 801.49, where a frozen credit gives 304 116.00.
+pub fn project_balance_growing(
+    start: Fen,
+    first_credit: Fen,
+    months: u32,
+    growth: CreditGrowth,
+    annual_rate_bp: u32,
+) -> Fen {
+    let mut balance = i128::from(start.0);
+    let mut credit = first_credit;
+    let mut month = 0u32;
+    while month < months {
+        let k = (months - month).min(12);
+        let (mut credited, mut weighted) = (0i128, 0i128);
+        for m in 0..k {
+            let index = month + m;
+            if index >= growth.first_rise_after && (index - growth.first_rise_after) % 12 == 0 {
+                credit = grow(credit, growth.annual_bp, 1);
+            }
+            credited += i128::from(credit.0);
+            // The credit of the period's month m + 1 earns k − m months.
+            weighted += i128::from(credit.0) * i128::from(k - m);
+        }
+        let interest = interest_on_weighted(balance * i128::from(k) + weighted, annual_rate_bp);
+        balance = saturating_fen(balance + credited + interest).0.into();
+        month += k;
+        if balance == i128::from(i64::MAX) || balance == i128::from(i64::MIN) {
+            break;
+        }
+    }
+    saturating_fen(balance)
+}
+
+/// C, the average monthly wage of the year before retirement, from the latest published one.
+/// Parameters of year `L` hold the average wage of `L − 1`; reaching `R − 1` (`R` the year of
+/// retirement) takes `R − L` years of growth at `annual_bp` ([`grow`]); none when `R ≤ L`.
+///
+/// Example (issue 15): parameters of 2026 with 10 000.00, 4 %, retiring in 2049: 23 years →
+/// 24 647.16 (22 years, one short, gave 23 699.19).
+pub fn wage_before_retirement(
+    latest_year: i32,
+    latest_wage: Fen,
+    retirement_year: i32,
+    annual_bp: u32,
+) -> Fen {
+    let years = u32::try_from((retirement_year - latest_year).max(0)).unwrap_or(0);
+    grow(latest_wage, annual_bp, years)
+}
+
 /// `value` grown by `annual_rate_bp` a year for `years` years, compounding yearly and rounding half
 /// away from zero to the fen every year: `v ← round(v × (10 000 + rate) / 10 000)`. For projecting
 /// wages and average wages. Saturates at the limits of [`Fen`].
@@ -438,7 +586,7 @@ mod tests {
             indexed_ratio_bp: 10_000,
             contribution_months: 360,
             account_balance: Fen(20_000_000),
-            age_years_at_retirement: 60,
+            divisor: MonthsDivisor::whole(139),
         })
         .unwrap();
         assert_eq!(
@@ -447,7 +595,7 @@ mod tests {
                 basic_part: Fen(300_000),
                 account_part: Fen(143_885),
                 monthly_total: Fen(443_885),
-                divisor: 139
+                divisor: MonthsDivisor::whole(139)
             }
         );
     }
@@ -464,13 +612,13 @@ mod tests {
             indexed_ratio_bp: 8_000,
             contribution_months: 180,
             account_balance: Fen(9_000_000),
-            age_years_at_retirement: 55,
+            divisor: MonthsDivisor::whole(170),
         })
         .unwrap();
         assert_eq!(estimate.basic_part, Fen(108_000));
         assert_eq!(estimate.account_part, Fen(52_941));
         assert_eq!(estimate.monthly_total, Fen(160_941));
-        assert_eq!(estimate.divisor, 170);
+        assert_eq!(estimate.divisor.rounded(), 170);
         // Retiring in 2029 (before the minimum starts to rise), 180 months are enough.
         assert!(eligibility(180, d(2029, 6, 1)).eligible);
     }
@@ -518,7 +666,7 @@ mod tests {
             indexed_ratio_bp: 12_000,
             contribution_months: 400,
             account_balance: Fen(30_000_000),
-            age_years_at_retirement: whole_years,
+            divisor: MonthsDivisor::whole(months_divisor(whole_years).unwrap()),
         };
         assert!(eligibility(inputs.contribution_months, age.date).eligible);
         let estimate = estimate_pension(&inputs).unwrap();
@@ -528,7 +676,7 @@ mod tests {
                 basic_part: Fen(440_000),
                 account_part: Fen(227_273),
                 monthly_total: Fen(667_273),
-                divisor: 132
+                divisor: MonthsDivisor::whole(132)
             }
         );
         // Retiring early, at the original 60 (2030-06-15): 186 months required, divisor 139,
@@ -538,7 +686,7 @@ mod tests {
         assert_eq!(eligibility(0, earliest).required_months, 186);
         assert_eq!(age_in_whole_years(birth, earliest), 60);
         let early = estimate_pension(&PensionInputs {
-            age_years_at_retirement: 60,
+            divisor: MonthsDivisor::whole(139),
             ..inputs
         })
         .unwrap();
@@ -572,16 +720,12 @@ mod tests {
             indexed_ratio_bp: 10_000,
             contribution_months: 360,
             account_balance: Fen(20_000_000),
-            age_years_at_retirement: 60,
+            divisor: MonthsDivisor::whole(139),
         };
         assert!(estimate_pension(&ok).is_some());
         for bad in [
             PensionInputs {
-                age_years_at_retirement: 39,
-                ..ok
-            },
-            PensionInputs {
-                age_years_at_retirement: 71,
+                divisor: MonthsDivisor::whole(0),
                 ..ok
             },
             PensionInputs {
@@ -707,5 +851,165 @@ mod tests {
         assert_eq!(grow(Fen(100), 1, u32::MAX), Fen(100));
         assert_eq!(grow(Fen(1_000_000), 500, u32::MAX), Fen(i64::MAX));
         assert_eq!(grow(Fen(-1_000_000), 500, u32::MAX), Fen(i64::MIN));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod issue_15 {
+    use super::*;
+    use crate::region::{DivisorFraction, RegionRules};
+
+    #[test]
+    fn the_account_credit_grows_with_the_wage() {
+        // 268 months from nothing, 3 % interest. Frozen at 800.00 a month: 304 116.00.
+        assert_eq!(
+            project_balance(Fen::ZERO, Fen(80_000), 268, 300),
+            Fen(30_411_600)
+        );
+        // Growing 4 % a year from the 13th month (800.00, 832.00, 865.28, 899.89, …, each
+        // year's credit rounded to the fen): 454 801.49.
+        let yearly = CreditGrowth {
+            annual_bp: 400,
+            first_rise_after: 12,
+        };
+        assert_eq!(
+            project_balance_growing(Fen::ZERO, Fen(80_000), 268, yearly, 300),
+            Fen(45_480_149)
+        );
+        // Year 1 by hand: 12 × 800.00 = 9 600.00, interest 80 000 × 78 × 300 / 120 000 = 156.00;
+        // year 2 at 832.00: (960 000 + 15 600) × 12 + 83 200 × 78 = 18 196 800 fen-months
+        // → 454.92 → 9 756.00 + 9 984.00 + 454.92 = 20 194.92.
+        assert_eq!(
+            project_balance_growing(Fen::ZERO, Fen(80_000), 24, yearly, 300),
+            Fen(2_019_492)
+        );
+        // The same with the rise every January, starting in November (2 months before the
+        // first rise), as the estimate does for a base that follows each calendar year's wage.
+        let calendar = CreditGrowth {
+            annual_bp: 400,
+            first_rise_after: 2,
+        };
+        assert_eq!(
+            project_balance_growing(Fen::ZERO, Fen(80_000), 268, calendar, 300),
+            Fen(46_982_278)
+        );
+        // No growth: exactly the frozen projection.
+        let none = CreditGrowth {
+            annual_bp: 0,
+            first_rise_after: 12,
+        };
+        assert_eq!(
+            project_balance_growing(Fen(5_000_000), Fen(80_000), 30, none, 300),
+            project_balance(Fen(5_000_000), Fen(80_000), 30, 300)
+        );
+        assert_eq!(
+            project_balance_growing(Fen(7), Fen(80_000), 0, yearly, 300),
+            Fen(7)
+        );
+    }
+
+    #[test]
+    fn c_is_grown_to_the_year_before_retirement() {
+        // Parameters of 2026 hold the 2025 wage, 10 000.00; retiring in 2049 needs the 2048
+        // wage: 23 years at 4 % → 24 647.16 (22 years gave 23 699.19).
+        assert_eq!(
+            wage_before_retirement(2026, Fen(1_000_000), 2049, 400),
+            Fen(2_464_716)
+        );
+        assert_eq!(grow(Fen(1_000_000), 400, 22), Fen(2_369_919));
+        // Retiring in the parameters' own year or the next: the published wage as it is / one
+        // year grown.
+        assert_eq!(
+            wage_before_retirement(2026, Fen(1_000_000), 2026, 400),
+            Fen(1_000_000)
+        );
+        assert_eq!(
+            wage_before_retirement(2026, Fen(1_000_000), 2027, 400),
+            Fen(1_040_000)
+        );
+    }
+
+    #[test]
+    fn the_index_is_weighted_by_months() {
+        // One month at ratio 2.0 and twelve at 1.0: (2 + 12) / 13 = 1.0769… → 10 769 bp; the
+        // plain mean of the two years would be 1.5.
+        let y = |base: i64, months: u32, wage: i64| (Fen(base), months, Fen(wage));
+        assert_eq!(
+            indexed_ratio_by_months_bp(&[y(2_000_000, 1, 1_000_000), y(12_000_000, 12, 1_000_000)]),
+            Some(10_769)
+        );
+        assert_eq!(
+            indexed_ratio_bp(&[
+                (Fen(2_000_000), Fen(1_000_000)),
+                (Fen(1_000_000), Fen(1_000_000))
+            ]),
+            Some(15_000)
+        );
+        // Full years weigh alike: 0.6 and 1.4 over twelve months each → 1.0.
+        assert_eq!(
+            indexed_ratio_by_months_bp(&[
+                y(7_200_000, 12, 1_000_000),
+                y(16_800_000, 12, 1_000_000)
+            ]),
+            Some(10_000)
+        );
+        assert_eq!(indexed_ratio_by_months_bp(&[]), None);
+        assert_eq!(indexed_ratio_by_months_bp(&[y(100, 0, 100)]), None);
+    }
+
+    #[test]
+    fn the_divisor_for_part_years_and_at_47() {
+        let whole = RegionRules::default();
+        let interpolated = RegionRules {
+            divisor_fraction: DivisorFraction::Interpolated,
+            ..whole
+        };
+        // 60 years 4 months: whole years → 139; interpolated 139 − 4/12 × (139 − 132) = 136.67.
+        assert_eq!(
+            months_divisor_at(60, 4, &whole),
+            Some(MonthsDivisor::whole(139))
+        );
+        let d = months_divisor_at(60, 4, &interpolated).unwrap();
+        assert_eq!(d.twelfths(), 1_640);
+        assert_eq!(d.hundredths(), 13_667);
+        assert_eq!(d.rounded(), 137);
+        // 200 000.00 / 136.666… = 1 463.41 (whole years: 1 438.85).
+        let inputs = PensionInputs {
+            average_monthly_wage: Fen(1_000_000),
+            indexed_ratio_bp: 10_000,
+            contribution_months: 360,
+            account_balance: Fen(20_000_000),
+            divisor: d,
+        };
+        assert_eq!(
+            estimate_pension(&inputs).unwrap().account_part,
+            Fen(146_341)
+        );
+        // At 47: 207 by default, 208 where the region says so; 46 years 6 months interpolates
+        // towards it: 212 − 6/12 × (212 − 208) = 210.
+        assert_eq!(
+            months_divisor_at(47, 0, &whole),
+            Some(MonthsDivisor::whole(207))
+        );
+        let r208 = RegionRules {
+            divisor_age_47: 208,
+            ..interpolated
+        };
+        assert_eq!(
+            months_divisor_at(47, 0, &r208),
+            Some(MonthsDivisor::whole(208))
+        );
+        assert_eq!(
+            months_divisor_at(46, 6, &r208),
+            Some(MonthsDivisor::whole(210))
+        );
+        // 70 and some months: nothing beyond the table.
+        assert_eq!(
+            months_divisor_at(70, 6, &interpolated),
+            Some(MonthsDivisor::whole(56))
+        );
+        assert_eq!(months_divisor_at(71, 0, &whole), None);
+        assert_eq!(months_divisor_at(39, 11, &interpolated), None);
     }
 }

@@ -121,6 +121,10 @@ pub enum SmsError {
     /// The provider refused this message (4xx): retrying will not help.
     #[error("SMS provider rejected the message: {0}")]
     Rejected(String),
+    /// The provider may or may not have taken the message (no answer in time, or an answer
+    /// that says accepted but cannot be read): the person may receive it.
+    #[error("SMS outcome unknown: {0}")]
+    Unknown(String),
 }
 
 /// Sends text messages (the SMS provider).

@@ -80,6 +80,20 @@ impl TimeZoneName {
     pub fn local_date(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
         now.with_timezone(&self.0).date_naive()
     }
+
+    /// The instant (naive UTC) the local day `date` begins here: local midnight, or the first
+    /// local time after it where a clock change skips midnight.
+    pub fn start_of_day_utc(&self, date: chrono::NaiveDate) -> chrono::NaiveDateTime {
+        use chrono::TimeZone;
+        let midnight = date.and_time(chrono::NaiveTime::MIN);
+        (0..=3)
+            .find_map(|hour| {
+                self.0
+                    .from_local_datetime(&(midnight + chrono::Duration::hours(hour)))
+                    .earliest()
+            })
+            .map_or(midnight, |t| t.naive_utc())
+    }
 }
 
 impl fmt::Debug for TimeZoneName {
@@ -146,6 +160,17 @@ pub struct YearParameters {
     base_ceiling_pct: u16,
     late_fee_bp_per_day: u16,
     rates: Rates,
+    personal_account_bp: u16,
+}
+
+/// The share of the pension contribution base credited to the personal account, by default:
+/// 11 % before 2006 (国发〔1997〕26号), 8 % from 2006-01 on (国发〔2005〕38号).
+pub fn default_personal_account_bp(year: i32) -> u16 {
+    if year < 2006 {
+        1100
+    } else {
+        800
+    }
 }
 
 impl YearParameters {
@@ -222,7 +247,28 @@ impl YearParameters {
             base_ceiling_pct,
             late_fee_bp_per_day,
             rates,
+            personal_account_bp: default_personal_account_bp(year),
         })
+    }
+
+    /// The same parameters with another personal-account share (basis points of the pension
+    /// base, at most 10 000); `None` keeps the year's default, see
+    /// [`default_personal_account_bp`].
+    pub fn with_personal_account_bp(mut self, bp: Option<u16>) -> Result<Self, ValueError> {
+        let bp = bp.unwrap_or(default_personal_account_bp(self.year));
+        if bp > Self::MAX_BP {
+            return Err(ValueError::Range {
+                min: 0,
+                max: Self::MAX_BP.into(),
+            });
+        }
+        self.personal_account_bp = bp;
+        Ok(self)
+    }
+
+    /// The share of the pension base credited to the personal account this year (bp).
+    pub fn personal_account_bp(&self) -> u16 {
+        self.personal_account_bp
     }
 
     pub fn region(&self) -> &RegionCode {
@@ -278,6 +324,108 @@ impl YearParameters {
     }
 }
 
+/// The personal-account share of each year: the region's parameters where they say, the default
+/// ([`default_personal_account_bp`]) for years without parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountShares(std::collections::BTreeMap<i32, u16>);
+
+impl AccountShares {
+    pub fn of(years: &[YearParameters]) -> AccountShares {
+        AccountShares(
+            years
+                .iter()
+                .map(|y| (y.year(), y.personal_account_bp()))
+                .collect(),
+        )
+    }
+
+    /// The share for `year` in basis points.
+    pub fn for_year(&self, year: i32) -> u32 {
+        u32::from(
+            self.0
+                .get(&year)
+                .copied()
+                .unwrap_or_else(|| default_personal_account_bp(year)),
+        )
+    }
+}
+
+/// How the personal-account divisor treats a retirement age that is not a whole number of years
+/// (no national text settles it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DivisorFraction {
+    /// The age in whole years decides (60 years 4 months → the divisor of 60, 139). The default.
+    WholeYears,
+    /// Linear between the whole years (60 years 4 months → 139 − 4/12 × (139 − 132) = 136.67).
+    Interpolated,
+}
+
+string_enum!(DivisorFraction, allowed = "whole_years, interpolated", {
+    WholeYears => "whole_years",
+    Interpolated => "interpolated",
+});
+
+/// A region's standing rules (not tied to a year): local choices no national text fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RegionRules {
+    /// The day of the following month by which a month's contributions must be paid; after it the
+    /// month is in arrears and the late fee runs. 1..=28; default 15.
+    pub contribution_due_day: u8,
+    /// The personal-account divisor at age 47: transcriptions of the 国发〔2005〕38号 annex give
+    /// 207 or 208. Default 207, as the annex is usually reprinted; 208 would fit the table's
+    /// differences.
+    pub divisor_age_47: u16,
+    /// See [`DivisorFraction`]; default whole years.
+    pub divisor_fraction: DivisorFraction,
+}
+
+impl Default for RegionRules {
+    fn default() -> Self {
+        RegionRules {
+            contribution_due_day: Self::DEFAULT_DUE_DAY,
+            divisor_age_47: Self::DEFAULT_DIVISOR_AGE_47,
+            divisor_fraction: DivisorFraction::WholeYears,
+        }
+    }
+}
+
+impl RegionRules {
+    pub const DEFAULT_DUE_DAY: u8 = 15;
+    pub const DEFAULT_DIVISOR_AGE_47: u16 = 207;
+
+    /// Checks: due day 1..=28 (a day every month has); divisor at 47 is 207 or 208.
+    pub fn new(
+        contribution_due_day: u8,
+        divisor_age_47: u16,
+        divisor_fraction: DivisorFraction,
+    ) -> Result<RegionRules, ValueError> {
+        Ok(RegionRules {
+            contribution_due_day: Self::due_day(contribution_due_day)?,
+            divisor_age_47: Self::divisor_at_47(divisor_age_47)?,
+            divisor_fraction,
+        })
+    }
+
+    /// A due day: 1..=28.
+    pub fn due_day(day: u8) -> Result<u8, ValueError> {
+        if (1..=28).contains(&day) {
+            Ok(day)
+        } else {
+            Err(ValueError::Range { min: 1, max: 28 })
+        }
+    }
+
+    /// The divisor at 47: 207 or 208.
+    pub fn divisor_at_47(divisor: u16) -> Result<u16, ValueError> {
+        if (207..=208).contains(&divisor) {
+            Ok(divisor)
+        } else {
+            Err(ValueError::Range { min: 207, max: 208 })
+        }
+    }
+}
+
 fn combined_rate_message(insurance: InsuranceType) -> &'static str {
     match insurance {
         InsuranceType::Pension => "the pension rates must not add up to more than 100 %",
@@ -309,6 +457,88 @@ mod tests {
             Rates::mainland_default(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn local_days_begin_at_local_midnight() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        // Shanghai is UTC+8: the 20th begins at 16:00 UTC on the 19th.
+        assert_eq!(
+            TimeZoneName::ASIA_SHANGHAI.start_of_day_utc(day),
+            at("2026-11-19 16:00")
+        );
+        assert_eq!(
+            TimeZoneName::parse("UTC").unwrap().start_of_day_utc(day),
+            at("2026-11-20 00:00")
+        );
+        // America/Sao_Paulo skipped midnight on 2018-11-04: the day began at 01:00 local (03:00 UTC).
+        let skipped = chrono::NaiveDate::from_ymd_opt(2018, 11, 4).unwrap();
+        assert_eq!(
+            TimeZoneName::parse("America/Sao_Paulo")
+                .unwrap()
+                .start_of_day_utc(skipped),
+            at("2018-11-04 03:00")
+        );
+    }
+
+    #[test]
+    fn region_rules() {
+        let rules = RegionRules::default();
+        assert_eq!(rules.contribution_due_day, 15);
+        assert_eq!(rules.divisor_age_47, 207);
+        assert_eq!(rules.divisor_fraction, DivisorFraction::WholeYears);
+        assert!(RegionRules::new(28, 208, DivisorFraction::Interpolated).is_ok());
+        assert_eq!(
+            RegionRules::new(29, 207, DivisorFraction::WholeYears),
+            Err(ValueError::Range { min: 1, max: 28 })
+        );
+        assert_eq!(
+            RegionRules::due_day(0),
+            Err(ValueError::Range { min: 1, max: 28 })
+        );
+        assert_eq!(
+            RegionRules::divisor_at_47(206),
+            Err(ValueError::Range { min: 207, max: 208 })
+        );
+        assert_eq!(
+            DivisorFraction::parse("interpolated"),
+            Ok(DivisorFraction::Interpolated)
+        );
+        assert!(DivisorFraction::parse("nearest").is_err());
+    }
+
+    #[test]
+    fn personal_account_share_by_year() {
+        let y = |year| {
+            YearParameters::new(
+                region(),
+                year,
+                Fen(100_000),
+                60,
+                300,
+                5,
+                Rates::mainland_default(),
+            )
+            .unwrap()
+        };
+        assert_eq!(y(2005).personal_account_bp(), 1100);
+        assert_eq!(y(2006).personal_account_bp(), 800);
+        assert_eq!(
+            y(2006)
+                .with_personal_account_bp(Some(1000))
+                .unwrap()
+                .personal_account_bp(),
+            1000
+        );
+        assert_eq!(
+            y(2006)
+                .with_personal_account_bp(None)
+                .unwrap()
+                .personal_account_bp(),
+            800
+        );
+        assert!(y(2006).with_personal_account_bp(Some(10_001)).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValueError;
+use crate::text::Text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,10 +30,9 @@ impl Username {
     pub const MAX_CHARS: usize = 32;
 
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        let name = s.trim().to_ascii_lowercase();
-        if name.is_empty() {
-            return Err(ValueError::Empty);
-        }
+        let name = Text::parse(s, Self::MAX_CHARS)?
+            .as_str()
+            .to_ascii_lowercase();
         let allowed =
             |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-');
         if !name.bytes().all(allowed) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -104,10 +104,51 @@ impl fmt::Debug for Password {
 
 impl_from_str!(Password);
 
+/// Why a staff member reads a person's data: required for every such read, recorded in the
+/// audit log and shown to the person in their access log. 1..=500 characters of free text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessReason(Text);
+
+impl AccessReason {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        Text::parse(s, Self::MAX_CHARS).map(AccessReason)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn into_string(self) -> String {
+        self.0.into_string()
+    }
+}
+
+impl_from_str!(AccessReason);
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_reasons() {
+        assert_eq!(
+            AccessReason::parse(" 核对缴费记录 ").unwrap().as_str(),
+            "核对缴费记录"
+        );
+        assert_eq!(AccessReason::parse("  "), Err(ValueError::Empty));
+        assert_eq!(
+            AccessReason::parse("a\u{0}b"),
+            Err(ValueError::ControlCharacter)
+        );
+        assert!(AccessReason::parse(&"理".repeat(500)).is_ok());
+        assert_eq!(
+            AccessReason::parse(&"理".repeat(501)),
+            Err(ValueError::TooLong { max: 500 })
+        );
+    }
 
     #[test]
     fn roles() {

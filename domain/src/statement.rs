@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use crate::insurance::InsuranceType;
 use crate::money::Fen;
 use crate::period::Period;
+use crate::region::AccountShares;
 
 /// Where a month's contribution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -41,26 +42,34 @@ impl ContributionStatus {
     }
 
     /// What a stored status means on `today` (the region's local date): a month still unpaid
-    /// after its due date is in arrears. Loads store `paid` or `due`; the calendar does the rest,
-    /// so a month turns to arrears without anything being written.
-    pub fn on(self, period: Period, today: NaiveDate) -> ContributionStatus {
+    /// after its due date (the region's `due_day` of the next month) is in arrears. Loads store
+    /// `paid` or `due`; the calendar does the rest, so a month turns to arrears without anything
+    /// being written.
+    pub fn on(self, period: Period, today: NaiveDate, due_day: u8) -> ContributionStatus {
         match self {
-            ContributionStatus::Due if today > due_date(period) => ContributionStatus::Arrears,
+            ContributionStatus::Due if today > due_date(period, due_day) => {
+                ContributionStatus::Arrears
+            }
             other => other,
         }
     }
 }
 
-/// The last day to pay a month's contributions without a late fee: the 15th of the following
-/// month (the common regional rule; the late fee runs from the day after).
-pub fn due_date(period: Period) -> NaiveDate {
+/// The last day to pay a month's contributions without a late fee: day `due_day` of the
+/// following month (a regional rule, see [`crate::region::RegionRules`]; commonly the 15th). The
+/// late fee runs from the day after. A day past the month's end means its last day.
+pub fn due_date(period: Period, due_day: u8) -> NaiveDate {
     let next = period.next();
-    NaiveDate::from_ymd_opt(next.year(), next.month(), 15).unwrap_or(NaiveDate::MAX)
+    let last = next.last_day();
+    NaiveDate::from_ymd_opt(next.year(), next.month(), u32::from(due_day.max(1)))
+        .unwrap_or(last)
+        .min(last)
 }
 
-/// Whole days a month is overdue on `today`: zero up to and including its due date.
-pub fn days_overdue(period: Period, today: NaiveDate) -> u32 {
-    let days = (today - due_date(period)).num_days();
+/// Whole days a month is overdue on `today`: zero up to and including its due date. The days
+/// [`crate::contribution::late_fee`] charges for.
+pub fn days_overdue(period: Period, today: NaiveDate, due_day: u8) -> u32 {
+    let days = (today - due_date(period, due_day)).num_days();
     u32::try_from(days.max(0)).unwrap_or(u32::MAX)
 }
 
@@ -145,6 +154,11 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
     out
 }
 
+/// Months as years, cut (not rounded) to two decimals: 422 months → 35.16 years.
+pub fn years_of_months(months: u32) -> f64 {
+    f64::from(u32::try_from(u64::from(months) * 100 / 12).unwrap_or(u32::MAX)) / 100.0
+}
+
 /// Months that count towards the pension: distinct months with a paid pension row.
 pub fn pension_months(rows: &[MonthRow]) -> u32 {
     let months: std::collections::BTreeSet<Period> = rows
@@ -204,6 +218,8 @@ mod tests {
         assert_eq!(p.longest_gap_months, 3);
         assert_eq!(s[1].insurance, Medical);
         assert_eq!(pension_months(&rows), 3);
+        assert_eq!(years_of_months(422), 35.16);
+        assert_eq!(years_of_months(180), 15.0);
     }
 
     #[test]
@@ -221,6 +237,35 @@ mod tests {
     }
 }
 
+/// The medical personal account as the person sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MedicalBalance {
+    /// Everything credited minus everything `spent` from it.
+    pub balance: Fen,
+    /// What the latest paid month credited (all its rows).
+    pub monthly_credit: Fen,
+}
+
+/// The medical account: each paid medical month credits the employee's contribution to it, and
+/// spending at hospitals and pharmacies (`spent`, the total paid from the account) draws on it.
+pub fn medical_account(rows: &[MonthRow], spent: Fen) -> MedicalBalance {
+    let paid = || {
+        rows.iter().filter(|r| {
+            r.insurance == InsuranceType::Medical && r.status == ContributionStatus::Paid
+        })
+    };
+    let credited = paid().fold(0i64, |sum, r| sum.saturating_add(r.employee.0));
+    let monthly_credit = paid().map(|r| r.period).max().map_or(0, |latest| {
+        paid()
+            .filter(|r| r.period == latest)
+            .fold(0i64, |sum, r| sum.saturating_add(r.employee.0))
+    });
+    MedicalBalance {
+        balance: Fen(credited.saturating_sub(spent.0)),
+        monthly_credit: Fen(monthly_credit),
+    }
+}
+
 /// One year of the personal pension account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountYear {
@@ -231,22 +276,24 @@ pub struct AccountYear {
     pub closing: Fen,
 }
 
-/// The personal-account credit of one paid pension month: 8 % of its base.
-pub fn pension_credit(base: Fen) -> Fen {
-    base.apply_bp(crate::contribution::PERSONAL_ACCOUNT_RATE_BP)
-        .unwrap_or(Fen::ZERO)
+/// The personal-account credit of one paid pension month: the year's share of its base (8 %
+/// from 2006, 11 % before by default; see [`AccountShares`]).
+pub fn pension_credit(base: Fen, share_bp: u32) -> Fen {
+    base.apply_bp(share_bp).unwrap_or(Fen::ZERO)
 }
 
-/// The personal pension account year by year, from the paid pension months (with their bases)
-/// and the interest credited per year.
+/// The personal pension account year by year, from the paid pension months (with their bases,
+/// credited at each year's share) and the interest credited per year.
 pub fn pension_account_years(
     rows: &[(MonthRow, Fen)],
     interest: &[(i32, Fen)],
+    shares: &AccountShares,
 ) -> Vec<AccountYear> {
     let mut credits: BTreeMap<i32, i64> = BTreeMap::new();
     for (r, base) in rows {
         if r.insurance == InsuranceType::Pension && r.status == ContributionStatus::Paid {
-            *credits.entry(r.period.year()).or_default() += pension_credit(*base).0;
+            let year = r.period.year();
+            *credits.entry(year).or_default() += pension_credit(*base, shares.for_year(year)).0;
         }
     }
     for (year, _) in interest {
@@ -279,8 +326,9 @@ pub fn interest_basis(
     rows: &[(MonthRow, Fen)],
     interest: &[(i32, Fen)],
     year: i32,
+    shares: &AccountShares,
 ) -> (Fen, Vec<(u32, Fen)>) {
-    let opening = pension_account_years(rows, interest)
+    let opening = pension_account_years(rows, interest, shares)
         .iter()
         .rfind(|y| y.year < year)
         .map(|y| y.closing)
@@ -291,7 +339,8 @@ pub fn interest_basis(
             && r.status == ContributionStatus::Paid
             && r.period.year() == year
         {
-            *by_month.entry(r.period.month()).or_default() += pension_credit(*base).0;
+            *by_month.entry(r.period.month()).or_default() +=
+                pension_credit(*base, shares.for_year(year)).0;
         }
     }
     (
@@ -326,7 +375,7 @@ mod account_tests {
             paid("2025-01", 1_000_000),
         ];
         let interest = vec![(2024, Fen(1_000))];
-        let years = pension_account_years(&rows, &interest);
+        let years = pension_account_years(&rows, &interest, &AccountShares::default());
         assert_eq!(years.len(), 2);
         assert_eq!(
             years[0],
@@ -340,34 +389,163 @@ mod account_tests {
         );
         assert_eq!(years[1].opening, Fen(161_000));
         assert_eq!(years[1].closing, Fen(241_000));
-        let (opening, credits) = interest_basis(&rows, &interest, 2025);
+        let (opening, credits) = interest_basis(&rows, &interest, 2025, &AccountShares::default());
         assert_eq!(opening, Fen(161_000));
         assert_eq!(credits, vec![(1, Fen(80_000))]);
     }
 
     #[test]
-    fn a_due_month_turns_to_arrears_after_the_15th_of_the_next_month() {
+    fn before_2006_the_account_took_11_percent() {
+        // 120 months at base 3 000.00 in 1996..=2005: 11 % = 330.00 a month, 39 600.00 in all;
+        // at 8 % it would be 240.00 a month, 28 800.00: 10 800.00 less principal.
+        let rows: Vec<_> = (1996..=2005)
+            .flat_map(|y| (1..=12).map(move |m| (y, m)))
+            .map(|(y, m)| {
+                (
+                    MonthRow {
+                        period: Period::new(y, m).unwrap(),
+                        insurance: InsuranceType::Pension,
+                        status: ContributionStatus::Paid,
+                        employer: Fen(0),
+                        employee: Fen(0),
+                    },
+                    Fen(300_000),
+                )
+            })
+            .collect();
+        let years = pension_account_years(&rows, &[], &AccountShares::default());
+        assert_eq!(years.len(), 10);
+        assert_eq!(years[0].credited, Fen(396_000));
+        assert_eq!(years[9].closing, Fen(3_960_000));
+        assert_eq!(pension_credit(Fen(300_000), 800), Fen(24_000));
+        let at_8: i64 = 120 * 24_000;
+        assert_eq!(years[9].closing.0 - at_8, 1_080_000);
+        // From 2006 the default is 8 %: one month of 2006 at 3 000.00 credits 240.00.
+        let mut later = rows.clone();
+        later.push((
+            MonthRow {
+                period: Period::new(2006, 1).unwrap(),
+                ..rows[0].0
+            },
+            Fen(300_000),
+        ));
+        let years = pension_account_years(&later, &[], &AccountShares::default());
+        assert_eq!(years[10].credited, Fen(24_000));
+        // A region that set 8 % for 2005 is credited 8 % that year.
+        let region = crate::region::RegionCode::parse("350100").unwrap();
+        let y2005 = crate::region::YearParameters::new(
+            region,
+            2005,
+            Fen(150_000),
+            60,
+            300,
+            5,
+            crate::region::Rates::mainland_default(),
+        )
+        .unwrap();
+        assert_eq!(y2005.personal_account_bp(), 1100);
+        let y2005 = y2005.with_personal_account_bp(Some(800)).unwrap();
+        let shares = AccountShares::of(&[y2005]);
+        assert_eq!(shares.for_year(2005), 800);
+        assert_eq!(shares.for_year(2004), 1100);
+        let (_, credits) = interest_basis(&rows, &[], 2005, &shares);
+        assert_eq!(credits[0], (1, Fen(24_000)));
+    }
+
+    #[test]
+    fn a_due_month_turns_to_arrears_after_the_regions_due_day() {
         let march = Period::parse("2024-03").unwrap();
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(due_date(march), day("2024-04-15"));
+        assert_eq!(due_date(march, 15), day("2024-04-15"));
         let due = ContributionStatus::Due;
-        assert_eq!(due.on(march, day("2024-03-31")), ContributionStatus::Due);
-        assert_eq!(due.on(march, day("2024-04-15")), ContributionStatus::Due);
         assert_eq!(
-            due.on(march, day("2024-04-16")),
+            due.on(march, day("2024-03-31"), 15),
+            ContributionStatus::Due
+        );
+        assert_eq!(
+            due.on(march, day("2024-04-15"), 15),
+            ContributionStatus::Due
+        );
+        assert_eq!(
+            due.on(march, day("2024-04-16"), 15),
+            ContributionStatus::Arrears
+        );
+        // A region whose deadline is the 25th: the 16th is still in time, the 26th is not.
+        assert_eq!(due_date(march, 25), day("2024-04-25"));
+        assert_eq!(
+            due.on(march, day("2024-04-16"), 25),
+            ContributionStatus::Due
+        );
+        assert_eq!(
+            due.on(march, day("2024-04-26"), 25),
             ContributionStatus::Arrears
         );
         // Paid and pending months stay what they are, however late.
         for s in [ContributionStatus::Paid, ContributionStatus::Pending] {
-            assert_eq!(s.on(march, day("2030-01-01")), s);
+            assert_eq!(s.on(march, day("2030-01-01"), 15), s);
         }
-        // December's due date is in January of the next year.
+        // December's due date is in January of the next year; a day beyond February's end is
+        // its last day.
         assert_eq!(
-            due_date(Period::parse("2024-12").unwrap()),
+            due_date(Period::parse("2024-12").unwrap(), 15),
             day("2025-01-15")
         );
-        assert_eq!(days_overdue(march, day("2024-04-15")), 0);
-        assert_eq!(days_overdue(march, day("2024-05-16")), 31);
-        assert_eq!(days_overdue(march, day("2024-01-01")), 0);
+        assert_eq!(
+            due_date(Period::parse("2025-01").unwrap(), 31),
+            day("2025-02-28")
+        );
+        assert_eq!(days_overdue(march, day("2024-04-15"), 15), 0);
+        assert_eq!(days_overdue(march, day("2024-05-16"), 15), 31);
+        assert_eq!(days_overdue(march, day("2024-01-01"), 15), 0);
+        // The late fee follows the region's deadline: 10 000.00 owed on 2024-05-16, 5 bp a day,
+        // is 31 days late with the 15th (155.00) but 21 days with the 25th (105.00).
+        let fee = |due_day| {
+            crate::contribution::late_fee(
+                Fen(1_000_000),
+                days_overdue(march, day("2024-05-16"), due_day),
+                5,
+            )
+        };
+        assert_eq!(fee(15), Some(Fen(15_500)));
+        assert_eq!(fee(25), Some(Fen(10_500)));
+    }
+
+    #[test]
+    fn the_medical_account() {
+        let medical = |p: &str, status, employee| MonthRow {
+            period: Period::parse(p).unwrap(),
+            insurance: InsuranceType::Medical,
+            status,
+            employer: Fen(0),
+            employee: Fen(employee),
+        };
+        use ContributionStatus::*;
+        // Credited 200.00 + 200.00 + (150.00 + 50.00, two employers) = 600.00; arrears and other
+        // insurances do not count; 120.50 spent → 479.50; the latest month credits 200.00.
+        let rows = vec![
+            medical("2024-01", Paid, 20_000),
+            medical("2024-02", Paid, 20_000),
+            medical("2024-03", Paid, 15_000),
+            medical("2024-03", Paid, 5_000),
+            medical("2024-04", Arrears, 20_000),
+            MonthRow {
+                insurance: InsuranceType::Pension,
+                ..medical("2024-05", Paid, 80_000)
+            },
+        ];
+        assert_eq!(
+            medical_account(&rows, Fen(12_050)),
+            MedicalBalance {
+                balance: Fen(47_950),
+                monthly_credit: Fen(20_000)
+            }
+        );
+        assert_eq!(
+            medical_account(&[], Fen(0)),
+            MedicalBalance {
+                balance: Fen(0),
+                monthly_credit: Fen(0)
+            }
+        );
     }
 }

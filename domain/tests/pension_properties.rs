@@ -4,11 +4,13 @@
 use chrono::{Months, NaiveDate, TimeDelta};
 use proptest::prelude::*;
 use shebao_domain::accounts::{checked_yearly_interest, yearly_interest};
-use shebao_domain::benefits::unemployment_months;
+use shebao_domain::benefits::{unemployment_entitlement, unemployment_months};
 use shebao_domain::money::Fen;
 use shebao_domain::pension::{
-    estimate_pension, grow, indexed_ratio_bp, months_divisor, project_balance, PensionInputs,
+    estimate_pension, grow, indexed_ratio_bp, months_divisor, project_balance,
+    project_balance_growing, CreditGrowth, MonthsDivisor, PensionInputs,
 };
+use shebao_domain::period::Period;
 use shebao_domain::retirement::{
     age_in_whole_years, allowed_retirement_window, delay_months, eligibility,
     minimum_contribution_months, statutory_retirement, RetirementCategory,
@@ -37,7 +39,7 @@ fn inputs() -> impl Strategy<Value = PensionInputs> {
             indexed_ratio_bp: ratio,
             contribution_months: months,
             account_balance: balance,
-            age_years_at_retirement: age,
+            divisor: MonthsDivisor::whole(months_divisor(age).unwrap()),
         },
     )
 }
@@ -112,7 +114,7 @@ proptest! {
             base.monthly_total,
             base.basic_part.checked_add(base.account_part).unwrap()
         );
-        prop_assert_eq!(Some(base.divisor), months_divisor(i.age_years_at_retirement));
+        prop_assert_eq!(base.divisor, i.divisor);
         let longer = estimate_pension(&PensionInputs {
             contribution_months: i.contribution_months + more_months,
             ..i
@@ -140,10 +142,11 @@ proptest! {
         })
         .unwrap();
         prop_assert!(higher_ratio.basic_part >= base.basic_part);
-        if i.age_years_at_retirement < 70 {
+        let age = (40..=70).find(|&a| months_divisor(a) == Some(i.divisor.rounded())).unwrap();
+        if age < 70 {
             // Retiring older: a smaller divisor, so a larger account part on the same balance.
             let older = estimate_pension(&PensionInputs {
-                age_years_at_retirement: i.age_years_at_retirement + 1,
+                divisor: MonthsDivisor::whole(months_divisor(age + 1).unwrap()),
                 ..i
             })
             .unwrap();
@@ -231,5 +234,42 @@ proptest! {
         let this = unemployment_months(months);
         prop_assert!([0, 12, 18, 24].contains(&this));
         prop_assert!(this <= unemployment_months(months + 1));
+    }
+
+    #[test]
+    fn a_growing_credit_never_gives_less(
+        start in money(), credit in (0i64..=1_000_000).prop_map(Fen), months in 0u32..=480,
+        growth in 0u32..=1_000, first in 1u32..=12, rate in 0u32..=1_000
+    ) {
+        let frozen = project_balance(start, credit, months, rate);
+        let none = CreditGrowth { annual_bp: 0, first_rise_after: first };
+        prop_assert_eq!(project_balance_growing(start, credit, months, none, rate), frozen);
+        let growing = CreditGrowth { annual_bp: growth, first_rise_after: first };
+        prop_assert!(project_balance_growing(start, credit, months, growing, rate) >= frozen);
+        // Nothing grows before the first rise.
+        let before = months.min(first);
+        prop_assert_eq!(
+            project_balance_growing(start, credit, before, growing, rate),
+            project_balance(start, credit, before, rate)
+        );
+    }
+
+    #[test]
+    fn the_entitlement_stays_within_24_months(
+        paid in proptest::collection::vec(0i64..400, 0..300),
+        drawn in proptest::collection::vec(0i64..400, 0..60),
+    ) {
+        let first = Period::new(2000, 1).unwrap();
+        let months = |v: &[i64]| v.iter().map(|&k| first.add_months(k).unwrap()).collect::<Vec<_>>();
+        let (paid, drawn) = (months(&paid), months(&drawn));
+        let e = unemployment_entitlement(&paid, &drawn);
+        prop_assert!(e.months_granted <= 24);
+        prop_assert_eq!(e.months_left, e.months_granted.saturating_sub(e.months_paid));
+        prop_assert!(e.contribution_months as usize <= paid.len());
+        // Without benefit ever drawn, every month paid counts.
+        let never = unemployment_entitlement(&paid, &[]);
+        let distinct: std::collections::BTreeSet<_> = paid.iter().collect();
+        prop_assert_eq!(never.contribution_months as usize, distinct.len());
+        prop_assert_eq!(never.months_granted, unemployment_months(never.contribution_months));
     }
 }

@@ -42,12 +42,14 @@ fn credit_first17() -> impl Strategy<Value = String> {
     (
         proptest::collection::vec(set_char.clone(), 2),
         100_000u32..1_000_000,
-        proptest::collection::vec(set_char, 9),
+        proptest::collection::vec(set_char, 8),
     )
         .prop_map(|(head, region, tail)| {
             let head: String = head.into_iter().collect();
             let tail: String = tail.into_iter().collect();
-            format!("{head}{region}{tail}")
+            // Characters 9 to 17 are an organisation code, with its own check character.
+            let check = CreditCode::organisation_check(&tail).unwrap();
+            format!("{head}{region}{tail}{check}")
         })
 }
 

@@ -96,21 +96,6 @@ pub fn for_subject(
         .load(conn)?)
 }
 
-/// Entries by one actor, newest first.
-pub fn for_actor(
-    conn: &mut DbConnection,
-    actor_kind: ActorKind,
-    actor_id: &str,
-    limit: i64,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    Ok(audit_log::table
-        .filter(audit_log::actor_kind.eq(actor_kind.as_str()))
-        .filter(audit_log::actor_id.eq(actor_id))
-        .order((audit_log::occurred_at.desc(), audit_log::id.desc()))
-        .limit(limit)
-        .load(conn)?)
-}
-
 /// What staff did to one subject, newest first (ids are UUIDv7: they sort by time), for the
 /// person's own access log.
 pub fn staff_entries_for_subject(

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use secrecy::SecretString;
 
 use crate::db::{Backend, PoolOptions};
@@ -74,6 +75,159 @@ pub struct Settings {
     pub job_poll: Duration,
     /// `SHEBAO_JOB_CONCURRENCY`: jobs one runner runs at the same time (default 4).
     pub job_concurrency: usize,
+    /// `SHEBAO_METRICS_LISTEN`: where `/metrics` is served, apart from the API (default
+    /// loopback only); `off` serves no metrics.
+    pub metrics_listen: Option<String>,
+    /// `SHEBAO_HSTS`: the service is reached over TLS (at a proxy), so every response carries
+    /// `Strict-Transport-Security` (default false).
+    pub hsts: bool,
+    /// `SHEBAO_TRUSTED_PROXIES`: comma-separated CIDRs (or addresses) of the proxies whose
+    /// `X-Forwarded-For` / `Forwarded` headers are believed (default none).
+    pub trusted_proxies: Vec<IpNet>,
+    /// The payment gateway (WeChat Pay API v3): see [`PaySettings`].
+    pub pay: PaySettings,
+}
+
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+/// A comma-separated list of CIDRs; a bare address is a network of one.
+pub fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an address or CIDR"))
+        })
+        .collect()
+}
+
+/// The payment gateway's settings (`SHEBAO_PAY_*`).
+#[derive(Clone)]
+pub struct PaySettings {
+    /// `SHEBAO_PAY_URL`: the gateway's base URL (`https://api.mch.weixin.qq.com`). Unset: the
+    /// built-in stand-in (which generates the demo's keys).
+    pub url: Option<String>,
+    /// `SHEBAO_PAY_MCHID`: the merchant id (default: the stand-in's demo merchant).
+    pub mchid: String,
+    /// `SHEBAO_PAY_APPID`: the app id (default: the stand-in's demo app).
+    pub appid: String,
+    /// `SHEBAO_PAY_MERCHANT_KEY_FILE`: the merchant's RSA private key, PKCS#8 PEM
+    /// (default `<key dir>/pay-merchant-key.pem`, where the stand-in writes the demo's).
+    pub merchant_key_file: PathBuf,
+    /// `SHEBAO_PAY_MERCHANT_SERIAL`: the merchant key's serial (required with `SHEBAO_PAY_URL`).
+    pub merchant_serial: Option<String>,
+    /// `SHEBAO_PAY_PLATFORM_PUBLIC_KEY_FILE`: the platform's public key, SPKI PEM
+    /// (default `<key dir>/pay-platform-public-key.pem`).
+    pub platform_public_key_file: PathBuf,
+    /// `SHEBAO_PAY_PLATFORM_SERIAL`: the platform key's serial (required with `SHEBAO_PAY_URL`).
+    pub platform_serial: Option<String>,
+    /// `SHEBAO_PAY_APIV3_KEY`: the 32-byte APIv3 key (required with `SHEBAO_PAY_URL`).
+    pub apiv3_key: Option<SecretString>,
+    /// `SHEBAO_PAY_NOTIFY_URL`: where the gateway sends notifications (default: the service's
+    /// own `/v1/payments/notifications/wechat`).
+    pub notify_url: Option<String>,
+    /// `SHEBAO_PAY_STANDIN_LISTEN`: where the built-in payment stand-in listens.
+    pub standin_listen: String,
+}
+
+/// The built-in payment stand-in's demo merchant.
+pub const STANDIN_PAY_MCHID: &str = "1900000001";
+pub const STANDIN_PAY_APPID: &str = "wxd678efh567hg6787";
+
+impl PaySettings {
+    fn from_env(
+        non_empty: &dyn Fn(&str) -> Option<String>,
+        key_dir: &std::path::Path,
+    ) -> Result<PaySettings, ConfigError> {
+        let settings = PaySettings {
+            url: non_empty("SHEBAO_PAY_URL").map(|u| u.trim().trim_end_matches('/').to_owned()),
+            mchid: non_empty("SHEBAO_PAY_MCHID")
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_else(|| STANDIN_PAY_MCHID.to_owned()),
+            appid: non_empty("SHEBAO_PAY_APPID")
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_else(|| STANDIN_PAY_APPID.to_owned()),
+            merchant_key_file: non_empty("SHEBAO_PAY_MERCHANT_KEY_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| key_dir.join("pay-merchant-key.pem")),
+            merchant_serial: non_empty("SHEBAO_PAY_MERCHANT_SERIAL").map(|v| v.trim().to_owned()),
+            platform_public_key_file: non_empty("SHEBAO_PAY_PLATFORM_PUBLIC_KEY_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| key_dir.join("pay-platform-public-key.pem")),
+            platform_serial: non_empty("SHEBAO_PAY_PLATFORM_SERIAL").map(|v| v.trim().to_owned()),
+            apiv3_key: non_empty("SHEBAO_PAY_APIV3_KEY").map(SecretString::from),
+            notify_url: non_empty("SHEBAO_PAY_NOTIFY_URL").map(|v| v.trim().to_owned()),
+            standin_listen: non_empty("SHEBAO_PAY_STANDIN_LISTEN")
+                .unwrap_or_else(|| "127.0.0.1:8082".to_owned()),
+        };
+        let is_http = |u: &str| u.starts_with("https://") || u.starts_with("http://");
+        if settings.url.as_deref().is_some_and(|u| !is_http(u)) {
+            return Err(ConfigError {
+                name: "SHEBAO_PAY_URL",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        if settings.notify_url.as_deref().is_some_and(|u| !is_http(u)) {
+            return Err(ConfigError {
+                name: "SHEBAO_PAY_NOTIFY_URL",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        if let Some(key) = &settings.apiv3_key {
+            if secrecy::ExposeSecret::expose_secret(key).len() != 32 {
+                return Err(ConfigError {
+                    name: "SHEBAO_PAY_APIV3_KEY",
+                    reason: "must be 32 bytes".into(),
+                });
+            }
+        }
+        if settings.url.is_some() {
+            let required = [
+                (
+                    "SHEBAO_PAY_MERCHANT_SERIAL",
+                    settings.merchant_serial.is_some(),
+                ),
+                (
+                    "SHEBAO_PAY_PLATFORM_SERIAL",
+                    settings.platform_serial.is_some(),
+                ),
+                ("SHEBAO_PAY_APIV3_KEY", settings.apiv3_key.is_some()),
+            ];
+            if let Some((name, _)) = required.into_iter().find(|(_, present)| !present) {
+                return Err(ConfigError {
+                    name,
+                    reason: "required when SHEBAO_PAY_URL is set".into(),
+                });
+            }
+        }
+        Ok(settings)
+    }
+}
+
+impl fmt::Debug for PaySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaySettings")
+            .field("url", &self.url.as_deref().unwrap_or("(built-in stand-in)"))
+            .field("mchid", &self.mchid)
+            .field("appid", &self.appid)
+            .field("merchant_key_file", &self.merchant_key_file)
+            .field("merchant_serial", &self.merchant_serial)
+            .field("platform_public_key_file", &self.platform_public_key_file)
+            .field("platform_serial", &self.platform_serial)
+            .field(
+                "apiv3_key",
+                &if self.apiv3_key.is_some() {
+                    "***"
+                } else {
+                    "(unset)"
+                },
+            )
+            .field("notify_url", &self.notify_url)
+            .field("standin_listen", &self.standin_listen)
+            .finish()
+    }
 }
 
 /// Credentials of the built-in SMS stand-in (it only ever runs on this machine).
@@ -146,6 +300,7 @@ impl Settings {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
+        let pay = PaySettings::from_env(&non_empty, &key_dir)?;
         let settings = Settings {
             listen: non_empty("SHEBAO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             database_url,
@@ -179,6 +334,18 @@ impl Settings {
             job_lease: Duration::from_secs(parse_num(get, "SHEBAO_JOB_LEASE_SECS", 60u64)?),
             job_poll: Duration::from_millis(parse_num(get, "SHEBAO_JOB_POLL_MS", 1000u64)?),
             job_concurrency: parse_num(get, "SHEBAO_JOB_CONCURRENCY", 4usize)?,
+            metrics_listen: match non_empty("SHEBAO_METRICS_LISTEN") {
+                Some(v) if v.trim() == "off" => None,
+                Some(v) => Some(v.trim().to_owned()),
+                None => Some(DEFAULT_METRICS_LISTEN.to_owned()),
+            },
+            hsts: parse_bool(get, "SHEBAO_HSTS", false)?,
+            trusted_proxies: parse_cidrs(&get("SHEBAO_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|reason| ConfigError {
+                    name: "SHEBAO_TRUSTED_PROXIES",
+                    reason,
+                })?,
+            pay,
         };
         if settings.sms_url.is_some() && non_empty("SHEBAO_SMS_AUTH_TOKEN").is_none() {
             return Err(ConfigError {
@@ -285,6 +452,13 @@ impl fmt::Debug for Settings {
             .field("job_lease", &self.job_lease)
             .field("job_poll", &self.job_poll)
             .field("job_concurrency", &self.job_concurrency)
+            .field(
+                "metrics_listen",
+                &self.metrics_listen.as_deref().unwrap_or("off"),
+            )
+            .field("hsts", &self.hsts)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("pay", &self.pay)
             .finish()
     }
 }
@@ -372,6 +546,88 @@ mod tests {
                 .unwrap_err()
                 .name,
             "SHEBAO_ACCESS_TOKEN_TTL_SECS"
+        );
+    }
+
+    #[test]
+    fn metrics_proxies_and_hsts() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        assert!(!s.hsts && s.trusted_proxies.is_empty());
+        let s = load(&[
+            ("SHEBAO_METRICS_LISTEN", "off"),
+            ("SHEBAO_HSTS", "true"),
+            ("SHEBAO_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,fd00::/8"),
+        ])
+        .unwrap();
+        assert_eq!(s.metrics_listen, None);
+        assert!(s.hsts);
+        assert_eq!(
+            s.trusted_proxies,
+            vec![
+                "10.0.0.0/8".parse::<IpNet>().unwrap(),
+                "192.168.1.7/32".parse().unwrap(),
+                "fd00::/8".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            load(&[("SHEBAO_TRUSTED_PROXIES", "10.0.0.0/33")])
+                .unwrap_err()
+                .name,
+            "SHEBAO_TRUSTED_PROXIES"
+        );
+    }
+
+    #[test]
+    fn payment_gateway_settings() {
+        let s = load(&[("SHEBAO_KEY_DIR", "/k")]).unwrap();
+        assert_eq!(s.pay.url, None);
+        assert_eq!(s.pay.mchid, STANDIN_PAY_MCHID);
+        assert_eq!(s.pay.standin_listen, "127.0.0.1:8082");
+        assert_eq!(
+            s.pay.merchant_key_file,
+            PathBuf::from("/k/pay-merchant-key.pem")
+        );
+        let key = "0123456789abcdef0123456789abcdef";
+        let real = [
+            ("SHEBAO_PAY_URL", "https://api.mch.weixin.qq.com/"),
+            ("SHEBAO_PAY_MCHID", "1230000109"),
+            ("SHEBAO_PAY_MERCHANT_SERIAL", "444F4864EA9B34415"),
+            ("SHEBAO_PAY_PLATFORM_SERIAL", "PUB_KEY_ID_01142321"),
+            ("SHEBAO_PAY_APIV3_KEY", key),
+            (
+                "SHEBAO_PAY_NOTIFY_URL",
+                "https://shebao.example/v1/payments/notifications/wechat",
+            ),
+        ];
+        let s = load(&real).unwrap();
+        assert_eq!(s.pay.url.as_deref(), Some("https://api.mch.weixin.qq.com"));
+        assert_eq!(s.pay.mchid, "1230000109");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains(key), "{shown}");
+        assert!(shown.contains("444F4864EA9B34415"));
+        // Each secret setting is required with a real gateway.
+        for missing in [
+            "SHEBAO_PAY_MERCHANT_SERIAL",
+            "SHEBAO_PAY_PLATFORM_SERIAL",
+            "SHEBAO_PAY_APIV3_KEY",
+        ] {
+            let vars: Vec<_> = real
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            assert_eq!(load(&vars).unwrap_err().name, missing);
+        }
+        assert_eq!(
+            load(&[("SHEBAO_PAY_APIV3_KEY", "short")]).unwrap_err().name,
+            "SHEBAO_PAY_APIV3_KEY"
+        );
+        assert_eq!(
+            load(&[("SHEBAO_PAY_URL", "api.mch.weixin.qq.com")])
+                .unwrap_err()
+                .name,
+            "SHEBAO_PAY_URL"
         );
     }
 

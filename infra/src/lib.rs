@@ -1,5 +1,5 @@
 //! Shebao's adapters to the outside world: storage (diesel on SQLite and PostgreSQL),
-//! configuration, the clock, demo and synthetic data.
+//! configuration, the clock, demo data, and (feature `synthetic`) synthetic data for benchmarks.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -8,9 +8,12 @@ pub mod config;
 pub mod db;
 pub mod identity;
 pub mod jobs;
+pub mod payments;
 pub mod records;
 pub mod registry;
 pub mod reminders;
 pub mod schema;
 pub mod seed;
 pub mod sms;
+#[cfg(feature = "synthetic")]
+pub mod synthetic;

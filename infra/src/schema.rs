@@ -8,6 +8,9 @@ diesel::table! {
         time_zone -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contribution_due_day -> Integer,
+        divisor_age_47 -> Integer,
+        divisor_fraction -> Text,
     }
 }
 
@@ -31,6 +34,7 @@ diesel::table! {
         maternity_employee_bp -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        personal_account_bp -> Integer,
     }
 }
 
@@ -211,6 +215,25 @@ diesel::table! {
         failures -> Integer,
         window_started -> Timestamp,
         locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    auth_throttle (scope, subject) {
+        scope -> Text,
+        subject -> Text,
+        failures -> Integer,
+        window_started -> Nullable<Timestamp>,
+        last_failed_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        lockouts -> Integer,
+    }
+}
+
+diesel::table! {
+    sms_phone_locks (phone_hash) {
+        phone_hash -> Text,
+        locked_at -> Timestamp,
     }
 }
 

@@ -4,14 +4,20 @@
 //! `POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json` with the form fields `To`,
 //! `From` and `Body`, HTTP Basic auth (account SID, auth token), and the message's own id as
 //! `Idempotency-Key` (and `I-Twilio-Idempotency-Token`). Timeouts, connection errors, 429 and 5xx
-//! are retried with exponential backoff (200 ms, 400 ms, …) up to `max_attempts`, then reported as
-//! [`SmsError::Unavailable`]; any other 4xx is [`SmsError::Rejected`] at once.
+//! are retried with exponential backoff (200 ms, 400 ms, …) up to `max_attempts`, all within
+//! `total_timeout` (5 s by default, so a slow provider never holds a caller longer); any other 4xx
+//! is [`SmsError::Rejected`] at once. When no attempt may have reached the provider the answer is
+//! [`SmsError::Unavailable`]; when one may have (it timed out waiting for the answer, or the
+//! answer said accepted but could not be read) it is [`SmsError::Unknown`]: the person may get
+//! the message.
 //!
 //! The body (it holds one-time codes) and the full phone number are never logged.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use reqwest::header::{HeaderValue, ACCEPT};
 use reqwest::{StatusCode, Url};
@@ -35,16 +41,20 @@ pub struct TwilioConfig {
     pub from: String,
     /// The limit for connecting, and for each whole attempt (request and answer).
     pub timeout: Duration,
+    /// The limit for the whole send: every attempt and the pauses between them.
+    pub total_timeout: Duration,
     /// Attempts per message, the first included (0 counts as 1).
     pub max_attempts: u32,
 }
 
 impl TwilioConfig {
     pub const DEFAULT_BASE_URL: &'static str = "https://api.twilio.com";
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+    pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
-    /// A configuration with the default timeout (5 s) and number of attempts (3).
+    /// A configuration with the default timeouts (2 s an attempt, 5 s in all) and number of
+    /// attempts (3).
     pub fn new(
         base_url: impl Into<String>,
         account_sid: impl Into<String>,
@@ -57,6 +67,7 @@ impl TwilioConfig {
             auth_token,
             from: from.into(),
             timeout: Self::DEFAULT_TIMEOUT,
+            total_timeout: Self::DEFAULT_TOTAL_TIMEOUT,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
     }
@@ -70,6 +81,7 @@ pub struct TwilioSms {
     account_sid: String,
     auth_token: SecretString,
     from: String,
+    total_timeout: Duration,
     max_attempts: u32,
 }
 
@@ -102,6 +114,7 @@ impl TwilioSms {
             account_sid: cfg.account_sid,
             auth_token: cfg.auth_token,
             from: cfg.from,
+            total_timeout: cfg.total_timeout,
             max_attempts: cfg.max_attempts.max(1),
         })
     }
@@ -116,9 +129,25 @@ impl TwilioSms {
         let key = HeaderValue::from_str(&message.id).map_err(|_| {
             SmsError::Rejected("the message id is not a valid HTTP header value".to_owned())
         })?;
+        let deadline = Instant::now() + self.total_timeout;
         let mut last_failure = String::new();
-        for attempt in 1..=self.max_attempts {
-            match self.attempt(message, &key).await {
+        let mut maybe_sent = false;
+        let mut attempts = 0;
+        while attempts < self.max_attempts {
+            attempts += 1;
+            let attempt = attempts;
+            let outcome = tokio::time::timeout_at(deadline, self.attempt(message, &key))
+                .await
+                .unwrap_or_else(|_| {
+                    Attempt::Retryable(Failure {
+                        text: format!(
+                            "timed out: no answer within {:?} in all",
+                            self.total_timeout
+                        ),
+                        maybe_sent: true,
+                    })
+                });
+            match outcome {
                 Attempt::Sent(sent) => {
                     tracing::info!(attempt, provider_id = %sent.provider_id, "SMS accepted by the provider");
                     return Ok(sent);
@@ -128,26 +157,30 @@ impl TwilioSms {
                     return Err(error);
                 }
                 Attempt::Retryable(failure) => {
-                    if attempt < self.max_attempts {
-                        let delay = backoff(attempt);
+                    maybe_sent |= failure.maybe_sent;
+                    last_failure = failure.text;
+                    let delay = backoff(attempt);
+                    if attempt < self.max_attempts && Instant::now() + delay < deadline {
                         tracing::warn!(
                             attempt,
-                            %failure,
+                            failure = %last_failure,
                             retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                             "SMS provider failed; retrying"
                         );
                         tokio::time::sleep(delay).await;
                     } else {
-                        tracing::warn!(attempt, %failure, "SMS provider failed; giving up");
+                        tracing::warn!(attempt, failure = %last_failure, "SMS provider failed; giving up");
+                        break;
                     }
-                    last_failure = failure;
                 }
             }
         }
-        Err(SmsError::Unavailable(format!(
-            "{last_failure} (after {} attempts)",
-            self.max_attempts
-        )))
+        let reason = format!("{last_failure} (after {attempts} attempts)");
+        Err(if maybe_sent {
+            SmsError::Unknown(reason)
+        } else {
+            SmsError::Unavailable(reason)
+        })
     }
 
     async fn attempt(&self, message: &SmsMessage, key: &HeaderValue) -> Attempt {
@@ -168,7 +201,13 @@ impl TwilioSms {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => return Attempt::Retryable(describe(&error)),
+            Err(error) => {
+                return Attempt::Retryable(Failure {
+                    text: describe(&error),
+                    // Only a failure to connect proves the request never reached the provider.
+                    maybe_sent: !error.is_connect(),
+                });
+            }
         };
         let status = response.status();
         // The total timeout covers reading the answer too. If it breaks off, the provider may
@@ -176,10 +215,13 @@ impl TwilioSms {
         let answer = match response.bytes().await {
             Ok(answer) => answer,
             Err(error) => {
-                return Attempt::Retryable(format!(
-                    "HTTP {status}, then reading the answer failed: {}",
-                    describe(&error)
-                ))
+                return Attempt::Retryable(Failure {
+                    text: format!(
+                        "HTTP {status}, then reading the answer failed: {}",
+                        describe(&error)
+                    ),
+                    maybe_sent: status.is_success(),
+                })
             }
         };
         if status.is_success() {
@@ -187,15 +229,18 @@ impl TwilioSms {
                 Ok(accepted) if !accepted.sid.is_empty() => Attempt::Sent(SentSms {
                     provider_id: accepted.sid,
                 }),
-                // Accepted but unreadable: do not resend; the caller asks before resending.
-                _ => Attempt::Failed(SmsError::Unavailable(format!(
+                // Accepted but unreadable: do not resend; the person may have the message.
+                _ => Attempt::Failed(SmsError::Unknown(format!(
                     "the provider answered HTTP {status} without a message sid"
                 ))),
             };
         }
         let detail = provider_detail(&answer, message.to.as_e164(), &message.to.masked());
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            Attempt::Retryable(format!("HTTP {status}{detail}"))
+            Attempt::Retryable(Failure {
+                text: format!("HTTP {status}{detail}"),
+                maybe_sent: false,
+            })
         } else if status.is_client_error() {
             Attempt::Failed(SmsError::Rejected(format!("HTTP {status}{detail}")))
         } else {
@@ -218,9 +263,15 @@ impl SmsSender for TwilioSms {
 enum Attempt {
     Sent(SentSms),
     /// Worth another attempt (timeouts, connection errors, 429, 5xx).
-    Retryable(String),
+    Retryable(Failure),
     /// Final.
     Failed(SmsError),
+}
+
+/// A failed attempt in words, and whether the provider may have taken the message anyway.
+struct Failure {
+    text: String,
+    maybe_sent: bool,
 }
 
 /// The part of an accepted message we keep.
@@ -478,8 +529,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_server_that_never_answers_times_out() {
-        // Accepts connections (the kernel's backlog) but never reads or answers.
+    async fn a_server_that_never_answers_times_out_with_an_unknown_outcome() {
+        // Accepts connections (the kernel's backlog) but never reads or answers: the request
+        // may have reached the provider, so the outcome is unknown, not a failure.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", silent.local_addr().unwrap());
         let mut cfg = config(&base_url, TOKEN);
@@ -489,13 +541,32 @@ mod tests {
         let started = Instant::now();
         let error = sms.send(&message("msg-1", "code")).await.unwrap_err();
         let elapsed = started.elapsed();
-        let SmsError::Unavailable(reason) = error else {
-            panic!("expected Unavailable, got {error:?}");
+        let SmsError::Unknown(reason) = error else {
+            panic!("expected Unknown, got {error:?}");
         };
         assert!(reason.contains("timed out"), "{reason}");
         // 300 ms + 200 ms backoff + 300 ms.
         assert!(elapsed >= Duration::from_millis(750), "{elapsed:?}");
         assert!(elapsed < Duration::from_millis(1800), "{elapsed:?}");
+        drop(silent);
+    }
+
+    #[tokio::test]
+    async fn the_whole_send_is_bounded_not_each_attempt() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", silent.local_addr().unwrap());
+        let mut cfg = config(&base_url, TOKEN);
+        cfg.timeout = Duration::from_millis(400);
+        cfg.total_timeout = Duration::from_millis(700);
+        cfg.max_attempts = 5;
+        let sms = TwilioSms::new(cfg).unwrap();
+        let started = Instant::now();
+        let error = sms.send(&message("msg-1", "code")).await.unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(matches!(error, SmsError::Unknown(_)), "{error:?}");
+        // 400 ms, 200 ms backoff, then the 100 ms left: not 5 × 400 ms.
+        assert!(elapsed >= Duration::from_millis(650), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
         drop(silent);
     }
 
@@ -575,7 +646,8 @@ mod tests {
         assert!(TwilioSms::new(cfg).is_err());
 
         let defaults = config(TwilioConfig::DEFAULT_BASE_URL, TOKEN);
-        assert_eq!(defaults.timeout, Duration::from_secs(5));
+        assert_eq!(defaults.timeout, Duration::from_secs(2));
+        assert_eq!(defaults.total_timeout, Duration::from_secs(5));
         assert_eq!(defaults.max_attempts, 3);
     }
 

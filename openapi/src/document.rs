@@ -49,7 +49,8 @@ pub fn retry_response(description: &str) -> Response {
 
 /// Adds the security scheme, and to every operation the error responses the server can give
 /// to any request: 400/413/415/422 for operations with a body, 400 for bad query strings,
-/// and 500/503 everywhere. Handlers document only what is specific to them (401, 403, 404, 409…).
+/// and 500/503 everywhere. Handlers document what is specific to them (404, 409…); the 401, 403
+/// and 429 of secured operations come from the API's error catalogue (`Problems<…>`).
 pub struct CommonResponses;
 
 impl Modify for CommonResponses {

@@ -14,7 +14,7 @@ pub struct Health {
 pub struct Readiness {
     /// `ready` or `unavailable`.
     pub status: String,
-    /// `ok` or `unreachable`.
+    /// `ok`, `unreachable`, or `preparing` (it answers, and the migrations are running).
     pub database: String,
     /// `sqlite` or `postgres`.
     pub backend: String,

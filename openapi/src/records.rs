@@ -234,7 +234,9 @@ pub struct AccessLog {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
-    /// Why the record is read (kept in the audit log and shown to the person). Required.
+    /// Why the record is read (1–500 characters, no control characters; kept in the audit log
+    /// and shown to the person). Required.
+    #[param(required = true, min_length = 1, max_length = 500)]
     pub reason: Option<String>,
     pub insurance: Option<String>,
     pub from: Option<String>,
@@ -278,8 +280,15 @@ pub struct PensionAssumptions {
     pub average_monthly_wage_fen: i64,
     /// Ī in basis points (10000 = 1.0).
     pub indexed_ratio_bp: u32,
+    /// The divisor in whole months (rounded when interpolated).
     pub months_divisor: u32,
+    /// The divisor as used, two decimals (136.67 when interpolated for 60 years 4 months).
+    pub months_divisor_exact: f64,
+    /// The region's rule for a part year of age: `whole_years` or `interpolated`.
+    pub divisor_rule: String,
     pub age_at_retirement_years: u32,
+    /// Months beyond the whole years (0–11).
+    pub age_at_retirement_months: u32,
     pub contribution_months_so_far: u32,
     pub projected_months: u32,
     pub account_balance_at_retirement_fen: i64,

@@ -76,7 +76,7 @@ pub struct PersonView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"name": "深圳市示例科技有限公司", "credit_code": "91440300MA5F00001K", "region": "440300"}))]
+#[schema(example = json!({"name": "深圳市示例科技有限公司", "credit_code": "91440300MA5F0000X1", "region": "440300"}))]
 pub struct CreateEmployerRequest {
     #[serde(default)]
     #[schema(required = true, value_type = String, min_length = 1, max_length = 128)]
@@ -97,6 +97,16 @@ pub struct EmployerView {
     pub credit_code: String,
     pub region: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// Why a staff member reads a person's data.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StaffReadQuery {
+    /// Why the person's data is read (1–500 characters, no control characters). Required:
+    /// it is recorded in the audit log and shown to the person in their access log.
+    #[param(required = true, min_length = 1, max_length = 500)]
+    pub reason: Option<String>,
 }
 
 /// Pagination of a list: `cursor` continues after the last item of the previous page.
@@ -159,6 +169,9 @@ pub struct YearParametersView {
     /// Late fee per day in basis points of the overdue amount (5 = 0.05 %).
     pub late_fee_bp_per_day: u16,
     pub rates: RatesView,
+    /// The share of the pension base credited to the personal account (bp): 1100 before 2006,
+    /// 800 from 2006 unless set otherwise.
+    pub personal_account_bp: u16,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -166,6 +179,14 @@ pub struct RegionView {
     pub code: String,
     pub name: String,
     pub time_zone: String,
+    /// The day of the following month by which a month's contributions are due (1–28); after
+    /// it the month is in arrears and the late fee runs.
+    pub contribution_due_day: u8,
+    /// The personal-account divisor at age 47 (207 or 208; the annex's transcriptions differ).
+    pub divisor_age_47: u16,
+    /// `whole_years` (the divisor of the age in whole years) or `interpolated` (by month between
+    /// whole years) for a retirement age that is not a whole number of years.
+    pub divisor_fraction: String,
     /// Oldest first.
     pub years: Vec<YearParametersView>,
 }
@@ -177,6 +198,15 @@ pub struct RegionUpsert {
     pub name: String,
     /// An IANA time zone.
     pub time_zone: String,
+    /// 1–28; omitted: unchanged (15 for a new region).
+    #[serde(default)]
+    pub contribution_due_day: Option<u8>,
+    /// 207 or 208; omitted: unchanged (207 for a new region).
+    #[serde(default)]
+    pub divisor_age_47: Option<u16>,
+    /// `whole_years` or `interpolated`; omitted: unchanged (`whole_years` for a new region).
+    #[serde(default)]
+    pub divisor_fraction: Option<String>,
 }
 
 /// Employer and employee rates of every insurance, in basis points.
@@ -204,6 +234,10 @@ pub struct YearParametersInput {
     pub base_ceiling_pct: u16,
     pub late_fee_bp_per_day: u16,
     pub rates: RatesInput,
+    /// The share of the pension base credited to the personal account (bp, 0–10000); omitted:
+    /// 1100 for years before 2006 (国发〔1997〕26号), 800 from 2006 (国发〔2005〕38号).
+    #[serde(default)]
+    pub personal_account_bp: Option<u16>,
 }
 
 /// Credits a year's interest to every personal pension account of a region.

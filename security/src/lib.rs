@@ -5,6 +5,7 @@
 //! has a redacted `Debug` implementation.
 #![forbid(unsafe_code)]
 
+pub mod gateway_crypto;
 pub mod keys;
 pub mod opaque;
 pub mod password;

@@ -3,6 +3,9 @@
 //!
 //! - [`sms::SmsStandIn`]: a Twilio-compatible Messages API that keeps the messages in memory and
 //!   lists them at `GET /messages?to=…` (how the demo user reads their code).
+//! - [`pay::PayStandIn`]: a WeChat Pay API v3 payment gateway (orders, refunds, trade bills,
+//!   signed and encrypted notifications) with a control API to play the payer.
 #![forbid(unsafe_code)]
 
+pub mod pay;
 pub mod sms;

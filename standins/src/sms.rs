@@ -10,6 +10,10 @@
 //!   `curl 'http://127.0.0.1:8081/messages?to=%2B8613800138000'`.
 //! - `POST /_control/fail` with `{"count": N, "status": 503}` — the next N message POSTs answer that
 //!   status and store nothing. `POST /_control/reset` forgets all messages and faults.
+//! - `POST /_control/slow` with `{"count": N, "delay_ms": 8000, "garble": false}` — the next N
+//!   message POSTs are stored as usual but answered only after the delay (a provider that takes
+//!   the message and then hangs); with `"garble": true` the answer is a `201` whose body is not
+//!   JSON (accepted, but unreadable).
 //!
 //! Everything lives in memory and is lost when the stand-in stops.
 
@@ -104,6 +108,7 @@ fn routes(shared: web::Data<Shared>) -> impl FnOnce(&mut web::ServiceConfig) {
             .route(MESSAGES_ROUTE, web::post().to(create_message))
             .route("/messages", web::get().to(list_messages))
             .route("/_control/fail", web::post().to(control_fail))
+            .route("/_control/slow", web::post().to(control_slow))
             .route("/_control/reset", web::post().to(control_reset));
     }
 }
@@ -129,6 +134,7 @@ struct Store {
     /// Idempotency key -> index in `messages`.
     by_key: HashMap<String, usize>,
     fault: Option<Fault>,
+    slow: Option<Slow>,
 }
 
 impl Store {
@@ -147,6 +153,27 @@ impl Store {
 struct Fault {
     remaining: u32,
     status: StatusCode,
+}
+
+/// Answers that come late, or unreadable, after the message was stored.
+#[derive(Clone, Copy)]
+struct Slow {
+    remaining: u32,
+    delay: std::time::Duration,
+    garble: bool,
+}
+
+impl Store {
+    /// Consumes one slow answer, if any is pending.
+    fn take_slow(&mut self) -> Option<Slow> {
+        let slow = self.slow.as_mut()?;
+        let taken = *slow;
+        slow.remaining = slow.remaining.saturating_sub(1);
+        if slow.remaining == 0 {
+            self.slow = None;
+        }
+        Some(taken)
+    }
 }
 
 /// Twilio's message resource (the fields Shebao and the demo look at).
@@ -297,7 +324,29 @@ async fn create_message(
         );
     }
 
-    let key = idempotency_key(&req);
+    let slow = shared.store().take_slow();
+    let answer = store_message(&req, &shared, to, from, text);
+    let Some(slow) = slow else {
+        return answer;
+    };
+    tokio::time::sleep(slow.delay).await;
+    if slow.garble {
+        return HttpResponse::Created()
+            .content_type("text/html")
+            .body("<html>accepted</html>");
+    }
+    answer
+}
+
+/// Stores a message (once per idempotency key) and answers it.
+fn store_message(
+    req: &HttpRequest,
+    shared: &Shared,
+    to: String,
+    from: String,
+    text: String,
+) -> HttpResponse {
+    let key = idempotency_key(req);
     let mut store = shared.store();
     if let Some(existing) = key
         .as_ref()
@@ -399,6 +448,36 @@ async fn control_fail(body: web::Bytes, shared: web::Data<Shared>) -> HttpRespon
         status,
     });
     HttpResponse::Ok().json(json!({ "count": request.count, "status": status.as_u16() }))
+}
+
+#[derive(Deserialize)]
+struct SlowRequest {
+    count: u32,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default)]
+    garble: bool,
+}
+
+async fn control_slow(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let request = match serde_json::from_slice::<SlowRequest>(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return HttpResponse::BadRequest().json(json!({
+                "error": format!("expected {{\"count\": N, \"delay_ms\": M, \"garble\": false}}: {error}"),
+            }))
+        }
+    };
+    shared.store().slow = (request.count > 0).then_some(Slow {
+        remaining: request.count,
+        delay: std::time::Duration::from_millis(request.delay_ms),
+        garble: request.garble,
+    });
+    HttpResponse::Ok().json(json!({
+        "count": request.count,
+        "delay_ms": request.delay_ms,
+        "garble": request.garble,
+    }))
 }
 
 async fn control_reset(shared: web::Data<Shared>) -> HttpResponse {
@@ -689,6 +768,37 @@ mod tests {
                 .0,
             StatusCode::CREATED
         );
+    }
+
+    #[actix_web::test]
+    async fn slow_and_garbled_answers_still_store_the_message() {
+        let app = app!();
+        let slow = actix_test::TestRequest::post()
+            .uri("/_control/slow")
+            .set_payload(r#"{"count": 1, "delay_ms": 300}"#);
+        assert_eq!(call(&app, slow.to_request()).await.0, StatusCode::OK);
+        let started = std::time::Instant::now();
+        let (status, json) = call(&app, post_message(&form(PHONE, "one"), None).to_request()).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert!(json["sid"].as_str().unwrap().starts_with("SM"));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+
+        let garble = actix_test::TestRequest::post()
+            .uri("/_control/slow")
+            .set_payload(r#"{"count": 1, "garble": true}"#);
+        assert_eq!(call(&app, garble.to_request()).await.0, StatusCode::OK);
+        let response =
+            actix_test::call_service(&app, post_message(&form(PHONE, "two"), None).to_request())
+                .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = actix_test::read_body(response).await;
+        assert!(serde_json::from_slice::<Value>(&body).is_err());
+        // Both were stored; the next answer is normal again.
+        assert_eq!(list(&app, get("").to_request()).await.len(), 2);
+        let (status, json) =
+            call(&app, post_message(&form(PHONE, "three"), None).to_request()).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert!(json["sid"].is_string());
     }
 
     /// A raw HTTP/1.1 GET over a std socket (the workspace's tokio has no `net` feature).

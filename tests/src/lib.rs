@@ -144,6 +144,8 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// The SMS stand-in this app sends through.
     pub sms_url: String,
+    /// Where `/metrics` is served (its own listener).
+    pub metrics_url: String,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -160,6 +162,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("SHEBAO_DB_POOL_SIZE", "4".into()),
         ("SHEBAO_SHUTDOWN_TIMEOUT_SECS", "1".into()),
         ("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0".into()),
+        ("SHEBAO_METRICS_LISTEN", "127.0.0.1:0".into()),
     ];
     vars.extend(opts.env);
     let settings =
@@ -179,6 +182,10 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     let port = app.port();
     let handle = app.handle();
     let sms_url = app.sms_standin_url().unwrap_or_default();
+    let metrics_url = format!(
+        "http://127.0.0.1:{}",
+        app.metrics_port().unwrap_or_default()
+    );
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -192,6 +199,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         settings,
         handle,
         sms_url,
+        metrics_url,
     }
 }
 

@@ -2,16 +2,15 @@
 //! TOTP as a second factor, refresh-token rotation, logout and password reset.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
-use shebao_domain::auth::{sign_in_gate, sms_policy, SignInGate, SmsPurpose};
+use shebao_domain::auth::{sms_policy, SmsPurpose};
 use shebao_domain::identity::PhoneNumber;
-use shebao_domain::ports::SmsMessage;
+use shebao_domain::ports::{SmsError, SmsMessage};
 use shebao_domain::staff::Password;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
 use shebao_infra::db::StoreError;
 use shebao_infra::identity::accounts::{self, Account};
 use shebao_infra::identity::codes::{self, SendRefused};
-use shebao_infra::identity::{sessions, throttle};
+use shebao_infra::identity::sessions;
 use shebao_openapi::identity::{
     LoginRequest, LoginResponse, MfaChallenge, MfaLoginRequest, PasswordResetRequest,
     RefreshRequest, RegisterRequest, SmsCodeRequest, SmsCodeSent, TokenPair,
@@ -21,22 +20,20 @@ use shebao_security::{totp, VerifyOptions};
 use uuid::Uuid;
 
 use crate::audit::Audit;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{client_ip, Json};
-use crate::person_auth::{self, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE};
+use crate::auth::extract::{client_ip, Json};
+use crate::auth::person::{
+    self as person_auth, device_of, MfaClaims, Person, APP_AUDIENCE, MFA_TOKEN_USE,
+};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
+use crate::limits::{self, Tries};
 use crate::state::AppState;
 
 fn invalid_credentials() -> ApiError {
-    ApiError::InvalidCredentials
+    ApiError::Code(ErrorCode::InvalidCredentials)
 }
 
 fn invalid_code() -> ApiError {
-    ApiError::coded(
-        401,
-        "invalid_code",
-        "验证码错误或已失效。",
-        "The code is wrong or no longer valid.",
-    )
+    ApiError::Code(ErrorCode::InvalidCode)
 }
 
 fn phone_field(raw: &str) -> Result<PhoneNumber, ApiError> {
@@ -61,7 +58,6 @@ pub async fn open_session(
     let session_id = state
         .db
         .transaction(move |c| {
-            accounts::record_success(c, account_id)?;
             let sid = sessions::create(c, account_id, &device, ip.as_deref(), ts)?;
             sessions::issue_refresh(c, sid, &hash, ts)?;
             let mut entry = audit_entry;
@@ -80,11 +76,14 @@ pub async fn open_session(
 }
 
 /// Asks for a 6-digit code by SMS. Always 202 for a valid request, whether or not the phone has
-/// an account; too soon or too many gives 429 with `Retry-After`.
+/// an account; too soon or too many gives 429 with `Retry-After`. The provider gets at most five
+/// seconds in all; when it failed, the answer is 503 and asking again is allowed at once.
 #[utoipa::path(post, operation_id = "sms_codes", path = "/v1/auth/sms-codes", tag = "identity", request_body = SmsCodeRequest,
     responses(
-        (status = 202, description = "The code is on its way", body = SmsCodeSent),
+        (status = 202, description = "The code is on its way (also when the provider's answer was lost: the code stays valid)", body = SmsCodeSent),
         (status = 429, description = "Too soon after the last code (`sms_cooldown`) or over a daily cap (`sms_daily_cap`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "The SMS provider failed (`sms_unavailable`: no cool-down started, ask again), or the database is unreachable for now (`service_unavailable`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 #[post("/v1/auth/sms-codes")]
 pub async fn sms_codes(
@@ -99,57 +98,11 @@ pub async fn sms_codes(
     let (Some(phone), Some(purpose)) = (phone, purpose) else {
         return Err(f.into_error());
     };
-    let now = state.now();
-    let ts = now.naive_utc();
-    let ip = ip_of(&req);
     let phone_hash = accounts::phone_hash(&state.vault, &phone);
     let code = opaque::random_digits(sms_policy::CODE_DIGITS);
     let id = Uuid::now_v7();
-    let vault = state.vault.clone();
-    let (hash2, code2, ip2) = (phone_hash.clone(), code.clone(), ip.clone());
     // The code is recorded before the provider is called: its id is the message's idempotency key.
-    let allowed = state
-        .db
-        .transaction(
-            move |c| match codes::may_send(c, &hash2, purpose, &ip2, ts)? {
-                Ok(()) => {
-                    codes::insert(
-                        c,
-                        &vault,
-                        codes::NewCode {
-                            id,
-                            phone_hash: &hash2,
-                            purpose,
-                            code: &code2,
-                            client_ip: &ip2,
-                        },
-                        ts,
-                    )?;
-                    Ok(Ok(()))
-                }
-                Err(refused) => Ok(Err(refused)),
-            },
-        )
-        .await?;
-    match allowed {
-        Err(SendRefused::Cooldown(wait)) => {
-            return Err(ApiError::too_many(
-                "sms_cooldown",
-                wait,
-                "请稍后再获取验证码。",
-                "Wait before asking for another code.",
-            ))
-        }
-        Err(SendRefused::PhoneDailyCap(wait) | SendRefused::IpDailyCap(wait)) => {
-            return Err(ApiError::too_many(
-                "sms_daily_cap",
-                wait,
-                "今日获取验证码次数已达上限。",
-                "The daily limit of codes has been reached.",
-            ))
-        }
-        Ok(()) => {}
-    }
+    record_code(&state, (id, phone_hash, purpose, code.clone()), ip_of(&req)).await?;
     let message = SmsMessage {
         id: id.to_string(),
         to: phone,
@@ -157,29 +110,74 @@ pub async fn sms_codes(
             "【社保】您的验证码是 {code}，5 分钟内有效。请勿告诉他人。Your Shebao code is {code}."
         ),
     };
-    match state.sms.send(&message).await {
+    send_code(&state, id, &message).await?;
+    Ok(HttpResponse::Accepted().json(SmsCodeSent {
+        expires_in: sms_policy::CODE_TTL_SECS,
+        resend_after: sms_policy::RESEND_COOLDOWN_SECS,
+    }))
+}
+
+/// Records a new code (id, phone's blind index, purpose, code) unless the phone's cool-down or a
+/// daily cap forbids it. Under the phone's lock, so parallel requests for one phone are decided
+/// one at a time: exactly one of them gets a code.
+async fn record_code(
+    state: &AppState,
+    (id, phone_hash, purpose, code): (Uuid, String, SmsPurpose, String),
+    ip: String,
+) -> Result<(), ApiError> {
+    let ts = state.now().naive_utc();
+    let vault = state.vault.clone();
+    let allowed = state
+        .db
+        .transaction(move |c| {
+            codes::lock_phone(c, &phone_hash, ts)?;
+            if let Err(refused) = codes::may_send(c, &phone_hash, purpose, &ip, ts)? {
+                return Ok(Err(refused));
+            }
+            let new = codes::NewCode {
+                id,
+                phone_hash: &phone_hash,
+                purpose,
+                code: &code,
+                client_ip: &ip,
+            };
+            codes::insert(c, &vault, new, ts)?;
+            Ok(Ok(()))
+        })
+        .await?;
+    match allowed {
+        Ok(()) => Ok(()),
+        Err(SendRefused::Cooldown(wait)) => Err(ErrorCode::SmsCooldown.retry_after(wait)),
+        Err(SendRefused::PhoneDailyCap(wait) | SendRefused::IpDailyCap(wait)) => {
+            Err(ErrorCode::SmsDailyCap.retry_after(wait))
+        }
+    }
+}
+
+/// Sends a recorded code and notes the outcome. A send that failed kills the code and does not
+/// start the cool-down (503: ask again). A send whose outcome is unknown (the provider may have
+/// taken it) keeps the code valid, and counts as sent.
+async fn send_code(state: &AppState, id: Uuid, message: &SmsMessage) -> Result<(), ApiError> {
+    let ts = state.now().naive_utc();
+    match state.sms.send(message).await {
         Ok(sent) => {
             state
                 .db
                 .run(move |c| codes::mark_sent(c, id, &sent.provider_id))
                 .await?;
+            Ok(())
+        }
+        Err(SmsError::Unknown(e)) => {
+            tracing::warn!(error = %e, "SMS outcome unknown; the code stays valid");
+            state.db.run(move |c| codes::mark_unknown(c, id)).await?;
+            Ok(())
         }
         Err(e) => {
-            state.db.run(move |c| codes::mark_failed(c, id, ts)).await?;
             tracing::warn!(error = %e, "SMS provider failed");
-            return Err(ApiError::Coded {
-                status: 503,
-                code: "sms_unavailable",
-                zh: "短信服务暂时不可用，请稍后重试。",
-                en: "The SMS service is unavailable right now; try again shortly.",
-                retry_after_secs: Some(30),
-            });
+            state.db.run(move |c| codes::mark_failed(c, id, ts)).await?;
+            Err(ErrorCode::SmsUnavailable.retry_after(30))
         }
     }
-    Ok(HttpResponse::Accepted().json(SmsCodeSent {
-        expires_in: sms_policy::CODE_TTL_SECS,
-        resend_after: sms_policy::RESEND_COOLDOWN_SECS,
-    }))
 }
 
 /// Checks an SMS code (which uses it up on success). Not in a transaction: a wrong try must
@@ -252,14 +250,7 @@ pub async fn register(
         .db
         .run(move |c| accounts::create(c, &vault, &phone, &hash, ts))
         .await?;
-    let account = created.map_err(|_| {
-        ApiError::coded(
-            409,
-            "phone_taken",
-            "该手机号已注册。",
-            "This phone number has an account already.",
-        )
-    })?;
+    let account = created.map_err(|_| ErrorCode::PhoneTaken)?;
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(account.id.to_string()),
@@ -270,79 +261,72 @@ pub async fn register(
     Ok(HttpResponse::Created().json(pair))
 }
 
+/// Audits a failed sign-in (its try stays counted).
 async fn fail_sign_in(
     state: &AppState,
     req: &HttpRequest,
+    tries: Tries,
     account: Option<Uuid>,
     action: &'static str,
 ) -> Result<(), ApiError> {
+    tries.failed();
     let ts = state.now().naive_utc();
-    let ip = ip_of(req);
-    let entry = Audit::of(req).entry(
-        if account.is_some() {
-            ActorKind::Person
-        } else {
-            ActorKind::Anonymous
-        },
-        account.map(|a| a.to_string()),
-        action,
-        "failure",
-    );
-    state
-        .db
-        .transaction(move |c| {
-            if let Some(a) = account {
-                accounts::record_failure(c, a, ts)?;
-            }
-            throttle::record_failure(c, &ip, ts)?;
-            audit::record(c, &entry, ts)
-        })
-        .await?;
+    let kind = match account {
+        Some(_) => ActorKind::Person,
+        None => ActorKind::Anonymous,
+    };
+    let entry = Audit::of(req).entry(kind, account.map(|a| a.to_string()), action, "failure");
+    state.db.run(move |c| audit::record(c, &entry, ts)).await?;
     Ok(())
 }
 
-fn gate(account: &Account, now: NaiveDateTime) -> Result<(), ApiError> {
-    let utc = |t: NaiveDateTime| t.and_utc();
-    match sign_in_gate(
-        account.failed_logins,
-        account.last_failed_at.map(utc),
-        account.locked_until.map(utc),
-        now.and_utc(),
-    ) {
-        SignInGate::Open => Ok(()),
-        SignInGate::SlowDown(wait) => Err(ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "尝试过于频繁，请稍后再试。",
-            "Too many attempts; wait a moment before trying again.",
+/// What a sign-in is proven with.
+enum LoginSecret {
+    Password(String),
+    Code(String),
+}
+
+fn login_secret(body: &LoginRequest) -> Result<LoginSecret, ApiError> {
+    match (body.password.as_deref(), body.code.as_deref()) {
+        (Some(p), None) => Ok(LoginSecret::Password(p.to_owned())),
+        (None, Some(c)) => Ok(LoginSecret::Code(c.to_owned())),
+        _ => Err(field_error_of(
+            "password",
+            Issue::Value(shebao_domain::ValueError::Rule(
+                "give exactly one of password or code",
+            )),
         )),
-        SignInGate::Locked(wait) => Err(ApiError::AccountLocked {
-            retry_after_secs: u64::try_from(wait).unwrap_or(1),
-        }),
     }
 }
 
-async fn ip_gate(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let ip = ip_of(req);
-    let ts = state.now().naive_utc();
-    if let Some(wait) = state
-        .db
-        .run(move |c| throttle::locked_for(c, &ip, ts))
-        .await?
-    {
-        return Err(ApiError::too_many(
-            "too_many_attempts",
-            wait,
-            "该网络的失败尝试过多，请稍后再试。",
-            "Too many failed attempts from this network; try again later.",
-        ));
+/// Checks the password or code of a sign-in. The same work whether or not the phone has an
+/// account, so neither the answer nor its timing tells.
+async fn check_login_secret(
+    state: &AppState,
+    secret: &LoginSecret,
+    account: Option<&Account>,
+    phone_hash: &str,
+) -> Result<bool, ApiError> {
+    match (secret, account.and_then(|a| a.password_hash.as_deref())) {
+        (LoginSecret::Password(password), Some(hash)) if password.len() <= 1024 => state
+            .hasher
+            .verify(password, hash)
+            .await
+            .map_err(ApiError::internal),
+        (LoginSecret::Password(password), _) => {
+            state.hasher.verify_dummy(password).await;
+            Ok(false)
+        }
+        (LoginSecret::Code(code), _) => {
+            Ok(check_code(state, phone_hash, SmsPurpose::Login, code).await? && account.is_some())
+        }
     }
-    Ok(())
 }
 
 /// Signs in with a password or an SMS code (purpose `login`). With TOTP enrolled, the answer is
 /// a challenge to finish at `/v1/auth/login/mfa`. Failures never say whether the phone has an
-/// account; repeated failures slow down, then lock the account (and the client address).
+/// account: repeated failures slow down, then lock the phone number whether or not it has one
+/// (and the client address).
 #[utoipa::path(post, operation_id = "login", path = "/v1/auth/login", tag = "identity", request_body = LoginRequest,
     responses(
         (status = 200, description = "Tokens, or `{mfa_required: true, mfa_token}`", body = LoginResponse),
@@ -357,66 +341,38 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let phone = phone_field(&body.phone)?;
-    let secret = match (body.password.as_deref(), body.code.as_deref()) {
-        (Some(p), None) => Ok(p.to_owned()),
-        (None, Some(c)) => Err(c.to_owned()),
-        _ => {
-            let mut f = Fields::new();
-            f.add(
-                "password",
-                Issue::Value(shebao_domain::ValueError::Rule(
-                    "give exactly one of password or code",
-                )),
-            );
-            return Err(f.into_error());
-        }
-    };
-    ip_gate(&state, &req).await?;
-    let now = state.now().naive_utc();
+    let secret = login_secret(&body)?;
     let phone_hash = accounts::phone_hash(&state.vault, &phone);
+    // Counted per phone whether or not it has an account: a lock-out tells nobody which exist.
+    let counters = vec![
+        limits::client_address(&req),
+        limits::phone_sign_in(&phone_hash),
+    ];
+    let tries = Tries::begin(&state, counters).await?;
     let hash = phone_hash.clone();
     let account = state
         .db
         .run(move |c| accounts::find_by_phone_hash(c, &hash))
         .await?;
-    if let Some(a) = &account {
-        gate(a, now)?;
-    }
-    let ok = match (&secret, &account) {
-        (Ok(password), Some(a)) => match a.password_hash.as_deref() {
-            Some(h) if password.len() <= 1024 => state
-                .hasher
-                .verify(password, h)
-                .await
-                .map_err(ApiError::internal)?,
-            _ => {
-                state.hasher.verify_dummy(password).await;
-                false
-            }
-        },
-        (Ok(password), None) => {
-            // The same work as a real check: timing does not tell which phones have accounts.
-            state.hasher.verify_dummy(password).await;
-            false
-        }
-        (Err(code), _) => {
-            check_code(&state, &phone_hash, SmsPurpose::Login, code).await? && account.is_some()
-        }
-    };
+    let ok = check_login_secret(&state, &secret, account.as_ref(), &phone_hash).await?;
     let account = match account {
         Some(a) if ok => a,
         other => {
-            fail_sign_in(&state, &req, other.map(|a| a.id), "account.login").await?;
+            let id = other.map(|a| a.id);
+            fail_sign_in(&state, &req, tries, id, "account.login").await?;
             return Err(invalid_credentials());
         }
     };
     if account.totp_enabled() {
+        // Not signed in yet: the second factor's tries count on the same counters.
+        tries.released(&state).await?;
         let token = person_auth::mfa_token(&state, account.id, &device_of(&req))?;
         return Ok(HttpResponse::Ok().json(LoginResponse::Mfa(MfaChallenge {
             mfa_required: true,
             mfa_token: token,
         })));
     }
+    tries.succeeded(&state).await?;
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(account.id.to_string()),
@@ -453,7 +409,7 @@ pub async fn check_totp(state: &AppState, account: &Account, code: &str) -> Resu
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "The MFA token is invalid, expired or used (`unauthorized`), or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Locked after repeated failures (`account_locked`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
+        (status = 429, description = "Locked after repeated failures of this phone number (`account_locked`), or slowed down or too many failures from this address (`too_many_attempts`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 #[post("/v1/auth/login/mfa")]
 pub async fn login_mfa(
@@ -462,58 +418,24 @@ pub async fn login_mfa(
     body: Json<MfaLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
-    let now = state.now();
-    let opts = VerifyOptions {
-        issuer: &state.settings.token_issuer,
-        audience: APP_AUDIENCE,
-        token_use: MFA_TOKEN_USE,
-    };
-    let claims: MfaClaims = state
-        .signer
-        .verify(&body.mfa_token, &opts, now.timestamp())
-        .map_err(|_| ApiError::Unauthorized)?;
-    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
+    let factor = second_factor(&body)?;
+    let (claims, account_id) = mfa_claims(&state, &body.mfa_token)?;
     let account = state
         .db
         .run(move |c| accounts::get(c, account_id))
         .await?
-        .ok_or(ApiError::Unauthorized)?;
-    gate(&account, now.naive_utc())?;
-    let ok = match (body.totp_code.as_deref(), body.recovery_code.as_deref()) {
-        (Some(code), None) => check_totp(&state, &account, code).await?,
-        (None, Some(code)) => {
-            let hash = opaque::sha256_hex(&opaque::normalise_recovery_code(code));
-            let ts = now.naive_utc();
-            state
-                .db
-                .run(move |c| accounts::use_recovery_code(c, account_id, &hash, ts))
-                .await?
-        }
-        _ => {
-            return Err(field_error_of(
-                "totp_code",
-                Issue::Value(shebao_domain::ValueError::Rule(
-                    "give exactly one of totp_code or recovery_code",
-                )),
-            ))
-        }
-    };
-    if !ok {
-        fail_sign_in(&state, &req, Some(account_id), "account.login_mfa").await?;
+        .ok_or(ErrorCode::Unauthorized)?;
+    let counters = vec![
+        limits::client_address(&req),
+        limits::phone_sign_in(&account.phone_hash),
+    ];
+    let tries = Tries::begin(&state, counters).await?;
+    if !check_second_factor(&state, &account, factor).await? {
+        fail_sign_in(&state, &req, tries, Some(account_id), "account.login_mfa").await?;
         return Err(invalid_code());
     }
-    // The MFA token is good for one sign-in.
-    let jti = claims.jti.clone();
-    let expires = chrono::DateTime::from_timestamp(claims.exp, 0)
-        .map(|t| t.naive_utc())
-        .unwrap_or(now.naive_utc());
-    if !state
-        .db
-        .run(move |c| sessions::spend_token_id(c, &jti, expires))
-        .await?
-    {
-        return Err(ApiError::Unauthorized);
-    }
+    tries.succeeded(&state).await?;
+    spend_mfa_token(&state, &claims).await?;
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(account_id.to_string()),
@@ -522,6 +444,76 @@ pub async fn login_mfa(
     );
     let pair = open_session(&state, &req, account_id, entry).await?;
     Ok(HttpResponse::Ok().json(pair))
+}
+
+/// The second factor of a sign-in.
+enum SecondFactor {
+    Totp(String),
+    Recovery(String),
+}
+
+fn second_factor(body: &MfaLoginRequest) -> Result<SecondFactor, ApiError> {
+    match (body.totp_code.as_deref(), body.recovery_code.as_deref()) {
+        (Some(code), None) => Ok(SecondFactor::Totp(code.to_owned())),
+        (None, Some(code)) => Ok(SecondFactor::Recovery(code.to_owned())),
+        _ => Err(field_error_of(
+            "totp_code",
+            Issue::Value(shebao_domain::ValueError::Rule(
+                "give exactly one of totp_code or recovery_code",
+            )),
+        )),
+    }
+}
+
+/// The claims of a valid MFA token and the account it names.
+fn mfa_claims(state: &AppState, token: &str) -> Result<(MfaClaims, Uuid), ApiError> {
+    let opts = VerifyOptions {
+        issuer: &state.settings.token_issuer,
+        audience: APP_AUDIENCE,
+        token_use: MFA_TOKEN_USE,
+    };
+    let claims: MfaClaims = state
+        .signer
+        .verify(token, &opts, state.now().timestamp())
+        .map_err(|_| ErrorCode::Unauthorized)?;
+    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| ErrorCode::Unauthorized)?;
+    Ok((claims, account_id))
+}
+
+/// A TOTP code (each step accepted once) or a recovery code (each used once).
+async fn check_second_factor(
+    state: &AppState,
+    account: &Account,
+    factor: SecondFactor,
+) -> Result<bool, ApiError> {
+    match factor {
+        SecondFactor::Totp(code) => check_totp(state, account, &code).await,
+        SecondFactor::Recovery(code) => {
+            let hash = opaque::sha256_hex(&opaque::normalise_recovery_code(&code));
+            let (id, ts) = (account.id, state.now().naive_utc());
+            Ok(state
+                .db
+                .run(move |c| accounts::use_recovery_code(c, id, &hash, ts))
+                .await?)
+        }
+    }
+}
+
+/// The MFA token is good for one sign-in.
+async fn spend_mfa_token(state: &AppState, claims: &MfaClaims) -> Result<(), ApiError> {
+    let jti = claims.jti.clone();
+    let expires = chrono::DateTime::from_timestamp(claims.exp, 0)
+        .map(|t| t.naive_utc())
+        .unwrap_or(state.now().naive_utc());
+    let spent = state
+        .db
+        .run(move |c| sessions::spend_token_id(c, &jti, expires))
+        .await?;
+    if spent {
+        Ok(())
+    } else {
+        Err(ErrorCode::Unauthorized.into())
+    }
 }
 
 enum Refreshed {
@@ -572,46 +564,47 @@ pub async fn refresh(
             token_type: "Bearer".into(),
             expires_in: state.settings.access_token_ttl_secs,
         })),
-        Refreshed::Invalid => Err(ApiError::coded(
-            401,
-            "invalid_refresh_token",
-            "刷新令牌无效，请重新登录。",
-            "The refresh token is not valid; sign in again.",
-        )),
+        Refreshed::Invalid => Err(ApiError::Code(ErrorCode::InvalidRefreshToken)),
         Refreshed::Reused(account_id, session_id) => {
-            // A stolen token or a replay: end the session so neither party can go on with it.
-            let mut entry = Audit::of(&req).entry(
-                ActorKind::Person,
-                Some(account_id.to_string()),
-                "session.revoke",
-                "refresh_reuse",
-            );
-            entry.subject_kind = Some("session");
-            entry.subject_id = Some(session_id.to_string());
-            state
-                .db
-                .transaction(move |c| {
-                    sessions::revoke(c, account_id, session_id, "refresh_reuse", ts)?;
-                    audit::record(c, &entry, ts)
-                })
-                .await?;
-            state.sessions.forget_account(account_id);
-            Err(ApiError::coded(
-                401,
-                "refresh_token_reused",
-                "刷新令牌已被使用，会话已结束，请重新登录。",
-                "This refresh token was used before; the session has been ended. Sign in again.",
-            ))
+            end_reused_session(&state, &req, account_id, session_id).await?;
+            Err(ApiError::Code(ErrorCode::RefreshTokenReused))
         }
     }
+}
+
+/// A used refresh token came back (a stolen token or a replay): the session ends, so neither
+/// party can go on with it.
+async fn end_reused_session(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: Uuid,
+    session_id: Uuid,
+) -> Result<(), ApiError> {
+    let ts = state.now().naive_utc();
+    let mut entry = Audit::of(req).entry(
+        ActorKind::Person,
+        Some(account_id.to_string()),
+        "session.revoke",
+        "refresh_reuse",
+    );
+    entry.subject_kind = Some("session");
+    entry.subject_id = Some(session_id.to_string());
+    state
+        .db
+        .transaction(move |c| {
+            sessions::revoke(c, account_id, session_id, "refresh_reuse", ts)?;
+            audit::record(c, &entry, ts)
+        })
+        .await?;
+    state.sessions.forget_account(account_id);
+    Ok(())
 }
 
 /// Ends the current session.
 #[utoipa::path(post, operation_id = "logout", path = "/v1/auth/logout", tag = "identity", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a person's token", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<Person>))]
 #[post("/v1/auth/logout")]
 pub async fn logout(
     req: HttpRequest,
@@ -684,5 +677,6 @@ pub async fn password_reset(
         })
         .await?;
     state.sessions.forget_account(id);
+    limits::forget_phone_sign_in(&state, &account.phone_hash).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,10 +8,9 @@ use shebao_openapi::staff::{CreateEmployerRequest, EmployerView};
 use uuid::Uuid;
 
 use crate::audit::Audit;
-use crate::error::{ApiError, Fields, Issue};
-use crate::extract::{Json, Staff};
+use crate::auth::extract::{Json, Staff, ANY_STAFF};
+use crate::error::{ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::routes::persons::utc;
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
 
 fn view(e: Employer) -> EmployerView {
@@ -48,9 +47,8 @@ fn validate(body: &CreateEmployerRequest) -> Result<NewEmployer, ApiError> {
     security(("staff_bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = EmployerView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not register employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The credit code is registered already (`employer_exists`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The credit code is registered already (`employer_exists`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/employers")]
 pub async fn create(
     req: HttpRequest,
@@ -87,11 +85,7 @@ pub async fn create(
             f.add("region", Issue::Unknown);
             Err(f.into_error())
         }
-        Err(false) => Err(ApiError::Conflict {
-            code: "employer_exists",
-            zh: "该统一社会信用代码已登记。",
-            en: "An employer with this credit code is registered already.",
-        }),
+        Err(false) => Err(ApiError::Code(ErrorCode::EmployerExists)),
     }
 }
 
@@ -101,9 +95,8 @@ pub async fn create(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The employer", body = EmployerView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not read employers", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such employer", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such employer", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/employers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -114,7 +107,7 @@ pub async fn get(
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("employer"))?;
     let employer = state
         .db
-        .run(move |c| employers::get(c, id))
+        .read(move |c| employers::get(c, id))
         .await?
         .ok_or(ApiError::NotFound("employer"))?;
     Ok(HttpResponse::Ok().json(view(employer)))

@@ -18,37 +18,45 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
-/// Readiness: the database answers within two seconds.
+/// Readiness: the database is prepared and answers.
+///
+/// Ready when the migrations are applied and a new connection to the database answers within
+/// two seconds. A new one, not a pooled one: after a database restart the pooled connections
+/// may be dead while the database is fine, and a load balancer must not pull a healthy instance.
 #[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "The database is unreachable", body = Readiness,
+        (status = 503, description = "The database is unreachable, or still being prepared", body = Readiness,
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.db.backend().as_str().to_owned();
-    match state.db.ping(Duration::from_secs(2)).await {
-        Ok(()) => HttpResponse::Ok().json(Readiness {
-            status: "ready".into(),
-            database: "ok".into(),
-            backend,
-        }),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
-                .json(Readiness {
-                    status: "unavailable".into(),
-                    database: "unreachable".into(),
-                    backend,
-                })
+    let database = match state.db.ping(Duration::from_secs(2)).await {
+        Ok(()) if state.database_prepared() => {
+            return HttpResponse::Ok().json(Readiness {
+                status: "ready".into(),
+                database: "ok".into(),
+                backend,
+            })
         }
-    }
+        Ok(()) => "preparing",
+        // The cause is logged once per outage by the database layer.
+        Err(e) => {
+            tracing::debug!(error = %e, "readiness check failed");
+            "unreachable"
+        }
+    };
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
+        .json(Readiness {
+            status: "unavailable".into(),
+            database: database.into(),
+            backend,
+        })
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4")))]
+/// Prometheus metrics in the text exposition format. Served on `SHEBAO_METRICS_LISTEN` only,
+/// not on the public listener (so not in the public OpenAPI document).
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.db.pool_state();

@@ -17,18 +17,15 @@
 //! missing required columns or naming unknown ones, fails the whole request (422) before anything
 //! is written; a later line that is not UTF-8 is only rejected itself.
 
-use std::sync::{Arc, Mutex, PoisonError};
+mod lanes;
+mod lines;
+mod rows;
 
-use actix_web::http::header;
-use actix_web::web::{Bytes, BytesMut};
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
-use shebao_infra::db::{Backend, Db, StoreError};
 use shebao_infra::records::imports::{
-    column, BatchOutcome, BenefitPayments, Column, Contributions, ImportContext, Importer,
-    MedicalTransactions, RawRow, RejectReason, Rejection, BATCH_ROWS,
+    BenefitPayments, Contributions, Importer, MedicalTransactions, RejectReason,
 };
 use shebao_openapi::imports::{
     BenefitPaymentImportRow, ContributionImportRow, ImportRejection, ImportResult,
@@ -36,11 +33,13 @@ use shebao_openapi::imports::{
 };
 
 use crate::audit::Audit;
+use crate::auth::extract::{content_length, Staff, ANY_STAFF};
 use crate::context::{self, Lang};
-use crate::error::{value_message, ApiError, FieldIssue, Issue};
-use crate::extract::Staff;
-use crate::routes::staff_auth::ANY_STAFF;
+use crate::error::{value_message, ApiError, ErrorCode, FieldIssue, Issue, Problems};
 use crate::state::AppState;
+use lanes::{Lanes, Tally};
+use lines::{Line, LineContent, LineSplitter};
+use rows::{csv_header, csv_row, json_row, CsvRecords};
 
 /// The largest body an import accepts: 2 GiB (about 10 million contribution lines).
 pub const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -56,13 +55,16 @@ enum Format {
     Csv,
 }
 
+/// The media types an import reads, for its 415 (Chinese, English).
+const IMPORT_BODY: (&str, &str) = (
+    "application/x-ndjson、application/jsonl 或 text/csv",
+    "application/x-ndjson, application/jsonl or text/csv",
+);
+
 fn unsupported_media_type() -> ApiError {
-    ApiError::coded(
-        415,
-        "unsupported_media_type",
-        "请求体必须是 application/x-ndjson、application/jsonl 或 text/csv。",
-        "The body must be application/x-ndjson, application/jsonl or text/csv.",
-    )
+    ApiError::UnsupportedMediaType {
+        accepted: IMPORT_BODY,
+    }
 }
 
 fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
@@ -84,362 +86,59 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
 }
 
 fn not_utf8() -> ApiError {
-    ApiError::coded(
-        422,
-        "not_utf8",
-        "请求体必须是 UTF-8 文本。",
-        "The body must be UTF-8 text.",
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lines
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, PartialEq, Eq)]
-enum LineContent {
-    /// Without the line end.
-    Bytes(Bytes),
-    TooLong,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct Line {
-    /// 1-based.
-    number: u64,
-    content: LineContent,
-}
-
-/// Splits a byte stream into lines without holding more than one line (plus one chunk): a line
-/// longer than the maximum is dropped as it arrives and reported as too long.
-struct LineSplitter {
-    buf: BytesMut,
-    /// How much of `buf` is known to hold no line end.
-    scanned: usize,
-    max: usize,
-    /// Inside a line that is already too long.
-    skipping: bool,
-    number: u64,
-}
-
-impl LineSplitter {
-    fn new(max: usize) -> LineSplitter {
-        LineSplitter {
-            buf: BytesMut::new(),
-            scanned: 0,
-            max,
-            skipping: false,
-            number: 0,
-        }
-    }
-
-    fn push(&mut self, chunk: &[u8]) {
-        self.buf.extend_from_slice(chunk);
-    }
-
-    /// The next complete line, if the data pushed so far holds one.
-    fn next_line(&mut self) -> Option<Line> {
-        match self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
-            Some(pos) => {
-                let end = self.scanned + pos;
-                let mut line = self.buf.split_to(end + 1);
-                self.scanned = 0;
-                self.number += 1;
-                if self.skipping || end > self.max {
-                    self.skipping = false;
-                    return Some(Line {
-                        number: self.number,
-                        content: LineContent::TooLong,
-                    });
-                }
-                line.truncate(end);
-                Some(Line {
-                    number: self.number,
-                    content: LineContent::Bytes(line.freeze()),
-                })
-            }
-            None => {
-                self.scanned = self.buf.len();
-                if self.buf.len() > self.max {
-                    self.skipping = true;
-                    self.buf.clear();
-                    self.scanned = 0;
-                }
-                None
-            }
-        }
-    }
-
-    /// The last line, without a line end, once the stream is over.
-    fn finish(&mut self) -> Option<Line> {
-        if self.skipping {
-            self.skipping = false;
-            self.number += 1;
-            return Some(Line {
-                number: self.number,
-                content: LineContent::TooLong,
-            });
-        }
-        if self.buf.is_empty() {
-            return None;
-        }
-        self.number += 1;
-        let line = self.buf.split().freeze();
-        Some(Line {
-            number: self.number,
-            content: if line.len() > self.max {
-                LineContent::TooLong
-            } else {
-                LineContent::Bytes(line)
-            },
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Formats
-// ---------------------------------------------------------------------------------------------
-
-/// Splits one CSV record (RFC 4180, on one line): fields separated by commas, optionally quoted
-/// with `"`, a quote inside a quoted field doubled. Spaces around a quoted field are ignored.
-fn csv_fields(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
-        let mut field = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            loop {
-                match chars.next() {
-                    None => return Err("a quoted field is not closed"),
-                    Some('"') if chars.next_if_eq(&'"').is_some() => field.push('"'),
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                }
-            }
-            while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
-            fields.push(field);
-            match chars.next() {
-                None => return Ok(fields),
-                Some(',') => {}
-                Some(_) => return Err("text after a closing quote"),
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => return Err("a quote inside an unquoted field"),
-                    Some(c) => field.push(c),
-                }
-            }
-            fields.push(field);
-        }
-    }
-}
-
-/// The CSV header: which column each field is (`None`: a column with an empty name, ignored).
-/// Every required column must be there, and no unknown or repeated one.
-fn csv_header(
-    columns: &'static [Column],
-    line: &str,
-) -> Result<Vec<Option<&'static str>>, ApiError> {
-    let names = csv_fields(line).map_err(|e| {
-        ApiError::Validation(vec![FieldIssue {
-            field: "header".into(),
-            issue: Issue::Type(e.to_owned()),
-        }])
-    })?;
-    let mut issues = Vec::new();
-    let mut mapping = Vec::with_capacity(names.len());
-    for name in &names {
-        let name = name.trim();
-        if name.is_empty() {
-            mapping.push(None);
-            continue;
-        }
-        match column(columns, name) {
-            Some(c) if mapping.contains(&Some(c.name)) => issues.push(FieldIssue {
-                field: c.name.to_owned(),
-                issue: Issue::Value(shebao_domain::ValueError::Rule("appears more than once")),
-            }),
-            Some(c) => mapping.push(Some(c.name)),
-            None => issues.push(FieldIssue {
-                field: name.to_owned(),
-                issue: Issue::Unknown,
-            }),
-        }
-    }
-    for c in columns.iter().filter(|c| c.required) {
-        if !mapping.contains(&Some(c.name)) {
-            issues.push(FieldIssue {
-                field: c.name.to_owned(),
-                issue: Issue::Required,
-            });
-        }
-    }
-    if issues.is_empty() {
-        Ok(mapping)
-    } else {
-        Err(ApiError::Validation(issues))
-    }
-}
-
-fn csv_row(header: &[Option<&'static str>], line: &str) -> Result<RawRow, RejectReason> {
-    let fields = csv_fields(line).map_err(|e| RejectReason::MalformedLine(e.to_owned()))?;
-    if fields.len() != header.len() {
-        return Err(RejectReason::MalformedLine(format!(
-            "expected {} fields as in the header, found {}",
-            header.len(),
-            fields.len()
-        )));
-    }
-    let mut row = RawRow::new();
-    for (name, value) in header.iter().zip(&fields) {
-        if let Some(name) = name {
-            row.set(name, value);
-        }
-    }
-    Ok(row)
-}
-
-/// Text from the body quoted in a rejection, cut to a readable length (a serde message can
-/// quote a whole 64 KiB line, and up to 1,000 rejections are listed).
-fn clip(s: &str) -> String {
-    const MAX_CHARS: usize = 120;
-    match s.char_indices().nth(MAX_CHARS) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
-fn json_row(columns: &'static [Column], line: &str) -> Result<RawRow, RejectReason> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
-        .map_err(|e| RejectReason::MalformedLine(clip(&e.to_string())))?;
-    let mut row = RawRow::new();
-    for (key, value) in &object {
-        let Some(c) = column(columns, key) else {
-            return Err(RejectReason::UnknownField(clip(key)));
-        };
-        match value {
-            serde_json::Value::Null => {}
-            serde_json::Value::String(s) => row.set(c.name, s),
-            serde_json::Value::Number(n) => row.set(c.name, &n.to_string()),
-            _ => {
-                return Err(RejectReason::Invalid {
-                    field: c.name,
-                    error: shebao_domain::ValueError::Format {
-                        expected: "a string or a number",
-                    },
-                })
-            }
-        }
-    }
-    Ok(row)
+    ApiError::Code(ErrorCode::NotUtf8)
 }
 
 // ---------------------------------------------------------------------------------------------
 // One import
 // ---------------------------------------------------------------------------------------------
 
-/// A batch being written.
-type InFlight = tokio::task::JoinHandle<Result<BatchOutcome, StoreError>>;
-
-/// On PostgreSQL batches are written by this many connections at once (on the records bench, new
-/// rows/s with 1: 36,000, 2: 49,500, 3: 54,000–59,500, 4: 61,000; each is a pooled connection the
-/// import holds for its whole length, so past 3 the phone traffic would pay for little).
-/// Rows go to a lane by their key's owner (the person for contributions, the external id
-/// otherwise), so every key's rows stay in one lane, in file order, and two lanes never write
-/// the same key. SQLite has one writer at a time anyway, and a transaction that read before
-/// another one committed could not then write: one lane there.
-const POSTGRES_LANES: usize = 3;
-
-fn lanes_for(backend: Backend) -> usize {
-    match backend {
-        Backend::Postgres => POSTGRES_LANES,
-        Backend::Sqlite => 1,
-    }
-}
-
-/// One writer: the batch being filled, and the one being written meanwhile.
-struct Lane<Row> {
-    /// Its own caches (employers, regional parameters), so the lanes never wait for each other.
-    ctx: Arc<Mutex<ImportContext>>,
-    batch: Vec<(u64, Row)>,
-    /// At most one batch in flight per lane: a lane's batches are written one after the other.
-    in_flight: Option<InFlight>,
-}
-
-/// The running state of one import request.
+/// The running state of one import request: lines in, rows to the lanes, the tally kept.
 struct Import<I: Importer> {
-    db: Db,
     format: Format,
+    csv: CsvRecords,
     /// The CSV header's columns, once read.
     header: Option<Vec<Option<&'static str>>>,
-    now: NaiveDateTime,
-    lanes: Vec<Lane<I::Row>>,
-    accepted: u64,
-    unchanged: u64,
-    rejected_total: u64,
-    /// The rejections with the lowest line numbers seen so far (trimmed to
-    /// [`MAX_LISTED_REJECTIONS`] now and then, and at the end).
-    rejected: Vec<Rejection>,
-    batches: u64,
+    lanes: Lanes<I>,
+    tally: Tally,
 }
 
 impl<I: Importer> Import<I> {
     fn new(state: &AppState, format: Format) -> Import<I> {
         Import {
-            db: state.db.clone(),
             format,
+            csv: CsvRecords::default(),
             header: None,
-            now: state.now().naive_utc(),
-            lanes: (0..lanes_for(state.db.backend()))
-                .map(|_| Lane {
-                    ctx: Arc::new(Mutex::new(ImportContext::new(state.vault.clone()))),
-                    batch: Vec::with_capacity(BATCH_ROWS),
-                    in_flight: None,
-                })
-                .collect(),
-            accepted: 0,
-            unchanged: 0,
-            rejected_total: 0,
-            rejected: Vec::new(),
-            batches: 0,
+            lanes: Lanes::new(state.db.clone(), &state.vault, state.now().naive_utc()),
+            tally: Tally::default(),
         }
     }
 
-    fn reject(&mut self, line: u64, reason: RejectReason) {
-        self.record_rejections(vec![Rejection { line, reason }]);
-    }
-
-    fn record_rejections(&mut self, rejections: Vec<Rejection>) {
-        self.rejected_total += rejections.len() as u64;
-        self.rejected.extend(rejections);
-        if self.rejected.len() >= 2 * MAX_LISTED_REJECTIONS {
-            self.trim_rejections();
+    /// Reads the body to its end: line by line, each row to its lane.
+    async fn read(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
+        let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
+        let mut received: u64 = 0;
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                tracing::debug!(error = %e, "import body not read to its end");
+                ApiError::Code(ErrorCode::BodyIncomplete)
+            })?;
+            received += chunk.len() as u64;
+            if received > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            splitter.push(&chunk);
+            while let Some(line) = splitter.next_line() {
+                self.line(line).await?;
+            }
         }
+        self.finish(&mut splitter).await
     }
 
-    fn trim_rejections(&mut self) {
-        self.rejected.sort_by_key(|r| r.line);
-        self.rejected.truncate(MAX_LISTED_REJECTIONS);
-    }
-
-    /// The lane of a row: by its key's owner.
-    fn lane_of(&self, row: &I::Row) -> usize {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        I::lane_key(row).hash(&mut h);
-        (h.finish() % self.lanes.len() as u64) as usize
-    }
-
-    async fn line(&mut self, line: Line) -> Result<(), ApiError> {
+    /// The line's text, or `None` when the line was rejected (too long, not UTF-8).
+    fn text<'l>(&mut self, line: &'l Line) -> Result<Option<&'l str>, ApiError> {
         let number = line.number;
-        let bytes = match line.content {
+        let bytes = match &line.content {
             LineContent::Bytes(b) => b,
             LineContent::TooLong if self.format == Format::Csv && self.header.is_none() => {
                 return Err(ApiError::Validation(vec![FieldIssue {
@@ -450,21 +149,18 @@ impl<I: Importer> Import<I> {
                 }]))
             }
             LineContent::TooLong => {
-                self.reject(
-                    number,
-                    RejectReason::LineTooLong {
-                        max_bytes: MAX_LINE_BYTES,
-                    },
-                );
-                return Ok(());
+                let max_bytes = MAX_LINE_BYTES;
+                self.tally
+                    .reject(number, RejectReason::LineTooLong { max_bytes });
+                return Ok(None);
             }
         };
-        let text = match std::str::from_utf8(&bytes) {
+        let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) if number == 1 => return Err(not_utf8()),
             Err(_) => {
-                self.reject(number, RejectReason::NotUtf8);
-                return Ok(());
+                self.tally.reject(number, RejectReason::NotUtf8);
+                return Ok(None);
             }
         };
         let text = if number == 1 {
@@ -472,103 +168,33 @@ impl<I: Importer> Import<I> {
         } else {
             text
         };
-        let text = text.strip_suffix('\r').unwrap_or(text);
+        Ok(Some(text.strip_suffix('\r').unwrap_or(text)))
+    }
+
+    async fn line(&mut self, line: Line) -> Result<(), ApiError> {
+        let number = line.number;
+        let Some(text) = self.text(&line)? else {
+            return Ok(());
+        };
         if self.format == Format::Csv && self.header.is_none() {
             if text.trim().is_empty() {
                 return Err(missing_header());
             }
-            self.header = Some(csv_header(I::COLUMNS, text)?);
+            self.header = Some(csv_header(&mut self.csv, I::COLUMNS, text)?);
             return Ok(());
         }
         if text.trim().is_empty() {
             return Ok(());
         }
         let raw = match (&self.format, &self.header) {
-            (Format::Csv, Some(header)) => csv_row(header, text),
+            (Format::Csv, Some(header)) => csv_row(&mut self.csv, header, text),
             _ => json_row(I::COLUMNS, text),
         };
         match raw.and_then(|r| I::parse(&r)) {
-            Ok(row) => {
-                let lane = self.lane_of(&row);
-                self.lanes[lane].batch.push((number, row));
-                if self.lanes[lane].batch.len() >= BATCH_ROWS {
-                    self.flush(lane).await?;
-                }
-            }
-            Err(reason) => self.reject(number, reason),
+            Ok(row) => self.lanes.push(&mut self.tally, number, row).await?,
+            Err(reason) => self.tally.reject(number, reason),
         }
         Ok(())
-    }
-
-    /// Hands a lane's batch to the database and returns at once, so that reading and parsing
-    /// go on while it is written (the request's CPU work and the database's overlap). The lane's
-    /// batch before is waited for first; a failed batch stops the import (the other lane's batch
-    /// in flight may still be written).
-    async fn flush(&mut self, lane: usize) -> Result<(), ApiError> {
-        self.settle(lane).await?;
-        let rows = Arc::new(std::mem::take(&mut self.lanes[lane].batch));
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.batches += 1;
-        let task = tokio::spawn(Self::apply(
-            self.db.clone(),
-            self.lanes[lane].ctx.clone(),
-            self.now,
-            rows,
-        ));
-        self.lanes[lane].in_flight = Some(task);
-        Ok(())
-    }
-
-    /// Waits for the lane's batch in flight, if any, and counts its outcome.
-    async fn settle(&mut self, lane: usize) -> Result<(), ApiError> {
-        if let Some(task) = self.lanes[lane].in_flight.take() {
-            let outcome = task
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("import batch task failed: {e}")))??;
-            self.accepted += outcome.accepted;
-            self.unchanged += outcome.unchanged;
-            self.record_rejections(outcome.rejected);
-        }
-        Ok(())
-    }
-
-    /// Waits for every lane's batch in flight; the first error wins.
-    async fn settle_all(&mut self) -> Result<(), ApiError> {
-        let mut result = Ok(());
-        for lane in 0..self.lanes.len() {
-            let settled = self.settle(lane).await;
-            if result.is_ok() {
-                result = settled;
-            }
-        }
-        result
-    }
-
-    /// One batch in one transaction. A unique-key violation means another import inserted one of
-    /// the batch's keys meanwhile: the batch is tried once more, and then finds that row stored.
-    async fn apply(
-        db: Db,
-        ctx: Arc<Mutex<ImportContext>>,
-        now: NaiveDateTime,
-        rows: Arc<Vec<(u64, I::Row)>>,
-    ) -> Result<BatchOutcome, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (rows, ctx) = (rows.clone(), ctx.clone());
-            let result = db
-                .transaction(move |c| {
-                    let mut ctx = ctx.lock().unwrap_or_else(PoisonError::into_inner);
-                    I::apply(c, &mut ctx, &rows, now)
-                })
-                .await;
-            match result {
-                Err(StoreError::Conflict(_)) if attempt < 2 => continue,
-                other => return other,
-            }
-        }
     }
 
     /// Ends the body: the last line, the last batch, and the CSV header check for an empty body.
@@ -579,25 +205,24 @@ impl<I: Importer> Import<I> {
         if self.format == Format::Csv && self.header.is_none() {
             return Err(missing_header());
         }
-        for lane in 0..self.lanes.len() {
-            self.flush(lane).await?;
-        }
-        self.settle_all().await
+        self.lanes.finish(&mut self.tally).await
     }
 
-    fn summary(&self) -> String {
-        format!(
-            "accepted={}, unchanged={}, rejected={}",
-            self.accepted, self.unchanged, self.rejected_total
-        )
+    /// After a failure: the batches in flight may still be written; count them before saying
+    /// what happened.
+    async fn settle_after_failure(&mut self) {
+        if let Err(e) = self.lanes.settle_all(&mut self.tally).await {
+            tracing::warn!(error = %e.code(), "the last import batch failed too");
+        }
     }
 
     fn result(mut self, lang: Lang) -> ImportResult {
-        self.trim_rejections();
+        self.tally.trim_rejections();
+        let tally = self.tally;
         ImportResult {
-            accepted: self.accepted,
-            unchanged: self.unchanged,
-            rejected: self
+            accepted: tally.accepted,
+            unchanged: tally.unchanged,
+            rejected: tally
                 .rejected
                 .iter()
                 .map(|r| ImportRejection {
@@ -607,8 +232,14 @@ impl<I: Importer> Import<I> {
                     message: message(&r.reason, lang),
                 })
                 .collect(),
-            rejected_total: self.rejected_total,
+            rejected_total: tally.rejected_total,
         }
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge {
+        limit: usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX),
     }
 }
 
@@ -622,7 +253,8 @@ fn missing_header() -> ApiError {
 /// A rejection in words.
 fn message(reason: &RejectReason, lang: Lang) -> String {
     match (reason, lang) {
-        (RejectReason::MalformedLine(d), Lang::Zh) => format!("无法解析该行：{d}"),
+        // The parser's (English) words only in the English answer.
+        (RejectReason::MalformedLine(_), Lang::Zh) => "无法解析该行。".to_owned(),
         (RejectReason::MalformedLine(d), Lang::En) => format!("The line cannot be read: {d}"),
         (RejectReason::LineTooLong { max_bytes }, Lang::Zh) => {
             format!("该行超过 {max_bytes} 字节。")
@@ -687,20 +319,12 @@ async fn import<I: Importer>(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     staff.require(ANY_STAFF)?;
     let format = format_of(&req)?;
-    let too_large = ApiError::PayloadTooLarge {
-        limit: usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX),
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large);
+    if content_length(&req).is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
     }
     let mut entry: AuditEntry = Audit::of(&req).entry(
         ActorKind::Staff,
@@ -709,47 +333,18 @@ async fn import<I: Importer>(
         "success",
     );
     let mut import = Import::<I>::new(&state, format);
-    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
-    let mut received: u64 = 0;
-    let read = async {
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| {
-                tracing::debug!(error = %e, "import body not read to its end");
-                ApiError::coded(
-                    400,
-                    "body_incomplete",
-                    "请求体未能完整读取。",
-                    "The body could not be read to its end.",
-                )
-            })?;
-            received += chunk.len() as u64;
-            if received > MAX_BODY_BYTES {
-                return Err(too_large);
-            }
-            splitter.push(&chunk);
-            while let Some(line) = splitter.next_line() {
-                import.line(line).await?;
-            }
-        }
-        import.finish(&mut splitter).await
-    }
-    .await;
-
+    let read = import.read(payload).await;
     if read.is_err() {
-        // The batches in flight may still be written: count them before saying what happened.
-        if let Err(e) = import.settle_all().await {
-            tracing::warn!(error = %e.code(), "the last import batch failed too");
-        }
+        import.settle_after_failure().await;
     }
     let ts = state.now().naive_utc();
-    let summary = import.summary();
+    let summary = import.tally.summary();
     if let Err(e) = read {
         // Batches before the failure stay written: say so in the audit log when there were any.
-        if import.batches > 0 {
+        if import.lanes.batches > 0 {
             entry.outcome = "failure";
             entry.reason = Some(format!("{summary}, error={}", e.code()));
-            let failed = entry.clone();
-            if let Err(audit_error) = state.db.run(move |c| audit::record(c, &failed, ts)).await {
+            if let Err(audit_error) = state.db.run(move |c| audit::record(c, &entry, ts)).await {
                 tracing::warn!(error = %audit_error, "the failed import could not be audited");
             }
         }
@@ -757,7 +352,8 @@ async fn import<I: Importer>(
     }
     entry.reason = Some(summary.clone());
     state.db.run(move |c| audit::record(c, &entry, ts)).await?;
-    tracing::info!(action = I::ACTION, batches = import.batches, %summary, "import done");
+    let batches = import.lanes.batches;
+    tracing::info!(action = I::ACTION, batches, %summary, "import done");
     Ok(HttpResponse::Ok().json(import.result(context::lang())))
 }
 
@@ -774,17 +370,16 @@ async fn import<I: Importer>(
         content(
             (ContributionImportRow = "application/x-ndjson"),
             (ContributionImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F00001K,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
+            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
         )
     ),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/contributions:import")]
 pub async fn import_contributions(
     req: HttpRequest,
@@ -812,11 +407,10 @@ pub async fn import_contributions(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/medical-transactions:import")]
 pub async fn import_medical_transactions(
     req: HttpRequest,
@@ -842,11 +436,10 @@ pub async fn import_medical_transactions(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/benefit-payments:import")]
 pub async fn import_benefit_payments(
     req: HttpRequest,
@@ -861,123 +454,13 @@ pub async fn import_benefit_payments(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn lines(chunks: &[&[u8]], max: usize) -> Vec<Line> {
-        let mut s = LineSplitter::new(max);
-        let mut out = Vec::new();
-        for c in chunks {
-            s.push(c);
-            while let Some(l) = s.next_line() {
-                out.push(l);
-            }
-        }
-        out.extend(s.finish());
-        out
-    }
-
-    fn text(n: u64, s: &str) -> Line {
-        Line {
-            number: n,
-            content: LineContent::Bytes(Bytes::from(s.to_owned())),
-        }
-    }
-
-    fn too_long(n: u64) -> Line {
-        Line {
-            number: n,
-            content: LineContent::TooLong,
-        }
-    }
+    use shebao_infra::records::imports::Column;
 
     #[test]
-    fn splits_lines_across_chunks() {
-        assert_eq!(
-            lines(&[b"ab", b"c\nd", b"e\n\nf"], 10),
-            vec![text(1, "abc"), text(2, "de"), text(3, ""), text(4, "f")]
-        );
-        assert_eq!(lines(&[b"a\n"], 10), vec![text(1, "a")]);
-        assert_eq!(lines(&[b""], 10), vec![]);
-    }
-
-    #[test]
-    fn long_lines_are_dropped_as_they_arrive() {
-        // Line 2 is 12 bytes, spread over three chunks; line 4 is too long and unterminated.
-        assert_eq!(
-            lines(&[b"ok\n0123", b"45678", b"901\nok\n", b"0123456789abc"], 10),
-            vec![text(1, "ok"), too_long(2), text(3, "ok"), too_long(4)]
-        );
-        // Exactly the maximum is fine.
-        assert_eq!(lines(&[b"0123456789\n"], 10), vec![text(1, "0123456789")]);
-        assert_eq!(
-            lines(&[b"0123456789a\nb"], 10),
-            vec![too_long(1), text(2, "b")]
-        );
-    }
-
-    #[test]
-    fn csv_records() {
-        assert_eq!(csv_fields("a,b,,c").unwrap(), vec!["a", "b", "", "c"]);
-        assert_eq!(
-            csv_fields(r#""a,1", "say ""hi""" ,x"#).unwrap(),
-            vec!["a,1", r#"say "hi""#, "x"]
-        );
-        assert_eq!(csv_fields("").unwrap(), vec![""]);
-        assert_eq!(csv_fields("a,").unwrap(), vec!["a", ""]);
-        assert!(csv_fields(r#""open"#).is_err());
-        assert!(csv_fields(r#""a"b"#).is_err());
-        assert!(csv_fields(r#"a"b"#).is_err());
-    }
-
-    #[test]
-    fn csv_header_needs_the_required_columns_only_once() {
-        let ok = csv_header(
-            Contributions::COLUMNS,
-            "national_id,period,insurance,declared_wage_fen,",
-        )
-        .unwrap();
-        assert_eq!(ok.len(), 5);
-        assert_eq!(ok[4], None);
-        let ApiError::Validation(issues) =
-            csv_header(Contributions::COLUMNS, "national_id,period,period,colour").unwrap_err()
-        else {
-            panic!("not a validation error")
-        };
-        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["period", "colour", "insurance", "declared_wage_fen"]
-        );
-    }
-
-    #[test]
-    fn quoted_input_is_clipped() {
-        let long = format!("\"{}\"", "x".repeat(60_000));
-        let RejectReason::MalformedLine(detail) =
-            json_row(Contributions::COLUMNS, &long).unwrap_err()
-        else {
-            panic!("not a malformed line")
-        };
-        assert!(detail.chars().count() <= 121, "{detail}");
-        assert_eq!(clip("short"), "short");
-    }
-
-    #[test]
-    fn json_values_become_text() {
-        let row = json_row(
-            Contributions::COLUMNS,
-            r#"{"national_id":"x","declared_wage_fen":300000,"paid_at":null}"#,
-        )
-        .unwrap();
-        assert_eq!(row.get("declared_wage_fen"), Some("300000"));
-        assert_eq!(row.get("paid_at"), None);
-        assert_eq!(
-            json_row(Contributions::COLUMNS, r#"{"colour":"red"}"#).unwrap_err(),
-            RejectReason::UnknownField("colour".into())
-        );
-        assert_eq!(
-            json_row(Contributions::COLUMNS, "[1]").unwrap_err().code(),
-            "malformed_line"
-        );
+    fn chinese_rejections_do_not_quote_the_english_parser() {
+        let reason = RejectReason::MalformedLine("expected value at line 1 column 1".into());
+        assert_eq!(message(&reason, Lang::Zh), "无法解析该行。");
+        assert!(message(&reason, Lang::En).contains("expected value"));
     }
 
     /// The documented row schemas and the columns the parser knows are the same.

@@ -11,9 +11,9 @@ use shebao_openapi::wire;
 use uuid::Uuid;
 
 use crate::audit::Audit;
+use crate::auth::extract::{PageRequest, Staff};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{PageRequest, Staff};
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
 
 const ADMIN: &[StaffRole] = &[StaffRole::Admin];
@@ -65,9 +65,8 @@ fn filter(q: &JobListQuery) -> Result<JobFilter, ApiError> {
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Counts and a page of jobs", body = JobList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`state`, `kind`, `limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`state`, `kind`, `limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/jobs")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -127,10 +126,9 @@ pub async fn list(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Queued again", body = JobView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The job is not dead (`job_not_dead`): it is queued, running or done", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The job is not dead (`job_not_dead`): it is queued, running or done", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/jobs/{id}/retry")]
 pub async fn retry(
     req: HttpRequest,
@@ -155,10 +153,6 @@ pub async fn retry(
     match outcome {
         Retried::Requeued(job) => Ok(HttpResponse::Ok().json(view(job))),
         Retried::NotFound => Err(ApiError::NotFound("job")),
-        Retried::NotDead(_) => Err(ApiError::Conflict {
-            code: "job_not_dead",
-            zh: "只有已失败（dead）的任务可以重试。",
-            en: "Only a dead job can be retried.",
-        }),
+        Retried::NotDead(_) => Err(ApiError::Code(ErrorCode::JobNotDead)),
     }
 }

@@ -1,9 +1,10 @@
 //! The signed-in person's own account: profile, sessions, TOTP, step-up, and binding the ID card.
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use shebao_domain::auth::{totp_policy, SmsPurpose, STEP_UP_SECS};
+use shebao_domain::auth::{totp_policy, FactorChange, SmsPurpose, STEP_UP_SECS};
 use shebao_domain::identity::{NationalId, PersonName};
 use shebao_domain::person::CardNumber;
+use shebao_domain::ports::SmsMessage;
 use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::identity::accounts::{self, Account, BindConflict};
 use shebao_infra::identity::{codes, sessions, TOTP_AAD};
@@ -17,10 +18,11 @@ use shebao_security::{opaque, totp};
 use uuid::Uuid;
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, PageRequest};
+use crate::auth::person::{self as person_auth, Person};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{Json, PageRequest};
-use crate::person_auth::{self, Person};
+use crate::error::{field_error_of, problems, ApiError, ErrorCode, Fields, Issue, Problems};
+use crate::limits::{self, Tries};
 use crate::routes::auth::check_totp;
 use crate::routes::persons::utc;
 use crate::state::AppState;
@@ -31,15 +33,14 @@ async fn account_of(state: &AppState, person: &Person) -> Result<Account, ApiErr
         .db
         .run(move |c| accounts::get(c, id))
         .await?
-        .ok_or(ApiError::Unauthorized)
+        .ok_or(ApiError::Code(ErrorCode::Unauthorized))
 }
 
 /// The signed-in account.
 #[utoipa::path(get, operation_id = "get_me", path = "/v1/me", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = MeView),
-        (status = 401, description = "Missing, invalid or expired token, or an ended session", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<Person>))]
 #[get("/v1/me")]
 pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpResponse, ApiError> {
     let a = account_of(&state, &person).await?;
@@ -55,9 +56,8 @@ pub async fn me(state: web::Data<AppState>, person: Person) -> Result<HttpRespon
 #[utoipa::path(get, operation_id = "list_sessions", path = "/v1/me/sessions", tag = "me", params(PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of sessions", body = SessionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[get("/v1/me/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
@@ -91,9 +91,8 @@ pub async fn list_sessions(
     security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Ended"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such live session of this account", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such live session of this account", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[delete("/v1/me/sessions/{id}")]
 pub async fn delete_session(
     req: HttpRequest,
@@ -131,31 +130,24 @@ pub async fn delete_session(
     }
 }
 
-fn totp_already() -> ApiError {
-    ApiError::coded(
-        409,
-        "totp_already_enabled",
-        "已开启动态口令。",
-        "TOTP is already enabled.",
-    )
+fn totp_not_started() -> ApiError {
+    ApiError::Code(ErrorCode::TotpNotStarted)
 }
 
-/// Starts TOTP enrolment: a new secret to scan, confirmed by `POST /v1/me/totp/confirm`.
+/// Starts TOTP enrolment, or the replacement of the authenticator: a new secret to scan,
+/// confirmed by `POST /v1/me/totp/confirm` (until then the current one stays). Needs a step-up
+/// (by SMS code when no TOTP is enabled yet).
 #[utoipa::path(post, operation_id = "totp_start", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Scan or type the secret, then confirm with a code", body = TotpEnrolment),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "TOTP is already enabled (`totp_already_enabled`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::StepUpRequired)>))]
 #[post("/v1/me/totp")]
 pub async fn totp_start(
     state: web::Data<AppState>,
     person: Person,
 ) -> Result<HttpResponse, ApiError> {
+    person.require_step_up(state.now().timestamp())?;
     let account = account_of(&state, &person).await?;
-    if account.totp_enabled() {
-        return Err(totp_already());
-    }
     let secret = totp::generate_secret();
     let enrolment = totp::enrolment(&secret, &account.phone_masked).map_err(ApiError::internal)?;
     let enc = state.vault.encrypt(&totp::encode_secret(&secret), TOTP_AAD);
@@ -171,13 +163,13 @@ pub async fn totp_start(
     }))
 }
 
-/// Confirms TOTP with a code from the app; answers ten single-use recovery codes (shown once).
+/// Confirms TOTP (or its replacement) with a code from the app; answers ten new single-use
+/// recovery codes (shown once). Needs a step-up; the account's phone is told by SMS.
 #[utoipa::path(post, operation_id = "totp_confirm", path = "/v1/me/totp/confirm", tag = "me", request_body = TotpConfirmRequest, security(("person_bearer" = [])),
     responses(
-        (status = 200, description = "TOTP is on", body = RecoveryCodes),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already enabled, or no enrolment started (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "TOTP is on, with the new secret", body = RecoveryCodes),
+        (status = 409, description = "No enrolment started, or another one started since (`totp_not_started`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::StepUpRequired)>))]
 #[post("/v1/me/totp/confirm")]
 pub async fn totp_confirm(
     req: HttpRequest,
@@ -185,45 +177,22 @@ pub async fn totp_confirm(
     person: Person,
     body: Json<TotpConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    person.require_step_up(state.now().timestamp())?;
     let account = account_of(&state, &person).await?;
-    if account.totp_enabled() {
-        return Err(totp_already());
-    }
-    let Some(pending) = account.totp_pending_enc.clone() else {
-        return Err(ApiError::coded(
-            409,
-            "totp_not_started",
-            "请先开始绑定动态口令。",
-            "Start TOTP enrolment first (POST /v1/me/totp).",
-        ));
-    };
-    let secret = state
-        .vault
-        .decrypt(&pending, TOTP_AAD)
-        .ok()
-        .and_then(|s| totp::decode_secret(&s))
-        .ok_or_else(|| ApiError::internal("pending TOTP secret cannot be read"))?;
-    let Some(step) = totp::verify(&secret, &body.0.code, state.now().timestamp()) else {
-        return Err(field_error_of(
-            "code",
-            Issue::Value(shebao_domain::ValueError::Rule("the code does not match")),
-        ));
-    };
-    let codes: Vec<String> = (0..totp_policy::RECOVERY_CODES)
-        .map(|_| opaque::recovery_code())
-        .collect();
-    let hashes: Vec<String> = codes
-        .iter()
-        .map(|c| opaque::sha256_hex(&opaque::normalise_recovery_code(c)))
-        .collect();
+    let pending = account
+        .totp_pending_enc
+        .clone()
+        .ok_or_else(totp_not_started)?;
+    let step = pending_step(&state, &pending, &body.0.code)?;
+    let (codes, hashes) = new_recovery_codes();
     let ts = state.now().naive_utc();
     let id = account.id;
-    let entry = Audit::of(&req).entry(
-        ActorKind::Person,
-        Some(id.to_string()),
-        "factor.totp_enable",
-        "success",
-    );
+    let (change, action) = if account.totp_enabled() {
+        (FactorChange::TotpReplaced, "factor.totp_replace")
+    } else {
+        (FactorChange::TotpEnabled, "factor.totp_enable")
+    };
+    let entry = Audit::of(&req).entry(ActorKind::Person, Some(id.to_string()), action, "success");
     let confirmed = state
         .db
         .transaction(move |c| {
@@ -236,19 +205,74 @@ pub async fn totp_confirm(
         })
         .await?;
     if !confirmed {
-        return Err(totp_already());
+        return Err(totp_not_started());
     }
+    notify_factor_change(&state, id, change).await;
     Ok(HttpResponse::Ok().json(RecoveryCodes {
         recovery_codes: codes,
     }))
 }
 
-/// Switches TOTP off (and deletes the recovery codes). Needs a step-up.
+/// The time step of `code` under the pending secret, or a field error.
+fn pending_step(state: &AppState, pending: &str, code: &str) -> Result<i64, ApiError> {
+    let secret = state
+        .vault
+        .decrypt(pending, TOTP_AAD)
+        .ok()
+        .and_then(|s| totp::decode_secret(&s))
+        .ok_or_else(|| ApiError::internal("pending TOTP secret cannot be read"))?;
+    totp::verify(&secret, code, state.now().timestamp()).ok_or_else(|| {
+        field_error_of(
+            "code",
+            Issue::Value(shebao_domain::ValueError::Rule("the code does not match")),
+        )
+    })
+}
+
+/// Fresh recovery codes (shown once) and the hashes that are stored.
+fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..totp_policy::RECOVERY_CODES)
+        .map(|_| opaque::recovery_code())
+        .collect();
+    let hashes = codes
+        .iter()
+        .map(|c| opaque::sha256_hex(&opaque::normalise_recovery_code(c)))
+        .collect();
+    (codes, hashes)
+}
+
+/// Tells the account's phone by SMS that its second factor changed. Best effort, after the
+/// change is committed: a provider outage does not undo it (it is logged).
+async fn notify_factor_change(state: &AppState, account_id: Uuid, change: FactorChange) {
+    let vault = state.vault.clone();
+    let phone = match state
+        .db
+        .run(move |c| accounts::phone(c, &vault, account_id))
+        .await
+    {
+        Ok(Some(phone)) => phone,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "factor-change notice: the phone cannot be read");
+            return;
+        }
+    };
+    let message = SmsMessage {
+        id: Uuid::now_v7().to_string(),
+        to: phone,
+        body: change.notice().to_owned(),
+    };
+    if let Err(e) = state.sms.send(&message).await {
+        tracing::warn!(error = %e, "factor-change notice not sent");
+    }
+}
+
+/// Switches TOTP off (and deletes the recovery codes). Needs a step-up; the account's phone is
+/// told by SMS.
 #[utoipa::path(delete, operation_id = "totp_delete", path = "/v1/me/totp", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "TOTP is off"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::StepUpRequired)>))]
 #[delete("/v1/me/totp")]
 pub async fn totp_delete(
     req: HttpRequest,
@@ -271,16 +295,17 @@ pub async fn totp_delete(
             audit::record(c, &entry, ts)
         })
         .await?;
+    notify_factor_change(&state, id, FactorChange::TotpDisabled).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Proves it is you again (a TOTP code, or an SMS code sent for `step_up`): answers an access
-/// token that counts as stepped up for five minutes.
+/// token that counts as stepped up for five minutes. Failures count per account and per client
+/// address: after five, a lock-out that grows with each further one.
 #[utoipa::path(post, operation_id = "step_up", path = "/v1/me/step-up", tag = "me", request_body = StepUpRequest, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A stepped-up access token", body = StepUpToken),
-        (status = 401, description = "Missing or invalid token, or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<(Person, problems::InvalidCode, problems::TooManyAttempts)>))]
 #[post("/v1/me/step-up")]
 pub async fn step_up(
     req: HttpRequest,
@@ -288,43 +313,36 @@ pub async fn step_up(
     person: Person,
     body: Json<StepUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let proof = step_up_proof(&body.0)?;
     let account = account_of(&state, &person).await?;
-    let ok = match (body.0.totp_code.as_deref(), body.0.sms_code.as_deref()) {
-        (Some(code), None) => check_totp(&state, &account, code).await?,
-        (None, Some(code)) => {
+    let counters = vec![limits::client_address(&req), limits::step_up(account.id)];
+    let tries = Tries::begin(&state, counters).await?;
+    let ok = match proof {
+        StepUpProof::Totp(code) => check_totp(&state, &account, &code).await?,
+        StepUpProof::Sms(code) => {
             let vault = state.vault.clone();
-            let (hash, code) = (account.phone_hash.clone(), code.to_owned());
+            let hash = account.phone_hash.clone();
             let ts = state.now().naive_utc();
             state
                 .db
                 .run(move |c| codes::verify(c, &vault, &hash, SmsPurpose::StepUp, &code, ts))
                 .await?
         }
-        _ => {
-            return Err(field_error_of(
-                "totp_code",
-                Issue::Value(shebao_domain::ValueError::Rule(
-                    "give exactly one of totp_code or sms_code",
-                )),
-            ))
-        }
     };
     let ts = state.now().naive_utc();
+    let outcome = if ok { "success" } else { "failure" };
     let entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(account.id.to_string()),
         "account.step_up",
-        if ok { "success" } else { "failure" },
+        outcome,
     );
     state.db.run(move |c| audit::record(c, &entry, ts)).await?;
     if !ok {
-        return Err(ApiError::coded(
-            401,
-            "invalid_code",
-            "验证码错误或已失效。",
-            "The code is wrong or no longer valid.",
-        ));
+        tries.failed();
+        return Err(ApiError::Code(ErrorCode::InvalidCode));
     }
+    tries.succeeded(&state).await?;
     let until = state.now().timestamp() + STEP_UP_SECS;
     Ok(HttpResponse::Ok().json(StepUpToken {
         access_token: person_auth::access_token(
@@ -339,6 +357,25 @@ pub async fn step_up(
     }))
 }
 
+/// What a step-up is proven with.
+enum StepUpProof {
+    Totp(String),
+    Sms(String),
+}
+
+fn step_up_proof(body: &StepUpRequest) -> Result<StepUpProof, ApiError> {
+    match (body.totp_code.as_deref(), body.sms_code.as_deref()) {
+        (Some(code), None) => Ok(StepUpProof::Totp(code.to_owned())),
+        (None, Some(code)) => Ok(StepUpProof::Sms(code.to_owned())),
+        _ => Err(field_error_of(
+            "totp_code",
+            Issue::Value(shebao_domain::ValueError::Rule(
+                "give exactly one of totp_code or sms_code",
+            )),
+        )),
+    }
+}
+
 fn binding_view(p: &RegistryPerson) -> BindingView {
     BindingView {
         person_id: p.id,
@@ -348,27 +385,21 @@ fn binding_view(p: &RegistryPerson) -> BindingView {
     }
 }
 
-/// Wrong guesses at binding allowed per account in 24 hours.
-const BINDING_MISMATCHES_PER_DAY: usize = 5;
-
 enum BindOutcome {
     Bound(RegistryPerson),
     Mismatch,
-    TooMany,
     Conflict(BindConflict),
 }
 
 /// Binds the ID card and social-security card to the account. Needs a step-up. The registry
 /// must hold a person with exactly this ID number, name and card number; a mismatch never says
-/// which field was wrong.
+/// which field was wrong. Mismatches are limited per account and per ID number tried, five a
+/// day each.
 #[utoipa::path(post, operation_id = "create_binding", path = "/v1/me/binding", tag = "me", request_body = BindingRequest, security(("person_bearer" = [])),
     responses(
         (status = 201, description = "Bound", body = BindingView),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This account is bound already (`already_bound`), or the person is bound to another account (`person_already_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many mismatches today (`too_many_attempts`)", body = shebao_openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+        Problems<(Person, problems::StepUpRequired, problems::TooManyAttempts)>))]
 #[post("/v1/me/binding")]
 pub async fn bind(
     req: HttpRequest,
@@ -377,7 +408,59 @@ pub async fn bind(
     body: Json<BindingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     person.require_step_up(state.now().timestamp())?;
-    let Json(body) = body;
+    let (national_id, name, card) = binding_fields(&body.0)?;
+    let account_id = person.account_id;
+    let id_hash = state
+        .vault
+        .blind_index(BINDING_ID_INDEX, national_id.expose());
+    let tries = Tries::begin(&state, limits::binding(account_id, &id_hash)).await?;
+    let ts = state.now().naive_utc();
+    let vault = state.vault.clone();
+    let audit_for = Audit::of(&req);
+    let entry = |outcome| {
+        audit_for.entry(
+            ActorKind::Person,
+            Some(account_id.to_string()),
+            "binding.create",
+            outcome,
+        )
+    };
+    let (mismatch, mut success) = (entry("mismatch"), entry("success"));
+    let outcome = state
+        .db
+        .transaction(move |c| {
+            let found = persons::find_by_national_id(c, &vault, &national_id)?;
+            let Some(p) = found.filter(|p| {
+                p.name.as_str() == name.as_str() && p.card_number.as_str() == card.as_str()
+            }) else {
+                audit::record(c, &mismatch, ts)?;
+                return Ok(BindOutcome::Mismatch);
+            };
+            let Err(conflict) = accounts::bind(c, account_id, p.id, ts)? else {
+                success.subject_kind = Some("person");
+                success.subject_id = Some(p.id.to_string());
+                audit::record(c, &success, ts)?;
+                return Ok(BindOutcome::Bound(p));
+            };
+            Ok(BindOutcome::Conflict(conflict))
+        })
+        .await?;
+    match &outcome {
+        BindOutcome::Bound(_) => {
+            tries.succeeded(&state).await?;
+            state.sessions.forget_account(account_id);
+        }
+        BindOutcome::Mismatch => tries.failed(),
+        BindOutcome::Conflict(_) => tries.released(&state).await?,
+    }
+    binding_answer(outcome)
+}
+
+/// The blind-index domain of ID numbers tried at binding (not the registry's, so the counters
+/// cannot be joined to it).
+const BINDING_ID_INDEX: &str = "binding_id_number";
+
+fn binding_fields(body: &BindingRequest) -> Result<(NationalId, PersonName, CardNumber), ApiError> {
     let mut f = Fields::new();
     let national_id = f.required(
         "national_id",
@@ -390,107 +473,35 @@ pub async fn bind(
         body.card_number.as_deref(),
         CardNumber::parse,
     );
-    let (Some(national_id), Some(name), Some(card)) = (national_id, name, card) else {
-        return Err(f.into_error());
-    };
-    let now = state.now();
-    let ts = now.naive_utc();
-    let account_id = person.account_id;
-    let vault = state.vault.clone();
-    let audit_for = Audit::of(&req);
-    let mismatch = audit_for.entry(
-        ActorKind::Person,
-        Some(account_id.to_string()),
-        "binding.create",
-        "mismatch",
-    );
-    let mut success = audit_for.entry(
-        ActorKind::Person,
-        Some(account_id.to_string()),
-        "binding.create",
-        "success",
-    );
-    let outcome = state
-        .db
-        .transaction(move |c| {
-            let recent = audit::for_actor(c, ActorKind::Person, &account_id.to_string(), 200)?
-                .into_iter()
-                .filter(|e| {
-                    e.action == "binding.create"
-                        && e.outcome == "mismatch"
-                        && e.occurred_at > ts - chrono::Duration::hours(24)
-                })
-                .count();
-            if recent >= BINDING_MISMATCHES_PER_DAY {
-                return Ok(BindOutcome::TooMany);
-            }
-            let found = persons::find_by_national_id(c, &vault, &national_id)?;
-            let Some(p) = found.filter(|p| {
-                p.name.as_str() == name.as_str() && p.card_number.as_str() == card.as_str()
-            }) else {
-                audit::record(c, &mismatch, ts)?;
-                return Ok(BindOutcome::Mismatch);
-            };
-            match accounts::bind(c, account_id, p.id, ts)? {
-                Ok(()) => {
-                    success.subject_kind = Some("person");
-                    success.subject_id = Some(p.id.to_string());
-                    audit::record(c, &success, ts)?;
-                    Ok(BindOutcome::Bound(p))
-                }
-                Err(conflict) => Ok(BindOutcome::Conflict(conflict)),
-            }
-        })
-        .await?;
-    if matches!(outcome, BindOutcome::Bound(_)) {
-        state.sessions.forget_account(account_id);
+    match (national_id, name, card) {
+        (Some(national_id), Some(name), Some(card)) => Ok((national_id, name, card)),
+        _ => Err(f.into_error()),
     }
+}
+
+fn binding_answer(outcome: BindOutcome) -> Result<HttpResponse, ApiError> {
     match outcome {
         BindOutcome::Bound(p) => Ok(HttpResponse::Created().json(binding_view(&p))),
-        // The mismatch was recorded (and committed) above, so it counts against the daily limit.
-        BindOutcome::Mismatch => Err(ApiError::coded(
-            422,
-            "binding_mismatch",
-            "身份信息与登记信息不一致。",
-            "The details do not match the registry.",
-        )),
-        BindOutcome::TooMany => Err(ApiError::too_many(
-            "too_many_attempts",
-            3600,
-            "今日绑定失败次数过多，请明天再试。",
-            "Too many failed binding attempts today; try again tomorrow.",
-        )),
-        BindOutcome::Conflict(BindConflict::AccountBound) => Err(ApiError::coded(
-            409,
-            "already_bound",
-            "该账户已绑定社保卡。",
-            "This account is bound to a card already.",
-        )),
-        BindOutcome::Conflict(BindConflict::PersonBound) => Err(ApiError::coded(
-            409,
-            "person_already_bound",
-            "该参保人已绑定到其他账户。",
-            "This person is bound to another account.",
-        )),
+        BindOutcome::Mismatch => Err(ApiError::Code(ErrorCode::BindingMismatch)),
+        BindOutcome::Conflict(BindConflict::AccountBound) => {
+            Err(ApiError::Code(ErrorCode::AlreadyBound))
+        }
+        BindOutcome::Conflict(BindConflict::PersonBound) => {
+            Err(ApiError::Code(ErrorCode::PersonAlreadyBound))
+        }
     }
 }
 
 fn not_bound() -> ApiError {
-    ApiError::coded(
-        404,
-        "not_bound",
-        "尚未绑定社保卡。",
-        "No card is bound to this account.",
-    )
+    ApiError::Code(ErrorCode::NotBound)
 }
 
 /// The bound person, if any.
 #[utoipa::path(get, operation_id = "get_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The binding", body = BindingView),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
 #[get("/v1/me/binding")]
 pub async fn get_binding(
     state: web::Data<AppState>,
@@ -512,9 +523,8 @@ pub async fn get_binding(
 #[utoipa::path(delete, operation_id = "delete_binding", path = "/v1/me/binding", tag = "me", security(("person_bearer" = [])),
     responses(
         (status = 204, description = "Unbound"),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No fresh step-up (`step_up_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "Nothing bound (`not_bound`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::StepUpRequired)>))]
 #[delete("/v1/me/binding")]
 pub async fn delete_binding(
     req: HttpRequest,

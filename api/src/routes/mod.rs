@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod employers;
 pub mod estimate;
+pub mod fallback;
 pub mod health;
 pub mod imports;
 pub mod jobs;
@@ -14,11 +15,11 @@ pub mod staff_auth;
 
 use actix_web::web;
 
-/// Registers every route. Paths here and in `openapi_doc::ApiDoc` are the same list.
+/// Registers every route of the public listener. Paths here and in `openapi_doc::ApiDoc` are
+/// the same list; `/metrics` has a listener of its own (`SHEBAO_METRICS_LISTEN`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(health::metrics)
         .service(staff_auth::login)
         .service(persons::create)
         .service(persons::get)

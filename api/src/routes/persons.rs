@@ -7,14 +7,13 @@ use shebao_domain::staff::StaffRole;
 use shebao_infra::audit;
 use shebao_infra::registry::persons::{self, NewPerson, Person, PersonConflict};
 use shebao_infra::registry::regions;
-use shebao_openapi::staff::{CreatePersonRequest, PersonView};
+use shebao_openapi::staff::{CreatePersonRequest, PersonView, StaffReadQuery};
 use shebao_openapi::wire;
 use uuid::Uuid;
 
-use crate::audit::Audit;
-use crate::error::{ApiError, Fields, Issue};
-use crate::extract::{Json, Staff};
-use crate::routes::staff_auth::ANY_STAFF;
+use crate::audit::{required_reason, Audit};
+use crate::auth::extract::{Json, Staff, ANY_STAFF};
+use crate::error::{ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
 
 pub fn utc(ts: NaiveDateTime) -> DateTime<Utc> {
@@ -111,9 +110,8 @@ fn validate(body: &CreatePersonRequest) -> Result<NewPerson, ApiError> {
     security(("staff_bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = PersonView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not register persons", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The ID number (`person_exists`) or card number (`card_number_taken`) is registered already", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The ID number (`person_exists`) or card number (`card_number_taken`) is registered already", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/persons")]
 pub async fn create(
     req: HttpRequest,
@@ -152,39 +150,36 @@ pub async fn create(
             f.add("region", Issue::Unknown);
             Err(f.into_error())
         }
-        Err(Some(PersonConflict::NationalId)) => Err(ApiError::Conflict {
-            code: "person_exists",
-            zh: "该身份证号码已登记。",
-            en: "A person with this ID number is registered already.",
-        }),
-        Err(Some(PersonConflict::CardNumber)) => Err(ApiError::Conflict {
-            code: "card_number_taken",
-            zh: "该社保卡号已被使用。",
-            en: "This social-security card number belongs to another person.",
-        }),
+        Err(Some(PersonConflict::NationalId)) => Err(ApiError::Code(ErrorCode::PersonExists)),
+        Err(Some(PersonConflict::CardNumber)) => Err(ApiError::Code(ErrorCode::CardNumberTaken)),
     }
 }
 
-/// Reads a registered person. Every staff read of a person is audited.
+/// Reads a registered person.
+///
+/// `reason` is required: every staff read of a person is audited with it, and the person sees
+/// it in their access log.
 #[utoipa::path(get, operation_id = "get_person", path = "/v1/staff/persons/{id}", tag = "staff",
-    params(("id" = Uuid, Path, description = "The person's id")),
+    params(("id" = Uuid, Path, description = "The person's id"), StaffReadQuery),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The person", body = PersonView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not read persons", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such person", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such person", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`reason` missing or invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/persons/{id}")]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<String>,
+    query: web::Query<StaffReadQuery>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require(ANY_STAFF)?;
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("person"))?;
+    let reason = required_reason(query.reason.as_deref())?;
     let ts = state.now().naive_utc();
-    let entry = Audit::of(&req).staff(&staff, "person.read", "person", id.to_string());
+    let entry = Audit::of(&req).staff_read(&staff, "person.read", id, reason);
     let person = state
         .db
         .transaction(move |c| {

@@ -2,16 +2,13 @@
 //! medical accounts, benefit payments, and who on the staff looked at them. Every route needs a
 //! bound ID card and shows only the bound person's data.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
+use shebao_domain::benefits::{unemployment_entitlement, BenefitKind};
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
-use shebao_domain::region::TimeZoneName;
+use shebao_domain::region::AccountShares;
 use shebao_domain::statement::{self, ContributionStatus};
 use shebao_domain::ValueError;
 use shebao_infra::audit;
@@ -19,58 +16,16 @@ use shebao_infra::records::contributions::{
     self, ContributionCursor, ContributionFilter, ContributionRecord,
 };
 use shebao_infra::records::{benefits, medical, pension};
-use shebao_infra::registry::{persons, staff};
+use shebao_infra::registry::{persons, regions, staff};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
+use crate::auth::bound::BoundPerson;
+use crate::auth::extract::{PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{PageRequest, Staff};
-use crate::person_auth::Person;
+use crate::error::{field_error_of, ApiError, Fields, Issue, Problems};
 use crate::routes::persons::utc;
-use crate::routes::staff_auth::ANY_STAFF;
 use crate::state::AppState;
-
-/// A signed-in person whose account is bound to a registered person.
-#[derive(Debug, Clone)]
-pub struct BoundPerson {
-    pub account_id: Uuid,
-    pub person_id: Uuid,
-    /// Their region's time zone: whose calendar says when a month falls due.
-    pub time_zone: TimeZoneName,
-}
-
-impl BoundPerson {
-    /// The person's local date at `now`.
-    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-        self.time_zone.local_date(now)
-    }
-}
-
-impl FromRequest for BoundPerson {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let person = Person::from_request(req, payload);
-        Box::pin(async move {
-            let person = person.await?;
-            let (person_id, time_zone) = person.person.ok_or_else(|| {
-                ApiError::coded(
-                    403,
-                    "binding_required",
-                    "请先绑定身份证和社保卡（POST /v1/me/binding）。",
-                    "Bind your ID card and social-security card first (POST /v1/me/binding).",
-                )
-            })?;
-            Ok(BoundPerson {
-                account_id: person.account_id,
-                person_id,
-                time_zone,
-            })
-        })
-    }
-}
 
 pub fn wire_insurance(i: InsuranceType) -> dto::Insurance {
     match i {
@@ -173,9 +128,8 @@ fn contribution_filter(
 #[utoipa::path(get, operation_id = "list_contributions", path = "/v1/me/contributions", tag = "records", params(dto::ContributionQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A filter or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A filter or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/contributions")]
 pub async fn list_contributions(
     state: web::Data<AppState>,
@@ -220,7 +174,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
             })
             .collect(),
         pension_contribution_months: months,
-        pension_contribution_years: f64::from(months * 100 / 12) / 100.0,
+        pension_contribution_years: statement::years_of_months(months),
     }
 }
 
@@ -228,8 +182,7 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
 #[utoipa::path(get, operation_id = "contribution_summary", path = "/v1/me/contributions/summary", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The summary", body = dto::ContributionSummary),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/contributions/summary")]
 pub async fn contribution_summary(
     state: web::Data<AppState>,
@@ -245,14 +198,24 @@ pub async fn contribution_summary(
     Ok(HttpResponse::Ok().json(summary_of(&rows)))
 }
 
+/// A person's month rows with their bases, and the interest credited by year.
+pub type Ledger = (Vec<(statement::MonthRow, Fen)>, Vec<(i32, Fen)>);
+
+/// Month rows and interest as the domain takes them.
+pub fn as_fen(rows: Vec<(statement::MonthRow, i64)>, interest: Vec<(i32, i64)>) -> Ledger {
+    (
+        rows.into_iter().map(|(r, b)| (r, Fen(b))).collect(),
+        interest.into_iter().map(|(y, i)| (y, Fen(i))).collect(),
+    )
+}
+
 /// The personal pension account year by year (the domain's ledger, on the wire).
-pub fn pension_years(
-    rows: &[(statement::MonthRow, i64)],
-    interest: &[(i32, i64)],
+fn pension_years(
+    rows: &[(statement::MonthRow, Fen)],
+    interest: &[(i32, Fen)],
+    shares: &AccountShares,
 ) -> Vec<dto::PensionAccountYear> {
-    let rows: Vec<(statement::MonthRow, Fen)> = rows.iter().map(|(r, b)| (*r, Fen(*b))).collect();
-    let interest: Vec<(i32, Fen)> = interest.iter().map(|(y, i)| (*y, Fen(*i))).collect();
-    statement::pension_account_years(&rows, &interest)
+    statement::pension_account_years(rows, interest, shares)
         .into_iter()
         .map(|y| dto::PensionAccountYear {
             year: y.year,
@@ -268,8 +231,7 @@ pub fn pension_years(
 #[utoipa::path(get, operation_id = "pension_account", path = "/v1/me/accounts/pension", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::PensionAccount),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/pension")]
 pub async fn pension_account(
     state: web::Data<AppState>,
@@ -277,16 +239,18 @@ pub async fn pension_account(
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
     let today = me.today(state.now());
-    let (rows, interest) = state
+    let (rows, interest, params) = state
         .db
         .run(move |c| {
             Ok((
                 contributions::month_rows(c, pid, today)?,
                 pension::interest_credits(c, pid)?,
+                regions::years_of_person(c, pid)?,
             ))
         })
         .await?;
-    let years = pension_years(&rows, &interest);
+    let (rows, interest) = as_fen(rows, interest);
+    let years = pension_years(&rows, &interest, &AccountShares::of(&params));
     let balance = years.last().map(|y| y.closing_fen).unwrap_or(0);
     Ok(HttpResponse::Ok().json(dto::PensionAccount {
         balance_fen: balance,
@@ -300,8 +264,7 @@ pub async fn pension_account(
 #[utoipa::path(get, operation_id = "medical_account", path = "/v1/me/accounts/medical", tag = "records", security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = dto::MedicalAccount),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/medical")]
 pub async fn medical_account(
     state: web::Data<AppState>,
@@ -318,25 +281,12 @@ pub async fn medical_account(
             ))
         })
         .await?;
-    let paid: Vec<&statement::MonthRow> = rows
-        .iter()
-        .map(|(r, _)| r)
-        .filter(|r| r.insurance == InsuranceType::Medical && r.status == ContributionStatus::Paid)
-        .collect();
-    let credited: i64 = paid.iter().map(|r| r.employee.0).sum();
-    let latest = paid.iter().map(|r| r.period).max();
-    let monthly_credit = latest
-        .map(|p| {
-            paid.iter()
-                .filter(|r| r.period == p)
-                .map(|r| r.employee.0)
-                .sum()
-        })
-        .unwrap_or(0);
+    let rows: Vec<statement::MonthRow> = rows.into_iter().map(|(r, _)| r).collect();
+    let account = statement::medical_account(&rows, Fen(spent));
     Ok(HttpResponse::Ok().json(dto::MedicalAccount {
-        balance_fen: credited - spent,
+        balance_fen: account.balance.0,
         as_of: today,
-        monthly_credit_fen: monthly_credit,
+        monthly_credit_fen: account.monthly_credit.0,
     }))
 }
 
@@ -360,9 +310,8 @@ fn parse_day(field: &str, raw: Option<&str>, f: &mut Fields) -> Option<NaiveDate
 #[utoipa::path(get, operation_id = "medical_transactions", path = "/v1/me/accounts/medical/transactions", tag = "records", params(dto::DateRangeQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = dto::MedicalTransactionList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A date or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A date or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/accounts/medical/transactions")]
 pub async fn medical_transactions(
     state: web::Data<AppState>,
@@ -380,28 +329,12 @@ pub async fn medical_transactions(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let after = match page.after.as_deref() {
-        Some(key) => {
-            let parsed = key.split_once('|').and_then(|(micros, id)| {
-                let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-                Some((at, id.to_owned()))
-            });
-            Some(parsed.ok_or_else(|| {
-                field_error_of(
-                    "cursor",
-                    Issue::Value(ValueError::Format {
-                        expected: "a cursor from a previous page",
-                    }),
-                )
-            })?)
-        }
-        None => None,
-    };
-    // Dates are whole days (UTC boundaries; the region's zone is UTC+8 for every region today).
-    let from_ts: Option<NaiveDateTime> = from.and_then(|d| d.and_hms_opt(0, 0, 0));
-    let until_ts: Option<NaiveDateTime> = to
+    let after = page.after.as_deref().map(transaction_cursor).transpose()?;
+    // Whole days of the person's region's calendar, as instants.
+    let from_ts = from.map(|d| me.time_zone.start_of_day_utc(d));
+    let until_ts = to
         .and_then(|d| d.succ_opt())
-        .and_then(|d| d.and_hms_opt(0, 0, 0));
+        .map(|d| me.time_zone.start_of_day_utc(d));
     let pid = me.person_id;
     let limit = page.limit;
     let result = state
@@ -409,25 +342,43 @@ pub async fn medical_transactions(
         .run(move |c| medical::list(c, pid, from_ts, until_ts, after, limit))
         .await?;
     Ok(HttpResponse::Ok().json(dto::MedicalTransactionList {
-        items: result
-            .items
-            .into_iter()
-            .map(|t| dto::MedicalTransaction {
-                id: t.id,
-                occurred_at: utc(t.occurred_at),
-                institution: dto::InstitutionRef {
-                    id: t.institution_code,
-                    name: t.institution_name,
-                },
-                kind: t.kind,
-                total_fen: t.total_fen,
-                account_paid_fen: t.account_paid_fen,
-                fund_paid_fen: t.fund_paid_fen,
-                self_paid_fen: t.self_paid_fen,
-            })
-            .collect(),
+        items: result.items.into_iter().map(transaction).collect(),
         next_cursor: result.next.as_deref().map(cursor::encode),
     }))
+}
+
+/// `micros|id` of the last transaction of the previous page.
+fn transaction_cursor(key: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let parsed = key.split_once('|').and_then(|(micros, id)| {
+        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some((at, id.to_owned()))
+    });
+    parsed.ok_or_else(bad_cursor)
+}
+
+fn bad_cursor() -> ApiError {
+    field_error_of(
+        "cursor",
+        Issue::Value(ValueError::Format {
+            expected: "a cursor from a previous page",
+        }),
+    )
+}
+
+fn transaction(t: medical::MedicalTransaction) -> dto::MedicalTransaction {
+    dto::MedicalTransaction {
+        id: t.id,
+        occurred_at: utc(t.occurred_at),
+        institution: dto::InstitutionRef {
+            id: t.institution_code,
+            name: t.institution_name,
+        },
+        kind: t.kind,
+        total_fen: t.total_fen,
+        account_paid_fen: t.account_paid_fen,
+        fund_paid_fen: t.fund_paid_fen,
+        self_paid_fen: t.self_paid_fen,
+    }
 }
 
 /// Pension and unemployment-benefit payments, newest first, with adjustments; and the
@@ -435,9 +386,8 @@ pub async fn medical_transactions(
 #[utoipa::path(get, operation_id = "list_benefits", path = "/v1/me/benefits", tag = "records", params(dto::BenefitQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A page of payments", body = dto::BenefitList),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`kind` or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`kind` or the page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/benefits")]
 pub async fn list_benefits(
     state: web::Data<AppState>,
@@ -445,18 +395,13 @@ pub async fn list_benefits(
     query: web::Query<dto::BenefitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(k @ ("pension" | "unemployment")) => Some(k.to_owned()),
-        Some(_) => {
-            return Err(field_error_of(
-                "kind",
-                Issue::Value(ValueError::OneOf {
-                    allowed: "pension, unemployment",
-                }),
-            ))
-        }
-    };
+    let kind = q
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(BenefitKind::parse)
+        .transpose()
+        .map_err(|e| field_error_of("kind", Issue::Value(e)))?;
     let page = PageRequest::parse(&shebao_openapi::staff::PageQuery {
         limit: q.limit,
         cursor: q.cursor,
@@ -465,75 +410,60 @@ pub async fn list_benefits(
         Some(key) => Some(
             key.split_once('|')
                 .map(|(p, id)| (p.to_owned(), id.to_owned()))
-                .ok_or_else(|| {
-                    field_error_of(
-                        "cursor",
-                        Issue::Value(ValueError::Format {
-                            expected: "a cursor from a previous page",
-                        }),
-                    )
-                })?,
+                .ok_or_else(bad_cursor)?,
         ),
         None => None,
     };
-    let pid = me.person_id;
-    let limit = page.limit;
-    let today = me.today(state.now());
-    let (result, rows, paid) = state
+    let (pid, limit, today) = (me.person_id, page.limit, me.today(state.now()));
+    let (result, rows, drawn) = state
         .db
         .run(move |c| {
             Ok((
-                benefits::list(c, pid, kind.as_deref(), after, limit)?,
+                benefits::list(c, pid, kind.map(BenefitKind::as_str), after, limit)?,
                 contributions::month_rows(c, pid, today)?,
-                benefits::count(c, pid, "unemployment")?,
+                benefits::months(c, pid, BenefitKind::Unemployment.as_str())?,
             ))
         })
         .await?;
-    let months: u32 = {
-        let set: std::collections::BTreeSet<Period> = rows
-            .iter()
-            .map(|(r, _)| r)
-            .filter(|r| {
-                r.insurance == InsuranceType::Unemployment && r.status == ContributionStatus::Paid
-            })
-            .map(|r| r.period)
-            .collect();
-        u32::try_from(set.len()).unwrap_or(u32::MAX)
-    };
-    let granted = shebao_domain::benefits::unemployment_months(months);
-    let paid = u32::try_from(paid).unwrap_or(u32::MAX);
+    let paid: Vec<Period> = rows
+        .iter()
+        .filter(|(r, _)| {
+            r.insurance == InsuranceType::Unemployment && r.status == ContributionStatus::Paid
+        })
+        .map(|(r, _)| r.period)
+        .collect();
+    let e = unemployment_entitlement(&paid, &drawn);
     Ok(HttpResponse::Ok().json(dto::BenefitList {
-        items: result
-            .items
-            .into_iter()
-            .map(|p| dto::BenefitPayment {
-                period: p.period,
-                kind: p.kind,
-                amount_fen: p.amount_fen,
-                paid_at: utc(p.paid_at),
-                adjustment: match (p.adjustment_reason, p.adjustment_delta_fen) {
-                    (Some(reason), Some(delta_fen)) => Some(dto::Adjustment { reason, delta_fen }),
-                    _ => None,
-                },
-            })
-            .collect(),
+        items: result.items.into_iter().map(payment).collect(),
         next_cursor: result.next.as_deref().map(cursor::encode),
         unemployment: dto::UnemploymentEntitlement {
-            contribution_months: months,
-            months_granted: granted,
-            months_paid: paid,
-            months_left: granted.saturating_sub(paid),
+            contribution_months: e.contribution_months,
+            months_granted: e.months_granted,
+            months_paid: e.months_paid,
+            months_left: e.months_left,
         },
     }))
+}
+
+fn payment(p: benefits::BenefitPayment) -> dto::BenefitPayment {
+    dto::BenefitPayment {
+        period: p.period,
+        kind: p.kind,
+        amount_fen: p.amount_fen,
+        paid_at: utc(p.paid_at),
+        adjustment: match (p.adjustment_reason, p.adjustment_delta_fen) {
+            (Some(reason), Some(delta_fen)) => Some(dto::Adjustment { reason, delta_fen }),
+            _ => None,
+        },
+    }
 }
 
 /// Who on the staff read or changed this person's records, when and why. Never another person.
 #[utoipa::path(get, operation_id = "access_log", path = "/v1/me/access-log", tag = "records", params(shebao_openapi::staff::PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = dto::AccessLog),
-        (status = 401, description = "Missing, invalid or expired token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No ID card bound (`binding_required`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
 #[get("/v1/me/access-log")]
 pub async fn access_log(
     state: web::Data<AppState>,
@@ -580,10 +510,9 @@ pub async fn access_log(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "A page of monthly contributions", body = dto::ContributionList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason` missing, or a filter invalid", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`reason` missing, or a filter invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/persons/{id}/contributions")]
 pub async fn staff_contributions(
     req: HttpRequest,
@@ -595,15 +524,7 @@ pub async fn staff_contributions(
     staff.require(ANY_STAFF)?;
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("person"))?;
     let q = query.into_inner();
-    let reason = q
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| r.chars().take(500).collect::<String>());
-    let Some(reason) = reason else {
-        return Err(field_error_of("reason", Issue::Required));
-    };
+    let reason = crate::audit::required_reason(q.reason.as_deref())?;
     let (filter, after, limit) = contribution_filter(
         q.insurance.as_deref(),
         q.from.as_deref(),
@@ -613,9 +534,7 @@ pub async fn staff_contributions(
     )?;
     let now = state.now();
     let ts = now.naive_utc();
-    let mut entry =
-        crate::audit::Audit::of(&req).staff(&staff, "contributions.read", "person", id.to_string());
-    entry.reason = Some(reason);
+    let entry = crate::audit::Audit::of(&req).staff_read(&staff, "contributions.read", id, reason);
     let page = state
         .db
         .transaction(move |c| {

@@ -1,7 +1,8 @@
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shebao_domain::money::Fen;
 use shebao_domain::region::{
-    RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+    DivisorFraction, RatePair, Rates, RegionCode, RegionName, RegionRules, TimeZoneName,
+    YearParameters,
 };
 use shebao_infra::audit;
 use shebao_infra::records::pension;
@@ -11,10 +12,9 @@ use shebao_openapi::staff::{
 };
 
 use crate::audit::Audit;
+use crate::auth::extract::{Json, PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
-use crate::error::{field_error_of, ApiError, Fields, Issue};
-use crate::extract::{Json, PageRequest, Staff};
-use crate::routes::staff_auth::ANY_STAFF;
+use crate::error::{field_error_of, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
 
 fn pair(p: RatePair) -> dto::RatePair {
@@ -41,6 +41,51 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
             work_injury: pair(r.work_injury),
             maternity: pair(r.maternity),
         },
+        personal_account_bp: y.personal_account_bp(),
+    }
+}
+
+fn region_view(region: &Region, rules: &RegionRules, years: &[YearParameters]) -> RegionView {
+    RegionView {
+        code: region.code.as_str().to_owned(),
+        name: region.name.as_str().to_owned(),
+        time_zone: region.time_zone.as_str().to_owned(),
+        contribution_due_day: rules.contribution_due_day,
+        divisor_age_47: rules.divisor_age_47,
+        divisor_fraction: rules.divisor_fraction.as_str().to_owned(),
+        years: years.iter().map(year_view).collect(),
+    }
+}
+
+/// The rule fields of a region upsert, each checked on its own; `None` where not sent.
+struct RuleChanges {
+    due_day: Option<u8>,
+    divisor_age_47: Option<u16>,
+    fraction: Option<DivisorFraction>,
+}
+
+impl RuleChanges {
+    fn parse(b: &dto::RegionUpsert, f: &mut Fields) -> RuleChanges {
+        RuleChanges {
+            due_day: b
+                .contribution_due_day
+                .and_then(|d| f.check("contribution_due_day", RegionRules::due_day(d))),
+            divisor_age_47: b
+                .divisor_age_47
+                .and_then(|d| f.check("divisor_age_47", RegionRules::divisor_at_47(d))),
+            fraction: b
+                .divisor_fraction
+                .as_deref()
+                .and_then(|s| f.check("divisor_fraction", DivisorFraction::parse(s))),
+        }
+    }
+
+    fn apply(&self, to: RegionRules) -> RegionRules {
+        RegionRules {
+            contribution_due_day: self.due_day.unwrap_or(to.contribution_due_day),
+            divisor_age_47: self.divisor_age_47.unwrap_or(to.divisor_age_47),
+            divisor_fraction: self.fraction.unwrap_or(to.divisor_fraction),
+        }
     }
 }
 
@@ -50,9 +95,8 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "A page of regions", body = RegionList),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`limit` out of range or `cursor` not from a previous page", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/regions")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -63,7 +107,7 @@ pub async fn list(
     let page = PageRequest::parse(&query)?;
     let result = state
         .db
-        .run(move |c| regions::list(c, page.after.as_deref(), page.limit))
+        .read(move |c| regions::list(c, page.after.as_deref(), page.limit))
         .await?;
     Ok(HttpResponse::Ok().json(RegionList {
         items: result
@@ -86,9 +130,8 @@ pub async fn list(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The region", body = RegionView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff role", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[get("/v1/staff/regions/{code}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -99,37 +142,35 @@ pub async fn get(
     let code = RegionCode::parse(&path.into_inner()).map_err(|_| ApiError::NotFound("region"))?;
     let found = state
         .db
-        .run(move |c| {
+        .read(move |c| {
             let Some(region) = regions::get(c, &code)? else {
                 return Ok(None);
             };
+            let rules = regions::rules(c, &code)?.unwrap_or_default();
             let years = regions::years(c, &code)?;
-            Ok(Some((region, years)))
+            Ok(Some((region, rules, years)))
         })
         .await?;
-    let (region, years) = found.ok_or(ApiError::NotFound("region"))?;
-    Ok(HttpResponse::Ok().json(RegionView {
-        code: region.code.as_str().to_owned(),
-        name: region.name.as_str().to_owned(),
-        time_zone: region.time_zone.as_str().to_owned(),
-        years: years.iter().map(year_view).collect(),
-    }))
+    let (region, rules, years) = found.ok_or(ApiError::NotFound("region"))?;
+    Ok(HttpResponse::Ok().json(region_view(&region, &rules, &years)))
 }
 
 fn admin_only(staff: &Staff) -> Result<(), ApiError> {
     staff.require(&[shebao_domain::staff::StaffRole::Admin])
 }
 
-/// Creates a region or changes its name and time zone (admin).
+/// Creates a region or changes its name, time zone and local rules (admin). Rules not sent stay
+/// as they are (a new region starts with the defaults: due on the 15th, divisor 207 at 47,
+/// whole years).
 #[utoipa::path(put, operation_id = "put_region", path = "/v1/staff/regions/{code}", tag = "staff", request_body = dto::RegionUpsert,
     params(("code" = String, Path, description = "6-digit region code")),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RegionView),
         (status = 201, description = "Created", body = RegionView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins change regions", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "The code is not a region code", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[put("/v1/staff/regions/{code}")]
 pub async fn put_region(
     req: HttpRequest,
@@ -143,7 +184,8 @@ pub async fn put_region(
     let mut f = Fields::new();
     let name = f.check("name", RegionName::parse(&body.0.name));
     let zone = f.check("time_zone", TimeZoneName::parse(&body.0.time_zone));
-    let (Some(name), Some(time_zone)) = (name, zone) else {
+    let changes = RuleChanges::parse(&body.0, &mut f);
+    let (Some(name), Some(time_zone), true) = (name, zone, f.is_empty()) else {
         return Err(f.into_error());
     };
     let ts = state.now().naive_utc();
@@ -153,25 +195,58 @@ pub async fn put_region(
         time_zone,
     };
     let entry = Audit::of(&req).staff(&staff, "region.upsert", "region", code.as_str().to_owned());
-    let (created, years) = state
+    let (created, view) = state
         .db
         .transaction(move |c| {
             let created = regions::upsert(c, &region, ts)?;
+            let rules = changes.apply(regions::rules(c, &region.code)?.unwrap_or_default());
+            regions::set_rules(c, &region.code, &rules, ts)?;
             audit::record(c, &entry, ts)?;
-            Ok((created, regions::years(c, &region.code)?))
+            let years = regions::years(c, &region.code)?;
+            Ok((created, region_view(&region, &rules, &years)))
         })
         .await?;
-    let view = RegionView {
-        code: code.as_str().to_owned(),
-        name: body.0.name.trim().to_owned(),
-        time_zone: body.0.time_zone.trim().to_owned(),
-        years: years.iter().map(year_view).collect(),
+    Ok(created_or_ok(created, view))
+}
+
+/// The year's parameters as the domain checks them.
+fn year_parameters(
+    code: RegionCode,
+    year: i32,
+    b: &dto::YearParametersInput,
+) -> Result<YearParameters, ApiError> {
+    let pair = |p: &dto::RatePair| RatePair {
+        employer_bp: p.employer_bp,
+        employee_bp: p.employee_bp,
     };
-    Ok(if created {
+    let rates = Rates {
+        pension: pair(&b.rates.pension),
+        medical: pair(&b.rates.medical),
+        unemployment: pair(&b.rates.unemployment),
+        work_injury: pair(&b.rates.work_injury),
+        maternity: pair(&b.rates.maternity),
+    };
+    YearParameters::new(
+        code,
+        year,
+        Fen(b.average_monthly_wage_fen),
+        b.base_floor_pct,
+        b.base_ceiling_pct,
+        b.late_fee_bp_per_day,
+        rates,
+    )
+    .map_err(|e| field_error_of("$", Issue::Value(e)))?
+    .with_personal_account_bp(b.personal_account_bp)
+    .map_err(|e| field_error_of("personal_account_bp", Issue::Value(e)))
+}
+
+/// 201 with the view when the thing was created, 200 when it was replaced.
+fn created_or_ok(created: bool, view: impl serde::Serialize) -> HttpResponse {
+    if created {
         HttpResponse::Created().json(view)
     } else {
         HttpResponse::Ok().json(view)
-    })
+    }
 }
 
 /// Sets a region's contribution parameters for one year (admin). Records of a year without
@@ -182,9 +257,9 @@ pub async fn put_region(
     responses(
         (status = 200, description = "Updated", body = YearParametersView),
         (status = 201, description = "Created", body = YearParametersView),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins change parameters", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[put("/v1/staff/regions/{code}/years/{year}")]
 pub async fn put_region_year(
     req: HttpRequest,
@@ -197,28 +272,7 @@ pub async fn put_region_year(
     let (code, year) = path.into_inner();
     let code = RegionCode::parse(&code).map_err(|_| ApiError::NotFound("region"))?;
     let year: i32 = year.parse().map_err(|_| ApiError::NotFound("year"))?;
-    let b = body.0;
-    let pair = |p: &dto::RatePair| RatePair {
-        employer_bp: p.employer_bp,
-        employee_bp: p.employee_bp,
-    };
-    let rates = Rates {
-        pension: pair(&b.rates.pension),
-        medical: pair(&b.rates.medical),
-        unemployment: pair(&b.rates.unemployment),
-        work_injury: pair(&b.rates.work_injury),
-        maternity: pair(&b.rates.maternity),
-    };
-    let params = YearParameters::new(
-        code.clone(),
-        year,
-        Fen(b.average_monthly_wage_fen),
-        b.base_floor_pct,
-        b.base_ceiling_pct,
-        b.late_fee_bp_per_day,
-        rates,
-    )
-    .map_err(|e| field_error_of("$", Issue::Value(e)))?;
+    let params = year_parameters(code.clone(), year, &body.0)?;
     let ts = state.now().naive_utc();
     let entry = Audit::of(&req).staff(
         &staff,
@@ -240,11 +294,28 @@ pub async fn put_region_year(
         .await?
         .ok_or(ApiError::NotFound("region"))?;
     let view = year_view(&params);
-    Ok(if created {
-        HttpResponse::Created().json(view)
-    } else {
-        HttpResponse::Ok().json(view)
-    })
+    Ok(created_or_ok(created, view))
+}
+
+/// The region, year (1990–2100) and rate (at most 2,000 basis points) of an interest run.
+fn interest_request(b: &dto::PensionInterestRequest) -> Result<(RegionCode, i32, u32), ApiError> {
+    let mut f = Fields::new();
+    let region = f.check("region", RegionCode::parse(&b.region));
+    if !(1990..=2100).contains(&b.year) {
+        let range = shebao_domain::ValueError::Range {
+            min: 1990,
+            max: 2100,
+        };
+        f.add("year", Issue::Value(range));
+    }
+    if b.rate_bp > 2_000 {
+        let range = shebao_domain::ValueError::Range { min: 0, max: 2_000 };
+        f.add("rate_bp", Issue::Value(range));
+    }
+    match region.filter(|_| f.is_empty()) {
+        Some(region) => Ok((region, b.year, b.rate_bp)),
+        None => Err(f.into_error()),
+    }
 }
 
 /// Credits a year's interest to every personal pension account of a region, once (admin).
@@ -252,9 +323,8 @@ pub async fn put_region_year(
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Credited", body = dto::PensionInterestResult),
-        (status = 401, description = "Missing, invalid or expired staff token", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins credit interest", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "That year's interest was credited already (`interest_already_credited`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
 #[post("/v1/staff/pension-interest")]
 pub async fn pension_interest(
     req: HttpRequest,
@@ -263,29 +333,8 @@ pub async fn pension_interest(
     body: Json<dto::PensionInterestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&staff)?;
-    let b = body.0;
-    let mut f = Fields::new();
-    let region = f.check("region", RegionCode::parse(&b.region));
-    if !(1990..=2100).contains(&b.year) {
-        f.add(
-            "year",
-            Issue::Value(shebao_domain::ValueError::Range {
-                min: 1990,
-                max: 2100,
-            }),
-        );
-    }
-    if b.rate_bp > 2_000 {
-        f.add(
-            "rate_bp",
-            Issue::Value(shebao_domain::ValueError::Range { min: 0, max: 2_000 }),
-        );
-    }
-    let Some(region) = region.filter(|_| f.is_empty()) else {
-        return Err(f.into_error());
-    };
+    let (region, year, rate) = interest_request(&body.0)?;
     let ts = state.now().naive_utc();
-    let (year, rate) = (b.year, b.rate_bp);
     let mut entry = Audit::of(&req).staff(
         &staff,
         "pension.interest",
@@ -309,11 +358,7 @@ pub async fn pension_interest(
         .await?;
     match outcome {
         None => Err(field_error_of("region", Issue::Unknown)),
-        Some(Err(_)) => Err(ApiError::Conflict {
-            code: "interest_already_credited",
-            zh: "该地区该年度的利息已记入。",
-            en: "That year's interest was credited for this region already.",
-        }),
+        Some(Err(_)) => Err(ApiError::Code(ErrorCode::InterestAlreadyCredited)),
         Some(Ok((persons, total))) => Ok(HttpResponse::Ok().json(dto::PensionInterestResult {
             region: region.as_str().to_owned(),
             year,

@@ -7,6 +7,10 @@ pub enum StoreError {
     /// lost). Callers answer 503 with `Retry-After`.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// SQLite's write lock was still held by another connection after the busy timeout.
+    /// Callers answer 503 with `Retry-After`, as for `Unavailable`; the connection is fine.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// A unique constraint was violated; carries the constraint or column named by the database.
     #[error("unique constraint violated: {0}")]
     Conflict(String),
@@ -24,8 +28,9 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database cannot serve this right now (unreachable, or busy): worth a retry.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::Busy(_))
     }
 
     pub fn from_connection(e: diesel::ConnectionError) -> StoreError {
@@ -51,6 +56,9 @@ const CONNECTION_LOST: &[&str] = &[
     "canceling statement due to statement timeout",
 ];
 
+/// SQLite's messages for `SQLITE_BUSY` and `SQLITE_LOCKED`.
+const SQLITE_BUSY: &[&str] = &["database is locked", "database table is locked"];
+
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
         match e {
@@ -67,6 +75,9 @@ impl From<DieselError> for StoreError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => StoreError::Unavailable(info.message().to_owned()),
+            DieselError::DatabaseError(_, info) if SQLITE_BUSY.contains(&info.message()) => {
+                StoreError::Busy(info.message().to_owned())
+            }
             DieselError::DatabaseError(kind, info)
                 if CONNECTION_LOST.iter().any(|m| info.message().contains(m)) =>
             {

@@ -1,6 +1,5 @@
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use shebao_domain::auth::{LOCK_AFTER_FAILURES, LOCK_MINUTES};
 use shebao_domain::identity::PhoneNumber;
 use shebao_security::PiiVault;
 use uuid::Uuid;
@@ -19,9 +18,6 @@ pub struct Account {
     pub totp_secret_enc: Option<String>,
     pub totp_pending_enc: Option<String>,
     pub totp_last_step: Option<i64>,
-    pub failed_logins: i32,
-    pub last_failed_at: Option<NaiveDateTime>,
-    pub locked_until: Option<NaiveDateTime>,
     pub person_id: Option<Uuid>,
     pub bound_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -41,9 +37,6 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<i64>,
-    i32,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
     Option<String>,
     Option<NaiveDateTime>,
     NaiveDateTime,
@@ -59,9 +52,6 @@ macro_rules! columns {
             accounts::totp_secret_enc,
             accounts::totp_pending_enc,
             accounts::totp_last_step,
-            accounts::failed_logins,
-            accounts::last_failed_at,
-            accounts::locked_until,
             accounts::person_id,
             accounts::bound_at,
             accounts::created_at,
@@ -78,16 +68,13 @@ fn from_row(r: Row) -> Result<Account, StoreError> {
         totp_secret_enc: r.4,
         totp_pending_enc: r.5,
         totp_last_step: r.6,
-        failed_logins: r.7,
-        last_failed_at: r.8,
-        locked_until: r.9,
         person_id: r
-            .10
+            .7
             .as_deref()
             .map(|p| stored_id("accounts.person_id", p))
             .transpose()?,
-        bound_at: r.11,
-        created_at: r.12,
+        bound_at: r.8,
+        created_at: r.9,
     })
 }
 
@@ -116,6 +103,27 @@ pub fn find_by_phone_hash(
         .optional()?
         .map(from_row)
         .transpose()
+}
+
+/// The account's phone number, decrypted (to send it a notice).
+pub fn phone(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    id: Uuid,
+) -> Result<Option<PhoneNumber>, StoreError> {
+    let enc: Option<String> = accounts::table
+        .find(id.to_string())
+        .select(accounts::phone_enc)
+        .first(conn)
+        .optional()?;
+    enc.map(|enc| {
+        vault
+            .decrypt(&enc, PHONE_AAD)
+            .ok()
+            .and_then(|p| PhoneNumber::parse(&p).ok())
+            .ok_or_else(|| StoreError::Corrupt("accounts.phone_enc".into()))
+    })
+    .transpose()
 }
 
 /// An account with this phone number exists already.
@@ -154,43 +162,6 @@ pub fn create(
     get(conn, id)?.ok_or(StoreError::NotFound).map(Ok)
 }
 
-/// Counts a failed sign-in; the fifth in a row locks the account for fifteen minutes.
-pub fn record_failure(
-    conn: &mut DbConnection,
-    id: Uuid,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    diesel::update(accounts::table.find(id.to_string()))
-        .set((
-            accounts::failed_logins.eq(accounts::failed_logins + 1),
-            accounts::last_failed_at.eq(Some(now)),
-        ))
-        .execute(conn)?;
-    diesel::update(
-        accounts::table
-            .find(id.to_string())
-            .filter(accounts::failed_logins.ge(LOCK_AFTER_FAILURES)),
-    )
-    .set((
-        accounts::locked_until.eq(Some(now + Duration::minutes(LOCK_MINUTES))),
-        accounts::failed_logins.eq(0),
-        accounts::last_failed_at.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-pub fn record_success(conn: &mut DbConnection, id: Uuid) -> Result<(), StoreError> {
-    diesel::update(accounts::table.find(id.to_string()))
-        .set((
-            accounts::failed_logins.eq(0),
-            accounts::last_failed_at.eq(None::<NaiveDateTime>),
-            accounts::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 pub fn set_password(
     conn: &mut DbConnection,
     id: Uuid,
@@ -200,37 +171,31 @@ pub fn set_password(
     diesel::update(accounts::table.find(id.to_string()))
         .set((
             accounts::password_hash.eq(Some(hash)),
-            accounts::failed_logins.eq(0),
-            accounts::last_failed_at.eq(None::<NaiveDateTime>),
-            accounts::locked_until.eq(None::<NaiveDateTime>),
             accounts::updated_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Starts (or restarts) TOTP enrolment with an encrypted secret awaiting confirmation.
+/// Starts (or restarts) TOTP enrolment, or a replacement, with an encrypted secret awaiting
+/// confirmation (an enabled secret stays until then).
 pub fn set_totp_pending(
     conn: &mut DbConnection,
     id: Uuid,
     enc: &str,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::update(
-        accounts::table
-            .find(id.to_string())
-            .filter(accounts::totp_secret_enc.is_null()),
-    )
-    .set((
-        accounts::totp_pending_enc.eq(Some(enc)),
-        accounts::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    diesel::update(accounts::table.find(id.to_string()))
+        .set((
+            accounts::totp_pending_enc.eq(Some(enc)),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
-/// Turns the pending secret on, remembering the step of the code that confirmed it.
-/// Returns false when there was nothing pending (or TOTP was switched on meanwhile).
+/// Turns the pending secret on (replacing an enabled one), remembering the step of the code
+/// that confirmed it. Returns false when this secret is no longer the pending one.
 pub fn confirm_totp(
     conn: &mut DbConnection,
     id: Uuid,
@@ -241,7 +206,6 @@ pub fn confirm_totp(
     let n = diesel::update(
         accounts::table
             .find(id.to_string())
-            .filter(accounts::totp_secret_enc.is_null())
             .filter(accounts::totp_pending_enc.eq(pending_enc)),
     )
     .set((

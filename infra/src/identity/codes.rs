@@ -8,7 +8,7 @@ use shebao_security::PiiVault;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
-use crate::schema::sms_codes;
+use crate::schema::{sms_codes, sms_phone_locks};
 
 /// The stored hash of a code: keyed (a 6-digit code is guessed in a million tries otherwise)
 /// and bound to the code's row, so equal codes do not hash alike.
@@ -24,7 +24,39 @@ pub enum SendRefused {
     IpDailyCap(i64),
 }
 
-/// Checks the cool-down and the daily caps (a rolling 24 hours).
+/// Takes the phone's send lock until the transaction ends (creating its row the first time):
+/// an upsert, so it takes the row lock on PostgreSQL and the write lock on SQLite. Requests for
+/// one phone then check the cool-down and the caps and record their code one at a time.
+pub fn lock_phone(
+    conn: &mut DbConnection,
+    phone_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let values = (
+        sms_phone_locks::phone_hash.eq(phone_hash),
+        sms_phone_locks::locked_at.eq(now),
+    );
+    let set = sms_phone_locks::locked_at.eq(now);
+    // MultiConnection cannot build `ON CONFLICT`: each backend builds the same statement.
+    match conn {
+        DbConnection::Postgresql(c) => diesel::insert_into(sms_phone_locks::table)
+            .values(values)
+            .on_conflict(sms_phone_locks::phone_hash)
+            .do_update()
+            .set(set)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(sms_phone_locks::table)
+            .values(values)
+            .on_conflict(sms_phone_locks::phone_hash)
+            .do_update()
+            .set(set)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Checks the cool-down and the daily caps (a rolling 24 hours). A code whose send failed
+/// does not start the cool-down. Call it after [`lock_phone`], in the same transaction.
 pub fn may_send(
     conn: &mut DbConnection,
     phone_hash: &str,
@@ -35,6 +67,7 @@ pub fn may_send(
     let last: Option<NaiveDateTime> = sms_codes::table
         .filter(sms_codes::phone_hash.eq(phone_hash))
         .filter(sms_codes::purpose.eq(purpose.as_str()))
+        .filter(sms_codes::send_status.ne(FAILED))
         .select(diesel::dsl::max(sms_codes::created_at))
         .first(conn)?;
     if let Some(last) = last {
@@ -112,7 +145,11 @@ pub fn insert(
     Ok(())
 }
 
-/// What the provider said: `sent` with its id, or `failed` (the code can then never be used).
+const FAILED: &str = "failed";
+
+/// What the provider said: `sent` with its id; `failed` (the code can then never be used, and
+/// it does not count for the cool-down); or `unknown` (no readable answer: the person may have
+/// the code, so it stays valid).
 pub fn mark_sent(conn: &mut DbConnection, id: Uuid, provider_id: &str) -> Result<(), StoreError> {
     diesel::update(sms_codes::table.find(id.to_string()))
         .set((
@@ -130,9 +167,16 @@ pub fn mark_failed(
 ) -> Result<(), StoreError> {
     diesel::update(sms_codes::table.find(id.to_string()))
         .set((
-            sms_codes::send_status.eq("failed"),
+            sms_codes::send_status.eq(FAILED),
             sms_codes::consumed_at.eq(Some(now)),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_unknown(conn: &mut DbConnection, id: Uuid) -> Result<(), StoreError> {
+    diesel::update(sms_codes::table.find(id.to_string()))
+        .set(sms_codes::send_status.eq("unknown"))
         .execute(conn)?;
     Ok(())
 }
@@ -152,7 +196,7 @@ pub fn verify(
         .filter(sms_codes::phone_hash.eq(phone_hash))
         .filter(sms_codes::purpose.eq(purpose.as_str()))
         .filter(sms_codes::consumed_at.is_null())
-        .filter(sms_codes::send_status.ne("failed"))
+        .filter(sms_codes::send_status.ne(FAILED))
         .filter(sms_codes::expires_at.gt(now))
         .filter(sms_codes::attempts.lt(sms_policy::MAX_ATTEMPTS))
         .order(sms_codes::created_at.desc())

@@ -8,7 +8,8 @@ use crate::db::{DbConnection, StoreError};
 use crate::registry::Page;
 use crate::schema::benefit_payments as bp;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bp)]
 pub struct BenefitPayment {
     pub id: String,
     pub kind: String,
@@ -18,16 +19,6 @@ pub struct BenefitPayment {
     pub adjustment_reason: Option<String>,
     pub adjustment_delta_fen: Option<i64>,
 }
-
-type Row = (
-    String,
-    String,
-    String,
-    i64,
-    NaiveDateTime,
-    Option<String>,
-    Option<i64>,
-);
 
 /// A person's payments, newest period first, keyset-paginated by (period, id).
 pub fn list(
@@ -39,15 +30,7 @@ pub fn list(
 ) -> Result<Page<BenefitPayment>, StoreError> {
     let mut q = bp::table
         .filter(bp::person_id.eq(person_id.to_string()))
-        .select((
-            bp::id,
-            bp::kind,
-            bp::period,
-            bp::amount_fen,
-            bp::paid_at,
-            bp::adjustment_reason,
-            bp::adjustment_delta_fen,
-        ))
+        .select(BenefitPayment::as_select())
         .order((bp::period.desc(), bp::id.desc()))
         .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
         .into_boxed();
@@ -61,29 +44,32 @@ pub fn list(
                 .or(bp::period.eq(period).and(bp::id.lt(id))),
         );
     }
-    let rows: Vec<Row> = q.load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| BenefitPayment {
-            id: r.0,
-            kind: r.1,
-            period: r.2,
-            amount_fen: r.3,
-            paid_at: r.4,
-            adjustment_reason: r.5,
-            adjustment_delta_fen: r.6,
-        })
-        .collect();
+    let items: Vec<BenefitPayment> = q.load(conn)?;
     Ok(Page::from_rows(items, limit, |p| {
         format!("{}|{}", p.period, p.id)
     }))
 }
 
-/// How many payments of a kind the person has received.
-pub fn count(conn: &mut DbConnection, person_id: Uuid, kind: &str) -> Result<i64, StoreError> {
-    Ok(bp::table
+/// The distinct months a person was paid a benefit of `kind` for, oldest first.
+pub fn months(
+    conn: &mut DbConnection,
+    person_id: Uuid,
+    kind: &str,
+) -> Result<Vec<shebao_domain::period::Period>, StoreError> {
+    let periods: Vec<String> = bp::table
         .filter(bp::person_id.eq(person_id.to_string()))
         .filter(bp::kind.eq(kind))
-        .count()
-        .get_result(conn)?)
+        .select(bp::period)
+        .distinct()
+        .order(bp::period.asc())
+        .load(conn)?;
+    periods
+        .iter()
+        .map(|p| {
+            crate::registry::stored(
+                "benefit_payments.period",
+                shebao_domain::period::Period::parse(p),
+            )
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@ use shebao_domain::period::Period;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
+use crate::db_run;
 use crate::registry::{stored, stored_id, Page};
 use crate::schema::{contributions, employers};
 
@@ -72,26 +73,17 @@ pub fn insert_many(
             updated_at: now,
         })
         .collect();
-    // Multi-row INSERT is one of the statements MultiConnection cannot build for both
-    // backends at once, so each backend builds its own. PostgreSQL takes the rows by `COPY` in
-    // the binary format: no statement of 14,000 parameters to parse and plan, and the
-    // constraints (the unique key, the foreign keys) are checked all the same.
-    let n = match conn {
-        DbConnection::Postgresql(c) => diesel::copy_from(contributions::table)
+    // PostgreSQL takes the rows by `COPY` in the binary format: no statement of 14,000
+    // parameters to parse and plan, and the constraints (the unique key, the foreign keys) are
+    // checked all the same.
+    Ok(db_run!(conn,
+        postgres: |c| diesel::copy_from(contributions::table)
             .from_insertable(&rows)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(contributions::table)
+            .execute(c),
+        sqlite: |c| diesel::insert_into(contributions::table)
             .values(&rows)
-            .execute(c)?,
-    };
-    Ok(n)
-}
-
-pub fn count_for_person(conn: &mut DbConnection, person_id: Uuid) -> Result<i64, StoreError> {
-    Ok(contributions::table
-        .filter(contributions::person_id.eq(person_id.to_string()))
-        .count()
-        .get_result(conn)?)
+            .execute(c),
+    )?)
 }
 
 /// A month of one insurance as the person sees it.
@@ -155,54 +147,67 @@ impl ContributionCursor {
     }
 }
 
-type ListRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<NaiveDateTime>,
-);
+/// A stored contribution month, with its employer's name.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contributions)]
+struct ListRow {
+    period: String,
+    insurance: String,
+    employer_id: Option<String>,
+    #[diesel(select_expression = employers::name.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<employers::name>)]
+    employer_name: Option<String>,
+    employer_key: String,
+    base_fen: i64,
+    employer_fen: i64,
+    employee_fen: i64,
+    status: String,
+    paid_at: Option<NaiveDateTime>,
+}
 
-fn record_from(r: ListRow, today: NaiveDate) -> Result<ContributionRecord, StoreError> {
-    let (
-        period,
-        insurance,
-        employer_id,
-        employer_name,
-        employer_key,
-        base,
-        employer_fen,
-        employee_fen,
-        status,
-        paid_at,
-    ) = r;
-    let employer = match (employer_id, employer_name) {
+/// A stored status word as the domain's status.
+pub(crate) fn stored_status(status: &str) -> Result<ContributionStatus, StoreError> {
+    ContributionStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))
+}
+
+/// The day of the next month by which a person's region wants a month paid (the default for an
+/// unknown person, who has no rows anyway).
+fn due_day_of(conn: &mut DbConnection, person_id: Uuid) -> Result<u8, StoreError> {
+    Ok(crate::registry::regions::rules_of_person(conn, person_id)?
+        .unwrap_or_default()
+        .contribution_due_day)
+}
+
+fn record_from(
+    r: ListRow,
+    today: NaiveDate,
+    due_day: u8,
+) -> Result<ContributionRecord, StoreError> {
+    let employer = match (r.employer_id, r.employer_name) {
         (Some(id), Some(name)) => Some((stored_id("contributions.employer_id", &id)?, name)),
         _ => None,
     };
-    let period = stored("contributions.period", Period::parse(&period))?;
+    let period = stored("contributions.period", Period::parse(&r.period))?;
     Ok(ContributionRecord {
         period,
-        insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
+        insurance: stored(
+            "contributions.insurance",
+            InsuranceType::parse(&r.insurance),
+        )?,
         employer,
-        employer_key,
-        base_fen: base,
-        employer_fen,
-        employee_fen,
-        status: ContributionStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))?
-            .on(period, today),
-        paid_at,
+        employer_key: r.employer_key,
+        base_fen: r.base_fen,
+        employer_fen: r.employer_fen,
+        employee_fen: r.employee_fen,
+        status: stored_status(&r.status)?.on(period, today, due_day),
+        paid_at: r.paid_at,
     })
 }
 
 /// One person's contributions, newest month first, keyset-paginated, with their status on
-/// `today` (the person's local date: an unpaid month past its due date is in arrears).
+/// `today` (the person's local date: an unpaid month past its due date, by the region's due day,
+/// is in arrears).
 pub fn list(
     conn: &mut DbConnection,
     person_id: Uuid,
@@ -250,18 +255,7 @@ pub fn list(
                     .and(contributions::insurance.eq(after_insurance))
                     .and(contributions::employer_key.lt(after_key))),
         )
-        .select((
-            contributions::period,
-            contributions::insurance,
-            contributions::employer_id,
-            employers::name.nullable(),
-            contributions::employer_key,
-            contributions::base_fen,
-            contributions::employer_fen,
-            contributions::employee_fen,
-            contributions::status,
-            contributions::paid_at,
-        ))
+        .select(ListRow::as_select())
         .order((
             contributions::period.desc(),
             contributions::insurance.desc(),
@@ -269,9 +263,10 @@ pub fn list(
         ))
         .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX));
     let rows: Vec<ListRow> = q.load(conn)?;
+    let due_day = due_day_of(conn, person_id)?;
     let items = rows
         .into_iter()
-        .map(|r| record_from(r, today))
+        .map(|r| record_from(r, today, due_day))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(
         items,
@@ -298,6 +293,7 @@ pub fn month_rows(
             contributions::base_fen,
         ))
         .load(conn)?;
+    let due_day = due_day_of(conn, person_id)?;
     rows.into_iter()
         .map(|(period, insurance, status, employer, employee, base)| {
             let period = stored("contributions.period", Period::parse(&period))?;
@@ -305,11 +301,7 @@ pub fn month_rows(
                 shebao_domain::statement::MonthRow {
                     period,
                     insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
-                    status: ContributionStatus::parse(&status)
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!("contributions.status: {status}"))
-                        })?
-                        .on(period, today),
+                    status: stored_status(&status)?.on(period, today, due_day),
                     employer: shebao_domain::money::Fen(employer),
                     employee: shebao_domain::money::Fen(employee),
                 },

@@ -37,6 +37,7 @@ use shebao_security::PiiVault;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
+use crate::db_run;
 use crate::records::contributions::{self, NewContribution};
 use crate::registry::persons::NATIONAL_ID_INDEX;
 use crate::registry::regions;
@@ -267,10 +268,7 @@ fn text(max: usize) -> impl Fn(&str) -> Result<String, ValueError> {
         if s.chars().count() > max {
             return Err(ValueError::TooLong { max });
         }
-        if s.chars().any(char::is_control) {
-            return Err(ValueError::Rule("must not contain control characters"));
-        }
-        Ok(s.to_owned())
+        shebao_domain::text::without_control(s).map(str::to_owned)
     }
 }
 
@@ -529,212 +527,155 @@ struct ContributionValues {
 /// (person, employer, period, insurance): the unique key of a stored contribution.
 type ContributionKey = (Uuid, Option<Uuid>, Period, InsuranceType);
 
-type StoredContribution = (
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<NaiveDateTime>,
-);
+/// A stored contribution under one of a batch's keys, as the import compares it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contribution_rows)]
+struct StoredContribution {
+    id: String,
+    person_id: String,
+    employer_id: Option<String>,
+    period: String,
+    insurance: String,
+    declared_wage_fen: i64,
+    base_fen: i64,
+    employer_fen: i64,
+    employee_fen: i64,
+    status: String,
+    paid_at: Option<NaiveDateTime>,
+}
 
-impl Importer for Contributions {
-    type Row = ContributionRow;
-    const ACTION: &'static str = "contributions.import";
-    const COLUMNS: &'static [Column] = &[
-        required("national_id"),
-        optional("employer_credit_code"),
-        required("period"),
-        required("insurance"),
-        required("declared_wage_fen"),
-        optional("paid_at"),
-    ];
-
-    /// The person: every key (person, employer, period, insurance) belongs to one.
-    fn lane_key(row: &ContributionRow) -> &str {
-        row.national_id.expose()
+impl StoredContribution {
+    fn key(&self) -> Result<ContributionKey, StoreError> {
+        Ok((
+            stored_id("contributions.person_id", &self.person_id)?,
+            self.employer_id
+                .as_deref()
+                .map(|e| stored_id("contributions.employer_id", e))
+                .transpose()?,
+            stored("contributions.period", Period::parse(&self.period))?,
+            stored(
+                "contributions.insurance",
+                InsuranceType::parse(&self.insurance),
+            )?,
+        ))
     }
 
-    fn parse(raw: &RawRow) -> Result<ContributionRow, RejectReason> {
-        Ok(ContributionRow {
-            national_id: raw.required("national_id", NationalId::parse)?,
-            employer: raw.optional("employer_credit_code", CreditCode::parse)?,
-            period: raw.required("period", Period::parse)?,
-            insurance: raw.required("insurance", InsuranceType::parse)?,
-            declared_wage_fen: raw.required("declared_wage_fen", non_negative_fen)?,
-            paid_at: raw.optional("paid_at", parse_instant)?,
+    fn values(&self) -> Result<ContributionValues, StoreError> {
+        Ok(ContributionValues {
+            declared_wage_fen: self.declared_wage_fen,
+            amounts: ContributionAmounts {
+                base: Fen(self.base_fen),
+                employer: Fen(self.employer_fen),
+                employee: Fen(self.employee_fen),
+            },
+            status: contributions::stored_status(&self.status)?,
+            paid_at: self.paid_at,
         })
     }
+}
 
-    fn apply(
+/// A line resolved against the registry: its key and what it declares.
+type ResolvedContribution = (u64, ContributionKey, ContributionValues);
+
+impl Contributions {
+    /// Resolves one line against the registry (person, employer, the region's parameters for
+    /// the year) and computes its amounts; `Err` of the outer result is a storage failure, of
+    /// the inner one why the line is rejected.
+    fn resolve(
         conn: &mut DbConnection,
         ctx: &mut ImportContext,
-        rows: &[(u64, ContributionRow)],
-        now: NaiveDateTime,
-    ) -> Result<BatchOutcome, StoreError> {
-        let hashes: Vec<String> = rows.iter().map(|(_, r)| ctx.hash(&r.national_id)).collect();
-        let persons = persons_by_hash(conn, &hashes)?;
-        ctx.load_employers(conn, rows.iter().filter_map(|(_, r)| r.employer.as_ref()))?;
+        person: Option<&PersonRef>,
+        row: &ContributionRow,
+    ) -> Result<Result<(ContributionKey, ContributionValues), RejectReason>, StoreError> {
+        let Some(person) = person else {
+            return Ok(Err(RejectReason::UnknownPerson));
+        };
+        let employer = match &row.employer {
+            Some(code) => match ctx.employer(code) {
+                Some(id) => Some(id),
+                None => return Ok(Err(RejectReason::UnknownEmployer)),
+            },
+            None if row.insurance != InsuranceType::Pension => {
+                return Ok(Err(RejectReason::EmployerRequired(row.insurance)))
+            }
+            None => None,
+        };
+        let year = row.period.year();
+        let Some(params) = ctx.year(conn, &person.region, year)? else {
+            return Ok(Err(RejectReason::NoYearParameters {
+                region: person.region.clone(),
+                year,
+            }));
+        };
+        let wage = Fen(row.declared_wage_fen);
+        let amounts = match employer {
+            Some(_) => compute_contribution(params, row.insurance, wage),
+            None => compute_flexible_pension(params, wage),
+        };
+        let Some(amounts) = amounts else {
+            return Ok(Err(RejectReason::Invalid {
+                field: "declared_wage_fen",
+                error: ValueError::Rule("is too large"),
+            }));
+        };
+        let person_id = stored_id("persons.id", &person.id)?;
+        let values = ContributionValues {
+            declared_wage_fen: row.declared_wage_fen,
+            amounts,
+            status: if row.paid_at.is_some() {
+                ContributionStatus::Paid
+            } else {
+                ContributionStatus::Due
+            },
+            paid_at: row.paid_at,
+        };
+        Ok(Ok((
+            (person_id, employer, row.period, row.insurance),
+            values,
+        )))
+    }
 
-        // Resolve every row against the registry and compute its amounts.
-        let mut ledger: Ledger<ContributionKey, ContributionValues> = Ledger::new();
-        let mut resolved = Vec::with_capacity(rows.len());
-        for ((line, row), hash) in rows.iter().zip(&hashes) {
-            let Some(person) = persons.get(hash) else {
-                ledger.reject(*line, RejectReason::UnknownPerson);
-                continue;
-            };
-            let employer = match &row.employer {
-                Some(code) => match ctx.employer(code) {
-                    Some(id) => Some(id),
-                    None => {
-                        ledger.reject(*line, RejectReason::UnknownEmployer);
-                        continue;
-                    }
-                },
-                None if row.insurance != InsuranceType::Pension => {
-                    ledger.reject(*line, RejectReason::EmployerRequired(row.insurance));
-                    continue;
-                }
-                None => None,
-            };
-            let year = row.period.year();
-            let Some(params) = ctx.year(conn, &person.region, year)? else {
-                ledger.reject(
-                    *line,
-                    RejectReason::NoYearParameters {
-                        region: person.region.clone(),
-                        year,
-                    },
-                );
-                continue;
-            };
-            let wage = Fen(row.declared_wage_fen);
-            let amounts = match employer {
-                Some(_) => compute_contribution(params, row.insurance, wage),
-                None => compute_flexible_pension(params, wage),
-            };
-            let Some(amounts) = amounts else {
-                ledger.reject(
-                    *line,
-                    RejectReason::Invalid {
-                        field: "declared_wage_fen",
-                        error: ValueError::Rule("is too large"),
-                    },
-                );
-                continue;
-            };
-            let person_id = stored_id("persons.id", &person.id)?;
-            let values = ContributionValues {
-                declared_wage_fen: row.declared_wage_fen,
-                amounts,
-                status: if row.paid_at.is_some() {
-                    ContributionStatus::Paid
-                } else {
-                    ContributionStatus::Due
-                },
-                paid_at: row.paid_at,
-            };
-            resolved.push((
-                *line,
-                (person_id, employer, row.period, row.insurance),
-                values,
-            ));
+    /// Seeds the ledger with what is stored under the batch's keys: one query over the batch's
+    /// persons, periods and insurances (all three in the unique index, so it reads little
+    /// beyond the keys).
+    fn load_stored(
+        conn: &mut DbConnection,
+        resolved: &[ResolvedContribution],
+        ledger: &mut Ledger<ContributionKey, ContributionValues>,
+    ) -> Result<(), StoreError> {
+        if resolved.is_empty() {
+            return Ok(());
         }
-
-        // What is stored under the batch's keys: one query over the batch's persons, periods and
-        // insurances (all three in the unique index, so it reads little beyond the keys).
-        if !resolved.is_empty() {
-            let person_ids: Vec<String> = resolved
-                .iter()
-                .map(|(_, k, _)| k.0.to_string())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            let periods: Vec<String> = resolved
-                .iter()
-                .map(|(_, k, _)| k.2.to_string())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            let insurances: Vec<&'static str> = resolved
-                .iter()
-                .map(|(_, k, _)| k.3.as_str())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            let wanted: HashSet<&ContributionKey> = resolved.iter().map(|(_, k, _)| k).collect();
-            let existing: Vec<StoredContribution> = contribution_rows::table
-                .filter(contribution_rows::person_id.eq_any(&person_ids))
-                .filter(contribution_rows::period.eq_any(&periods))
-                .filter(contribution_rows::insurance.eq_any(&insurances))
-                .select((
-                    contribution_rows::id,
-                    contribution_rows::person_id,
-                    contribution_rows::employer_id,
-                    contribution_rows::period,
-                    contribution_rows::insurance,
-                    contribution_rows::declared_wage_fen,
-                    contribution_rows::base_fen,
-                    contribution_rows::employer_fen,
-                    contribution_rows::employee_fen,
-                    contribution_rows::status,
-                    contribution_rows::paid_at,
-                ))
-                .load(conn)?;
-            for (
-                id,
-                person,
-                employer,
-                period,
-                insurance,
-                declared,
-                base,
-                employer_fen,
-                employee_fen,
-                status,
-                paid_at,
-            ) in existing
-            {
-                let key: ContributionKey = (
-                    stored_id("contributions.person_id", &person)?,
-                    employer
-                        .as_deref()
-                        .map(|e| stored_id("contributions.employer_id", e))
-                        .transpose()?,
-                    stored("contributions.period", Period::parse(&period))?,
-                    stored("contributions.insurance", InsuranceType::parse(&insurance))?,
-                );
-                if !wanted.contains(&key) {
-                    continue;
-                }
-                let values = ContributionValues {
-                    declared_wage_fen: declared,
-                    amounts: ContributionAmounts {
-                        base: Fen(base),
-                        employer: Fen(employer_fen),
-                        employee: Fen(employee_fen),
-                    },
-                    status: ContributionStatus::parse(&status).ok_or_else(|| {
-                        StoreError::Corrupt(format!("contributions.status: {status}"))
-                    })?,
-                    paid_at,
-                };
-                ledger.stored(key, id, person, values)?;
+        fn distinct<T: std::hash::Hash + Eq>(it: impl Iterator<Item = T>) -> Vec<T> {
+            it.collect::<HashSet<_>>().into_iter().collect()
+        }
+        let person_ids = distinct(resolved.iter().map(|(_, k, _)| k.0.to_string()));
+        let periods = distinct(resolved.iter().map(|(_, k, _)| k.2.to_string()));
+        let insurances = distinct(resolved.iter().map(|(_, k, _)| k.3.as_str()));
+        let wanted: HashSet<&ContributionKey> = resolved.iter().map(|(_, k, _)| k).collect();
+        let existing: Vec<StoredContribution> = contribution_rows::table
+            .filter(contribution_rows::person_id.eq_any(&person_ids))
+            .filter(contribution_rows::period.eq_any(&periods))
+            .filter(contribution_rows::insurance.eq_any(&insurances))
+            .select(StoredContribution::as_select())
+            .load(conn)?;
+        for row in existing {
+            let key = row.key()?;
+            if wanted.contains(&key) {
+                let values = row.values()?;
+                ledger.stored(key, row.id, row.person_id, values)?;
             }
         }
+        Ok(())
+    }
 
-        for (line, key, values) in resolved {
-            let owner = key.0.to_string();
-            ledger.apply(line, key, &owner, values);
-        }
-        let (inserts, updates, outcome) = ledger.finish();
-
+    /// Inserts the new keys and updates the stored rows that changed.
+    fn write(
+        conn: &mut DbConnection,
+        inserts: Vec<(ContributionKey, String, ContributionValues)>,
+        updates: Vec<(String, ContributionValues)>,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
         let new_rows: Vec<NewContribution> = inserts
             .into_iter()
             .map(
@@ -766,6 +707,65 @@ impl Importer for Contributions {
                 ))
                 .execute(conn)?;
         }
+        Ok(())
+    }
+}
+
+impl Importer for Contributions {
+    type Row = ContributionRow;
+    const ACTION: &'static str = "contributions.import";
+    const COLUMNS: &'static [Column] = &[
+        required("national_id"),
+        optional("employer_credit_code"),
+        required("period"),
+        required("insurance"),
+        required("declared_wage_fen"),
+        optional("paid_at"),
+    ];
+
+    /// The person: every key (person, employer, period, insurance) belongs to one.
+    fn lane_key(row: &ContributionRow) -> &str {
+        row.national_id.expose()
+    }
+
+    fn parse(raw: &RawRow) -> Result<ContributionRow, RejectReason> {
+        Ok(ContributionRow {
+            national_id: raw.required("national_id", NationalId::parse)?,
+            employer: raw.optional("employer_credit_code", CreditCode::parse)?,
+            period: raw.required("period", Period::parse)?,
+            insurance: raw.required("insurance", InsuranceType::parse)?,
+            declared_wage_fen: raw.required("declared_wage_fen", non_negative_fen)?,
+            paid_at: raw.optional("paid_at", parse_instant)?,
+        })
+    }
+
+    /// Resolves every line, compares it with what is stored under its key, and writes the
+    /// new and changed rows.
+    fn apply(
+        conn: &mut DbConnection,
+        ctx: &mut ImportContext,
+        rows: &[(u64, ContributionRow)],
+        now: NaiveDateTime,
+    ) -> Result<BatchOutcome, StoreError> {
+        let hashes: Vec<String> = rows.iter().map(|(_, r)| ctx.hash(&r.national_id)).collect();
+        let persons = persons_by_hash(conn, &hashes)?;
+        ctx.load_employers(conn, rows.iter().filter_map(|(_, r)| r.employer.as_ref()))?;
+
+        let mut ledger: Ledger<ContributionKey, ContributionValues> = Ledger::new();
+        let mut resolved: Vec<ResolvedContribution> = Vec::with_capacity(rows.len());
+        for ((line, row), hash) in rows.iter().zip(&hashes) {
+            match Self::resolve(conn, ctx, persons.get(hash), row)? {
+                Ok((key, values)) => resolved.push((*line, key, values)),
+                Err(reason) => ledger.reject(*line, reason),
+            }
+        }
+        Self::load_stored(conn, &resolved, &mut ledger)?;
+        for (line, key, values) in resolved {
+            let owner = key.0.to_string();
+            ledger.apply(line, key, &owner, values);
+        }
+        let (inserts, updates, outcome) = ledger.finish();
+        Self::write(conn, inserts, updates, now)?;
         Ok(outcome)
     }
 }
@@ -976,16 +976,9 @@ impl Importer for MedicalTransactions {
             })
             .collect();
         if !new_rows.is_empty() {
-            // Multi-row INSERT is one of the statements MultiConnection cannot build for both
-            // backends at once, so each backend builds its own.
-            match conn {
-                DbConnection::Postgresql(c) => diesel::insert_into(medical_transactions::table)
-                    .values(&new_rows)
-                    .execute(c)?,
-                DbConnection::Sqlite(c) => diesel::insert_into(medical_transactions::table)
-                    .values(&new_rows)
-                    .execute(c)?,
-            };
+            db_run!(conn, |c| diesel::insert_into(medical_transactions::table)
+                .values(&new_rows)
+                .execute(c))?;
         }
         for (id, v) in updates {
             diesel::update(medical_transactions::table.find(id))
@@ -1182,15 +1175,9 @@ impl Importer for BenefitPayments {
             })
             .collect();
         if !new_rows.is_empty() {
-            // Per backend, as for every multi-row INSERT.
-            match conn {
-                DbConnection::Postgresql(c) => diesel::insert_into(benefit_payments::table)
-                    .values(&new_rows)
-                    .execute(c)?,
-                DbConnection::Sqlite(c) => diesel::insert_into(benefit_payments::table)
-                    .values(&new_rows)
-                    .execute(c)?,
-            };
+            db_run!(conn, |c| diesel::insert_into(benefit_payments::table)
+                .values(&new_rows)
+                .execute(c))?;
         }
         for (id, v) in updates {
             diesel::update(benefit_payments::table.find(id))

@@ -8,7 +8,8 @@ use crate::db::{DbConnection, StoreError};
 use crate::registry::Page;
 use crate::schema::medical_transactions as mt;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mt)]
 pub struct MedicalTransaction {
     pub id: String,
     pub occurred_at: NaiveDateTime,
@@ -20,18 +21,6 @@ pub struct MedicalTransaction {
     pub fund_paid_fen: i64,
     pub self_paid_fen: i64,
 }
-
-type Row = (
-    String,
-    NaiveDateTime,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-);
 
 /// A person's transactions, newest first, between two instants, keyset-paginated by
 /// (occurred_at, id).
@@ -45,17 +34,7 @@ pub fn list(
 ) -> Result<Page<MedicalTransaction>, StoreError> {
     let mut q = mt::table
         .filter(mt::person_id.eq(person_id.to_string()))
-        .select((
-            mt::id,
-            mt::occurred_at,
-            mt::institution_code,
-            mt::institution_name,
-            mt::kind,
-            mt::total_fen,
-            mt::account_paid_fen,
-            mt::fund_paid_fen,
-            mt::self_paid_fen,
-        ))
+        .select(MedicalTransaction::as_select())
         .order((mt::occurred_at.desc(), mt::id.desc()))
         .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
         .into_boxed();
@@ -72,21 +51,7 @@ pub fn list(
                 .or(mt::occurred_at.eq(at).and(mt::id.lt(id))),
         );
     }
-    let rows: Vec<Row> = q.load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| MedicalTransaction {
-            id: r.0,
-            occurred_at: r.1,
-            institution_code: r.2,
-            institution_name: r.3,
-            kind: r.4,
-            total_fen: r.5,
-            account_paid_fen: r.6,
-            fund_paid_fen: r.7,
-            self_paid_fen: r.8,
-        })
-        .collect();
+    let items: Vec<MedicalTransaction> = q.load(conn)?;
     Ok(Page::from_rows(items, limit, |t| {
         format!("{}|{}", t.occurred_at.and_utc().timestamp_micros(), t.id)
     }))

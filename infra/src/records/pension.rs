@@ -53,6 +53,9 @@ pub fn credit_year(
         .filter(persons::region_code.eq(region.as_str()))
         .select(persons::id)
         .load(conn)?;
+    // History is credited at each year's personal-account share.
+    let shares =
+        shebao_domain::region::AccountShares::of(&crate::registry::regions::years(conn, region)?);
     let (mut count, mut total) = (0u32, 0i64);
     for id in ids {
         let person = crate::registry::stored_id("persons.id", &id)?;
@@ -67,7 +70,8 @@ pub fn credit_year(
             .into_iter()
             .map(|(y, i)| (y, Fen(i)))
             .collect();
-        let (opening, credits) = shebao_domain::statement::interest_basis(&rows, &interest, year);
+        let (opening, credits) =
+            shebao_domain::statement::interest_basis(&rows, &interest, year, &shares);
         if opening == Fen::ZERO && credits.is_empty() {
             continue;
         }

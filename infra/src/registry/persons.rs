@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{stored, stored_id};
 use crate::db::{DbConnection, StoreError};
+use crate::db_run;
 use crate::schema::{persons, regions};
 
 /// The additional authenticated data bound into the ciphertext of a person's ID number, so a
@@ -65,7 +66,8 @@ fn gender_parse(s: &str) -> Result<Gender, StoreError> {
     }
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = persons)]
 struct PersonRow {
     id: String,
     national_id_masked: String,
@@ -77,23 +79,6 @@ struct PersonRow {
     medical_category: String,
     employment_status: String,
     created_at: NaiveDateTime,
-}
-
-macro_rules! person_columns {
-    () => {
-        (
-            persons::id,
-            persons::national_id_masked,
-            persons::name,
-            persons::gender,
-            persons::birth_date,
-            persons::region_code,
-            persons::card_number,
-            persons::medical_category,
-            persons::employment_status,
-            persons::created_at,
-        )
-    };
 }
 
 impl TryFrom<PersonRow> for Person {
@@ -209,24 +194,16 @@ pub fn insert_many(
         .iter()
         .map(|(id, p)| PersonInsert::new(vault, *id, p, now))
         .collect();
-    // Multi-row INSERT is one of the statements MultiConnection cannot build for both
-    // backends at once, so each backend builds its own.
-    let n = match conn {
-        DbConnection::Postgresql(c) => diesel::insert_into(persons::table)
-            .values(&rows)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(persons::table)
-            .values(&rows)
-            .execute(c)?,
-    };
-    Ok(n)
+    Ok(db_run!(conn, |c| diesel::insert_into(persons::table)
+        .values(&rows)
+        .execute(c))?)
 }
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Option<Person>, StoreError> {
     persons::table
         .find(id.to_string())
-        .select(person_columns!())
-        .first::<PersonRow>(conn)
+        .select(PersonRow::as_select())
+        .first(conn)
         .optional()?
         .map(Person::try_from)
         .transpose()
@@ -253,26 +230,6 @@ pub fn find_by_national_id(
         Some(id) => get(conn, stored_id("persons.id", &id)?),
         None => Ok(None),
     }
-}
-
-/// Decrypts a person's ID number, for the rare flows that need it in full.
-pub fn reveal_national_id(
-    conn: &mut DbConnection,
-    vault: &PiiVault,
-    id: Uuid,
-) -> Result<Option<NationalId>, StoreError> {
-    let enc: Option<String> = persons::table
-        .find(id.to_string())
-        .select(persons::national_id_enc)
-        .first(conn)
-        .optional()?;
-    enc.map(|enc| {
-        let clear = vault
-            .decrypt(&enc, NATIONAL_ID_AAD)
-            .map_err(|e| StoreError::Corrupt(format!("persons.national_id_enc: {e}")))?;
-        stored("persons.national_id_enc", NationalId::parse(&clear))
-    })
-    .transpose()
 }
 
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {

@@ -2,7 +2,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use shebao_domain::money::Fen;
 use shebao_domain::region::{
-    RatePair, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+    DivisorFraction, RatePair, Rates, RegionCode, RegionName, RegionRules, TimeZoneName,
+    YearParameters,
 };
 
 use super::{stored, Page};
@@ -79,6 +80,89 @@ pub fn get(conn: &mut DbConnection, code: &RegionCode) -> Result<Option<Region>,
         .transpose()
 }
 
+#[derive(Queryable)]
+struct RulesRow {
+    contribution_due_day: i32,
+    divisor_age_47: i32,
+    divisor_fraction: String,
+}
+
+impl TryFrom<RulesRow> for RegionRules {
+    type Error = StoreError;
+    fn try_from(r: RulesRow) -> Result<Self, StoreError> {
+        stored(
+            "regions.rules",
+            RegionRules::new(
+                stored(
+                    "regions.contribution_due_day",
+                    u8::try_from(r.contribution_due_day),
+                )?,
+                stored("regions.divisor_age_47", u16::try_from(r.divisor_age_47))?,
+                stored(
+                    "regions.divisor_fraction",
+                    DivisorFraction::parse(&r.divisor_fraction),
+                )?,
+            ),
+        )
+    }
+}
+
+/// A region's standing rules (the due day, the divisor's local choices).
+pub fn rules(
+    conn: &mut DbConnection,
+    code: &RegionCode,
+) -> Result<Option<RegionRules>, StoreError> {
+    regions::table
+        .find(code.as_str())
+        .select((
+            regions::contribution_due_day,
+            regions::divisor_age_47,
+            regions::divisor_fraction,
+        ))
+        .first::<RulesRow>(conn)
+        .optional()?
+        .map(RegionRules::try_from)
+        .transpose()
+}
+
+/// The rules of a person's region (`None` for an unknown person).
+pub fn rules_of_person(
+    conn: &mut DbConnection,
+    person_id: uuid::Uuid,
+) -> Result<Option<RegionRules>, StoreError> {
+    use crate::schema::persons;
+    persons::table
+        .inner_join(regions::table)
+        .filter(persons::id.eq(person_id.to_string()))
+        .select((
+            regions::contribution_due_day,
+            regions::divisor_age_47,
+            regions::divisor_fraction,
+        ))
+        .first::<RulesRow>(conn)
+        .optional()?
+        .map(RegionRules::try_from)
+        .transpose()
+}
+
+/// Sets an existing region's rules.
+pub fn set_rules(
+    conn: &mut DbConnection,
+    code: &RegionCode,
+    rules: &RegionRules,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(regions::table.find(code.as_str()))
+        .set((
+            regions::contribution_due_day.eq(i32::from(rules.contribution_due_day)),
+            regions::divisor_age_47.eq(i32::from(rules.divisor_age_47)),
+            regions::divisor_fraction.eq(rules.divisor_fraction.as_str()),
+            regions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn exists(conn: &mut DbConnection, code: &RegionCode) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(regions::table.find(code.as_str()))).get_result(conn)?)
 }
@@ -119,81 +203,73 @@ pub fn list(
     }))
 }
 
-type YearRow = (
-    String,
-    i32,
-    i64,
-    i32,
-    i32,
-    i32,
-    (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32),
-);
+/// A region's parameters for one year, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = region_years)]
+struct YearRow {
+    region_code: String,
+    year: i32,
+    average_monthly_wage_fen: i64,
+    base_floor_pct: i32,
+    base_ceiling_pct: i32,
+    late_fee_bp_per_day: i32,
+    pension_employer_bp: i32,
+    pension_employee_bp: i32,
+    medical_employer_bp: i32,
+    medical_employee_bp: i32,
+    unemployment_employer_bp: i32,
+    unemployment_employee_bp: i32,
+    work_injury_employer_bp: i32,
+    work_injury_employee_bp: i32,
+    maternity_employer_bp: i32,
+    maternity_employee_bp: i32,
+    personal_account_bp: i32,
+}
 
 fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
     stored(column, u16::try_from(v))
 }
 
-fn year_from_row(row: YearRow) -> Result<YearParameters, StoreError> {
-    let (code, year, wage, floor, ceiling, late, r) = row;
+fn year_from_row(r: YearRow) -> Result<YearParameters, StoreError> {
+    let account = bp("personal_account_bp", r.personal_account_bp)?;
     let rates = Rates {
         pension: RatePair {
-            employer_bp: bp("pension_employer_bp", r.0)?,
-            employee_bp: bp("pension_employee_bp", r.1)?,
+            employer_bp: bp("pension_employer_bp", r.pension_employer_bp)?,
+            employee_bp: bp("pension_employee_bp", r.pension_employee_bp)?,
         },
         medical: RatePair {
-            employer_bp: bp("medical_employer_bp", r.2)?,
-            employee_bp: bp("medical_employee_bp", r.3)?,
+            employer_bp: bp("medical_employer_bp", r.medical_employer_bp)?,
+            employee_bp: bp("medical_employee_bp", r.medical_employee_bp)?,
         },
         unemployment: RatePair {
-            employer_bp: bp("unemployment_employer_bp", r.4)?,
-            employee_bp: bp("unemployment_employee_bp", r.5)?,
+            employer_bp: bp("unemployment_employer_bp", r.unemployment_employer_bp)?,
+            employee_bp: bp("unemployment_employee_bp", r.unemployment_employee_bp)?,
         },
         work_injury: RatePair {
-            employer_bp: bp("work_injury_employer_bp", r.6)?,
-            employee_bp: bp("work_injury_employee_bp", r.7)?,
+            employer_bp: bp("work_injury_employer_bp", r.work_injury_employer_bp)?,
+            employee_bp: bp("work_injury_employee_bp", r.work_injury_employee_bp)?,
         },
         maternity: RatePair {
-            employer_bp: bp("maternity_employer_bp", r.8)?,
-            employee_bp: bp("maternity_employee_bp", r.9)?,
+            employer_bp: bp("maternity_employer_bp", r.maternity_employer_bp)?,
+            employee_bp: bp("maternity_employee_bp", r.maternity_employee_bp)?,
         },
     };
     stored(
         "region_years",
         YearParameters::new(
-            stored("region_years.region_code", RegionCode::parse(&code))?,
-            year,
-            Fen(wage),
-            bp("base_floor_pct", floor)?,
-            bp("base_ceiling_pct", ceiling)?,
-            bp("late_fee_bp_per_day", late)?,
+            stored(
+                "region_years.region_code",
+                RegionCode::parse(&r.region_code),
+            )?,
+            r.year,
+            Fen(r.average_monthly_wage_fen),
+            bp("base_floor_pct", r.base_floor_pct)?,
+            bp("base_ceiling_pct", r.base_ceiling_pct)?,
+            bp("late_fee_bp_per_day", r.late_fee_bp_per_day)?,
             rates,
-        ),
-    )
-}
-
-macro_rules! year_columns {
-    () => {
-        (
-            region_years::region_code,
-            region_years::year,
-            region_years::average_monthly_wage_fen,
-            region_years::base_floor_pct,
-            region_years::base_ceiling_pct,
-            region_years::late_fee_bp_per_day,
-            (
-                region_years::pension_employer_bp,
-                region_years::pension_employee_bp,
-                region_years::medical_employer_bp,
-                region_years::medical_employee_bp,
-                region_years::unemployment_employer_bp,
-                region_years::unemployment_employee_bp,
-                region_years::work_injury_employer_bp,
-                region_years::work_injury_employee_bp,
-                region_years::maternity_employer_bp,
-                region_years::maternity_employee_bp,
-            ),
         )
-    };
+        .and_then(|p| p.with_personal_account_bp(Some(account))),
+    )
 }
 
 /// All yearly parameters of a region, oldest first.
@@ -204,7 +280,22 @@ pub fn years(
     let rows: Vec<YearRow> = region_years::table
         .filter(region_years::region_code.eq(code.as_str()))
         .order(region_years::year.asc())
-        .select(year_columns!())
+        .select(YearRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(year_from_row).collect()
+}
+
+/// All yearly parameters of a person's region, oldest first (none for an unknown person).
+pub fn years_of_person(
+    conn: &mut DbConnection,
+    person_id: uuid::Uuid,
+) -> Result<Vec<YearParameters>, StoreError> {
+    use crate::schema::persons;
+    let rows: Vec<YearRow> = region_years::table
+        .inner_join(persons::table.on(persons::region_code.eq(region_years::region_code)))
+        .filter(persons::id.eq(person_id.to_string()))
+        .order(region_years::year.asc())
+        .select(YearRow::as_select())
         .load(conn)?;
     rows.into_iter().map(year_from_row).collect()
 }
@@ -216,7 +307,7 @@ pub fn year(
 ) -> Result<Option<YearParameters>, StoreError> {
     let row: Option<YearRow> = region_years::table
         .find((code.as_str(), year))
-        .select(year_columns!())
+        .select(YearRow::as_select())
         .first(conn)
         .optional()?;
     row.map(year_from_row).transpose()
@@ -246,6 +337,7 @@ pub fn upsert_year(
             region_years::maternity_employer_bp.eq(i32::from(r.maternity.employer_bp)),
             region_years::maternity_employee_bp.eq(i32::from(r.maternity.employee_bp)),
         ),
+        region_years::personal_account_bp.eq(i32::from(p.personal_account_bp())),
     );
     let updated = diesel::update(region_years::table.find((p.region().as_str(), p.year())))
         .set((values, region_years::updated_at.eq(now)))

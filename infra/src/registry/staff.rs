@@ -1,4 +1,4 @@
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use shebao_domain::staff::{StaffRole, Username};
 use uuid::Uuid;
@@ -7,10 +7,6 @@ use super::{stored, stored_id};
 use crate::db::{DbConnection, StoreError};
 use crate::schema::staff_accounts;
 
-/// Failed sign-ins in a row before an account is locked, and for how long.
-pub const LOCK_AFTER_FAILURES: i32 = 5;
-pub const LOCK_DURATION_MINUTES: i64 = 15;
-
 #[derive(Debug, Clone)]
 pub struct StaffAccount {
     pub id: Uuid,
@@ -18,41 +14,21 @@ pub struct StaffAccount {
     pub password_hash: String,
     pub role: StaffRole,
     pub active: bool,
-    pub failed_logins: i32,
-    pub locked_until: Option<NaiveDateTime>,
-}
-
-impl StaffAccount {
-    pub fn is_locked(&self, now: NaiveDateTime) -> bool {
-        self.locked_until.is_some_and(|until| until > now)
-    }
 }
 
 /// A staff account with that username exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UsernameTaken;
 
-type StaffRow = (
-    String,
-    String,
-    String,
-    String,
-    i32,
-    i32,
-    Option<NaiveDateTime>,
-);
+type StaffRow = (String, String, String, String, i32);
 
-fn from_row(
-    (id, username, hash, role, active, failed, locked): StaffRow,
-) -> Result<StaffAccount, StoreError> {
+fn from_row((id, username, hash, role, active): StaffRow) -> Result<StaffAccount, StoreError> {
     Ok(StaffAccount {
         id: stored_id("staff_accounts.id", &id)?,
         username: stored("staff_accounts.username", Username::parse(&username))?,
         password_hash: hash,
         role: stored("staff_accounts.role", StaffRole::parse(&role))?,
         active: active != 0,
-        failed_logins: failed,
-        locked_until: locked,
     })
 }
 
@@ -98,54 +74,11 @@ pub fn find_by_username(
             staff_accounts::password_hash,
             staff_accounts::role,
             staff_accounts::active,
-            staff_accounts::failed_logins,
-            staff_accounts::locked_until,
         ))
         .first::<StaffRow>(conn)
         .optional()?
         .map(from_row)
         .transpose()
-}
-
-/// Counts a failed sign-in; the fifth in a row locks the account for fifteen minutes.
-/// One UPDATE, so concurrent failures on several instances all count.
-pub fn record_failure(
-    conn: &mut DbConnection,
-    id: Uuid,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    diesel::update(staff_accounts::table.find(id.to_string()))
-        .set((
-            staff_accounts::failed_logins.eq(staff_accounts::failed_logins + 1),
-            staff_accounts::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    diesel::update(
-        staff_accounts::table
-            .find(id.to_string())
-            .filter(staff_accounts::failed_logins.ge(LOCK_AFTER_FAILURES)),
-    )
-    .set((
-        staff_accounts::locked_until.eq(Some(now + Duration::minutes(LOCK_DURATION_MINUTES))),
-        staff_accounts::failed_logins.eq(0),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-pub fn record_success(
-    conn: &mut DbConnection,
-    id: Uuid,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    diesel::update(staff_accounts::table.find(id.to_string()))
-        .set((
-            staff_accounts::failed_logins.eq(0),
-            staff_accounts::locked_until.eq(None::<NaiveDateTime>),
-            staff_accounts::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// The roles of these staff accounts, by id.

@@ -50,16 +50,20 @@ pub fn audience(
                 .filter(contributions::status.eq(unpaid)),
         ))
         .inner_join(regions::table)
-        .select((persons::id, regions::time_zone))
+        .select((
+            persons::id,
+            regions::time_zone,
+            regions::contribution_due_day,
+        ))
         .order(persons::id.asc())
         .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(persons::id.gt(a.to_string()));
     }
-    let people: Vec<(String, String)> = q.load(conn)?;
+    let people: Vec<(String, String, i32)> = q.load(conn)?;
     // All of them, the extra one too: it only says there is more, but must be whole.
-    let ids: Vec<String> = people.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = people.iter().map(|(id, _, _)| id.clone()).collect();
     let lines: Vec<(String, i64, i64)> = contributions::table
         .filter(contributions::person_id.eq_any(&ids))
         .filter(contributions::period.eq(month))
@@ -75,7 +79,7 @@ pub fn audience(
         .select((accounts::person_id, accounts::id))
         .load(conn)?;
     let mut out = Vec::with_capacity(people.len());
-    for (person, zone) in people {
+    for (person, zone, due_day) in people {
         let mine: Vec<(Fen, Fen)> = lines
             .iter()
             .filter(|(p, _, _)| *p == person)
@@ -94,7 +98,10 @@ pub fn audience(
             period,
             amount: amount_owed(&mine)
                 .ok_or_else(|| StoreError::Corrupt(format!("contributions of {person}: sum")))?,
-            due: due_date(period),
+            due: due_date(
+                period,
+                stored("regions.contribution_due_day", u8::try_from(due_day))?,
+            ),
         });
     }
     Ok(Page::from_rows(out, limit, |r| r.person_id.to_string()))

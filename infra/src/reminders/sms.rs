@@ -90,7 +90,8 @@ impl JobHandler for SmsReminder {
             };
             match self.sms.send(&message).await {
                 Ok(_) => Ok(JobDone::Done),
-                Err(SmsError::Unavailable(e)) => Err(JobFailure::retry(e)),
+                // Unknown: the provider may have taken it; the retry carries the same key.
+                Err(SmsError::Unavailable(e) | SmsError::Unknown(e)) => Err(JobFailure::retry(e)),
                 Err(SmsError::Rejected(e)) => Err(JobFailure::permanent(e)),
             }
         })

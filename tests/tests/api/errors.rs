@@ -1,6 +1,7 @@
 //! Every error class over real HTTP: problem+json with a stable code, never a 500, never internals.
 
 use serde_json::{json, Value};
+use shebao_api::error::english_phrase;
 use shebao_domain::staff::StaffRole;
 use shebao_tests::{assert_problem, spawn_app};
 
@@ -171,6 +172,51 @@ async fn language_follows_accept_language() {
     let first = &body["errors"][0];
     assert_eq!(first["field"], "national_id");
     assert!(first["message"].as_str().unwrap().is_ascii());
+}
+
+#[tokio::test]
+async fn chinese_answers_carry_no_english_parser_messages() {
+    let app = spawn_app().await;
+    let not_json = |lang: &str| {
+        app.post("/v1/staff/auth/login")
+            .header("accept-language", lang)
+            .header("content-type", "application/json")
+            .body("not json")
+    };
+    let zh = assert_problem(
+        not_json("zh-CN").send().await.unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    let en = assert_problem(not_json("en").send().await.unwrap(), 400, "malformed_json").await;
+    let no_english = |text: &Value| {
+        let text = text.as_str().unwrap();
+        assert_eq!(english_phrase(text), None, "{text}");
+    };
+    no_english(&zh["detail"]);
+    // The English answer keeps the parser's words.
+    assert!(en["detail"].as_str().unwrap().contains("expected"));
+
+    let res = app
+        .post("/v1/staff/auth/login")
+        .header("accept-language", "zh-CN")
+        .json(&json!({"username": 42, "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    no_english(&body["errors"][0]["message"]);
+
+    let token = app.staff_token(StaffRole::Admin).await;
+    let res = app
+        .get("/v1/staff/regions?limit=lots")
+        .header("accept-language", "zh-CN")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    no_english(&assert_problem(res, 400, "invalid_query").await["detail"]);
 }
 
 #[tokio::test]

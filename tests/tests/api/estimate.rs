@@ -64,22 +64,72 @@ async fn a_man_under_the_reform_schedule_with_a_long_history() {
     assert_eq!(a["projected_months"], 268);
     assert_eq!(a["age_at_retirement_years"], 63);
     assert_eq!(a["months_divisor"], 117);
-    // The parts follow the formula from the stated assumptions.
-    let c = a["average_monthly_wage_fen"].as_i64().unwrap() as i128;
-    let i = a["indexed_ratio_bp"].as_i64().unwrap() as i128;
-    let n = 154 + 268;
-    let basic = (c * (10_000 + i) * n + 12_000_000) / 24_000_000;
-    assert_eq!(e["basic_part_fen"].as_i64().unwrap() as i128, basic);
-    let balance = a["account_balance_at_retirement_fen"].as_i64().unwrap();
+    assert_eq!(a["months_divisor_exact"], 117.0);
+    assert_eq!(a["divisor_rule"], "whole_years");
+    assert_eq!(a["age_at_retirement_months"], 0);
+    // Ī weighted by months over the history: 1.3688, assumed for the future too.
+    assert_eq!(a["indexed_ratio_bp"], 13_688);
+    // C: the 2026 parameters' 12 889.00 grown 4 % a year for 2049 − 2026 = 23 years (to 2048,
+    // the year before retirement) = 31 767.68; one year short it was 30 545.85.
+    use shebao_domain::money::Fen;
+    use shebao_domain::pension::{grow, project_balance, project_balance_growing, CreditGrowth};
+    assert_eq!(grow(Fen(1_288_900), 400, 23), Fen(3_176_768));
+    assert_eq!(a["average_monthly_wage_fen"], 3_176_768);
+    // Basic part: 3 176 768 × (10 000 + 13 688) × 422 / 24 000 000 = 13 231.68.
+    assert_eq!(e["basic_part_fen"], 1_323_168);
+    // The account: 150 453.82 today; the first credit 12 889.00 × 1.3688 × 8 % = 1 411.40 in
+    // 2026-11, rising 4 % every January (the first rise after 2 months), 3 % interest:
+    // 1 120 051.92 at retirement (with the credit frozen it would be 827 704.59).
+    let growing = CreditGrowth {
+        annual_bp: 400,
+        first_rise_after: 2,
+    };
     assert_eq!(
-        e["account_part_fen"].as_i64().unwrap(),
-        (balance * 2 + 117) / (2 * 117)
+        project_balance_growing(Fen(15_045_382), Fen(141_140), 268, growing, 300),
+        Fen(112_005_192)
     );
     assert_eq!(
-        e["monthly_total_fen"].as_i64().unwrap(),
-        e["basic_part_fen"].as_i64().unwrap() + e["account_part_fen"].as_i64().unwrap()
+        project_balance(Fen(15_045_382), Fen(141_140), 268, 300),
+        Fen(82_770_459)
     );
-    assert!(e["explanation"].as_array().unwrap().len() >= 4);
+    assert_eq!(a["account_balance_at_retirement_fen"], 112_005_192);
+    // 1 120 051.92 / 117 = 9 573.09; in all 22 804.77.
+    assert_eq!(e["account_part_fen"], 957_309);
+    assert_eq!(e["monthly_total_fen"], 2_280_477);
+    // Every assumption is stated.
+    let text = e["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        "12889.00 yuan, grown 4.00% a year for 23 years = 31767.68 yuan",
+        "weighted by months: 1.3688 over the 154 months paid",
+        "150453.82 yuan today",
+        "1411.40 yuan at first, rising with the average wage by 4.00% every January",
+        "whole years of the age at retirement, 63 years 0 months: 117",
+        "about 22804.77 yuan",
+    ] {
+        assert!(text.contains(said), "{said} not in {text}");
+    }
+    // In Chinese: the same lines and figures, worded from the same place.
+    let zh: Value = app
+        .post("/v1/me/pension-estimate")
+        .bearer_auth(&token)
+        .header("accept-language", "zh-CN")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(zh["monthly_total_fen"], 2_280_477);
+    let lines = zh["explanation"].as_array().unwrap();
+    assert_eq!(lines.len(), e["explanation"].as_array().unwrap().len());
+    assert!(lines[4].as_str().unwrap().contains("按月加权"), "{lines:?}");
     // A higher future base gives a higher pension.
     let richer: Value = estimate(&app, &token, json!({"future_base_ratio": 2.0}))
         .await

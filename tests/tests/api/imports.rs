@@ -28,8 +28,8 @@ fn national_id(n: u16) -> String {
         .to_owned()
 }
 
-fn credit_code(first17: &str) -> String {
-    CreditCode::from_first17(first17)
+fn credit_code(first16: &str) -> String {
+    CreditCode::from_first16(first16)
         .unwrap()
         .as_str()
         .to_owned()
@@ -68,7 +68,7 @@ async fn setup(n: u16) -> Setup {
         let body: Value = res.json().await.unwrap();
         persons.push((id, body["id"].as_str().unwrap().to_owned()));
     }
-    let employer = credit_code("91440300MA5F0000X");
+    let employer = credit_code("91440300MA5F0000");
     let res = app
         .post("/v1/staff/employers")
         .bearer_auth(&token)
@@ -216,7 +216,7 @@ fn mixed_contributions(s: &Setup) -> (Vec<Option<Value>>, Vec<(u64, &'static str
         ),
         // 5: a valid credit code nobody registered
         Some(
-            json!({"national_id": p1, "employer_credit_code": credit_code("91440300MA5F0001X"), "period": "2024-02", "insurance": "pension", "declared_wage_fen": 300000}),
+            json!({"national_id": p1, "employer_credit_code": credit_code("91440300MA5F0001"), "period": "2024-02", "insurance": "pension", "declared_wage_fen": 300000}),
         ),
         // 6: parameters start in 2014
         Some(
@@ -891,6 +891,109 @@ async fn unpaid_months_turn_to_arrears_after_their_due_date() {
             ("2026-08", "paid"),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_regions_due_day_decides_when_a_month_falls_into_arrears() {
+    let s = setup(2).await;
+    let (id, person) = (&s.persons[0].0, &s.persons[0].1);
+    let row = |period: &str| {
+        json!({"national_id": id, "employer_credit_code": s.employer,
+            "period": period, "insurance": "pension", "declared_wage_fen": 1_000_000})
+    };
+    let res = s
+        .import_ok(
+            CONTRIBUTIONS,
+            NDJSON,
+            jsonl(&[row("2026-09"), row("2026-10")]),
+        )
+        .await;
+    assert_eq!(counts(&res), (2, 0, 0));
+    let statuses = || async {
+        let list = s
+            .app
+            .get_ok(
+                &s.token,
+                &format!("/v1/staff/persons/{person}/contributions?reason=arrears%20check"),
+            )
+            .await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["status"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Today is 2026-11-23: with the 15th, 2026-10 (due 2026-11-15) is in arrears.
+    assert_eq!(statuses().await, ["arrears", "arrears"]);
+    // The region moves its deadline to the 25th: 2026-10 is due until 2026-11-25.
+    let admin = s.app.staff_token(StaffRole::Admin).await;
+    let res = s
+        .app
+        .client
+        .put(s.app.url("/v1/staff/regions/440300"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "深圳市", "time_zone": "Asia/Shanghai", "contribution_due_day": 25}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(statuses().await, ["due", "arrears"]);
+}
+
+#[tokio::test]
+async fn history_before_2006_is_credited_at_11_percent() {
+    let s = setup(2).await;
+    let admin = s.app.staff_token(StaffRole::Admin).await;
+    // Average wage 1 500.00; 2004 with a share of 10 % set, 2005 with none given → 11 %.
+    for (y, share) in [(2004, Some(1000)), (2005, None)] {
+        let mut year = json!({
+            "average_monthly_wage_fen": 150_000, "base_floor_pct": 60, "base_ceiling_pct": 300, "late_fee_bp_per_day": 5,
+            "rates": {"pension": {"employer_bp": 2000, "employee_bp": 800}, "medical": {"employer_bp": 600, "employee_bp": 200},
+                      "unemployment": {"employer_bp": 200, "employee_bp": 100}, "work_injury": {"employer_bp": 100, "employee_bp": 0},
+                      "maternity": {"employer_bp": 80, "employee_bp": 0}}
+        });
+        if let Some(share) = share {
+            year["personal_account_bp"] = json!(share);
+        }
+        let res = s
+            .app
+            .client
+            .put(s.app.url(&format!("/v1/staff/regions/440300/years/{y}")))
+            .bearer_auth(&admin)
+            .json(&year)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    // December 2004 and December 2005 at 3 000.00 (inside 900.00 … 4 500.00), paid.
+    let row = |period: &str, paid: &str| {
+        json!({"national_id": s.persons[0].0, "employer_credit_code": s.employer,
+            "period": period, "insurance": "pension", "declared_wage_fen": 300_000, "paid_at": paid})
+    };
+    let rows = [
+        row("2004-12", "2005-01-10T10:00:00+08:00"),
+        row("2005-12", "2006-01-10T10:00:00+08:00"),
+    ];
+    let res = s.import_ok(CONTRIBUTIONS, NDJSON, jsonl(&rows)).await;
+    assert_eq!(counts(&res), (2, 0, 0));
+    let interest = |year: i32| {
+        s.app
+            .post("/v1/staff/pension-interest")
+            .bearer_auth(&admin)
+            .json(&json!({"region": "440300", "year": year, "rate_bp": 300}))
+            .send()
+    };
+    // 2004: 10 % = 300.00 credited in December earns 1/12 of a year at 3 %:
+    // 30 000 × 300 / 120 000 = 75 fen.
+    let result: Value = interest(2004).await.unwrap().json().await.unwrap();
+    assert_eq!(result["interest_total_fen"], 75);
+    // 2005: the opening 300.75 earns the year, December's 11 % = 330.00 one month:
+    // (30 075 × 12 + 33 000) × 300 / 120 000 = 984.75 → 985 (at 8 %, 240.00: 962.25 → 962).
+    let result: Value = interest(2005).await.unwrap().json().await.unwrap();
+    assert_eq!(result["persons"], 1);
+    assert_eq!(result["interest_total_fen"], 985);
 }
 
 /// Batches are written while the next ones are read (on PostgreSQL by several writers, split by

@@ -570,7 +570,8 @@ async fn a_dead_job_is_retried_by_an_admin_and_runs_again() {
 
     // The metrics show the two queued probes.
     let metrics = app
-        .get("/metrics")
+        .client
+        .get(format!("{}/metrics", app.metrics_url))
         .send()
         .await
         .unwrap()
@@ -584,7 +585,8 @@ async fn a_dead_job_is_retried_by_an_admin_and_runs_again() {
     assert!(metrics.contains("shebao_jobs{kind=\"probe\",state=\"running\"} 0"));
     app.clock.advance(chrono::Duration::seconds(42));
     let metrics = app
-        .get("/metrics")
+        .client
+        .get(format!("{}/metrics", app.metrics_url))
         .send()
         .await
         .unwrap()

@@ -4,11 +4,13 @@
 mod errors;
 mod estimate;
 mod identity;
+mod identity_limits;
 mod imports;
 mod jobs;
 mod migrations;
 mod openapi_spec;
 mod operations;
+mod platform;
 mod records;
 mod reminders;
 mod staff_registry;

@@ -50,7 +50,16 @@ fn declared(folder: &str) -> BTreeSet<(String, String)> {
         let sql = std::fs::read_to_string(dir.join("up.sql")).unwrap();
         let mut table: Option<String> = None;
         for line in sql.lines().map(str::trim) {
-            if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+            // `ALTER TABLE t ADD COLUMN c …`, one statement a line.
+            let added = line.strip_prefix("ALTER TABLE ").and_then(|rest| {
+                let mut words = rest.split_whitespace();
+                let t = words.next()?;
+                (words.next()? == "ADD" && words.next()? == "COLUMN").then_some(())?;
+                Some((t.to_owned(), words.next()?.to_owned()))
+            });
+            if let Some(column) = added {
+                out.insert(column);
+            } else if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
                 table = Some(rest.split_whitespace().next().unwrap().to_owned());
             } else if line.starts_with(')') {
                 table = None;
@@ -125,6 +134,9 @@ fn the_diesel_schema_reads_every_table() {
             String,
             chrono::NaiveDateTime,
             chrono::NaiveDateTime,
+            i32,
+            i32,
+            String,
         )>(&mut conn)
         .unwrap();
     assert_eq!(

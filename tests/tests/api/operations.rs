@@ -117,7 +117,8 @@ async fn metrics_count_requests_per_route() {
             .unwrap();
     }
     app.get("/v1/does/not/exist").send().await.unwrap();
-    let res = app.get("/metrics").send().await.unwrap();
+    let metrics = format!("{}/metrics", app.metrics_url);
+    let res = app.client.get(&metrics).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res
         .headers()
@@ -143,7 +144,8 @@ async fn metrics_count_requests_per_route() {
         .await
         .unwrap();
     let text = app
-        .get("/metrics")
+        .client
+        .get(&metrics)
         .send()
         .await
         .unwrap()
@@ -175,7 +177,36 @@ async fn serves_the_spec_and_the_docs() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    assert!(res.text().await.unwrap().contains("<html"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<title>Shebao API"), "{page}");
+    // Offline means every asset comes from this server: no absolute URL to anywhere else.
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    let assets: Vec<&str> = page
+        .split('"')
+        .filter(|part| part.starts_with("/docs/"))
+        .collect();
+    assert!(assets.len() >= 4, "{assets:?}");
+    for asset in assets {
+        let res = app.get(asset).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{asset}");
+        let body = res.bytes().await.unwrap();
+        assert!(body.len() > 100, "{asset} is empty");
+        if asset.ends_with("swagger-initializer.js") {
+            let text = std::str::from_utf8(&body).unwrap();
+            assert!(text.contains("\"/openapi.json\""), "{text}");
+        }
+    }
+    assert_eq!(
+        app.get("/docs/no-such-file.js")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]

@@ -330,6 +330,108 @@ async fn medical_account_and_transactions() {
     assert_problem(res, 422, "validation_failed").await;
 }
 
+/// The id of the person bound to the first bound account.
+fn bound_person_id(conn: &mut shebao_infra::db::DbConnection) -> String {
+    use shebao_infra::schema::accounts::dsl as a;
+    a::accounts
+        .filter(a::person_id.is_not_null())
+        .select(a::person_id.assume_not_null())
+        .first(conn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn medical_dates_are_days_of_the_regions_calendar() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let mut conn = app.db.connect();
+    let person_id = bound_person_id(&mut conn);
+    use shebao_infra::schema::medical_transactions::dsl as m;
+    // Stored in UTC: 15:30Z is 23:30 on the 20th in Shenzhen (UTC+8); 23:30Z on the 20th is
+    // already 07:30 on the 21st there.
+    for (i, at) in ["2026-11-20 15:30:00", "2026-11-20 23:30:00"]
+        .into_iter()
+        .enumerate()
+    {
+        diesel::insert_into(m::medical_transactions)
+            .values((
+                m::id.eq(format!("0191{i}")),
+                m::external_id.eq(format!("late-{i}")),
+                m::person_id.eq(&person_id),
+                m::occurred_at
+                    .eq(chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").unwrap()),
+                m::institution_code.eq("H4403001"),
+                m::institution_name.eq("深圳市人民医院"),
+                m::kind.eq("pharmacy"),
+                m::total_fen.eq(1_000 + i as i64),
+                m::account_paid_fen.eq(1_000 + i as i64),
+                m::fund_paid_fen.eq(0),
+                m::self_paid_fen.eq(0),
+                m::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let on = |day: &str| format!("/v1/me/accounts/medical/transactions?from={day}&to={day}");
+    let twentieth = get(&app, &token, &on("2026-11-20")).await;
+    let items = twentieth["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["occurred_at"], "2026-11-20T15:30:00Z");
+    let twenty_first = get(&app, &token, &on("2026-11-21")).await;
+    let items = twenty_first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["occurred_at"], "2026-11-20T23:30:00Z");
+    // Open-ended: from the 21st on, only the second; up to the 20th, only the first.
+    let later = get(
+        &app,
+        &token,
+        "/v1/me/accounts/medical/transactions?from=2026-11-21",
+    )
+    .await;
+    assert_eq!(later["items"].as_array().unwrap().len(), 1);
+    let earlier = get(
+        &app,
+        &token,
+        "/v1/me/accounts/medical/transactions?from=2026-11-20&to=2026-11-20",
+    )
+    .await;
+    assert_eq!(earlier["items"][0]["account_paid_fen"], 1_000);
+}
+
+#[tokio::test]
+async fn unemployment_time_restarts_after_re_employment() {
+    let app = demo().await;
+    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let mut conn = app.db.connect();
+    let person_id = bound_person_id(&mut conn);
+    // 24 months of benefit drawn in 2012–2013 (one month paid twice: an adjustment), before the
+    // job that paid in from 2014-01.
+    use shebao_infra::schema::benefit_payments::dsl as b;
+    let periods = (0..24).map(|k| format!("{}-{:02}", 2012 + k / 12, k % 12 + 1));
+    for (i, period) in periods.chain(["2013-12".to_owned()]).enumerate() {
+        diesel::insert_into(b::benefit_payments)
+            .values((
+                b::id.eq(format!("0192{i:03}")),
+                b::external_id.eq(format!("u-{i}")),
+                b::person_id.eq(&person_id),
+                b::kind.eq("unemployment"),
+                b::period.eq(period),
+                b::amount_fen.eq(180_000),
+                b::paid_at.eq(chrono::Utc::now().naive_utc()),
+                b::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let list = get(&app, &token, "/v1/me/benefits?kind=unemployment&limit=1").await;
+    // The time restarted with the new job: 154 months → 24; nothing of the old entitlement is
+    // left, and none of the new one is drawn (counting every benefit month ever left 0).
+    assert_eq!(
+        list["unemployment"],
+        json!({"contribution_months": 154, "months_granted": 24, "months_paid": 0, "months_left": 24})
+    );
+}
+
 #[tokio::test]
 async fn benefits_and_unemployment_entitlement() {
     let app = demo().await;

@@ -204,7 +204,7 @@ async fn the_due_campaign_texts_each_person_once_and_only_in_daylight() {
     let sms = shebao_infra::sms::TwilioSms::new(shebao_infra::sms::TwilioConfig::new(
         standin.base_url.clone(),
         "ACtest",
-        secrecy::SecretString::from("tok"),
+        String::from("tok").into(),
         "SHEBAO",
     ))
     .unwrap();

@@ -129,7 +129,7 @@ async fn registers_a_person_with_derived_facts_and_a_masked_id() {
     assert_eq!(location, format!("/v1/staff/persons/{id}"));
 
     let got: Value = app
-        .get(&location)
+        .get(&format!("{location}?reason=registration%20check"))
         .bearer_auth(&token)
         .send()
         .await
@@ -170,6 +170,8 @@ async fn registers_a_person_with_derived_facts_and_a_masked_id() {
     assert!(entries
         .iter()
         .all(|e| e.actor_kind == "staff" && e.request_id.is_some()));
+    let read = entries.iter().find(|e| e.action == "person.read").unwrap();
+    assert_eq!(read.reason.as_deref(), Some("registration check"));
 }
 
 #[tokio::test]
@@ -276,7 +278,7 @@ async fn unknown_persons_are_404() {
     let app = spawn_app().await;
     let token = app.staff_token(StaffRole::Caseworker).await;
     let res = app
-        .get("/v1/staff/persons/01937e1a-0000-7000-8000-000000000000")
+        .get("/v1/staff/persons/01937e1a-0000-7000-8000-000000000000?reason=check")
         .bearer_auth(&token)
         .send()
         .await
@@ -328,17 +330,20 @@ async fn registers_employers_by_credit_code() {
         .unwrap();
     assert_problem(res, 409, "employer_exists").await;
 
-    let bad = json!({"name": "X", "credit_code": "91350100M000100Y44", "region": "440300"});
-    let res = app
-        .post("/v1/staff/employers")
-        .bearer_auth(&token)
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
-    let problem = assert_problem(res, 422, "validation_failed").await;
-    assert_eq!(problem["errors"][0]["field"], "credit_code");
-    assert_eq!(problem["errors"][0]["code"], "check_character");
+    // A wrong check character, of the whole code or (Y56) of its organisation code.
+    for code in ["91350100M000100Y44", "91350100M000100Y56"] {
+        let bad = json!({"name": "X", "credit_code": code, "region": "440300"});
+        let res = app
+            .post("/v1/staff/employers")
+            .bearer_auth(&token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "credit_code");
+        assert_eq!(problem["errors"][0]["code"], "check_character");
+    }
 }
 
 #[tokio::test]
@@ -656,11 +661,147 @@ async fn yearly_pension_interest_is_credited_once() {
     .into_iter()
     .map(|(r, b)| (r, shebao_domain::money::Fen(b)))
     .collect();
-    let (opening, credits) = shebao_domain::statement::interest_basis(&rows, &[], 2025);
+    let (opening, credits) = shebao_domain::statement::interest_basis(
+        &rows,
+        &[],
+        2025,
+        &shebao_domain::region::AccountShares::default(),
+    );
     let expected = shebao_domain::accounts::yearly_interest(opening, &credits, 262);
     let stored = shebao_infra::records::pension::interest_credits(&mut conn, person).unwrap();
     assert_eq!(stored, vec![(2025, expected.0)]);
     // Hand check of the convention: the opening balance earns the full year at 2.62 %, and the
     // credits together earn at most that.
     assert!(expected.0 >= (opening.0 * 262 + 5_000) / 10_000);
+}
+
+#[tokio::test]
+async fn admins_set_a_regions_rules_and_personal_account_shares() {
+    let app = spawn_app().await;
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let put = |path: &str, body: Value| {
+        app.client
+            .put(app.url(path))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    // A new region starts with the defaults.
+    let res = put(
+        "/v1/staff/regions/440100",
+        json!({"name": "广州", "time_zone": "Asia/Shanghai"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["contribution_due_day"], 15);
+    assert_eq!(view["divisor_age_47"], 207);
+    assert_eq!(view["divisor_fraction"], "whole_years");
+    // Set them; fields left out stay as they are.
+    let res = put(
+        "/v1/staff/regions/440100",
+        json!({"name": "广州", "time_zone": "Asia/Shanghai", "contribution_due_day": 25, "divisor_fraction": "interpolated"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = put(
+        "/v1/staff/regions/440100",
+        json!({"name": "广州市", "time_zone": "Asia/Shanghai", "divisor_age_47": 208}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let got = app.get_ok(&admin, "/v1/staff/regions/440100").await;
+    assert_eq!(got["name"], "广州市");
+    assert_eq!(got["contribution_due_day"], 25);
+    assert_eq!(got["divisor_age_47"], 208);
+    assert_eq!(got["divisor_fraction"], "interpolated");
+    // Out of range or unknown: 422 naming each field, nothing changed.
+    let res = put(
+        "/v1/staff/regions/440100",
+        json!({"name": "广州", "time_zone": "Asia/Shanghai", "contribution_due_day": 31, "divisor_age_47": 206, "divisor_fraction": "nearest"}),
+    )
+    .await
+    .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["contribution_due_day", "divisor_age_47", "divisor_fraction"]
+    );
+    assert_eq!(
+        app.get_ok(&admin, "/v1/staff/regions/440100").await["contribution_due_day"],
+        25
+    );
+    // The personal-account share: 11 % before 2006, 8 % from 2006 by default, or as set.
+    let year = |share: Option<u16>| {
+        let mut y = json!({
+            "average_monthly_wage_fen": 150_000, "base_floor_pct": 60, "base_ceiling_pct": 300, "late_fee_bp_per_day": 5,
+            "rates": {"pension": {"employer_bp": 2000, "employee_bp": 800}, "medical": {"employer_bp": 600, "employee_bp": 200},
+                      "unemployment": {"employer_bp": 200, "employee_bp": 100}, "work_injury": {"employer_bp": 100, "employee_bp": 0},
+                      "maternity": {"employer_bp": 80, "employee_bp": 0}}
+        });
+        if let Some(s) = share {
+            y["personal_account_bp"] = json!(s);
+        }
+        y
+    };
+    for (path, body, expected) in [
+        ("/v1/staff/regions/440100/years/2005", year(None), 1100),
+        ("/v1/staff/regions/440100/years/2006", year(None), 800),
+        (
+            "/v1/staff/regions/440100/years/2004",
+            year(Some(1000)),
+            1000,
+        ),
+    ] {
+        let res = put(path, body).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let view: Value = res.json().await.unwrap();
+        assert_eq!(view["personal_account_bp"], expected, "{path}");
+    }
+    let got = app.get_ok(&admin, "/v1/staff/regions/440100").await;
+    let shares: Vec<(i64, i64)> = got["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| {
+            (
+                y["year"].as_i64().unwrap(),
+                y["personal_account_bp"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shares, [(2004, 1000), (2005, 1100), (2006, 800)]);
+    let res = put("/v1/staff/regions/440100/years/2007", year(Some(10_001)))
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "personal_account_bp");
+}
+
+#[tokio::test]
+async fn a_taiwan_resident_with_a_residence_permit_number_is_registered() {
+    let app = spawn_app().await;
+    app.seed_regions();
+    let token = app.staff_token(StaffRole::Caseworker).await;
+    // 830000199201300022: a residence permit of a Taiwan resident, published by the Beijing police.
+    let res = app
+        .post("/v1/staff/persons")
+        .bearer_auth(&token)
+        .json(&person("830000199201300022", "A44030000098"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["birth_date"], "1992-01-30");
+    assert_eq!(body["gender"], "female");
 }

@@ -14,7 +14,7 @@ use shebao_domain::staff::StaffRole;
 use shebao_security::{TokenError, VerifyOptions};
 use uuid::Uuid;
 
-use crate::error::{field_error_of, ApiError, FieldIssue, Issue};
+use crate::error::{field_error_of, ApiError, ErrorCode, FieldIssue, Issue, ProblemSet, JSON_BODY};
 use crate::state::AppState;
 
 /// A JSON body. Unlike actix's own, it answers 415 for a wrong content type, 413 past the
@@ -76,13 +76,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .map(|s| s.settings.body_limit_bytes)
             .unwrap_or(256 * 1024);
         if !is_json(req) {
-            return Box::pin(async { Err(ApiError::UnsupportedMediaType) });
+            return Box::pin(async {
+                Err(ApiError::UnsupportedMediaType {
+                    accepted: JSON_BODY,
+                })
+            });
         }
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared = content_length(req).and_then(|n| usize::try_from(n).ok());
         if declared.is_some_and(|n| n > limit) {
             return Box::pin(async move { Err(ApiError::PayloadTooLarge { limit }) });
         }
@@ -101,6 +101,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             Ok(Json(value))
         })
     }
+}
+
+/// The body length the request declares (`Content-Length`), if it declares one.
+pub fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// The audience and kind of staff access tokens.
@@ -133,10 +141,26 @@ impl Staff {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden)
+            Err(ErrorCode::Forbidden.into())
         }
     }
 }
+
+/// A staff route answers 401 without a valid staff token and 403 to a role it does not serve.
+impl ProblemSet for Staff {
+    fn codes() -> Vec<ErrorCode> {
+        bearer_problems(ErrorCode::Forbidden)
+    }
+}
+
+/// What a route behind a bearer token answers: 401 without a valid token, and `forbidden`, the
+/// extractor's 403.
+pub fn bearer_problems(forbidden: ErrorCode) -> Vec<ErrorCode> {
+    vec![ErrorCode::Unauthorized, ErrorCode::TokenExpired, forbidden]
+}
+
+/// Roles that may use the registry's staff endpoints.
+pub const ANY_STAFF: &[StaffRole] = &[StaffRole::Caseworker, StaffRole::Admin];
 
 /// The bearer token of the request, if it has one.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -161,10 +185,10 @@ fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
-    let token = bearer(req).ok_or(ApiError::Unauthorized)?;
+    let token = bearer(req).ok_or(ErrorCode::Unauthorized)?;
     let claims: StaffClaims =
         verify_access(state, token, STAFF_AUDIENCE, state.clock.now().timestamp())?;
-    let id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
+    let id = Uuid::parse_str(&claims.sub).map_err(|_| ErrorCode::Unauthorized)?;
     Ok(Staff {
         id,
         role: claims.role,
@@ -185,15 +209,30 @@ pub fn verify_access<C: DeserializeOwned>(
         token_use: ACCESS_TOKEN_USE,
     };
     state.signer.verify(token, &opts, now).map_err(|e| match e {
-        TokenError::Expired => ApiError::TokenExpired,
-        _ => ApiError::Unauthorized,
+        TokenError::Expired => ApiError::Code(ErrorCode::TokenExpired),
+        _ => ApiError::Code(ErrorCode::Unauthorized),
     })
 }
 
-/// The client's address as the socket saw it.
+/// The client's address: the socket's peer, or the forwarded one when the peer is a trusted
+/// proxy (see [`crate::client_ip`]).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let values = |name| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let (fwd, xff) = (values(header::FORWARDED), values(X_FORWARDED_FOR));
+    Some(crate::client_ip::client_ip(peer, &fwd, &xff, trusted).to_string())
 }
+
+const X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
 
 /// A validated page request.
 #[derive(Debug, Clone)]

@@ -1,0 +1,57 @@
+//! A signed-in person whose account is bound to a registered person: what every route of the
+//! person's own records needs.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use chrono::NaiveDate;
+use shebao_domain::region::TimeZoneName;
+use uuid::Uuid;
+
+use crate::auth::extract::bearer_problems;
+use crate::auth::person::Person;
+use crate::error::{ApiError, ErrorCode, ProblemSet};
+
+/// A signed-in person whose account is bound to a registered person.
+#[derive(Debug, Clone)]
+pub struct BoundPerson {
+    pub account_id: Uuid,
+    pub person_id: Uuid,
+    /// Their region's time zone: whose calendar says when a month falls due.
+    pub time_zone: TimeZoneName,
+}
+
+/// The person's routes answer 401 like any person's, and 403 `binding_required` until an ID
+/// card is bound.
+impl ProblemSet for BoundPerson {
+    fn codes() -> Vec<ErrorCode> {
+        bearer_problems(ErrorCode::BindingRequired)
+    }
+}
+
+impl BoundPerson {
+    /// The person's local date at `now`.
+    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        self.time_zone.local_date(now)
+    }
+}
+
+impl FromRequest for BoundPerson {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let person = Person::from_request(req, payload);
+        Box::pin(async move {
+            let person = person.await?;
+            let (person_id, time_zone) = person.person.ok_or(ErrorCode::BindingRequired)?;
+            Ok(BoundPerson {
+                account_id: person.account_id,
+                person_id,
+                time_zone,
+            })
+        })
+    }
+}

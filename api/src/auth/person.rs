@@ -1,0 +1,215 @@
+//! The phone app's tokens: access tokens (15 minutes, tied to a session, optionally stepped up),
+//! MFA tokens (the second half of a sign-in), and the `Person` extractor. Person tokens carry
+//! the audience `shebao:app`; staff tokens carry `shebao:staff`, so neither works on the other's
+//! routes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::{Deserialize, Serialize};
+use shebao_domain::region::TimeZoneName;
+use shebao_infra::identity::sessions;
+use shebao_security::opaque;
+use uuid::Uuid;
+
+use crate::auth::extract::{bearer, bearer_problems, verify_access, ACCESS_TOKEN_USE};
+use crate::error::{ApiError, ErrorCode, ProblemSet};
+use crate::session_cache::VerifiedToken;
+use crate::state::AppState;
+
+pub const APP_AUDIENCE: &str = "shebao:app";
+pub const MFA_TOKEN_USE: &str = "mfa";
+pub const MFA_TTL_SECS: i64 = 300;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The account id.
+    pub sub: String,
+    /// The session id.
+    pub sid: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub token_use: String,
+    /// Until when (unix seconds) this token counts as stepped up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub token_use: String,
+    pub device: String,
+}
+
+/// A signed-in person (an account), from a valid access token of a live session.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub account_id: Uuid,
+    pub session_id: Uuid,
+    /// The registered person the account is bound to as of this request, and the time zone
+    /// of their region.
+    pub person: Option<(Uuid, TimeZoneName)>,
+    pub step_up_until: Option<i64>,
+}
+
+/// A person's route answers 401 without a valid token of a live session; 403 is what any
+/// secured route may answer to a principal it does not serve.
+impl ProblemSet for Person {
+    fn codes() -> Vec<ErrorCode> {
+        bearer_problems(ErrorCode::Forbidden)
+    }
+}
+
+impl Person {
+    /// Sensitive actions need a step-up younger than five minutes.
+    pub fn require_step_up(&self, now: i64) -> Result<(), ApiError> {
+        if self.step_up_until.is_some_and(|until| until > now) {
+            Ok(())
+        } else {
+            Err(ApiError::Code(ErrorCode::StepUpRequired))
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+impl FromRequest for Person {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(str::to_owned);
+        let state = state_of(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(ErrorCode::Unauthorized)?;
+            let now = state.now();
+            let key = opaque::sha256(&token);
+            let verified = match state.sessions.token(&key) {
+                Some(v) if v.exp <= now.timestamp() => return Err(ErrorCode::TokenExpired.into()),
+                Some(v) => v,
+                None => {
+                    let claims: PersonClaims =
+                        verify_access(&state, &token, APP_AUDIENCE, now.timestamp())?;
+                    let v = VerifiedToken {
+                        account_id: Uuid::parse_str(&claims.sub)
+                            .map_err(|_| ErrorCode::Unauthorized)?,
+                        session_id: Uuid::parse_str(&claims.sid)
+                            .map_err(|_| ErrorCode::Unauthorized)?,
+                        step_up_until: claims.step_up_until,
+                        exp: claims.exp,
+                    };
+                    state.sessions.put_token(key, v);
+                    v
+                }
+            };
+            let (account_id, session_id) = (verified.account_id, verified.session_id);
+            // Sessions can be ended before their tokens expire: check it is still live. One
+            // read serves a burst of requests (`SessionCache`); the write that notes use
+            // happens at most once a minute.
+            let live = match state.sessions.get(session_id, account_id) {
+                Some(live) => live,
+                None => {
+                    let ts = now.naive_utc();
+                    let epoch = state.sessions.epoch();
+                    let live = state
+                        .db
+                        .run(move |c| {
+                            let live = sessions::authenticate(c, session_id, account_id, ts)?;
+                            if live.as_ref().is_some_and(|l| l.stale) {
+                                sessions::touch(c, session_id, ts)?;
+                            }
+                            Ok(live)
+                        })
+                        .await?
+                        .ok_or(ErrorCode::Unauthorized)?;
+                    state
+                        .sessions
+                        .put(epoch, session_id, account_id, live.clone());
+                    live
+                }
+            };
+            Ok(Person {
+                account_id,
+                session_id,
+                person: live.person,
+                step_up_until: verified.step_up_until,
+            })
+        })
+    }
+}
+
+/// The device a session is opened from, as the app names itself.
+pub fn device_of(req: &HttpRequest) -> String {
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    if ua.is_empty() {
+        "unknown device".to_owned()
+    } else {
+        ua.chars().take(200).collect()
+    }
+}
+
+/// Signs an access token for a session.
+pub fn access_token(
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+    step_up_until: Option<i64>,
+) -> Result<String, ApiError> {
+    let now = state.now().timestamp();
+    let claims = PersonClaims {
+        iss: state.settings.token_issuer.clone(),
+        aud: APP_AUDIENCE.to_owned(),
+        sub: account_id.to_string(),
+        sid: session_id.to_string(),
+        exp: now + state.settings.access_token_ttl_secs,
+        iat: now,
+        jti: Uuid::now_v7().to_string(),
+        token_use: ACCESS_TOKEN_USE.to_owned(),
+        step_up_until,
+    };
+    state.signer.sign(&claims).map_err(ApiError::internal)
+}
+
+/// A fresh refresh token and the hash that is stored.
+pub fn new_refresh_token() -> (String, String) {
+    let token = opaque::random_token();
+    let hash = opaque::sha256_hex(&token);
+    (token, hash)
+}
+
+pub fn mfa_token(state: &AppState, account_id: Uuid, device: &str) -> Result<String, ApiError> {
+    let now = state.now().timestamp();
+    let claims = MfaClaims {
+        iss: state.settings.token_issuer.clone(),
+        aud: APP_AUDIENCE.to_owned(),
+        sub: account_id.to_string(),
+        exp: now + MFA_TTL_SECS,
+        iat: now,
+        jti: Uuid::now_v7().to_string(),
+        token_use: MFA_TOKEN_USE.to_owned(),
+        device: device.to_owned(),
+    };
+    state.signer.sign(&claims).map_err(ApiError::internal)
+}

@@ -1,0 +1,2 @@
+DROP TABLE sms_phone_locks;
+DROP TABLE auth_throttle;
