@@ -1,4 +1,4 @@
-//! The `shebao` command line: serve (the default), migrate, seed, admin, openapi.
+//! The `shebao` command line: serve (the default), worker, migrate, seed, admin, openapi.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -46,6 +46,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run background jobs only (no HTTP server) until SIGTERM. Applies migrations first.
+    Worker,
     /// Load demo data, or generate a synthetic population for benchmarks.
     Seed(SeedArgs),
     /// Administration tasks.
@@ -191,6 +193,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("stopped");
                 Ok(())
             })
+        }
+        Command::Worker => {
+            let (settings, keys) = load()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::jobs::run_worker(
+                settings,
+                keys,
+                Arc::new(SystemClock),
+            ))
         }
         Command::Migrate => {
             let (settings, _) = load()?;

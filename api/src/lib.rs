@@ -10,6 +10,7 @@ pub mod context;
 pub mod cursor;
 pub mod docs;
 pub mod error;
+pub mod jobs;
 pub mod limits;
 pub mod metrics;
 pub mod middleware;

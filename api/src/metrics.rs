@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latency per route, requests in flight, pool use.
+//! Prometheus metrics: request counts and latency per route, requests in flight, pool use, and
+//! the background-job queue.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -12,6 +13,10 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub in_flight: IntGauge,
     pub db_pool: IntGaugeVec,
+    /// Queued and running jobs per kind (read from the database at each scrape).
+    pub jobs: IntGaugeVec,
+    /// How long the oldest due, queued job has waited, in seconds (0 when none waits).
+    pub jobs_oldest_queued_age: IntGauge,
 }
 
 impl Metrics {
@@ -39,6 +44,19 @@ impl Metrics {
             Opts::new("db_pool_connections", "Database pool connections by state"),
             &["state"],
         )?;
+        let jobs = IntGaugeVec::new(
+            Opts::new(
+                "jobs",
+                "Background jobs queued and running, by kind and state",
+            ),
+            &["kind", "state"],
+        )?;
+        let jobs_oldest_queued_age = IntGauge::new(
+            "jobs_oldest_queued_age_seconds",
+            "How long the oldest due queued job has waited, in seconds",
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
+        registry.register(Box::new(jobs_oldest_queued_age.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
@@ -49,7 +67,26 @@ impl Metrics {
             latency,
             in_flight,
             db_pool,
+            jobs,
+            jobs_oldest_queued_age,
         })
+    }
+
+    /// The queue as the database shows it now. Every kind this build runs is shown, at 0 when
+    /// it has no jobs.
+    pub fn set_jobs(&self, stats: &shebao_infra::jobs::queue::QueueStats, kinds: &[&str]) {
+        self.jobs.reset();
+        for kind in kinds {
+            for state in ["queued", "running"] {
+                self.jobs.with_label_values(&[*kind, state]).set(0);
+            }
+        }
+        for k in &stats.active {
+            self.jobs
+                .with_label_values(&[k.kind.as_str(), k.state.as_str()])
+                .set(k.count);
+        }
+        self.jobs_oldest_queued_age.set(stats.oldest_queued_secs);
     }
 
     /// The Prometheus text exposition of everything registered.

@@ -62,6 +62,8 @@ use crate::routes;
         routes::estimate::pension_estimate,
         routes::estimate::ecard,
         routes::estimate::ecard_verify,
+        routes::jobs::list,
+        routes::jobs::retry,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),

@@ -31,6 +31,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     sms_standin: Option<RunningStandIn>,
+    jobs: Option<crate::jobs::RunningJobs>,
     /// The metrics listener's port and server.
     metrics: Option<(u16, Server)>,
 }
@@ -246,11 +247,21 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, "listening");
+        let jobs = settings.jobs_enabled.then(|| {
+            crate::jobs::RunningJobs::start(
+                state.db.clone(),
+                state.clock.clone(),
+                &settings,
+                state.sms.clone(),
+                state.vault.clone(),
+            )
+        });
         Ok(Application {
             port,
             server,
             state,
             sms_standin,
+            jobs,
             metrics,
         })
     }
@@ -286,6 +297,9 @@ impl Application {
             handle
         });
         let result = self.server.await;
+        if let Some(jobs) = self.jobs {
+            jobs.stop().await;
+        }
         if let Some(handle) = metrics {
             handle.stop(true).await;
         }

@@ -296,6 +296,197 @@ fn serves_and_stops_gracefully_on_sigterm() {
     assert!(!logs.contains("440300198603120"));
 }
 
+mod worker {
+    use super::*;
+    use shebao_domain::jobs::{JobKind, JobState};
+    use shebao_infra::db::DbConnection;
+    use shebao_infra::jobs::probe;
+    use shebao_infra::jobs::queue::{self, NewJob};
+
+    /// The database of a test: SQLite in `dir`, or, when `SHEBAO_TEST_POSTGRES_URL` names a
+    /// server, a PostgreSQL database named after `dir` (made by [`PgDatabase`]).
+    fn url(dir: &std::path::Path) -> String {
+        match postgres_admin() {
+            Some(admin) => {
+                let (server, _) = admin.rsplit_once('/').unwrap();
+                format!("{server}/{}", pg_name(dir))
+            }
+            None => format!("sqlite://{}", dir.join("s.db").display()),
+        }
+    }
+
+    fn postgres_admin() -> Option<String> {
+        std::env::var("SHEBAO_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn pg_name(dir: &std::path::Path) -> String {
+        let tail: String = dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        format!("shebao_cli_{}", tail.to_ascii_lowercase())
+    }
+
+    /// Creates the PostgreSQL database of `dir` (when the tests run on PostgreSQL) and drops
+    /// it at the end.
+    struct PgDatabase(Option<(String, String)>);
+
+    impl PgDatabase {
+        fn new(dir: &std::path::Path) -> PgDatabase {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            PgDatabase(postgres_admin().map(|admin| {
+                let name = pg_name(dir);
+                let mut c = diesel::PgConnection::establish(&admin).unwrap();
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                (admin, name)
+            }))
+        }
+    }
+
+    impl Drop for PgDatabase {
+        fn drop(&mut self) {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            if let Some((admin, name)) = &self.0 {
+                if let Ok(mut c) = diesel::PgConnection::establish(admin) {
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+
+    fn worker(dir: &std::path::Path) -> std::process::Child {
+        shebao(dir)
+            .arg("worker")
+            .env("DATABASE_URL", url(dir))
+            .env("SHEBAO_GENERATE_KEYS", "true")
+            .env("SHEBAO_JOB_LEASE_SECS", "2")
+            .env("SHEBAO_JOB_POLL_MS", "100")
+            .env("SHEBAO_SHUTDOWN_TIMEOUT_SECS", "1")
+            .env("SHEBAO_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// A migrated database with one probe job that takes `sleep_ms` each try.
+    fn probe_job(dir: &std::path::Path, sleep_ms: u64) -> uuid::Uuid {
+        let out = shebao(dir)
+            .arg("migrate")
+            .env("DATABASE_URL", url(dir))
+            .env("SHEBAO_GENERATE_KEYS", "true")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut conn = DbConnection::open(&url(dir)).unwrap();
+        let now = chrono::Utc::now();
+        let job = NewJob {
+            max_attempts: 3,
+            ..NewJob::now(
+                JobKind::parse(probe::KIND).unwrap(),
+                &serde_json::json!({ "sleep_ms": sleep_ms }),
+                now,
+            )
+        };
+        queue::enqueue(&mut conn, &job, now).unwrap().unwrap()
+    }
+
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn runs(dir: &std::path::Path, id: uuid::Uuid) -> Vec<probe::ProbeRun> {
+        probe::runs(&mut DbConnection::open(&url(dir)).unwrap(), id).unwrap()
+    }
+
+    fn job(dir: &std::path::Path, id: uuid::Uuid) -> queue::Job {
+        queue::get(&mut DbConnection::open(&url(dir)).unwrap(), id)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn sigterm(child: &std::process::Child) {
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    #[test]
+    fn a_worker_killed_mid_job_loses_it_to_another_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let _db = PgDatabase::new(dir.path());
+        let id = probe_job(dir.path(), 1500);
+        let mut first = worker(dir.path());
+        wait_for("the first worker to start the job", || {
+            !runs(dir.path(), id).is_empty()
+        });
+        // SIGKILL: no chance to finish or give the job back.
+        first.kill().unwrap();
+        first.wait().unwrap();
+        let held = job(dir.path(), id);
+        assert_eq!(held.state, JobState::Running);
+        let mut second = worker(dir.path());
+        wait_for("the job to be done by the second worker", || {
+            job(dir.path(), id).state == JobState::Done
+        });
+        sigterm(&second);
+        let status = second.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        let runs = runs(dir.path(), id);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!(runs[0].attempt, 1);
+        assert!(runs[0].finished_at.is_none(), "the killed try never ended");
+        assert_eq!(runs[1].attempt, 2);
+        assert!(runs[1].finished_at.is_some());
+        assert_ne!(runs[0].worker, runs[1].worker);
+        assert_eq!(job(dir.path(), id).attempts, 2);
+    }
+
+    #[test]
+    fn sigterm_gives_back_a_job_that_does_not_finish_in_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let _db = PgDatabase::new(dir.path());
+        let id = probe_job(dir.path(), 60_000);
+        let mut w = worker(dir.path());
+        wait_for("the worker to start the job", || {
+            !runs(dir.path(), id).is_empty()
+        });
+        let asked = Instant::now();
+        sigterm(&w);
+        let status = w.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        // Grace (1 s) plus a little, not the job's 60 s.
+        assert!(asked.elapsed() < Duration::from_secs(10));
+        let mut logs = String::new();
+        w.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+        assert!(logs.contains("job released"), "{logs}");
+        let job = job(dir.path(), id);
+        assert_eq!(job.state, JobState::Queued);
+        assert_eq!(job.attempts, 0, "the unfinished try is not counted");
+        assert_eq!(job.leased_until, None);
+    }
+}
+
 #[test]
 fn starts_and_listens_while_the_database_is_down() {
     let dir = tempfile::tempdir().unwrap();

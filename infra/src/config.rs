@@ -64,6 +64,17 @@ pub struct Settings {
     pub sms_from: String,
     /// `SHEBAO_SMS_STANDIN_LISTEN`: where the built-in SMS stand-in listens.
     pub sms_standin_listen: String,
+    /// `SHEBAO_JOBS`: `on` (default) runs the job runner inside `shebao serve` too; `off`
+    /// leaves the jobs to `shebao worker` processes.
+    pub jobs_enabled: bool,
+    /// `SHEBAO_JOB_LEASE_SECS`: how long a claimed job is held before another worker may take
+    /// it (renewed every third of it while the job runs; default 60).
+    pub job_lease: Duration,
+    /// `SHEBAO_JOB_POLL_MS`: how often an idle runner looks for due jobs and schedule slots
+    /// (default 1000).
+    pub job_poll: Duration,
+    /// `SHEBAO_JOB_CONCURRENCY`: jobs one runner runs at the same time (default 4).
+    pub job_concurrency: usize,
     /// `SHEBAO_METRICS_LISTEN`: where `/metrics` is served, apart from the API (default
     /// loopback only); `off` serves no metrics.
     pub metrics_listen: Option<String>,
@@ -319,6 +330,10 @@ impl Settings {
             sms_from: non_empty("SHEBAO_SMS_FROM").unwrap_or_else(|| "SHEBAO".to_owned()),
             sms_standin_listen: non_empty("SHEBAO_SMS_STANDIN_LISTEN")
                 .unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
+            jobs_enabled: parse_bool(get, "SHEBAO_JOBS", true)?,
+            job_lease: Duration::from_secs(parse_num(get, "SHEBAO_JOB_LEASE_SECS", 60u64)?),
+            job_poll: Duration::from_millis(parse_num(get, "SHEBAO_JOB_POLL_MS", 1000u64)?),
+            job_concurrency: parse_num(get, "SHEBAO_JOB_CONCURRENCY", 4usize)?,
             metrics_listen: match non_empty("SHEBAO_METRICS_LISTEN") {
                 Some(v) if v.trim() == "off" => None,
                 Some(v) => Some(v.trim().to_owned()),
@@ -348,6 +363,24 @@ impl Settings {
             return Err(ConfigError {
                 name: "SHEBAO_WORKERS",
                 reason: "must be at least 1".into(),
+            });
+        }
+        if !(1..=3600).contains(&settings.job_lease.as_secs()) {
+            return Err(ConfigError {
+                name: "SHEBAO_JOB_LEASE_SECS",
+                reason: "must be between 1 and 3600".into(),
+            });
+        }
+        if !(10..=60_000).contains(&settings.job_poll.as_millis()) {
+            return Err(ConfigError {
+                name: "SHEBAO_JOB_POLL_MS",
+                reason: "must be between 10 and 60000".into(),
+            });
+        }
+        if !(1..=256).contains(&settings.job_concurrency) {
+            return Err(ConfigError {
+                name: "SHEBAO_JOB_CONCURRENCY",
+                reason: "must be between 1 and 256".into(),
             });
         }
         if !(60..=3600).contains(&settings.access_token_ttl_secs) {
@@ -415,6 +448,10 @@ impl fmt::Debug for Settings {
             .field("sms_auth_token", &"***")
             .field("sms_from", &self.sms_from)
             .field("sms_standin_listen", &self.sms_standin_listen)
+            .field("jobs_enabled", &self.jobs_enabled)
+            .field("job_lease", &self.job_lease)
+            .field("job_poll", &self.job_poll)
+            .field("job_concurrency", &self.job_concurrency)
             .field(
                 "metrics_listen",
                 &self.metrics_listen.as_deref().unwrap_or("off"),
@@ -447,6 +484,31 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://data/shebao.db");
         assert!(s.demo_seed && s.generate_keys);
         assert_eq!(s.key_dir, PathBuf::from("data/keys"));
+        assert!(s.jobs_enabled);
+        assert_eq!(s.job_lease, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn job_settings() {
+        let s = load(&[
+            ("SHEBAO_JOBS", "off"),
+            ("SHEBAO_JOB_LEASE_SECS", "5"),
+            ("SHEBAO_JOB_POLL_MS", "200"),
+            ("SHEBAO_JOB_CONCURRENCY", "8"),
+        ])
+        .unwrap();
+        assert!(!s.jobs_enabled);
+        assert_eq!(s.job_lease, Duration::from_secs(5));
+        assert_eq!(s.job_poll, Duration::from_millis(200));
+        assert_eq!(s.job_concurrency, 8);
+        for (name, bad) in [
+            ("SHEBAO_JOBS", "sometimes"),
+            ("SHEBAO_JOB_LEASE_SECS", "0"),
+            ("SHEBAO_JOB_POLL_MS", "1"),
+            ("SHEBAO_JOB_CONCURRENCY", "0"),
+        ] {
+            assert_eq!(load(&[(name, bad)]).unwrap_err().name, name);
+        }
     }
 
     #[test]

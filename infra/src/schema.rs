@@ -320,3 +320,55 @@ diesel::allow_tables_to_appear_in_same_query!(
 // The per-request session check reads the bound person's region (for its time zone) too.
 diesel::allow_tables_to_appear_in_same_query!(regions, accounts);
 diesel::allow_tables_to_appear_in_same_query!(regions, sessions);
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        payload -> Text,
+        state -> Text,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        leased_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        dedupe_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_schedules (name) {
+        name -> Text,
+        kind -> Text,
+        expression -> Text,
+        time_zone -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_schedule_slots (schedule_name, slot) {
+        schedule_name -> Text,
+        slot -> Timestamp,
+        job_id -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_probe_runs (id) {
+        id -> BigInt,
+        job_id -> Text,
+        attempt -> Integer,
+        worker -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+// The `due` reminder reads a person's bound account beside the month's contributions.
+diesel::allow_tables_to_appear_in_same_query!(accounts, contributions);

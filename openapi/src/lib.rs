@@ -6,6 +6,7 @@
 pub mod document;
 pub mod identity;
 pub mod imports;
+pub mod jobs;
 pub mod ops;
 pub mod problem;
 pub mod records;

@@ -34,3 +34,14 @@ pub enum StaffRole {
     Caseworker,
     Admin,
 }
+
+/// Where a background job is: `queued` (waiting for its `run_at`), `running` (a worker holds
+/// its lease), `done`, or `dead` (no tries left; kept with its error until retried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}

@@ -147,6 +147,8 @@ catalogue! {
         ("该社保卡号已被使用。", "This social-security card number belongs to another person.");
     EmployerExists = 409, "employer_exists", title::CONFLICT,
         ("该统一社会信用代码已登记。", "An employer with this credit code is registered already.");
+    JobNotDead = 409, "job_not_dead", title::CONFLICT,
+        ("只有已失败（dead）的任务可以重试。", "Only a dead job can be retried.");
     InterestAlreadyCredited = 409, "interest_already_credited", title::CONFLICT,
         ("该地区该年度的利息已记入。", "That year's interest was credited for this region already.");
     PhoneTaken = 409, "phone_taken", title::CONFLICT,

@@ -70,6 +70,21 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .db_pool
         .with_label_values(&["idle"])
         .set(i64::from(pool.idle_connections));
+    let now = state.now();
+    // The other metrics are still worth serving while the database is away: the queue's are
+    // read with a short deadline and left as they were when it passes.
+    let stats = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        state
+            .db
+            .run(move |c| shebao_infra::jobs::queue::stats(c, now)),
+    )
+    .await;
+    match stats {
+        Ok(Ok(stats)) => state.metrics.set_jobs(&stats, &crate::jobs::KINDS),
+        Ok(Err(e)) => tracing::warn!(error = %e, "reading the job queue for metrics failed"),
+        Err(_) => tracing::warn!("reading the job queue for metrics took too long"),
+    }
     let body = state.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod fallback;
 pub mod health;
 pub mod imports;
+pub mod jobs;
 pub mod me;
 pub mod persons;
 pub mod records;
@@ -60,5 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(records::staff_contributions)
         .service(estimate::pension_estimate)
         .service(estimate::ecard)
-        .service(estimate::ecard_verify);
+        .service(estimate::ecard_verify)
+        .service(jobs::list)
+        .service(jobs::retry);
 }

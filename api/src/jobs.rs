@@ -1,0 +1,172 @@
+//! Where background jobs run: `shebao worker` (jobs only) and, unless `SHEBAO_JOBS=off`,
+//! beside the HTTP server in `shebao serve`. Both build the same runner with the same handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use shebao_domain::jobs::{CronExpr, CronSchedule, JobKind};
+use shebao_domain::ports::{Clock, SmsSender};
+use shebao_domain::region::TimeZoneName;
+use shebao_infra::config::{redact_url, Settings};
+use shebao_infra::db::{run_migrations, Db, StoreError};
+use shebao_infra::jobs::probe::{self, Probe};
+use shebao_infra::jobs::{schedules, Handlers, Runner, RunnerConfig};
+use shebao_infra::reminders::due::{self, DueCampaign};
+use shebao_infra::reminders::sms::{self as reminder_sms, SmsReminder};
+use shebao_infra::sms::{TwilioConfig, TwilioSms};
+use shebao_security::{KeyMaterial, PiiVault};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Every job kind this build runs.
+pub const KINDS: [&str; 3] = [probe::KIND, due::KIND, reminder_sms::KIND];
+
+/// Every job kind this build knows, with its handler.
+pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {
+    Handlers::new()
+        .with(probe::KIND, Probe)
+        .with(due::KIND, DueCampaign { page: 500 })
+        .with(reminder_sms::KIND, SmsReminder { sms, vault })
+}
+
+/// The schedules every deployment has: (name, kind, cron expression, zone).
+const SCHEDULES: [(&str, &str, &str); 1] = [
+    // The 10th of each month at 10:00 Beijing time.
+    ("campaign.due", due::KIND, "0 10 10 * *"),
+];
+
+/// Creates (or corrects) the built-in schedules.
+async fn register_schedules(db: &Db, now: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+    db.run(move |c| {
+        for (name, kind, expr) in SCHEDULES {
+            let kind = JobKind::parse(kind).map_err(|e| StoreError::Config(e.to_string()))?;
+            let schedule = CronSchedule {
+                expr: CronExpr::parse(expr).map_err(|e| StoreError::Config(e.to_string()))?,
+                zone: TimeZoneName::ASIA_SHANGHAI,
+            };
+            schedules::upsert(c, name, &kind, &schedule, now)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub fn runner_config(settings: &Settings) -> RunnerConfig {
+    RunnerConfig {
+        worker: RunnerConfig::worker_name(),
+        lease: settings.job_lease,
+        poll: settings.job_poll,
+        concurrency: settings.job_concurrency,
+        retry: Default::default(),
+        grace: Duration::from_secs(settings.shutdown_timeout_secs),
+    }
+}
+
+/// A runner working in the background of this process.
+pub struct RunningJobs {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningJobs {
+    /// Registers the built-in schedules, then runs jobs until [`RunningJobs::stop`].
+    pub fn start(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        settings: &Settings,
+        sms: Arc<dyn SmsSender>,
+        vault: PiiVault,
+    ) -> RunningJobs {
+        let runner = Runner::new(
+            db.clone(),
+            clock.clone(),
+            handlers(sms, vault),
+            runner_config(settings),
+        );
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            if let Err(e) = register_schedules(&db, clock.now()).await {
+                tracing::warn!(error = %e, "registering the job schedules failed; the runner goes on");
+            }
+            runner.run(stopped).await;
+        });
+        RunningJobs { stop, task }
+    }
+
+    /// Claims nothing more, lets the running jobs finish (within the grace period), releases
+    /// the rest, and returns when the runner has stopped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "the job runner ended abnormally");
+        }
+    }
+}
+
+/// How long a worker waits for the database at start.
+const STARTUP_DB_WAIT: Duration = Duration::from_secs(30);
+
+/// The SMS provider of a worker: `SHEBAO_SMS_URL`, or else the stand-in that `shebao serve`
+/// starts on `SHEBAO_SMS_STANDIN_LISTEN` (a worker starts none of its own).
+fn worker_sms(settings: &Settings) -> anyhow::Result<Arc<dyn SmsSender>> {
+    let url = settings
+        .sms_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.sms_standin_listen));
+    let cfg = TwilioConfig::new(
+        url,
+        settings.sms_account_sid.clone(),
+        settings.sms_auth_token.clone(),
+        settings.sms_from.clone(),
+    );
+    let sender = TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))?;
+    Ok(Arc::new(sender))
+}
+
+/// `shebao worker`: applies the migrations, then runs jobs until SIGTERM or SIGINT.
+pub async fn run_worker(
+    settings: Settings,
+    keys: KeyMaterial,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    tracing::info!(settings = ?settings, "starting a job worker");
+    let db = Db::connect(&settings.database_url, &settings.pool_options())
+        .with_context(|| format!("connecting to {}", redact_url(&settings.database_url)))?;
+    let started = std::time::Instant::now();
+    loop {
+        match db.run(run_migrations).await {
+            Ok(_) => break,
+            Err(e) if e.is_unavailable() && started.elapsed() < STARTUP_DB_WAIT => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e).context("applying migrations"),
+        }
+    }
+    let sms = worker_sms(&settings)?;
+    let jobs = RunningJobs::start(db, clock, &settings, sms, PiiVault::new(&keys));
+    stop_signal().await?;
+    tracing::info!("stop signal received; finishing the running jobs");
+    jobs.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            _ = term.recv() => {}
+            r = tokio::signal::ctrl_c() => r.context("listening for SIGINT")?,
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("listening for Ctrl-C")?;
+    Ok(())
+}
