@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod errors;
+mod demo;
 mod estimate;
 mod identity;
 mod identity_limits;
