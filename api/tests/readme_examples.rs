@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_shebao");
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn example(name: &str) -> String {
@@ -163,7 +166,10 @@ fn the_readme_quotes_every_example_verbatim() {
         );
     }
     // No password on a command line.
-    assert!(!readme.contains("echo '"), "a password echoed in the README");
+    assert!(
+        !readme.contains("echo '"),
+        "a password echoed in the README"
+    );
 }
 
 /// Lines of output holding JSON, parsed.
@@ -177,10 +183,7 @@ fn json_lines(out: &str) -> Vec<serde_json::Value> {
 fn the_staff_walk_through_and_the_import_example_work() {
     let demo = Demo::start();
     let out = demo.run(&["staff.sh", "import.sh"], "a long demo password\n");
-    assert!(
-        out.contains("staff account admin (admin) created"),
-        "{out}"
-    );
+    assert!(out.contains("staff account admin (admin) created"), "{out}");
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 5, "{out}");
     let codes: Vec<&str> = lines[0]["items"]

@@ -616,7 +616,7 @@ fn medical_year(
                 MedicalKind::Outpatient => "O",
                 _ => "I",
             };
-            Ok::<_, StoreError>(rows.push(MedicalRow {
+            rows.push(MedicalRow {
                 external_id: format!("DEMO-MED-{}-{}-{tag}", spec.card, p),
                 national_id: national_id.clone(),
                 occurred_at: instant(p, day, hour, minute)?,
@@ -627,7 +627,8 @@ fn medical_year(
                 account_paid_fen: account,
                 fund_paid_fen: fund,
                 self_paid_fen: total - account - fund,
-            }))
+            });
+            Ok::<_, StoreError>(())
         };
         if (salt + back) % 2 == 0 {
             let total = 8_000 + (salt * 37 + back * 53) % 20 * 1_150;
@@ -637,7 +638,11 @@ fn medical_year(
         if (salt + back) % 2 == 1 {
             let total = 25_000 + (salt * 13 + back * 29) % 10 * 3_700;
             let fund = total / 2;
-            let account = if has_account { (total - fund) * 6 / 10 } else { 0 };
+            let account = if has_account {
+                (total - fund) * 6 / 10
+            } else {
+                0
+            };
             push(MedicalKind::Outpatient, hospital, 1, total, account, fund)?;
         }
         if back == 5 && i % 3 == 0 {

@@ -65,7 +65,10 @@ async fn the_demo_person_has_a_year_of_medical_spending() {
         .map(|t| &t["occurred_at"].as_str().unwrap()[..7])
         .collect();
     assert!(months.len() >= 10, "{months:?}");
-    assert!(months.iter().all(|m| ("2025-11".."2026-11").contains(m)), "{months:?}");
+    assert!(
+        months.iter().all(|m| ("2025-11".."2026-11").contains(m)),
+        "{months:?}"
+    );
     // The account still has money left after the spending.
     let account = app.get_ok(&token, "/v1/me/accounts/medical").await;
     assert!(account["balance_fen"].as_i64().unwrap() > 0, "{account}");

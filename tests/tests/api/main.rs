@@ -1,8 +1,8 @@
 //! End-to-end tests over real HTTP. One binary (one link) with a module per capability.
 #![allow(clippy::unwrap_used)]
 
-mod errors;
 mod demo;
+mod errors;
 mod estimate;
 mod identity;
 mod identity_limits;
