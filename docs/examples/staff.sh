@@ -7,7 +7,7 @@ read -rsp 'Choose a password for admin: ' STAFF_PASSWORD; echo
 printf '%s\n' "$STAFF_PASSWORD" | $SHEBAO admin create-staff --username admin --role admin
 
 # Sign in (the body goes on standard input too) and keep the access token.
-TOKEN=$(printf '{"username":"admin","password":"%s"}' "$STAFF_PASSWORD" \
+TOKEN=$(printf '%s' "$STAFF_PASSWORD" | jq -Rs '{username: "admin", password: .}' \
   | curl -sf -X POST "$API/v1/staff/auth/login" -H 'content-type: application/json' --data-binary @- \
   | jq -r .access_token)
 unset STAFF_PASSWORD
