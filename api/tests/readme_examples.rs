@@ -172,6 +172,52 @@ fn the_readme_quotes_every_example_verbatim() {
     );
 }
 
+/// The README's `sh` blocks that are not API examples but toolchain and operator commands (build,
+/// test, run): each is run elsewhere — by CI (`.ci/run`), by the `cli` tests or by the tests of
+/// the stand-ins — not here. Any other block must be one of `docs/examples/*.sh`.
+const COMMANDS: &[&str] = &[
+    "cargo run --release -p shebao-api",
+    "cargo test --workspace",
+    "cargo run -p shebao-standins --bin pay-standin -- --key-dir data/keys",
+    "export DATABASE_URL=postgres://",
+    "SHEBAO_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test -p shebao-tests",
+    "cargo run -p shebao-api -- openapi",
+];
+
+#[test]
+fn every_readme_example_is_a_script_a_test_runs() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let scripts: Vec<String> = ["import.sh", "phone.sh", "staff.sh"]
+        .iter()
+        .map(|n| example(n))
+        .collect();
+    let mut blocks = 0;
+    let mut rest = readme.as_str();
+    while let Some(start) = rest.find("```sh\n") {
+        let body = &rest[start + 6..];
+        let end = body.find("```").unwrap();
+        // Blocks inside list items are indented: compare without leading blanks.
+        let block = unindented(&body[..end]);
+        assert!(
+            scripts.iter().any(|s| unindented(s) == block)
+                || COMMANDS.iter().any(|c| block.starts_with(c)),
+            "a README example no test runs:\n{block}"
+        );
+        blocks += 1;
+        rest = &body[end + 3..];
+    }
+    assert_eq!(blocks, 9);
+}
+
+fn unindented(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_start())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_owned()
+}
+
 /// Lines of output holding JSON, parsed.
 fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()
