@@ -117,7 +117,7 @@ fn seeds_the_demo_once_and_a_deterministic_population() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("10 persons"), "{text}");
+    assert!(text.contains("12 persons"), "{text}");
     assert!(
         text.contains("demo person (fictional): name 张伟"),
         "{text}"

@@ -20,6 +20,10 @@ use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
 use crate::records::contributions::{self, ContributionStatus, NewContribution};
+use crate::records::imports::{
+    BenefitKind, BenefitPayments, BenefitRow, ImportContext, Importer, MedicalKind, MedicalRow,
+    MedicalTransactions, BATCH_ROWS,
+};
 use crate::registry::employers::{self, NewEmployer};
 use crate::registry::persons::{self, NewPerson};
 use crate::registry::regions::{self, Region};
@@ -120,6 +124,8 @@ pub struct DemoSummary {
     pub employers: usize,
     pub persons: usize,
     pub contributions: usize,
+    pub medical_transactions: usize,
+    pub benefit_payments: usize,
     pub demo_person: DemoPerson,
 }
 
@@ -138,6 +144,21 @@ struct PersonSpec {
     status: EmploymentStatus,
     /// Months (inclusive range) left unpaid: arrears.
     arrears: Option<((i32, u32), (i32, u32))>,
+    /// The last month of contributions.
+    last: Last,
+    /// Whether last month is left unpaid too (besides the current month, always due).
+    missed_last_month: bool,
+}
+
+/// Where a demo person's contribution history ends.
+#[derive(Clone, Copy)]
+enum Last {
+    /// The current month (due).
+    Current,
+    /// A fixed month: retired since the month after.
+    Month(i32, u32),
+    /// This many months before the current one: out of work since.
+    MonthsAgo(i64),
 }
 
 const EMPLOYERS: &[(&str, &str, &str)] = &[
@@ -160,6 +181,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "李娜",
@@ -173,6 +196,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: Some(((2023, 4), (2023, 6))),
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "王芳",
@@ -186,6 +211,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Resident,
         status: EmploymentStatus::Flexible,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: true,
     },
     PersonSpec {
         name: "刘洋",
@@ -199,6 +226,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "陈静",
@@ -212,6 +241,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "杨帆",
@@ -225,6 +256,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "赵磊",
@@ -238,6 +271,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "黄敏",
@@ -251,6 +286,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "周杰",
@@ -264,6 +301,8 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
     },
     PersonSpec {
         name: "吴秀英",
@@ -277,6 +316,40 @@ const PEOPLE: &[PersonSpec] = &[
         medical: MedicalCategory::Employee,
         status: EmploymentStatus::Employed,
         arrears: None,
+        last: Last::Current,
+        missed_last_month: false,
+    },
+    // Retired in March 2018 at 60: draws a pension (see `pension_payments`).
+    PersonSpec {
+        name: "孙建国",
+        region: "110000",
+        birth: (1958, 3, 15),
+        sequence: 41,
+        card: "A11000000011",
+        employer: Some(2),
+        start: (2014, 1),
+        wage_yuan: 7_200,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Retired,
+        arrears: None,
+        last: Last::Month(2018, 2),
+        missed_last_month: false,
+    },
+    // Out of work for the last months: draws unemployment benefit (see `unemployment_payments`).
+    PersonSpec {
+        name: "郑涛",
+        region: "110000",
+        birth: (1991, 6, 20),
+        sequence: 73,
+        card: "A11000000012",
+        employer: Some(2),
+        start: (2015, 9),
+        wage_yuan: 6_800,
+        medical: MedicalCategory::Employee,
+        status: EmploymentStatus::Unemployed,
+        arrears: None,
+        last: Last::MonthsAgo(UNEMPLOYED_MONTHS + 1),
+        missed_last_month: false,
     },
 ];
 
@@ -289,8 +362,10 @@ fn period(y: i32, m: u32) -> Result<Period, StoreError> {
     parse("period", Period::new(y, m))
 }
 
-/// Loads the demo: two regions with parameters since 2014, three employers and ten persons
-/// with monthly history from (at the latest) 2016 to the current month. One transaction.
+/// Loads the demo: two regions with parameters since 2014, three employers and twelve persons
+/// with monthly history from (at the latest) 2016 — to the current month, or until one retired
+/// in 2018 and another lost their job — a year of medical spending each, the retiree's pension
+/// and the other's unemployment benefit. One transaction.
 pub fn demo(
     conn: &mut DbConnection,
     vault: &PiiVault,
@@ -331,6 +406,7 @@ fn demo_in_tx(
     let mut persons_added = 0;
     let mut rows = Vec::new();
     let mut demo_person = None;
+    let mut persons_loaded = Vec::new();
     for spec in PEOPLE {
         let (y, m, d) = spec.birth;
         let region = parse("region", RegionCode::parse(spec.region))?;
@@ -360,8 +436,14 @@ fn demo_in_tx(
         }
         let params = regions::years(conn, &region)?;
         let employer = spec.employer.and_then(|i| employer_ids.get(i).copied());
+        let last = match spec.last {
+            Last::Current => current,
+            Last::Month(y, m) => period(y, m)?,
+            Last::MonthsAgo(n) => months_before(current, n)?,
+        };
+        persons_loaded.push((national_id.clone(), spec));
         let mut p = period(spec.start.0, spec.start.1)?;
-        while p <= current {
+        while p <= last {
             let Some(year) = params.iter().find(|y| y.year() == p.year()) else {
                 break;
             };
@@ -374,7 +456,8 @@ fn demo_in_tx(
                 period(from.0, from.1).is_ok_and(|f| f <= p)
                     && period(to.0, to.1).is_ok_and(|t| p <= t)
             });
-            let (status, paid_at) = if p == current {
+            let missed = spec.missed_last_month && p == current.prev();
+            let (status, paid_at) = if p == current || missed {
                 (ContributionStatus::Due, None)
             } else if in_arrears {
                 (ContributionStatus::Arrears, None)
@@ -419,11 +502,220 @@ fn demo_in_tx(
     }
     let demo_person =
         demo_person.ok_or_else(|| StoreError::Config("the demo data is already loaded".into()))?;
+
+    // Spending and benefits go through the staff imports' own loaders, so they are stored
+    // exactly as an import would store them.
+    let mut medical = Vec::new();
+    let mut benefits = Vec::new();
+    for (i, (national_id, spec)) in persons_loaded.iter().enumerate() {
+        medical.extend(medical_year(i, national_id, spec, current)?);
+        match spec.status {
+            EmploymentStatus::Retired => {
+                benefits.extend(pension_payments(national_id, spec, current)?)
+            }
+            EmploymentStatus::Unemployed => {
+                benefits.extend(unemployment_payments(national_id, spec, current)?)
+            }
+            _ => {}
+        }
+    }
+    let (medical_transactions, benefit_payments) = (medical.len(), benefits.len());
+    let mut ctx = ImportContext::new(vault.clone());
+    load::<MedicalTransactions>(conn, &mut ctx, medical, ts)?;
+    load::<BenefitPayments>(conn, &mut ctx, benefits, ts)?;
     Ok(DemoSummary {
         regions: REGIONS.len(),
         employers: EMPLOYERS.len(),
         persons: persons_added,
         contributions: rows.len(),
+        medical_transactions,
+        benefit_payments,
         demo_person,
     })
+}
+
+/// Writes demo rows through an importer; any rejection is a mistake in the demo data.
+fn load<I: Importer>(
+    conn: &mut DbConnection,
+    ctx: &mut ImportContext,
+    rows: Vec<I::Row>,
+    ts: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let numbered: Vec<(u64, I::Row)> = (1..).zip(rows).collect();
+    for batch in numbered.chunks(BATCH_ROWS) {
+        let outcome = I::apply(conn, ctx, batch, ts)?;
+        if let Some(r) = outcome.rejected.first() {
+            return Err(StoreError::Config(format!(
+                "seed data {}: row {} rejected: {}",
+                I::ACTION,
+                r.line,
+                r.reason.code()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn months_before(p: Period, n: i64) -> Result<Period, StoreError> {
+    p.add_months(-n)
+        .ok_or_else(|| StoreError::Config("seed period out of range".into()))
+}
+
+fn instant(p: Period, day: u32, hour: u32, minute: u32) -> Result<NaiveDateTime, StoreError> {
+    date(p.year(), p.month(), day)?
+        .and_hms_opt(hour, minute, 0)
+        .ok_or_else(|| StoreError::Config("seed time".into()))
+}
+
+/// The region's demo pharmacy and hospital: (code, name).
+fn institutions(region: &str) -> ((&'static str, &'static str), (&'static str, &'static str)) {
+    if region == "110000" {
+        (
+            ("P110105001", "金象大药房（朝阳店）"),
+            ("H110105001", "北京市朝阳医院"),
+        )
+    } else {
+        (
+            ("P440305001", "老百姓大药房（南山店）"),
+            ("H440303001", "深圳市人民医院"),
+        )
+    }
+}
+
+/// Twelve months of medical spending before the current month: a pharmacy purchase or an
+/// outpatient visit every month, taking turns, and for some an inpatient stay. The personal
+/// account pays only for those with an employee account who are still in work; the pooled fund
+/// pays half of an outpatient bill and 85 % of an inpatient one above the 1,300 yuan deductible;
+/// the person pays the rest. Figures are illustrative.
+fn medical_year(
+    i: usize,
+    national_id: &NationalId,
+    spec: &PersonSpec,
+    current: Period,
+) -> Result<Vec<MedicalRow>, StoreError> {
+    let has_account = spec.medical == MedicalCategory::Employee
+        && matches!(
+            spec.status,
+            EmploymentStatus::Employed | EmploymentStatus::Flexible
+        );
+    let (pharmacy, hospital) = institutions(spec.region);
+    let salt = i64::try_from(i).unwrap_or(0);
+    let mut rows = Vec::new();
+    for back in 1..=12_i64 {
+        let p = months_before(current, back)?;
+        let day = u32::try_from(3 + (salt + back) % 20).unwrap_or(3);
+        let minute = u32::try_from(salt % 60).unwrap_or(0);
+        let mut push = |kind: MedicalKind,
+                        (code, name): (&str, &str),
+                        hour: u32,
+                        total: i64,
+                        account: i64,
+                        fund: i64| {
+            let tag = match kind {
+                MedicalKind::Pharmacy => "P",
+                MedicalKind::Outpatient => "O",
+                _ => "I",
+            };
+            rows.push(MedicalRow {
+                external_id: format!("DEMO-MED-{}-{}-{tag}", spec.card, p),
+                national_id: national_id.clone(),
+                occurred_at: instant(p, day, hour, minute)?,
+                institution_code: code.to_owned(),
+                institution_name: name.to_owned(),
+                kind,
+                total_fen: total,
+                account_paid_fen: account,
+                fund_paid_fen: fund,
+                self_paid_fen: total - account - fund,
+            });
+            Ok::<_, StoreError>(())
+        };
+        if (salt + back) % 2 == 0 {
+            let total = 8_000 + (salt * 37 + back * 53) % 20 * 1_150;
+            let account = if has_account { total } else { 0 };
+            push(MedicalKind::Pharmacy, pharmacy, 3, total, account, 0)?;
+        }
+        if (salt + back) % 2 == 1 {
+            let total = 25_000 + (salt * 13 + back * 29) % 10 * 3_700;
+            let fund = total / 2;
+            let account = if has_account {
+                (total - fund) * 6 / 10
+            } else {
+                0
+            };
+            push(MedicalKind::Outpatient, hospital, 1, total, account, fund)?;
+        }
+        if back == 5 && i % 3 == 0 {
+            let total = 1_860_000 + salt * 10_000;
+            let fund = (total - 130_000) * 85 / 100;
+            let account = if has_account { 60_000 } else { 0 };
+            push(MedicalKind::Inpatient, hospital, 6, total, account, fund)?;
+        }
+    }
+    Ok(rows)
+}
+
+/// The retired person's monthly pension (3,200 yuan in 2020, raised by 73 yuan a year), for the
+/// 18 months before the current one, paid on the 10th. Each year's rise is decided mid-year:
+/// the July payment carries the new amount plus the rise for January to June (the adjustment).
+fn pension_payments(
+    national_id: &NationalId,
+    spec: &PersonSpec,
+    current: Period,
+) -> Result<Vec<BenefitRow>, StoreError> {
+    let monthly = |year: i32| 320_000 + 7_300 * i64::from(year - 2020);
+    let mut rows = Vec::new();
+    for back in (1..=18).rev() {
+        let p = months_before(current, back)?;
+        let (amount, adjustment) = match p.month() {
+            1..=6 => (monthly(p.year() - 1), None),
+            7 => {
+                let rise = monthly(p.year()) - monthly(p.year() - 1);
+                let reason = format!(
+                    "{} 年基本养老金调整：每月增加 {}.{:02} 元，含 1–6 月补发",
+                    p.year(),
+                    rise / 100,
+                    rise % 100
+                );
+                (monthly(p.year()) + 6 * rise, Some((reason, 7 * rise)))
+            }
+            _ => (monthly(p.year()), None),
+        };
+        rows.push(BenefitRow {
+            external_id: format!("DEMO-PEN-{}-{p}", spec.card),
+            national_id: national_id.clone(),
+            kind: BenefitKind::Pension,
+            period: p,
+            amount_fen: amount,
+            paid_at: instant(p, 10, 1, 0)?,
+            adjustment,
+        });
+    }
+    Ok(rows)
+}
+
+/// Months of unemployment benefit drawn by the unemployed demo person, up to last month.
+const UNEMPLOYED_MONTHS: i64 = 5;
+
+/// The unemployed person's benefit (2,086 yuan a month), for each month since the job ended,
+/// paid on the 20th.
+fn unemployment_payments(
+    national_id: &NationalId,
+    spec: &PersonSpec,
+    current: Period,
+) -> Result<Vec<BenefitRow>, StoreError> {
+    let mut rows = Vec::new();
+    for back in (1..=UNEMPLOYED_MONTHS).rev() {
+        let p = months_before(current, back)?;
+        rows.push(BenefitRow {
+            external_id: format!("DEMO-UNE-{}-{p}", spec.card),
+            national_id: national_id.clone(),
+            kind: BenefitKind::Unemployment,
+            period: p,
+            amount_fen: 208_600,
+            paid_at: instant(p, 20, 1, 0)?,
+            adjustment: None,
+        });
+    }
+    Ok(rows)
 }

@@ -433,7 +433,7 @@ async fn the_demo_has_ten_years_of_monthly_history() {
     let mut conn = app.db.connect();
     assert_eq!(
         shebao_infra::registry::persons::count(&mut conn).unwrap(),
-        10
+        12
     );
     use shebao_infra::schema::contributions::dsl as c;
     let periods: Vec<String> = c::contributions
@@ -477,7 +477,7 @@ async fn the_demo_has_ten_years_of_monthly_history() {
         .unwrap();
     assert_eq!(
         shebao_infra::registry::persons::count(&mut conn).unwrap(),
-        10
+        12
     );
 }
 

@@ -1,0 +1,270 @@
+//! The README's walk-throughs, run as a newcomer runs them: the shell scripts under
+//! `docs/examples/` (which the README quotes verbatim) against the real `shebao` binary with the
+//! demo loaded, every listener on a free port.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shebao");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(repo().join("docs/examples").join(name)).unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    Some(resp)
+}
+
+/// The server with the demo loaded, and what the scripts need to reach it.
+struct Demo {
+    child: Child,
+    dir: tempfile::TempDir,
+    api: u16,
+    sms: u16,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let dir = tempfile::tempdir().unwrap();
+        let (api, sms, metrics, pay) = (free_port(), free_port(), free_port(), free_port());
+        let mut child = Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(Demo::db_env(dir.path()))
+            .env("SHEBAO_LISTEN", format!("127.0.0.1:{api}"))
+            .env("SHEBAO_SMS_STANDIN_LISTEN", format!("127.0.0.1:{sms}"))
+            .env("SHEBAO_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
+            .env("SHEBAO_PAY_STANDIN_LISTEN", format!("127.0.0.1:{pay}"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            if http_get(api, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+                break;
+            }
+            let exited = child.try_wait().unwrap().is_some();
+            if exited || started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut logs = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut logs);
+                panic!("the server never became ready:\n{logs}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Demo {
+            child,
+            dir,
+            api,
+            sms,
+        }
+    }
+
+    /// The settings the server and `shebao admin` share: one database, one key directory.
+    fn db_env(dir: &Path) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("shebao.db").display()),
+            ),
+            ("SHEBAO_DATA_DIR", dir.display().to_string()),
+            ("SHEBAO_LOG", "warn".to_owned()),
+        ]
+    }
+
+    /// Runs `scripts` (sourced one after another in one bash, stopping at the first failing
+    /// command) with `stdin`; returns standard output.
+    fn run(&self, scripts: &[&str], stdin: &str) -> String {
+        let sourced: Vec<String> = scripts
+            .iter()
+            .map(|s| format!(". docs/examples/{s}"))
+            .collect();
+        let mut child = Command::new("bash")
+            .args(["-eo", "pipefail", "-c", &sourced.join("\n")])
+            .current_dir(repo())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(Demo::db_env(self.dir.path()))
+            .env("API", format!("127.0.0.1:{}", self.api))
+            .env("SMS", format!("127.0.0.1:{}", self.sms))
+            .env("SHEBAO", BIN)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{scripts:?} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_readme_quotes_every_example_verbatim() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("docs/examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sh"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["import.sh", "phone.sh", "staff.sh"]);
+    for name in names {
+        let block = format!("```sh\n{}```\n", example(&name));
+        assert!(
+            readme.contains(&block),
+            "README.md does not quote docs/examples/{name} as it is"
+        );
+    }
+    // No password on a command line.
+    assert!(
+        !readme.contains("echo '"),
+        "a password echoed in the README"
+    );
+}
+
+/// The README's `sh` blocks that are not API examples but toolchain and operator commands (build,
+/// test, run): each is run elsewhere — by CI (`.ci/run`), by the `cli` tests or by the tests of
+/// the stand-ins — not here. Any other block must be one of `docs/examples/*.sh`.
+const COMMANDS: &[&str] = &[
+    "cargo run --release -p shebao-api",
+    "cargo test --workspace",
+    "cargo run -p shebao-standins --bin pay-standin -- --key-dir data/keys",
+    "export DATABASE_URL=postgres://",
+    "SHEBAO_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test -p shebao-tests",
+    "cargo run -p shebao-api -- openapi",
+];
+
+#[test]
+fn every_readme_example_is_a_script_a_test_runs() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let scripts: Vec<String> = ["import.sh", "phone.sh", "staff.sh"]
+        .iter()
+        .map(|n| example(n))
+        .collect();
+    let mut blocks = 0;
+    let mut rest = readme.as_str();
+    while let Some(start) = rest.find("```sh\n") {
+        let body = &rest[start + 6..];
+        let end = body.find("```").unwrap();
+        // Blocks inside list items are indented: compare without leading blanks.
+        let block = unindented(&body[..end]);
+        assert!(
+            scripts.iter().any(|s| unindented(s) == block)
+                || COMMANDS.iter().any(|c| block.starts_with(c)),
+            "a README example no test runs:\n{block}"
+        );
+        blocks += 1;
+        rest = &body[end + 3..];
+    }
+    assert_eq!(blocks, 9);
+}
+
+fn unindented(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_start())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_owned()
+}
+
+/// Lines of output holding JSON, parsed.
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn the_staff_walk_through_and_the_import_example_work() {
+    let demo = Demo::start();
+    let out = demo.run(&["staff.sh", "import.sh"], "a long demo password\n");
+    assert!(out.contains("staff account admin (admin) created"), "{out}");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 5, "{out}");
+    let codes: Vec<&str> = lines[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["110000", "440300"], "{out}");
+    assert_eq!(lines[1]["name"], "深圳市", "{out}");
+    assert_eq!(lines[2]["name"], "张三", "{out}");
+    assert_eq!(lines[2]["national_id"], "110***********002X", "{out}");
+    // The import adds a row, then leaves it alone: nothing of the demo is overwritten.
+    assert_eq!(lines[3]["accepted"], 1, "{out}");
+    assert_eq!(lines[3]["unchanged"], 0, "{out}");
+    assert_eq!(lines[3]["rejected_total"], 0, "{out}");
+    assert_eq!(lines[4]["accepted"], 0, "{out}");
+    assert_eq!(lines[4]["unchanged"], 1, "{out}");
+    assert!(!out.contains("a long demo password"), "{out}");
+}
+
+#[test]
+fn the_phone_walk_through_works() {
+    let demo = Demo::start();
+    let out = demo.run(&["phone.sh"], "");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 7, "{out}");
+    // Two SMS codes sent.
+    assert_eq!(lines[0]["expires_in"], 300, "{out}");
+    assert_eq!(lines[1]["expires_in"], 300, "{out}");
+    // The demo person is bound and their records show.
+    assert_eq!(lines[2]["name"], "张伟", "{out}");
+    assert!(lines[3]["items"].as_array().unwrap().len() >= 5, "{out}");
+    assert_eq!(lines[4]["items"].as_array().unwrap().len(), 3, "{out}");
+    // TOTP is on (ten recovery codes), and the sign-in through it ends with tokens.
+    assert_eq!(lines[5]["recovery_codes"], 10, "{out}");
+    assert_eq!(lines[6]["token_type"], "Bearer", "{out}");
+}
