@@ -47,6 +47,10 @@ pub struct Settings {
     pub token_issuer: String,
     /// `SHEBAO_ACCESS_TOKEN_TTL_SECS`: lifetime of access tokens (default 900).
     pub access_token_ttl_secs: i64,
+    /// `SHEBAO_REFRESH_REUSE_GRACE_SECS`: for how long a spent refresh token presented again
+    /// answers with the pair it was already exchanged for instead of ending the session
+    /// (parallel refreshes of a phone; default 10, at most 60, 0 turns it off).
+    pub refresh_reuse_grace_secs: u32,
     /// `SHEBAO_BODY_LIMIT_BYTES`: largest JSON body accepted (default 256 KiB).
     pub body_limit_bytes: usize,
     /// `SHEBAO_WORKERS`: HTTP worker threads (default: the number of cores).
@@ -307,6 +311,7 @@ impl Settings {
             )?),
             token_issuer: non_empty("SHEBAO_TOKEN_ISSUER").unwrap_or_else(|| "shebao".to_owned()),
             access_token_ttl_secs: parse_num(get, "SHEBAO_ACCESS_TOKEN_TTL_SECS", 900i64)?,
+            refresh_reuse_grace_secs: parse_num(get, "SHEBAO_REFRESH_REUSE_GRACE_SECS", 10u32)?,
             body_limit_bytes: parse_num(get, "SHEBAO_BODY_LIMIT_BYTES", 256 * 1024usize)?,
             workers: parse_num(get, "SHEBAO_WORKERS", cores)?,
             shutdown_timeout_secs: parse_num(get, "SHEBAO_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
@@ -354,6 +359,12 @@ impl Settings {
             return Err(ConfigError {
                 name: "SHEBAO_ACCESS_TOKEN_TTL_SECS",
                 reason: "must be between 60 and 3600".into(),
+            });
+        }
+        if settings.refresh_reuse_grace_secs > 60 {
+            return Err(ConfigError {
+                name: "SHEBAO_REFRESH_REUSE_GRACE_SECS",
+                reason: "must be between 0 and 60".into(),
             });
         }
         Ok(settings)
@@ -404,6 +415,7 @@ impl fmt::Debug for Settings {
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("token_issuer", &self.token_issuer)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_reuse_grace_secs", &self.refresh_reuse_grace_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("workers", &self.workers)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)

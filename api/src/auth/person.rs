@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
 use shebao_domain::region::TimeZoneName;
 use shebao_infra::identity::sessions;
-use shebao_security::opaque;
+use shebao_security::{opaque, PiiVault};
 use uuid::Uuid;
 
 use crate::auth::extract::{bearer, bearer_problems, verify_access, ACCESS_TOKEN_USE};
@@ -195,6 +195,15 @@ pub fn access_token(
 /// A fresh refresh token and the hash that is stored.
 pub fn new_refresh_token() -> (String, String) {
     let token = opaque::random_token();
+    let hash = opaque::sha256_hex(&token);
+    (token, hash)
+}
+
+/// The refresh token `old` is exchanged for, and its stored hash. It is derived from `old` with
+/// the server's keyed index (not drawn at random) so that `old` presented again within the reuse
+/// grace period can be answered with the same token without storing any token in clear.
+pub fn successor_refresh_token(vault: &PiiVault, old: &str) -> (String, String) {
+    let token = vault.blind_index("refresh_successor", old);
     let hash = opaque::sha256_hex(&token);
     (token, hash)
 }
