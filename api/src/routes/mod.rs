@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod fallback;
 pub mod health;
 pub mod imports;
+pub mod lookups;
 pub mod me;
 pub mod persons;
 pub mod records;
@@ -21,8 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::readyz)
         .service(staff_auth::login)
         .service(persons::create)
+        .service(lookups::search_persons)
         .service(persons::get)
         .service(employers::create)
+        .service(lookups::search_employers)
         .service(employers::get)
         .service(regions::list)
         .service(regions::get)

@@ -6,6 +6,7 @@ mod estimate;
 mod identity;
 mod identity_limits;
 mod imports;
+mod lookups;
 mod migrations;
 mod openapi_spec;
 mod operations;
