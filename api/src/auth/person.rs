@@ -177,7 +177,42 @@ pub fn access_token(
     session_id: Uuid,
     step_up_until: Option<i64>,
 ) -> Result<String, ApiError> {
-    let now = state.now().timestamp();
+    let jti = Uuid::now_v7().to_string();
+    signed_access(
+        state,
+        account_id,
+        session_id,
+        step_up_until,
+        state.now().timestamp(),
+        jti,
+    )
+}
+
+/// The access token issued with the refresh token hashed `refresh_hash` at `issued_at`: its
+/// claims (and so, Ed25519 signing being deterministic, the token) are the same each time, so a
+/// refresh retried within the grace period gets back exactly the pair it was first given.
+pub fn refreshed_access_token(
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+    issued_at: i64,
+    refresh_hash: &str,
+) -> Result<String, ApiError> {
+    let digest = opaque::sha256(&format!("access_jti\0{refresh_hash}"));
+    let mut first16 = [0u8; 16];
+    first16.copy_from_slice(&digest[..16]);
+    let jti = Uuid::from_bytes(first16).to_string();
+    signed_access(state, account_id, session_id, None, issued_at, jti)
+}
+
+fn signed_access(
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+    step_up_until: Option<i64>,
+    now: i64,
+    jti: String,
+) -> Result<String, ApiError> {
     let claims = PersonClaims {
         iss: state.settings.token_issuer.clone(),
         aud: APP_AUDIENCE.to_owned(),
@@ -185,7 +220,7 @@ pub fn access_token(
         sid: session_id.to_string(),
         exp: now + state.settings.access_token_ttl_secs,
         iat: now,
-        jti: Uuid::now_v7().to_string(),
+        jti,
         token_use: ACCESS_TOKEN_USE.to_owned(),
         step_up_until,
     };

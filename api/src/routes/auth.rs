@@ -519,7 +519,8 @@ async fn spend_mfa_token(state: &AppState, claims: &MfaClaims) -> Result<(), Api
 }
 
 enum Refreshed {
-    Ok(Uuid, Uuid),
+    /// The account, the session and when the successor was issued.
+    Ok(Uuid, Uuid, NaiveDateTime),
     Invalid,
     Reused(Uuid, Uuid),
 }
@@ -545,7 +546,7 @@ fn rotate(
     }
     if token.used_at.is_none() && sessions::spend_refresh(c, &token.id, ts)? {
         sessions::issue_refresh(c, session.id, new_hash, ts)?;
-        return Ok(Refreshed::Ok(session.account_id, session.id));
+        return Ok(Refreshed::Ok(session.account_id, session.id, ts));
     }
     let spent_at = match token.used_at {
         Some(at) => at,
@@ -557,7 +558,7 @@ fn rotate(
         .is_some_and(|t| t.session_id == session.id && t.used_at.is_none());
     Ok(
         match refresh_replay(spent_at, ts, grace_secs, successor_unspent) {
-            RefreshReplay::Retry => Refreshed::Ok(session.account_id, session.id),
+            RefreshReplay::Retry => Refreshed::Ok(session.account_id, session.id, spent_at),
             RefreshReplay::Reuse => Refreshed::Reused(session.account_id, session.id),
         },
     )
@@ -565,11 +566,11 @@ fn rotate(
 
 /// Exchanges a refresh token for a new pair. The old one dies; presenting it again within the
 /// grace period (`SHEBAO_REFRESH_REUSE_GRACE_SECS`, parallel refreshes) answers with the same
-/// refresh token again; later, presenting a used one ends the whole session (its newest refresh
+/// pair again (the access token keeps its first issue time); later, presenting a used one ends the whole session (its newest refresh
 /// token stops working too).
 #[utoipa::path(post, operation_id = "refresh", path = "/v1/auth/refresh", tag = "identity", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new pair (the same refresh token again for a retry within the grace period)", body = TokenPair),
+        (status = 200, description = "A new pair (the same pair again for a retry within the grace period)", body = TokenPair),
         (status = 401, description = "Unknown, expired or revoked (`invalid_refresh_token`), or reused after the grace period (`refresh_token_reused`: the session is now revoked)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[post("/v1/auth/refresh")]
 pub async fn refresh(
@@ -583,13 +584,20 @@ pub async fn refresh(
     let old_hash = opaque::sha256_hex(old);
     let (new_refresh, new_hash) = person_auth::successor_refresh_token(&state.vault, old);
     let grace = state.settings.refresh_reuse_grace_secs;
+    let hash = new_hash.clone();
     let outcome = state
         .db
-        .transaction(move |c| rotate(c, &old_hash, &new_hash, ts, grace))
+        .transaction(move |c| rotate(c, &old_hash, &hash, ts, grace))
         .await?;
     match outcome {
-        Refreshed::Ok(account_id, session_id) => Ok(HttpResponse::Ok().json(TokenPair {
-            access_token: person_auth::access_token(&state, account_id, session_id, None)?,
+        Refreshed::Ok(account_id, session_id, at) => Ok(HttpResponse::Ok().json(TokenPair {
+            access_token: person_auth::refreshed_access_token(
+                &state,
+                account_id,
+                session_id,
+                at.and_utc().timestamp(),
+                &new_hash,
+            )?,
             refresh_token: new_refresh,
             token_type: "Bearer".into(),
             expires_in: state.settings.access_token_ttl_secs,
