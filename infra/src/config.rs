@@ -482,6 +482,21 @@ mod tests {
     }
 
     #[test]
+    fn the_refresh_reuse_grace_defaults_to_ten_seconds_and_stays_short() {
+        assert_eq!(load(&[]).unwrap().refresh_reuse_grace_secs, 10);
+        let off = load(&[("SHEBAO_REFRESH_REUSE_GRACE_SECS", "0")]).unwrap();
+        assert_eq!(off.refresh_reuse_grace_secs, 0);
+        for bad in ["61", "-1", "ten"] {
+            assert_eq!(
+                load(&[("SHEBAO_REFRESH_REUSE_GRACE_SECS", bad)])
+                    .unwrap_err()
+                    .name,
+                "SHEBAO_REFRESH_REUSE_GRACE_SECS"
+            );
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         assert_eq!(
             load(&[("SHEBAO_DB_POOL_SIZE", "many")]).unwrap_err().name,
