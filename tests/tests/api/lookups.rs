@@ -95,6 +95,24 @@ async fn persons_are_found_by_id_number_card_number_or_name_in_a_region() {
         assert_eq!(page["items"].as_array().unwrap().len(), 0, "{q}");
         assert!(page["next_cursor"].is_null());
     }
+
+    // Every look-up is in the audit log with its reason: one entry per person answered (1 by ID
+    // number, 1 by card, 1 on each page by name), and one without a subject for each of the 4
+    // that found no one.
+    let searches: Vec<(Option<String>, Option<String>)> = {
+        use diesel::prelude::*;
+        use shebao_infra::schema::audit_log::dsl as l;
+        l::audit_log
+            .filter(l::action.eq("person.search"))
+            .select((l::subject_id, l::reason))
+            .load(&mut app.db.connect())
+            .unwrap()
+    };
+    assert_eq!(searches.len(), 4 + 4);
+    assert_eq!(searches.iter().filter(|(s, _)| s.is_none()).count(), 4);
+    assert!(searches
+        .iter()
+        .all(|(_, r)| r.as_deref() == Some("phone enquiry #123")));
 }
 
 async fn refused(app: &TestApp, token: &str, path: &str) -> Vec<(String, String)> {
