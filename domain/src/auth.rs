@@ -1,6 +1,7 @@
 //! Rules of signing in: SMS code purposes and limits, and the TOTP replay rule. How repeated
 //! failures slow down and lock out is in [`crate::throttle`].
 
+use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::ValueError;
@@ -72,6 +73,35 @@ pub fn totp_step_is_fresh(last_accepted: Option<i64>, step: i64) -> bool {
     last_accepted.is_none_or(|last| step > last)
 }
 
+/// What a refresh token presented again after it was spent means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshReplay {
+    /// A retry of the same refresh (parallel requests, a lost answer): answer again with the
+    /// pair the first presentation got.
+    Retry,
+    /// A replay (a stolen or leaked token): the session ends.
+    Reuse,
+}
+
+/// The refresh-token reuse rule. A token spent at `spent_at` and presented again at `now` is a
+/// retry only while fewer than `grace_secs` seconds have passed and the token it was exchanged
+/// for (its successor) has not been spent itself; anything else is reuse. `grace_secs = 0`
+/// turns the grace period off. A `now` before `spent_at` (clocks of two servers) counts as
+/// inside the window.
+pub fn refresh_replay(
+    spent_at: NaiveDateTime,
+    now: NaiveDateTime,
+    grace_secs: u32,
+    successor_unspent: bool,
+) -> RefreshReplay {
+    let inside = now - spent_at < TimeDelta::seconds(i64::from(grace_secs));
+    if inside && successor_unspent {
+        RefreshReplay::Retry
+    } else {
+        RefreshReplay::Reuse
+    }
+}
+
 /// A change to an account's second factor. Each one is told to the account's phone by SMS, so
 /// an owner whose access token was stolen learns of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +150,45 @@ mod tests {
         assert!(totp_step_is_fresh(Some(9), 10));
         assert!(!totp_step_is_fresh(Some(10), 10));
         assert!(!totp_step_is_fresh(Some(11), 10));
+    }
+
+    fn at(secs: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_764_633_600 + secs, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    #[test]
+    fn a_refresh_token_presented_again_is_a_retry_only_inside_the_window() {
+        // Spent at t=0 with a 10 s window: t=0, 3 and 9.999 are retries; t=10 and 11 are not.
+        assert_eq!(refresh_replay(at(0), at(0), 10, true), RefreshReplay::Retry);
+        assert_eq!(refresh_replay(at(0), at(3), 10, true), RefreshReplay::Retry);
+        let almost = at(9) + TimeDelta::milliseconds(999);
+        assert_eq!(
+            refresh_replay(at(0), almost, 10, true),
+            RefreshReplay::Retry
+        );
+        assert_eq!(
+            refresh_replay(at(0), at(10), 10, true),
+            RefreshReplay::Reuse
+        );
+        assert_eq!(
+            refresh_replay(at(0), at(11), 10, true),
+            RefreshReplay::Reuse
+        );
+        // Another server's clock a second behind still counts as inside.
+        assert_eq!(refresh_replay(at(5), at(4), 10, true), RefreshReplay::Retry);
+    }
+
+    #[test]
+    fn a_spent_successor_or_no_window_makes_it_reuse() {
+        // The pair was already refreshed onward: the old token coming back is a fork.
+        assert_eq!(
+            refresh_replay(at(0), at(1), 10, false),
+            RefreshReplay::Reuse
+        );
+        // Grace 0: every second presentation is reuse, as before the window existed.
+        assert_eq!(refresh_replay(at(0), at(0), 0, true), RefreshReplay::Reuse);
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct Settings {
     pub token_issuer: String,
     /// `SHEBAO_ACCESS_TOKEN_TTL_SECS`: lifetime of access tokens (default 900).
     pub access_token_ttl_secs: i64,
+    /// `SHEBAO_REFRESH_REUSE_GRACE_SECS`: for how long a spent refresh token presented again
+    /// answers with the pair it was already exchanged for instead of ending the session
+    /// (parallel refreshes of a phone; default 10, at most 60, 0 turns it off).
+    pub refresh_reuse_grace_secs: u32,
     /// `SHEBAO_BODY_LIMIT_BYTES`: largest JSON body accepted (default 256 KiB).
     pub body_limit_bytes: usize,
     /// `SHEBAO_WORKERS`: HTTP worker threads (default: the number of cores).
@@ -318,6 +322,7 @@ impl Settings {
             )?),
             token_issuer: non_empty("SHEBAO_TOKEN_ISSUER").unwrap_or_else(|| "shebao".to_owned()),
             access_token_ttl_secs: parse_num(get, "SHEBAO_ACCESS_TOKEN_TTL_SECS", 900i64)?,
+            refresh_reuse_grace_secs: parse_num(get, "SHEBAO_REFRESH_REUSE_GRACE_SECS", 10u32)?,
             body_limit_bytes: parse_num(get, "SHEBAO_BODY_LIMIT_BYTES", 256 * 1024usize)?,
             workers: parse_num(get, "SHEBAO_WORKERS", cores)?,
             shutdown_timeout_secs: parse_num(get, "SHEBAO_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
@@ -389,6 +394,12 @@ impl Settings {
                 reason: "must be between 60 and 3600".into(),
             });
         }
+        if settings.refresh_reuse_grace_secs > 60 {
+            return Err(ConfigError {
+                name: "SHEBAO_REFRESH_REUSE_GRACE_SECS",
+                reason: "must be between 0 and 60".into(),
+            });
+        }
         Ok(settings)
     }
 
@@ -437,6 +448,7 @@ impl fmt::Debug for Settings {
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("token_issuer", &self.token_issuer)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_reuse_grace_secs", &self.refresh_reuse_grace_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("workers", &self.workers)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
@@ -529,6 +541,21 @@ mod tests {
                 .name,
             "SHEBAO_SMS_AUTH_TOKEN"
         );
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_defaults_to_ten_seconds_and_stays_short() {
+        assert_eq!(load(&[]).unwrap().refresh_reuse_grace_secs, 10);
+        let off = load(&[("SHEBAO_REFRESH_REUSE_GRACE_SECS", "0")]).unwrap();
+        assert_eq!(off.refresh_reuse_grace_secs, 0);
+        for bad in ["61", "-1", "ten"] {
+            assert_eq!(
+                load(&[("SHEBAO_REFRESH_REUSE_GRACE_SECS", bad)])
+                    .unwrap_err()
+                    .name,
+                "SHEBAO_REFRESH_REUSE_GRACE_SECS"
+            );
+        }
     }
 
     #[test]

@@ -259,3 +259,58 @@ pub struct PensionInterestResult {
     pub persons: u32,
     pub interest_total_fen: i64,
 }
+
+/// A staff look-up of persons: exactly one of `national_id`, `card_number` or `name` (with
+/// `region`). Every look-up is audited with `reason`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PersonSearchQuery {
+    /// 18-character resident ID number; matched through its blind index (exact).
+    pub national_id: Option<String>,
+    /// Social security card number (exact).
+    pub card_number: Option<String>,
+    /// Full name, matched exactly (no prefix or fuzzy match); needs `region`.
+    pub name: Option<String>,
+    /// 6-digit region code the person is registered in; required with `name`, only with it.
+    pub region: Option<String>,
+    /// Why the look-up is made (1–500 characters, no control characters). Required: it is
+    /// recorded in the audit log and shown to every person found in their access log.
+    #[param(required = true, min_length = 1, max_length = 500)]
+    pub reason: Option<String>,
+    /// Items per page, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A staff look-up of employers: exactly one of `credit_code` or `name`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EmployerSearchQuery {
+    /// 18-character unified social credit code (exact).
+    pub credit_code: Option<String>,
+    /// Registered name, matched exactly (no prefix or fuzzy match).
+    pub name: Option<String>,
+    /// Items per page, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of persons found; ID numbers are masked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PersonList {
+    pub items: Vec<PersonView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of employers found.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmployerList {
+    pub items: Vec<EmployerView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}

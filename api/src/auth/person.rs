@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
 use shebao_domain::region::TimeZoneName;
 use shebao_infra::identity::sessions;
-use shebao_security::opaque;
+use shebao_security::{opaque, PiiVault};
 use uuid::Uuid;
 
 use crate::auth::extract::{bearer, bearer_problems, verify_access, ACCESS_TOKEN_USE};
@@ -177,7 +177,42 @@ pub fn access_token(
     session_id: Uuid,
     step_up_until: Option<i64>,
 ) -> Result<String, ApiError> {
-    let now = state.now().timestamp();
+    let jti = Uuid::now_v7().to_string();
+    signed_access(
+        state,
+        account_id,
+        session_id,
+        step_up_until,
+        state.now().timestamp(),
+        jti,
+    )
+}
+
+/// The access token issued with the refresh token hashed `refresh_hash` at `issued_at`: its
+/// claims (and so, Ed25519 signing being deterministic, the token) are the same each time, so a
+/// refresh retried within the grace period gets back exactly the pair it was first given.
+pub fn refreshed_access_token(
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+    issued_at: i64,
+    refresh_hash: &str,
+) -> Result<String, ApiError> {
+    let digest = opaque::sha256(&format!("access_jti\0{refresh_hash}"));
+    let mut first16 = [0u8; 16];
+    first16.copy_from_slice(&digest[..16]);
+    let jti = Uuid::from_bytes(first16).to_string();
+    signed_access(state, account_id, session_id, None, issued_at, jti)
+}
+
+fn signed_access(
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+    step_up_until: Option<i64>,
+    now: i64,
+    jti: String,
+) -> Result<String, ApiError> {
     let claims = PersonClaims {
         iss: state.settings.token_issuer.clone(),
         aud: APP_AUDIENCE.to_owned(),
@@ -185,7 +220,7 @@ pub fn access_token(
         sid: session_id.to_string(),
         exp: now + state.settings.access_token_ttl_secs,
         iat: now,
-        jti: Uuid::now_v7().to_string(),
+        jti,
         token_use: ACCESS_TOKEN_USE.to_owned(),
         step_up_until,
     };
@@ -195,6 +230,15 @@ pub fn access_token(
 /// A fresh refresh token and the hash that is stored.
 pub fn new_refresh_token() -> (String, String) {
     let token = opaque::random_token();
+    let hash = opaque::sha256_hex(&token);
+    (token, hash)
+}
+
+/// The refresh token `old` is exchanged for, and its stored hash. It is derived from `old` with
+/// the server's keyed index (not drawn at random) so that `old` presented again within the reuse
+/// grace period can be answered with the same token without storing any token in clear.
+pub fn successor_refresh_token(vault: &PiiVault, old: &str) -> (String, String) {
+    let token = vault.blind_index("refresh_successor", old);
     let hash = opaque::sha256_hex(&token);
     (token, hash)
 }

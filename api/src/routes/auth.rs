@@ -2,12 +2,14 @@
 //! TOTP as a second factor, refresh-token rotation, logout and password reset.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use shebao_domain::auth::{refresh_replay, RefreshReplay};
 use shebao_domain::auth::{sms_policy, SmsPurpose};
 use shebao_domain::identity::PhoneNumber;
 use shebao_domain::ports::{SmsError, SmsMessage};
 use shebao_domain::staff::Password;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
-use shebao_infra::db::StoreError;
+use shebao_infra::db::{DbConnection, StoreError};
 use shebao_infra::identity::accounts::{self, Account};
 use shebao_infra::identity::codes::{self, SendRefused};
 use shebao_infra::identity::sessions;
@@ -517,17 +519,59 @@ async fn spend_mfa_token(state: &AppState, claims: &MfaClaims) -> Result<(), Api
 }
 
 enum Refreshed {
-    Ok(Uuid, Uuid),
+    /// The account, the session and when the successor was issued.
+    Ok(Uuid, Uuid, NaiveDateTime),
     Invalid,
     Reused(Uuid, Uuid),
 }
 
-/// Exchanges a refresh token for a new pair. The old one dies; presenting a used one again ends
-/// the whole session (its newest refresh token stops working too).
+/// Spends the refresh token hashed `old_hash` for its successor `new_hash`, in one transaction.
+/// A token spent before (or by a racing request a moment ago) is a retry inside the grace period
+/// while its successor is unspent (the same successor is answered again), and reuse otherwise.
+fn rotate(
+    c: &mut DbConnection,
+    old_hash: &str,
+    new_hash: &str,
+    ts: NaiveDateTime,
+    grace_secs: u32,
+) -> Result<Refreshed, StoreError> {
+    let Some(token) = sessions::find_refresh(c, old_hash)? else {
+        return Ok(Refreshed::Invalid);
+    };
+    let Some(session) = sessions::get(c, token.session_id)? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if session.revoked_at.is_some() || token.expires_at <= ts {
+        return Ok(Refreshed::Invalid);
+    }
+    if token.used_at.is_none() && sessions::spend_refresh(c, &token.id, ts)? {
+        sessions::issue_refresh(c, session.id, new_hash, ts)?;
+        return Ok(Refreshed::Ok(session.account_id, session.id, ts));
+    }
+    let spent_at = match token.used_at {
+        Some(at) => at,
+        None => sessions::find_refresh(c, old_hash)?
+            .and_then(|t| t.used_at)
+            .unwrap_or(ts),
+    };
+    let successor_unspent = sessions::find_refresh(c, new_hash)?
+        .is_some_and(|t| t.session_id == session.id && t.used_at.is_none());
+    Ok(
+        match refresh_replay(spent_at, ts, grace_secs, successor_unspent) {
+            RefreshReplay::Retry => Refreshed::Ok(session.account_id, session.id, spent_at),
+            RefreshReplay::Reuse => Refreshed::Reused(session.account_id, session.id),
+        },
+    )
+}
+
+/// Exchanges a refresh token for a new pair. The old one dies; presenting it again within the
+/// grace period (`SHEBAO_REFRESH_REUSE_GRACE_SECS`, parallel refreshes) answers with the same
+/// pair again (the access token keeps its first issue time); later, presenting a used one ends the whole session (its newest refresh
+/// token stops working too).
 #[utoipa::path(post, operation_id = "refresh", path = "/v1/auth/refresh", tag = "identity", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new pair", body = TokenPair),
-        (status = 401, description = "Unknown, expired or revoked (`invalid_refresh_token`), or reused (`refresh_token_reused`: the session is now revoked)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "A new pair (the same pair again for a retry within the grace period)", body = TokenPair),
+        (status = 401, description = "Unknown, expired or revoked (`invalid_refresh_token`), or reused after the grace period (`refresh_token_reused`: the session is now revoked)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[post("/v1/auth/refresh")]
 pub async fn refresh(
     req: HttpRequest,
@@ -536,30 +580,24 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let ts = state.now().naive_utc();
-    let old_hash = opaque::sha256_hex(body.refresh_token.trim());
-    let (new_refresh, new_hash) = person_auth::new_refresh_token();
+    let old = body.refresh_token.trim();
+    let old_hash = opaque::sha256_hex(old);
+    let (new_refresh, new_hash) = person_auth::successor_refresh_token(&state.vault, old);
+    let grace = state.settings.refresh_reuse_grace_secs;
+    let hash = new_hash.clone();
     let outcome = state
         .db
-        .transaction(move |c| {
-            let Some(token) = sessions::find_refresh(c, &old_hash)? else {
-                return Ok(Refreshed::Invalid);
-            };
-            let Some(session) = sessions::get(c, token.session_id)? else {
-                return Ok(Refreshed::Invalid);
-            };
-            if session.revoked_at.is_some() || token.expires_at <= ts {
-                return Ok(Refreshed::Invalid);
-            }
-            if token.used_at.is_some() || !sessions::spend_refresh(c, &token.id, ts)? {
-                return Ok(Refreshed::Reused(session.account_id, session.id));
-            }
-            sessions::issue_refresh(c, session.id, &new_hash, ts)?;
-            Ok::<_, StoreError>(Refreshed::Ok(session.account_id, session.id))
-        })
+        .transaction(move |c| rotate(c, &old_hash, &hash, ts, grace))
         .await?;
     match outcome {
-        Refreshed::Ok(account_id, session_id) => Ok(HttpResponse::Ok().json(TokenPair {
-            access_token: person_auth::access_token(&state, account_id, session_id, None)?,
+        Refreshed::Ok(account_id, session_id, at) => Ok(HttpResponse::Ok().json(TokenPair {
+            access_token: person_auth::refreshed_access_token(
+                &state,
+                account_id,
+                session_id,
+                at.and_utc().timestamp(),
+                &new_hash,
+            )?,
             refresh_token: new_refresh,
             token_type: "Bearer".into(),
             expires_in: state.settings.access_token_ttl_secs,

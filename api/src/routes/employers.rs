@@ -13,7 +13,7 @@ use crate::error::{ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::routes::persons::utc;
 use crate::state::AppState;
 
-fn view(e: Employer) -> EmployerView {
+pub fn view(e: Employer) -> EmployerView {
     EmployerView {
         id: e.id,
         name: e.name.as_str().to_owned(),

@@ -7,6 +7,7 @@ pub mod fallback;
 pub mod health;
 pub mod imports;
 pub mod jobs;
+pub mod lookups;
 pub mod me;
 pub mod persons;
 pub mod records;
@@ -22,8 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::readyz)
         .service(staff_auth::login)
         .service(persons::create)
+        .service(lookups::search_persons)
         .service(persons::get)
         .service(employers::create)
+        .service(lookups::search_employers)
         .service(employers::get)
         .service(regions::list)
         .service(regions::get)

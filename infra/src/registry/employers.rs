@@ -4,7 +4,7 @@ use shebao_domain::employer::{CreditCode, EmployerName};
 use shebao_domain::region::RegionCode;
 use uuid::Uuid;
 
-use super::{stored, stored_id};
+use super::{stored, stored_id, Page};
 use crate::db::{DbConnection, StoreError};
 use crate::schema::employers;
 
@@ -102,4 +102,39 @@ pub fn find_by_credit_code(
         .optional()?
         .map(from_row)
         .transpose()
+}
+
+/// How staff look an employer up: exactly one way per search.
+#[derive(Debug, Clone)]
+pub enum EmployerLookup {
+    CreditCode(CreditCode),
+    /// Exact registered name (index `employers_name_idx`).
+    Name(EmployerName),
+}
+
+/// The employers a look-up matches, by id, keyset-paginated after `after` (an id).
+pub fn search(
+    conn: &mut DbConnection,
+    by: &EmployerLookup,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<Employer>, StoreError> {
+    let mut q = employers::table
+        .select(COLUMNS)
+        .order(employers::id.asc())
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .into_boxed();
+    q = match by {
+        EmployerLookup::CreditCode(c) => q.filter(employers::credit_code.eq(c.as_str().to_owned())),
+        EmployerLookup::Name(n) => q.filter(employers::name.eq(n.as_str().to_owned())),
+    };
+    if let Some(after) = after {
+        q = q.filter(employers::id.gt(after.to_owned()));
+    }
+    let rows: Vec<EmployerRow> = q.load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, limit, |e| e.id.to_string()))
 }

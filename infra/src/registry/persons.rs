@@ -6,7 +6,7 @@ use shebao_domain::region::{RegionCode, TimeZoneName};
 use shebao_security::PiiVault;
 use uuid::Uuid;
 
-use super::{stored, stored_id};
+use super::{stored, stored_id, Page};
 use crate::db::{DbConnection, StoreError};
 use crate::db_run;
 use crate::schema::{persons, regions};
@@ -230,6 +230,52 @@ pub fn find_by_national_id(
         Some(id) => get(conn, stored_id("persons.id", &id)?),
         None => Ok(None),
     }
+}
+
+/// How staff look a person up: exactly one way per search.
+#[derive(Debug, Clone)]
+pub enum PersonLookup {
+    /// Through the blind index of the ID number; the number itself is never queried.
+    NationalId(NationalId),
+    CardNumber(CardNumber),
+    /// Exact full name within one region (index `persons_region_name_idx`).
+    Name {
+        region: RegionCode,
+        name: PersonName,
+    },
+}
+
+/// The persons a look-up matches, by id, keyset-paginated after `after` (an id).
+pub fn search(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    by: &PersonLookup,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<Person>, StoreError> {
+    let mut q = persons::table
+        .select(PersonRow::as_select())
+        .order(persons::id.asc())
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .into_boxed();
+    q = match by {
+        PersonLookup::NationalId(n) => {
+            q.filter(persons::national_id_hash.eq(vault.blind_index(NATIONAL_ID_INDEX, n.expose())))
+        }
+        PersonLookup::CardNumber(c) => q.filter(persons::card_number.eq(c.as_str().to_owned())),
+        PersonLookup::Name { region, name } => q
+            .filter(persons::region_code.eq(region.as_str().to_owned()))
+            .filter(persons::name.eq(name.as_str().to_owned())),
+    };
+    if let Some(after) = after {
+        q = q.filter(persons::id.gt(after.to_owned()));
+    }
+    let rows: Vec<PersonRow> = q.load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(Person::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, limit, |p| p.id.to_string()))
 }
 
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {

@@ -31,7 +31,7 @@ async fn wrong_method_is_a_405_problem_with_allow() {
         .unwrap()
         .to_owned();
     assert_problem(res, 405, "method_not_allowed").await;
-    assert_eq!(allow, "POST");
+    assert_eq!(allow, "GET, POST, HEAD");
 
     let res = app.client.put(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.headers().get("allow").unwrap(), "GET, HEAD");

@@ -509,7 +509,8 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
         .json()
         .await
         .unwrap();
-    // The old one again: reuse.
+    // The old one again once the grace period (10 s by default) is over: reuse.
+    app.clock.advance(Duration::seconds(10));
     let res = app
         .post("/v1/auth/refresh")
         .json(&json!({"refresh_token": refresh(&first)}))
@@ -542,6 +543,85 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
         .await
         .unwrap();
     assert_problem(res, 401, "invalid_refresh_token").await;
+}
+
+async fn refresh_with(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post("/v1/auth/refresh")
+        .json(&json!({ "refresh_token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_refresh_token_presented_again_within_the_grace_period_gets_the_same_pair() {
+    let app = spawn_app().await;
+    let first = app.register(PHONE).await;
+    let res = refresh_with(&app, &refresh(&first)).await;
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.unwrap();
+    // 9 s later (a lost answer, a parallel request): the same refresh token again.
+    app.clock.advance(Duration::seconds(9));
+    let res = refresh_with(&app, &refresh(&first)).await;
+    assert_eq!(res.status(), 200);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again, second);
+    let me = app.get("/v1/me").bearer_auth(access(&again)).send().await;
+    assert_eq!(me.unwrap().status(), 200);
+    // 10 s after it was spent the window is closed: reuse ends the session.
+    app.clock.advance(Duration::seconds(1));
+    let res = refresh_with(&app, &refresh(&first)).await;
+    assert_problem(res, 401, "refresh_token_reused").await;
+    let res = refresh_with(&app, &refresh(&second)).await;
+    assert_problem(res, 401, "invalid_refresh_token").await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_whose_successor_was_spent_is_reuse_even_inside_the_window() {
+    let app = spawn_app().await;
+    let first = app.register(PHONE).await;
+    let second: Value = refresh_with(&app, &refresh(&first))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third = refresh_with(&app, &refresh(&second)).await;
+    assert_eq!(third.status(), 200);
+    // The chain moved on: the first token back is a fork, not a retry.
+    let res = refresh_with(&app, &refresh(&first)).await;
+    assert_problem(res, 401, "refresh_token_reused").await;
+}
+
+#[tokio::test]
+async fn a_grace_period_of_zero_makes_every_second_presentation_reuse() {
+    let app = shebao_tests::spawn_app_with(shebao_tests::TestOptions {
+        env: vec![("SHEBAO_REFRESH_REUSE_GRACE_SECS", "0".into())],
+        ..Default::default()
+    })
+    .await;
+    let first = app.register(PHONE).await;
+    assert_eq!(refresh_with(&app, &refresh(&first)).await.status(), 200);
+    let res = refresh_with(&app, &refresh(&first)).await;
+    assert_problem(res, 401, "refresh_token_reused").await;
+}
+
+#[tokio::test]
+async fn parallel_refreshes_with_one_token_all_get_the_same_pair_and_keep_the_session() {
+    let app = spawn_app().await;
+    let first = app.register(PHONE).await;
+    let token = refresh(&first);
+    let answers = futures_util::future::join_all((0..5).map(|_| refresh_with(&app, &token))).await;
+    let mut pairs = Vec::new();
+    for res in answers {
+        assert_eq!(res.status(), 200);
+        let pair: Value = res.json().await.unwrap();
+        let me = app.get("/v1/me").bearer_auth(access(&pair)).send().await;
+        assert_eq!(me.unwrap().status(), 200);
+        pairs.push(pair);
+    }
+    assert!(pairs.iter().all(|p| *p == pairs[0]));
+    // The one successor goes on working.
+    assert_eq!(refresh_with(&app, &refresh(&pairs[0])).await.status(), 200);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod identity;
 mod identity_limits;
 mod imports;
 mod jobs;
+mod lookups;
 mod migrations;
 mod openapi_spec;
 mod operations;

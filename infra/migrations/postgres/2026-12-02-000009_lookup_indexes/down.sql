@@ -1,0 +1,2 @@
+DROP INDEX employers_name_idx;
+DROP INDEX persons_region_name_idx;
