@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod identity;
 pub mod jobs;
+mod outbound;
 pub mod payments;
 pub mod records;
 pub mod registry;

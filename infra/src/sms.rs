@@ -13,6 +13,7 @@
 //!
 //! The body (it holds one-time codes) and the full phone number are never logged.
 
+use crate::outbound::{chain, describe};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -325,33 +326,6 @@ fn provider_detail(answer: &[u8], e164: &str, masked: &str) -> String {
         (None, Some(code)) => format!(": code {code}"),
         (None, None) => String::new(),
     }
-}
-
-/// A transport failure in words, without the URL.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    format!("{kind}: {}", chain(error))
-}
-
-/// An error and its sources, `: `-separated, with reqwest's URL left out.
-fn chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(&format!(" for url ({url})"), "");
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

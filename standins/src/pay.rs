@@ -326,6 +326,24 @@ impl Shared {
         self.signed(status, Some(&json!({ "code": code, "message": message })))
     }
 
+    /// A signed JSON request: the merchant's signature checked, then the body read both as it
+    /// came (kept to recognise a repeated request) and as `T`; else the answer to send instead.
+    #[allow(clippy::result_large_err)]
+    fn signed_request<T: serde::de::DeserializeOwned>(
+        &self,
+        req: &HttpRequest,
+        body: &[u8],
+    ) -> Result<(Value, T), HttpResponse> {
+        if let Some(refused) = self.refuse_unsigned(req, body) {
+            return Err(refused);
+        }
+        let bad = |message: String| self.error(StatusCode::BAD_REQUEST, "PARAM_ERROR", &message);
+        let raw: Value = serde_json::from_slice(body).map_err(|e| bad(format!("JSON: {e}")))?;
+        let parsed =
+            serde_json::from_value(raw.clone()).map_err(|e| bad(format!("参数错误: {e}")))?;
+        Ok((raw, parsed))
+    }
+
     /// Checks the merchant's `Authorization` signature over this request: `None` when it
     /// verifies, else the `401 SIGN_ERROR` answer.
     fn refuse_unsigned(&self, req: &HttpRequest, body: &[u8]) -> Option<HttpResponse> {
@@ -534,28 +552,9 @@ struct AmountIn {
 }
 
 async fn create_order(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
-    if let Some(refused) = s.refuse_unsigned(&req, &body) {
-        return refused;
-    }
-    let raw: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return s.error(
-                StatusCode::BAD_REQUEST,
-                "PARAM_ERROR",
-                &format!("JSON: {e}"),
-            )
-        }
-    };
-    let order: CreateOrder = match serde_json::from_value(raw.clone()) {
-        Ok(o) => o,
-        Err(e) => {
-            return s.error(
-                StatusCode::BAD_REQUEST,
-                "PARAM_ERROR",
-                &format!("参数错误: {e}"),
-            )
-        }
+    let (raw, order) = match s.signed_request::<CreateOrder>(&req, &body) {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused,
     };
     if order.mchid != s.config.mchid || order.appid != s.config.appid {
         return s.error(
@@ -702,28 +701,9 @@ struct RefundAmountIn {
 }
 
 async fn create_refund(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
-    if let Some(refused) = s.refuse_unsigned(&req, &body) {
-        return refused;
-    }
-    let raw: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return s.error(
-                StatusCode::BAD_REQUEST,
-                "PARAM_ERROR",
-                &format!("JSON: {e}"),
-            )
-        }
-    };
-    let request: CreateRefund = match serde_json::from_value(raw.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            return s.error(
-                StatusCode::BAD_REQUEST,
-                "PARAM_ERROR",
-                &format!("参数错误: {e}"),
-            )
-        }
+    let (raw, request) = match s.signed_request::<CreateRefund>(&req, &body) {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused,
     };
     let mut store = s.store();
     if let Some(existing) = store.refunds.get(&request.out_refund_no) {

@@ -12,6 +12,7 @@
 //! ends within about `max_attempts × timeout` plus the pauses. Retrying is safe: creating an
 //! order is idempotent by `out_trade_no`, a refund by `out_refund_no`, closing twice is harmless.
 
+use crate::outbound::{chain, describe};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -765,31 +766,4 @@ fn beijing() -> FixedOffset {
 fn backoff(attempt: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
     FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
-}
-
-/// A transport failure in words, without the URL.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    format!("{kind}: {}", chain(error))
-}
-
-/// An error and its sources, `: `-separated, with reqwest's URL left out.
-fn chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(&format!(" for url ({url})"), "");
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
