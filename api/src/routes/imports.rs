@@ -25,7 +25,7 @@ use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
 use shebao_infra::records::imports::{
-    BenefitPayments, Contributions, Importer, MedicalTransactions, RejectReason,
+    BenefitPayments, Column, Contributions, Importer, MedicalTransactions, RejectReason,
 };
 use shebao_openapi::imports::{
     BenefitPaymentImportRow, ContributionImportRow, ImportRejection, ImportResult,
@@ -47,6 +47,53 @@ pub const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// At most this many rejections are listed; `rejected_total` counts them all.
 pub const MAX_LISTED_REJECTIONS: usize = 1_000;
+
+/// The pattern of a CSV body: the header row first, naming the columns (optional ones may be
+/// left out); what follows is read line by line, each bad line reported in the answer. The
+/// documented order is the columns'; the server also reads them in any other.
+fn csv_pattern(columns: &[Column]) -> String {
+    let mut header = String::from("^");
+    for (i, c) in columns.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        if c.required {
+            header.push_str(&format!("{sep}{}", c.name));
+        } else {
+            header.push_str(&format!("({sep}{})?", c.name));
+        }
+    }
+    header.push_str("(\\r?\\n|$)");
+    header
+}
+
+/// The schema of a CSV body (`text/csv`) for an importer's columns.
+fn csv_schema(columns: &[Column]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!(
+            "CSV: the header row first ({}), then one record per line.",
+            names.join(",")
+        )))
+        .pattern(Some(csv_pattern(columns)))
+        .into()
+}
+
+macro_rules! csv_body {
+    ($name:ident, $importer:ty) => {
+        /// A CSV import body: the header row, then one record per line.
+        pub struct $name;
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                csv_schema(<$importer>::COLUMNS)
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+    };
+}
+csv_body!(ContributionsCsv, Contributions);
+csv_body!(MedicalTransactionsCsv, MedicalTransactions);
+csv_body!(BenefitPaymentsCsv, BenefitPayments);
 
 /// The body's format, from `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,7 +417,7 @@ async fn import<I: Importer>(
         content(
             (ContributionImportRow = "application/x-ndjson"),
             (ContributionImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
+            (ContributionsCsv = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
         )
     ),
     security(("staff_bearer" = [])),
@@ -401,7 +448,7 @@ pub async fn import_contributions(
         content(
             (MedicalTransactionImportRow = "application/x-ndjson"),
             (MedicalTransactionImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("external_id,national_id,occurred_at,institution_code,institution_name,kind,total_fen,account_paid_fen,fund_paid_fen,self_paid_fen\nH001-0001,11010519491231002X,2024-03-15T10:00:00+08:00,H440300001,深圳市人民医院,outpatient,35000,10000,20000,5000\n"))
+            (MedicalTransactionsCsv = "text/csv", example = json!("external_id,national_id,occurred_at,institution_code,institution_name,kind,total_fen,account_paid_fen,fund_paid_fen,self_paid_fen\nH001-0001,11010519491231002X,2024-03-15T10:00:00+08:00,H440300001,深圳市人民医院,outpatient,35000,10000,20000,5000\n"))
         )
     ),
     security(("staff_bearer" = [])),
@@ -430,7 +477,7 @@ pub async fn import_medical_transactions(
         content(
             (BenefitPaymentImportRow = "application/x-ndjson"),
             (BenefitPaymentImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("external_id,national_id,kind,period,amount_fen,paid_at,adjustment_reason,adjustment_delta_fen\nPEN-2024-03-000001,11010519491231002X,pension,2024-03,412300,2024-03-10T09:00:00+08:00,,\n"))
+            (BenefitPaymentsCsv = "text/csv", example = json!("external_id,national_id,kind,period,amount_fen,paid_at,adjustment_reason,adjustment_delta_fen\nPEN-2024-03-000001,11010519491231002X,pension,2024-03,412300,2024-03-10T09:00:00+08:00,,\n"))
         )
     ),
     security(("staff_bearer" = [])),
@@ -454,7 +501,6 @@ pub async fn import_benefit_payments(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use shebao_infra::records::imports::Column;
 
     #[test]
     fn chinese_rejections_do_not_quote_the_english_parser() {
