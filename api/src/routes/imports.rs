@@ -38,7 +38,7 @@ use crate::context::{self, Lang};
 use crate::error::{value_message, ApiError, ErrorCode, FieldIssue, Issue, Problems};
 use crate::state::AppState;
 use lanes::{Lanes, Tally};
-use lines::{Line, LineContent, LineSplitter};
+use lines::{ArraySplitter, Line, LineContent, LineSplitter};
 use rows::{csv_header, csv_row, json_row, CsvRecords};
 
 /// The largest body an import accepts: 2 GiB (about 10 million contribution lines).
@@ -99,13 +99,15 @@ csv_body!(BenefitPaymentsCsv, BenefitPayments);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     JsonLines,
+    /// One JSON array of rows (`application/json`), for generators that know no JSON Lines.
+    JsonArray,
     Csv,
 }
 
 /// The media types an import reads, for its 415 (Chinese, English).
 const IMPORT_BODY: (&str, &str) = (
-    "application/x-ndjson、application/jsonl 或 text/csv",
-    "application/x-ndjson, application/jsonl or text/csv",
+    "application/x-ndjson、application/jsonl、application/json 或 text/csv",
+    "application/x-ndjson, application/jsonl, application/json or text/csv",
 );
 
 fn unsupported_media_type() -> ApiError {
@@ -127,6 +129,7 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
     }
     match (mime.type_().as_str(), mime.subtype().as_str()) {
         ("application", "x-ndjson" | "jsonl") => Ok(Format::JsonLines),
+        ("application", "json") => Ok(Format::JsonArray),
         ("text", "csv") => Ok(Format::Csv),
         _ => Err(unsupported_media_type()),
     }
@@ -162,7 +165,41 @@ impl<I: Importer> Import<I> {
     }
 
     /// Reads the body to its end: line by line, each row to its lane.
-    async fn read(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
+    async fn read(&mut self, payload: web::Payload) -> Result<(), ApiError> {
+        if self.format == Format::JsonArray {
+            return self.read_array(payload).await;
+        }
+        self.read_lines(payload).await
+    }
+
+    /// A JSON array: element by element, each a row numbered by its position.
+    async fn read_array(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
+        let mut splitter = ArraySplitter::new(MAX_LINE_BYTES);
+        let mut received: u64 = 0;
+        let mut elements = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                tracing::debug!(error = %e, "import body not read to its end");
+                ApiError::Code(ErrorCode::BodyIncomplete)
+            })?;
+            received += chunk.len() as u64;
+            if received > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            splitter
+                .push(&chunk, &mut elements)
+                .map_err(|e| ApiError::MalformedJson(e.to_owned()))?;
+            for element in elements.drain(..) {
+                self.line(element).await?;
+            }
+        }
+        splitter
+            .finish()
+            .map_err(|e| ApiError::MalformedJson(e.to_owned()))?;
+        self.lanes.finish(&mut self.tally).await
+    }
+
+    async fn read_lines(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
         let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
         let mut received: u64 = 0;
         while let Some(chunk) = payload.next().await {
@@ -413,10 +450,11 @@ async fn import<I: Importer>(
 /// Streams: up to 2 GiB, lines up to 64 KiB, written 1,000 lines per transaction.
 #[utoipa::path(post, operation_id = "import_contributions", path = "/v1/staff/contributions:import", tag = "staff",
     request_body(
-        description = "JSON Lines (one `ContributionImportRow` object per line) or CSV with a header row naming the same columns.",
+        description = "JSON Lines (one `ContributionImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns.",
         content(
             (ContributionImportRow = "application/x-ndjson"),
             (ContributionImportRow = "application/jsonl"),
+            ([ContributionImportRow] = "application/json"),
             (ContributionsCsv = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
         )
     ),
@@ -424,7 +462,7 @@ async fn import<I: Importer>(
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/contributions:import")]
@@ -444,10 +482,11 @@ pub async fn import_contributions(
 /// (`external_id_conflict`). Streams like the contributions import.
 #[utoipa::path(post, operation_id = "import_medical_transactions", path = "/v1/staff/medical-transactions:import", tag = "staff",
     request_body(
-        description = "JSON Lines (one `MedicalTransactionImportRow` object per line) or CSV with a header row naming the same columns.",
+        description = "JSON Lines (one `MedicalTransactionImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns.",
         content(
             (MedicalTransactionImportRow = "application/x-ndjson"),
             (MedicalTransactionImportRow = "application/jsonl"),
+            ([MedicalTransactionImportRow] = "application/json"),
             (MedicalTransactionsCsv = "text/csv", example = json!("external_id,national_id,occurred_at,institution_code,institution_name,kind,total_fen,account_paid_fen,fund_paid_fen,self_paid_fen\nH001-0001,11010519491231002X,2024-03-15T10:00:00+08:00,H440300001,深圳市人民医院,outpatient,35000,10000,20000,5000\n"))
         )
     ),
@@ -455,7 +494,7 @@ pub async fn import_contributions(
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/medical-transactions:import")]
@@ -473,10 +512,11 @@ pub async fn import_medical_transactions(
 /// `external_id` like the medical-transactions import. Streams like the contributions import.
 #[utoipa::path(post, operation_id = "import_benefit_payments", path = "/v1/staff/benefit-payments:import", tag = "staff",
     request_body(
-        description = "JSON Lines (one `BenefitPaymentImportRow` object per line) or CSV with a header row naming the same columns.",
+        description = "JSON Lines (one `BenefitPaymentImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns.",
         content(
             (BenefitPaymentImportRow = "application/x-ndjson"),
             (BenefitPaymentImportRow = "application/jsonl"),
+            ([BenefitPaymentImportRow] = "application/json"),
             (BenefitPaymentsCsv = "text/csv", example = json!("external_id,national_id,kind,period,amount_fen,paid_at,adjustment_reason,adjustment_delta_fen\nPEN-2024-03-000001,11010519491231002X,pension,2024-03,412300,2024-03-10T09:00:00+08:00,,\n"))
         )
     ),
@@ -484,7 +524,7 @@ pub async fn import_medical_transactions(
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/benefit-payments:import")]
