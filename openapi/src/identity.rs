@@ -99,8 +99,8 @@ pub struct CodeLogin {
     pub code: String,
 }
 
-/// The body of `POST /v1/auth/login` as documented: exactly one of `password` and `code` (the
-/// server reads it as a [`LoginRequest`] and refuses both or neither).
+/// The body of `POST /v1/auth/login` as documented: exactly one of `password` and `code` (a
+/// body with both or neither is refused with 422).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum LoginForm {
