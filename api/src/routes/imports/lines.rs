@@ -253,6 +253,7 @@ impl ArraySplitter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
