@@ -101,6 +101,16 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, v);
     }
     security_headers::apply(res.headers_mut(), &path, hsts);
+    // Texts (titles, details, messages, explanations) follow Accept-Language: say which language
+    // was chosen, and tell caches the answer varies with it.
+    let language = match lang {
+        Lang::Zh => "zh-CN",
+        Lang::En => "en",
+    };
+    res.headers_mut()
+        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(language));
+    res.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept-Language"));
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

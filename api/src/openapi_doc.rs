@@ -17,6 +17,7 @@ use crate::routes;
         description = "Social security in your pocket: the backend of the phone app for insured persons, and the staff API for caseworkers.\n\nMoney is integer fen (1 yuan = 100 fen) in fields named `…_fen`; months are `YYYY-MM`; times are UTC (RFC 3339). Every error is `application/problem+json` (RFC 9457) with a stable `code`; human text follows `Accept-Language` (Chinese or English).",
         license(name = "Apache-2.0"),
     ),
+    servers((url = "/", description = "The server this document was fetched from")),
     paths(
         routes::health::healthz,
         routes::health::readyz,

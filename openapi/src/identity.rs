@@ -18,8 +18,11 @@ pub enum SmsPurpose {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"phone": "+8613800138000", "purpose": "register"}))]
 pub struct SmsCodeRequest {
-    /// Mainland mobile number: `+8613800138000` or `13800138000`.
-    #[schema(pattern = "^(\\+86)?1[3-9][0-9]{9}$")]
+    /// Mainland mobile number: `+8613800138000`, `13800138000` or `0086 138 0013 8000` (spaces and
+    /// hyphens between the digits are ignored).
+    #[schema(
+        pattern = r"^[\s-]*(\+[\s-]*8[\s-]*6|0[\s-]*0[\s-]*8[\s-]*6)?[\s-]*1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+    )]
     pub phone: String,
     #[schema(value_type = SmsPurpose)]
     pub purpose: String,
@@ -36,10 +39,17 @@ pub struct SmsCodeSent {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"phone": "+8613800138000", "code": "123456", "password": "a long passphrase"}))]
 pub struct RegisterRequest {
+    /// Mainland mobile number: `+8613800138000`, `13800138000` or `0086 138 0013 8000` (spaces and
+    /// hyphens between the digits are ignored).
+    #[schema(
+        pattern = r"^[\s-]*(\+[\s-]*8[\s-]*6|0[\s-]*0[\s-]*8[\s-]*6)?[\s-]*1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+    )]
     pub phone: String,
     /// The 6-digit code sent for `register`.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
-    /// At least 8 characters.
+    /// 8–128 characters, not only whitespace.
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub password: String,
 }
 
@@ -67,6 +77,37 @@ pub struct LoginRequest {
     pub code: Option<String>,
 }
 
+/// Sign in with a password.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"phone": "+8613800138000", "password": "a long passphrase"}))]
+pub struct PasswordLogin {
+    #[schema(
+        pattern = r"^[\s-]*(\+[\s-]*8[\s-]*6|0[\s-]*0[\s-]*8[\s-]*6)?[\s-]*1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+    )]
+    pub phone: String,
+    pub password: String,
+}
+
+/// Sign in with an SMS code sent for `login`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"phone": "+8613800138000", "code": "123456"}))]
+pub struct CodeLogin {
+    #[schema(
+        pattern = r"^[\s-]*(\+[\s-]*8[\s-]*6|0[\s-]*0[\s-]*8[\s-]*6)?[\s-]*1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+    )]
+    pub phone: String,
+    pub code: String,
+}
+
+/// The body of `POST /v1/auth/login` as documented: exactly one of `password` and `code` (a
+/// body with both or neither is refused with 422).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginForm {
+    Password(PasswordLogin),
+    Code(CodeLogin),
+}
+
 /// The account has TOTP: finish at `POST /v1/auth/login/mfa` within five minutes.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MfaChallenge {
@@ -81,6 +122,29 @@ pub struct MfaChallenge {
 pub enum LoginResponse {
     Tokens(TokenPair),
     Mfa(MfaChallenge),
+}
+
+/// The second step of a sign-in with a TOTP code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpMfaLogin {
+    pub mfa_token: String,
+    pub totp_code: String,
+}
+
+/// The second step of a sign-in with one of the recovery codes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryMfaLogin {
+    pub mfa_token: String,
+    pub recovery_code: String,
+}
+
+/// The body of `POST /v1/auth/login/mfa` as documented: exactly one of `totp_code` and
+/// `recovery_code`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MfaLoginForm {
+    Totp(TotpMfaLogin),
+    Recovery(RecoveryMfaLogin),
 }
 
 /// The second step of a sign-in: a TOTP code, or one of the recovery codes.
@@ -100,9 +164,17 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasswordResetRequest {
+    /// Mainland mobile number: `+8613800138000`, `13800138000` or `0086 138 0013 8000` (spaces and
+    /// hyphens between the digits are ignored).
+    #[schema(
+        pattern = r"^[\s-]*(\+[\s-]*8[\s-]*6|0[\s-]*0[\s-]*8[\s-]*6)?[\s-]*1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+    )]
     pub phone: String,
     /// The 6-digit code sent for `reset_password`.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
+    /// 8–128 characters, not only whitespace.
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub new_password: String,
 }
 
@@ -151,6 +223,26 @@ pub struct TotpConfirmRequest {
 pub struct RecoveryCodes {
     /// Ten single-use codes; shown once.
     pub recovery_codes: Vec<String>,
+}
+
+/// Step up with a TOTP code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpStepUp {
+    pub totp_code: String,
+}
+
+/// Step up with an SMS code sent for `step_up`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SmsStepUp {
+    pub sms_code: String,
+}
+
+/// The body of `POST /v1/me/step-up` as documented: exactly one of `totp_code` and `sms_code`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum StepUpForm {
+    Totp(TotpStepUp),
+    Sms(SmsStepUp),
 }
 
 /// Prove it is you again: a TOTP code, or an SMS code sent for `step_up`.

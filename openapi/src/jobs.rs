@@ -18,9 +18,13 @@ pub struct JobListQuery {
     #[param(pattern = "^[a-z][a-z0-9_.]{0,63}$")]
     pub kind: Option<String>,
     /// Items per page, 1–100 (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page (base64url).
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 

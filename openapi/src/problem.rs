@@ -42,7 +42,42 @@ pub struct Problem {
 pub struct FieldError {
     /// The field's JSON path, e.g. `national_id` or `rates.pension.employer_bp`.
     pub field: String,
-    /// Stable code: `required`, `format`, `check_character`, `date`, `one_of`, `range`, `unknown`, …
+    #[schema(value_type = FieldErrorCode)]
     pub code: String,
     pub message: String,
+}
+
+/// Why a field was rejected. `message` says it in words, in the request's language (a range
+/// error names the range, e.g. "must be between 1 and 100").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldErrorCode {
+    /// The field is missing (or null).
+    Required,
+    /// The JSON value has the wrong type (text where a number belongs, …).
+    Type,
+    /// Empty, or only whitespace.
+    Empty,
+    /// Longer than the maximum number of characters.
+    TooLong,
+    /// Shorter than the minimum number of characters.
+    TooShort,
+    /// Not in the expected shape (pattern).
+    Format,
+    /// The check character of an ID number or credit code does not match.
+    CheckCharacter,
+    /// Not a calendar date.
+    Date,
+    /// Not one of the allowed values.
+    OneOf,
+    /// A number outside its range; the message names the range.
+    Range,
+    /// Holds a control character.
+    ControlCharacter,
+    /// A rule across fields or about the value's meaning (e.g. "the base floor must not be above
+    /// the base ceiling", "give exactly one of password or code"); the message names the rule.
+    Rule,
+    /// Names something the registry does not have (an unknown region, a CSV column it does not
+    /// know, …).
+    Unknown,
 }

@@ -33,14 +33,25 @@ pub struct ContributionQuery {
     #[param(value_type = Option<Insurance>)]
     pub insurance: Option<String>,
     /// First month, `YYYY-MM` (inclusive).
-    #[param(example = "2020-01")]
+    #[param(
+        example = "2020-01",
+        pattern = "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+    )]
     pub from: Option<String>,
     /// Last month, `YYYY-MM` (inclusive).
-    #[param(example = "2024-12")]
+    #[param(
+        example = "2024-12",
+        pattern = "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+    )]
     pub to: Option<String>,
     /// 1–100, default 50.
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -74,7 +85,11 @@ pub struct ContributionList {
 pub struct InsuranceSummary {
     pub insurance: Insurance,
     pub months_paid: u32,
+    /// The earliest month (`YYYY-MM`) with a row of this insurance, whatever its status (paid,
+    /// due, in arrears or pending).
     pub first_period: Option<String>,
+    /// The latest month (`YYYY-MM`) with a row of this insurance, whatever its status: not
+    /// necessarily a paid one (compare `months_paid` and `arrears_months`).
     pub last_period: Option<String>,
     pub employee_total_fen: i64,
     pub employer_total_fen: i64,
@@ -133,8 +148,13 @@ pub struct DateRangeQuery {
     pub from: Option<String>,
     /// Last day, `YYYY-MM-DD` (inclusive).
     pub to: Option<String>,
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -175,8 +195,13 @@ pub enum BenefitKind {
 pub struct BenefitQuery {
     #[param(value_type = Option<BenefitKind>)]
     pub kind: Option<String>,
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -218,6 +243,7 @@ pub struct AccessLogEntry {
     pub at: DateTime<Utc>,
     pub staff_id: String,
     /// `caseworker` or `admin`.
+    #[schema(value_type = Option<crate::wire::StaffRole>)]
     pub staff_role: Option<String>,
     /// What was done, e.g. `person.read`, `contributions.read`.
     pub action: String,
@@ -236,13 +262,35 @@ pub struct AccessLog {
 pub struct ReasonQuery {
     /// Why the record is read (1–500 characters, no control characters; kept in the audit log
     /// and shown to the person). Required.
-    #[param(required = true, min_length = 1, max_length = 500)]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: Option<String>,
+    /// One insurance only.
+    #[param(value_type = Option<Insurance>)]
     pub insurance: Option<String>,
+    /// First month, `YYYY-MM` (inclusive).
+    #[param(
+        example = "2020-01",
+        pattern = "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+    )]
     pub from: Option<String>,
+    /// Last month, `YYYY-MM` (inclusive).
+    #[param(
+        example = "2024-12",
+        pattern = "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+    )]
     pub to: Option<String>,
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -267,11 +315,13 @@ pub struct PensionEstimateRequest {
     /// `male`, `female_cadre` (original age 55) or `female_worker` (original age 50); default
     /// from the ID number's gender, women as `female_worker`.
     #[serde(default)]
+    #[schema(value_type = Option<RetirementCategory>)]
     pub retirement_category: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PensionAssumptions {
+    #[schema(value_type = RetirementCategory)]
     pub retirement_category: String,
     pub future_base_ratio_bp: u32,
     pub wage_growth_bp: u32,
@@ -285,6 +335,7 @@ pub struct PensionAssumptions {
     /// The divisor as used, two decimals (136.67 when interpolated for 60 years 4 months).
     pub months_divisor_exact: f64,
     /// The region's rule for a part year of age: `whole_years` or `interpolated`.
+    #[schema(value_type = crate::staff::DivisorFraction)]
     pub divisor_rule: String,
     pub age_at_retirement_years: u32,
     /// Months beyond the whole years (0–11).
@@ -332,5 +383,26 @@ pub struct ECardVerification {
     pub medical_category: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     /// Why not valid: `expired` or `invalid`.
+    #[schema(value_type = Option<ECardInvalidReason>)]
     pub reason: Option<String>,
+}
+
+/// Why an e-card token is not valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ECardInvalidReason {
+    /// The token was genuine but its time is up.
+    Expired,
+    /// Not a token Shebao signed (or altered).
+    Invalid,
+}
+
+/// The retirement rules a person falls under: `male` (original age 60), `female_cadre` (55) or
+/// `female_worker` (50), before the 2025 reform's gradual raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetirementCategory {
+    Male,
+    FemaleCadre,
+    FemaleWorker,
 }

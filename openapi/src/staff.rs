@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::wire::{EmploymentStatus, Gender, MedicalCategory, StaffRole};
+use crate::wire::{EmploymentStatus, Gender, MedicalCategory, StaffRole, TimeZone};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"username": "admin", "password": "correct horse battery staple"}))]
@@ -38,8 +38,10 @@ pub struct CreatePersonRequest {
     #[serde(default)]
     #[schema(required = true, value_type = String, pattern = "^[1-9][0-9]{16}[0-9Xx]$")]
     pub national_id: Option<String>,
+    /// As on the ID card: Chinese characters or Latin letters, with spaces, `·`, `.`, `-` or
+    /// apostrophes between them; 1–64 characters.
     #[serde(default)]
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 64)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 64, pattern = r"^\s*[ ·.\-'’A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]*[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][ ·.\-'’A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]*\s*$")]
     pub name: Option<String>,
     /// A region code (6 digits) the registry knows.
     #[serde(default)]
@@ -79,7 +81,7 @@ pub struct PersonView {
 #[schema(example = json!({"name": "深圳市示例科技有限公司", "credit_code": "91440300MA5F0000X1", "region": "440300"}))]
 pub struct CreateEmployerRequest {
     #[serde(default)]
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 128)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     /// Unified social credit code (GB 32100); the check character is verified.
     #[serde(default)]
@@ -105,7 +107,12 @@ pub struct EmployerView {
 pub struct StaffReadQuery {
     /// Why the person's data is read (1–500 characters, no control characters). Required:
     /// it is recorded in the audit log and shown to the person in their access log.
-    #[param(required = true, min_length = 1, max_length = 500)]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -114,9 +121,14 @@ pub struct StaffReadQuery {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1–100 (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page (base64url). One that no page gave reads as a
+    /// position in the list like any other: it never fails, at worst the page is empty.
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -141,7 +153,11 @@ pub struct RegionList {
 /// Employer and employee rates of one insurance, in basis points (1600 = 16 %).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RatePair {
+    /// 0–10000; employer and employee together at most 10000.
+    #[schema(minimum = 0, maximum = 10000)]
     pub employer_bp: u16,
+    /// 0–10000; employer and employee together at most 10000.
+    #[schema(minimum = 0, maximum = 10000)]
     pub employee_bp: u16,
 }
 
@@ -186,26 +202,45 @@ pub struct RegionView {
     pub divisor_age_47: u16,
     /// `whole_years` (the divisor of the age in whole years) or `interpolated` (by month between
     /// whole years) for a retirement age that is not a whole number of years.
+    #[schema(value_type = DivisorFraction)]
     pub divisor_fraction: String,
     /// Oldest first.
     pub years: Vec<YearParametersView>,
+}
+
+/// How the personal-account divisor is read for a retirement age that is not a whole number of
+/// years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DivisorFraction {
+    WholeYears,
+    Interpolated,
 }
 
 /// Creates or updates a region.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "深圳市", "time_zone": "Asia/Shanghai"}))]
 pub struct RegionUpsert {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// An IANA time zone.
+    #[schema(value_type = TimeZone)]
     pub time_zone: String,
     /// 1–28; omitted: unchanged (15 for a new region).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 28)]
     pub contribution_due_day: Option<u8>,
     /// 207 or 208; omitted: unchanged (207 for a new region).
     #[serde(default)]
+    #[schema(minimum = 207, maximum = 208)]
     pub divisor_age_47: Option<u16>,
     /// `whole_years` or `interpolated`; omitted: unchanged (`whole_years` for a new region).
     #[serde(default)]
+    #[schema(value_type = Option<DivisorFraction>)]
     pub divisor_fraction: Option<String>,
 }
 
@@ -229,14 +264,22 @@ pub struct RatesInput {
 }))]
 pub struct YearParametersInput {
     /// The previous year's average monthly wage, which sets this year's base bounds (fen).
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub average_monthly_wage_fen: i64,
+    /// 1–1000, at most `base_ceiling_pct`.
+    #[schema(minimum = 1, maximum = 1000)]
     pub base_floor_pct: u16,
+    /// 1–1000, at least `base_floor_pct`.
+    #[schema(minimum = 1, maximum = 1000)]
     pub base_ceiling_pct: u16,
+    /// 0–10000.
+    #[schema(minimum = 0, maximum = 10000)]
     pub late_fee_bp_per_day: u16,
     pub rates: RatesInput,
     /// The share of the pension base credited to the personal account (bp, 0–10000); omitted:
     /// 1100 for years before 2006 (国发〔1997〕26号), 800 from 2006 (国发〔2005〕38号).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
     pub personal_account_bp: Option<u16>,
 }
 
@@ -244,9 +287,13 @@ pub struct YearParametersInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"region": "440300", "year": 2025, "rate_bp": 262}))]
 pub struct PensionInterestRequest {
+    #[schema(pattern = "^[1-9][0-9]{5}$")]
     pub region: String,
+    /// 1990–2100.
+    #[schema(minimum = 1990, maximum = 2100)]
     pub year: i32,
-    /// The published yearly rate in basis points (2.62 % = 262).
+    /// The published yearly rate in basis points (2.62 % = 262), 0–2000.
+    #[schema(minimum = 0, maximum = 2000)]
     pub rate_bp: u32,
 }
 
@@ -266,21 +313,38 @@ pub struct PensionInterestResult {
 #[into_params(parameter_in = Query)]
 pub struct PersonSearchQuery {
     /// 18-character resident ID number; matched through its blind index (exact).
+    #[param(pattern = "^[1-9][0-9]{16}[0-9Xx]$")]
     pub national_id: Option<String>,
     /// Social security card number (exact).
+    #[param(pattern = "^[0-9A-Za-z]{9,20}$")]
     pub card_number: Option<String>,
     /// Full name, matched exactly (no prefix or fuzzy match); needs `region`.
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// 6-digit region code the person is registered in; required with `name`, only with it.
+    #[param(pattern = "^[1-9][0-9]{5}$")]
     pub region: Option<String>,
     /// Why the look-up is made (1–500 characters, no control characters). Required: it is
     /// recorded in the audit log and shown to every person found in their access log.
-    #[param(required = true, min_length = 1, max_length = 500)]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: Option<String>,
     /// Items per page, 1–100 (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page (base64url).
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -289,13 +353,23 @@ pub struct PersonSearchQuery {
 #[into_params(parameter_in = Query)]
 pub struct EmployerSearchQuery {
     /// 18-character unified social credit code (exact).
+    #[param(pattern = "^[0-9A-HJ-NPQRTUWXY]{18}$")]
     pub credit_code: Option<String>,
     /// Registered name, matched exactly (no prefix or fuzzy match).
+    #[param(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// Items per page, 1–100 (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page (base64url).
+    #[param(
+        max_length = 344,
+        pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+    )]
     pub cursor: Option<String>,
 }
 

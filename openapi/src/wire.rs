@@ -45,3 +45,20 @@ pub enum JobState {
     Done,
     Dead,
 }
+/// An IANA time zone name the server knows, spelt exactly (`Asia/Shanghai`).
+pub struct TimeZone;
+
+impl utoipa::PartialSchema for TimeZone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An IANA time zone name, spelt exactly (`Asia/Shanghai`).",
+            ))
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .into()
+    }
+}
+
+impl ToSchema for TimeZone {}

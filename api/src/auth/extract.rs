@@ -32,6 +32,45 @@ fn is_json(req: &HttpRequest) -> bool {
     }
 }
 
+/// JSON Schema counts `2050.0` as an integer, serde does not: every number without a fraction
+/// (that fits 64 bits) is turned into an integer before the body is read.
+fn integral_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // The casts saturate; only a value that survives the round trip is kept.
+                if f >= 0.0 && (f as u64) as f64 == f && f < u64::MAX as f64 {
+                    *v = serde_json::Value::from(f as u64);
+                } else if f < 0.0 && (f as i64) as f64 == f && f > i64::MIN as f64 {
+                    *v = serde_json::Value::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
+/// The range of the integer type serde expected, when a number did not fit it: `invalid value:
+/// integer `70000`, expected u16` becomes `range` 0–65535, not the parser's words.
+fn integer_range(msg: &str) -> Option<shebao_domain::ValueError> {
+    if !msg.starts_with("invalid value: integer") {
+        return None;
+    }
+    let (min, max) = match msg.rsplit("expected ").next()? {
+        "u8" => (0, i64::from(u8::MAX)),
+        "u16" => (0, i64::from(u16::MAX)),
+        "u32" => (0, i64::from(u32::MAX)),
+        "i8" => (i64::from(i8::MIN), i64::from(i8::MAX)),
+        "i16" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        "i32" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        "u64" | "i64" => (i64::MIN, i64::MAX),
+        _ => return None,
+    };
+    Some(shebao_domain::ValueError::Range { min, max })
+}
+
 /// Turns a serde error at a path into the client's answer.
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
@@ -52,6 +91,14 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
                 return field_error_of(&field, Issue::Required);
             }
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            if let Some(range) = integer_range(&msg) {
+                let field = if path == "." || path.is_empty() {
+                    "$".to_owned()
+                } else {
+                    path
+                };
+                return field_error_of(&field, Issue::Value(range));
+            }
             let field = if path == "." || path.is_empty() {
                 "$".to_owned()
             } else {
@@ -96,8 +143,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let de = &mut serde_json::Deserializer::from_slice(&body);
-            let value: T = serde_path_to_error::deserialize(de).map_err(json_error)?;
+            let mut json: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            integral_numbers(&mut json);
+            let value: T = serde_path_to_error::deserialize(json).map_err(json_error)?;
             Ok(Json(value))
         })
     }
@@ -247,16 +296,33 @@ pub const MAX_PAGE: u32 = 100;
 impl PageRequest {
     /// Checks `limit` (1–100, default 50) and decodes `cursor`.
     pub fn parse(q: &shebao_openapi::staff::PageQuery) -> Result<PageRequest, ApiError> {
-        let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(field_error_of(
+        // Read as text: `-1` or `99999999999` is out of range like `0`, not a parser's message.
+        let range = || {
+            field_error_of(
                 "limit",
                 Issue::Value(shebao_domain::ValueError::Range {
                     min: 1,
                     max: i64::from(MAX_PAGE),
                 }),
-            ));
-        }
+            )
+        };
+        let limit = match q.limit.as_deref() {
+            None => DEFAULT_PAGE,
+            Some(text) => match text.parse::<i128>() {
+                Ok(n) => u32::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(range)?,
+                Err(_) => {
+                    return Err(field_error_of(
+                        "limit",
+                        Issue::Value(shebao_domain::ValueError::Format {
+                            expected: "an integer",
+                        }),
+                    ))
+                }
+            },
+        };
         let after = match q.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(crate::cursor::decode(c).ok_or_else(|| {

@@ -329,7 +329,7 @@ async fn check_login_secret(
 /// a challenge to finish at `/v1/auth/login/mfa`. Failures never say whether the phone has an
 /// account: repeated failures slow down, then lock the phone number whether or not it has one
 /// (and the client address).
-#[utoipa::path(post, operation_id = "login", path = "/v1/auth/login", tag = "identity", request_body = LoginRequest,
+#[utoipa::path(post, operation_id = "login", path = "/v1/auth/login", tag = "identity", request_body = shebao_openapi::identity::LoginForm,
     responses(
         (status = 200, description = "Tokens, or `{mfa_required: true, mfa_token}`", body = LoginResponse),
         (status = 401, description = "Wrong phone, password or code (`invalid_credentials`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -407,7 +407,7 @@ pub async fn check_totp(state: &AppState, account: &Account, code: &str) -> Resu
 }
 
 /// Finishes a sign-in with TOTP: a TOTP code (each accepted once) or a recovery code.
-#[utoipa::path(post, operation_id = "login_mfa", path = "/v1/auth/login/mfa", tag = "identity", request_body = MfaLoginRequest,
+#[utoipa::path(post, operation_id = "login_mfa", path = "/v1/auth/login/mfa", tag = "identity", request_body = shebao_openapi::identity::MfaLoginForm,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "The MFA token is invalid, expired or used (`unauthorized`), or the code is wrong or replayed (`invalid_code`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),

@@ -25,7 +25,7 @@ use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
 use shebao_infra::records::imports::{
-    BenefitPayments, Contributions, Importer, MedicalTransactions, RejectReason,
+    BenefitPayments, Column, Contributions, Importer, MedicalTransactions, RejectReason,
 };
 use shebao_openapi::imports::{
     BenefitPaymentImportRow, ContributionImportRow, ImportRejection, ImportResult,
@@ -38,7 +38,7 @@ use crate::context::{self, Lang};
 use crate::error::{value_message, ApiError, ErrorCode, FieldIssue, Issue, Problems};
 use crate::state::AppState;
 use lanes::{Lanes, Tally};
-use lines::{Line, LineContent, LineSplitter};
+use lines::{ArraySplitter, Line, LineContent, LineSplitter};
 use rows::{csv_header, csv_row, json_row, CsvRecords};
 
 /// The largest body an import accepts: 2 GiB (about 10 million contribution lines).
@@ -48,17 +48,66 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// At most this many rejections are listed; `rejected_total` counts them all.
 pub const MAX_LISTED_REJECTIONS: usize = 1_000;
 
+/// The pattern of a CSV body: the header row first, naming the columns (optional ones may be
+/// left out); what follows is read line by line, each bad line reported in the answer. The
+/// documented order is the columns'; the server also reads them in any other.
+fn csv_pattern(columns: &[Column]) -> String {
+    let mut header = String::from("^");
+    for (i, c) in columns.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        if c.required {
+            header.push_str(&format!("{sep}{}", c.name));
+        } else {
+            header.push_str(&format!("({sep}{})?", c.name));
+        }
+    }
+    header.push_str("(\\r?\\n|$)");
+    header
+}
+
+/// The schema of a CSV body (`text/csv`) for an importer's columns.
+fn csv_schema(columns: &[Column]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!(
+            "CSV: the header row first ({}), then one record per line.",
+            names.join(",")
+        )))
+        .pattern(Some(csv_pattern(columns)))
+        .into()
+}
+
+macro_rules! csv_body {
+    ($name:ident, $importer:ty) => {
+        /// A CSV import body: the header row, then one record per line.
+        pub struct $name;
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                csv_schema(<$importer>::COLUMNS)
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+    };
+}
+csv_body!(ContributionsCsv, Contributions);
+csv_body!(MedicalTransactionsCsv, MedicalTransactions);
+csv_body!(BenefitPaymentsCsv, BenefitPayments);
+
 /// The body's format, from `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     JsonLines,
+    /// One JSON array of rows (`application/json`), for generators that know no JSON Lines.
+    JsonArray,
     Csv,
 }
 
 /// The media types an import reads, for its 415 (Chinese, English).
 const IMPORT_BODY: (&str, &str) = (
-    "application/x-ndjson、application/jsonl 或 text/csv",
-    "application/x-ndjson, application/jsonl or text/csv",
+    "application/x-ndjson、application/jsonl、application/json 或 text/csv",
+    "application/x-ndjson, application/jsonl, application/json or text/csv",
 );
 
 fn unsupported_media_type() -> ApiError {
@@ -80,6 +129,7 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
     }
     match (mime.type_().as_str(), mime.subtype().as_str()) {
         ("application", "x-ndjson" | "jsonl") => Ok(Format::JsonLines),
+        ("application", "json") => Ok(Format::JsonArray),
         ("text", "csv") => Ok(Format::Csv),
         _ => Err(unsupported_media_type()),
     }
@@ -115,7 +165,41 @@ impl<I: Importer> Import<I> {
     }
 
     /// Reads the body to its end: line by line, each row to its lane.
-    async fn read(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
+    async fn read(&mut self, payload: web::Payload) -> Result<(), ApiError> {
+        if self.format == Format::JsonArray {
+            return self.read_array(payload).await;
+        }
+        self.read_lines(payload).await
+    }
+
+    /// A JSON array: element by element, each a row numbered by its position.
+    async fn read_array(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
+        let mut splitter = ArraySplitter::new(MAX_LINE_BYTES);
+        let mut received: u64 = 0;
+        let mut elements = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                tracing::debug!(error = %e, "import body not read to its end");
+                ApiError::Code(ErrorCode::BodyIncomplete)
+            })?;
+            received += chunk.len() as u64;
+            if received > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            splitter
+                .push(&chunk, &mut elements)
+                .map_err(|e| ApiError::MalformedJson(e.to_owned()))?;
+            for element in elements.drain(..) {
+                self.line(element).await?;
+            }
+        }
+        splitter
+            .finish()
+            .map_err(|e| ApiError::MalformedJson(e.to_owned()))?;
+        self.lanes.finish(&mut self.tally).await
+    }
+
+    async fn read_lines(&mut self, mut payload: web::Payload) -> Result<(), ApiError> {
         let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
         let mut received: u64 = 0;
         while let Some(chunk) = payload.next().await {
@@ -366,18 +450,19 @@ async fn import<I: Importer>(
 /// Streams: up to 2 GiB, lines up to 64 KiB, written 1,000 lines per transaction.
 #[utoipa::path(post, operation_id = "import_contributions", path = "/v1/staff/contributions:import", tag = "staff",
     request_body(
-        description = "JSON Lines (one `ContributionImportRow` object per line) or CSV with a header row naming the same columns.",
+        description = "JSON Lines (one `ContributionImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns.",
         content(
             (ContributionImportRow = "application/x-ndjson"),
             (ContributionImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
+            ([ContributionImportRow] = "application/json"),
+            (ContributionsCsv = "text/csv", example = json!("national_id,employer_credit_code,period,insurance,declared_wage_fen,paid_at\n11010519491231002X,91440300MA5F0000X1,2024-03,pension,1200000,2024-03-15T10:00:00+08:00\n"))
         )
     ),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/contributions:import")]
@@ -397,18 +482,19 @@ pub async fn import_contributions(
 /// (`external_id_conflict`). Streams like the contributions import.
 #[utoipa::path(post, operation_id = "import_medical_transactions", path = "/v1/staff/medical-transactions:import", tag = "staff",
     request_body(
-        description = "JSON Lines (one `MedicalTransactionImportRow` object per line) or CSV with a header row naming the same columns.",
+        description = "JSON Lines (one `MedicalTransactionImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns.",
         content(
             (MedicalTransactionImportRow = "application/x-ndjson"),
             (MedicalTransactionImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("external_id,national_id,occurred_at,institution_code,institution_name,kind,total_fen,account_paid_fen,fund_paid_fen,self_paid_fen\nH001-0001,11010519491231002X,2024-03-15T10:00:00+08:00,H440300001,深圳市人民医院,outpatient,35000,10000,20000,5000\n"))
+            ([MedicalTransactionImportRow] = "application/json"),
+            (MedicalTransactionsCsv = "text/csv", example = json!("external_id,national_id,occurred_at,institution_code,institution_name,kind,total_fen,account_paid_fen,fund_paid_fen,self_paid_fen\nH001-0001,11010519491231002X,2024-03-15T10:00:00+08:00,H440300001,深圳市人民医院,outpatient,35000,10000,20000,5000\n"))
         )
     ),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/medical-transactions:import")]
@@ -426,18 +512,19 @@ pub async fn import_medical_transactions(
 /// `external_id` like the medical-transactions import. Streams like the contributions import.
 #[utoipa::path(post, operation_id = "import_benefit_payments", path = "/v1/staff/benefit-payments:import", tag = "staff",
     request_body(
-        description = "JSON Lines (one `BenefitPaymentImportRow` object per line) or CSV with a header row naming the same columns.",
+        description = "JSON Lines (one `BenefitPaymentImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns.",
         content(
             (BenefitPaymentImportRow = "application/x-ndjson"),
             (BenefitPaymentImportRow = "application/jsonl"),
-            (String = "text/csv", example = json!("external_id,national_id,kind,period,amount_fen,paid_at,adjustment_reason,adjustment_delta_fen\nPEN-2024-03-000001,11010519491231002X,pension,2024-03,412300,2024-03-10T09:00:00+08:00,,\n"))
+            ([BenefitPaymentImportRow] = "application/json"),
+            (BenefitPaymentsCsv = "text/csv", example = json!("external_id,national_id,kind,period,amount_fen,paid_at,adjustment_reason,adjustment_delta_fen\nPEN-2024-03-000001,11010519491231002X,pension,2024-03,412300,2024-03-10T09:00:00+08:00,,\n"))
         )
     ),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The import ran: counts and the rejected lines", body = ImportResult),
         (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/benefit-payments:import")]
@@ -454,7 +541,6 @@ pub async fn import_benefit_payments(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use shebao_infra::records::imports::Column;
 
     #[test]
     fn chinese_rejections_do_not_quote_the_english_parser() {

@@ -302,7 +302,7 @@ pub async fn totp_delete(
 /// Proves it is you again (a TOTP code, or an SMS code sent for `step_up`): answers an access
 /// token that counts as stepped up for five minutes. Failures count per account and per client
 /// address: after five, a lock-out that grows with each further one.
-#[utoipa::path(post, operation_id = "step_up", path = "/v1/me/step-up", tag = "me", request_body = StepUpRequest, security(("person_bearer" = [])),
+#[utoipa::path(post, operation_id = "step_up", path = "/v1/me/step-up", tag = "me", request_body = shebao_openapi::identity::StepUpForm, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "A stepped-up access token", body = StepUpToken),
         Problems<(Person, problems::InvalidCode, problems::TooManyAttempts)>))]
@@ -560,7 +560,7 @@ pub async fn delete_binding(
 
 /// The public keys that verify Shebao's tokens (JWKS), current and still-accepted previous keys.
 #[utoipa::path(get, operation_id = "get_jwks", path = "/.well-known/jwks.json", tag = "identity",
-    responses((status = 200, description = "JSON Web Key Set", body = Object)))]
+    responses((status = 200, description = "JSON Web Key Set", body = shebao_openapi::ops::Jwks)))]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -64,27 +64,15 @@ fn contribution_filter(
     insurance: Option<&str>,
     from: Option<&str>,
     to: Option<&str>,
-    limit: Option<u32>,
+    limit: Option<String>,
     cursor_raw: Option<String>,
 ) -> Result<(ContributionFilter, Option<ContributionCursor>, usize), ApiError> {
     let mut f = Fields::new();
-    let insurance = insurance
-        .filter(|s| !s.is_empty())
-        .and_then(|s| f.check("insurance", InsuranceType::parse(s)));
-    let from = from
-        .filter(|s| !s.is_empty())
-        .and_then(|s| f.check("from", Period::parse(s)));
-    let to = to
-        .filter(|s| !s.is_empty())
-        .and_then(|s| f.check("to", Period::parse(s)));
-    if let (Some(a), Some(b)) = (from, to) {
-        if a > b {
-            f.add(
-                "to",
-                Issue::Value(ValueError::Rule("must not be before from")),
-            );
-        }
-    }
+    let insurance = insurance.and_then(|s| f.check("insurance", InsuranceType::parse(s)));
+    let from = from.and_then(|s| f.check("from", Period::parse(s)));
+    let to = to.and_then(|s| f.check("to", Period::parse(s)));
+    // `to` before `from` is an empty range, and so an empty page (JSON Schema cannot compare
+    // two parameters, so the spec could not promise a refusal).
     let page = PageRequest::parse(&shebao_openapi::staff::PageQuery {
         limit,
         cursor: cursor_raw,
@@ -102,17 +90,14 @@ fn contribution_filter(
     let Some(page) = page.filter(|_| f.is_empty()) else {
         return Err(f.into_error());
     };
-    let after = match page.after.as_deref() {
-        Some(key) => Some(ContributionCursor::parse(key).ok_or_else(|| {
-            field_error_of(
-                "cursor",
-                Issue::Value(ValueError::Format {
-                    expected: "a cursor from a previous page",
-                }),
-            )
-        })?),
-        None => None,
-    };
+    // A cursor no page gave reads as one before every month: an empty page.
+    let after = page.after.as_deref().map(|key| {
+        ContributionCursor::parse(key).unwrap_or(ContributionCursor {
+            period: String::new(),
+            insurance: String::new(),
+            employer_key: String::new(),
+        })
+    });
     Ok((
         ContributionFilter {
             insurance,
@@ -291,7 +276,7 @@ pub async fn medical_account(
 }
 
 fn parse_day(field: &str, raw: Option<&str>, f: &mut Fields) -> Option<NaiveDate> {
-    let raw = raw.filter(|s| !s.is_empty())?;
+    let raw = raw?;
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
@@ -398,7 +383,6 @@ pub async fn list_benefits(
     let kind = q
         .kind
         .as_deref()
-        .filter(|k| !k.is_empty())
         .map(BenefitKind::parse)
         .transpose()
         .map_err(|e| field_error_of("kind", Issue::Value(e)))?;

@@ -126,7 +126,7 @@ pub async fn list(
 
 /// One region with its parameters for every year loaded.
 #[utoipa::path(get, operation_id = "get_region", path = "/v1/staff/regions/{code}", tag = "staff",
-    params(("code" = String, Path, description = "6-digit region code")),
+    params(("code" = String, Path, description = "6-digit region code", pattern = "^[1-9][0-9]{5}$")),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "The region", body = RegionView),
@@ -163,7 +163,7 @@ fn admin_only(staff: &Staff) -> Result<(), ApiError> {
 /// as they are (a new region starts with the defaults: due on the 15th, divisor 207 at 47,
 /// whole years).
 #[utoipa::path(put, operation_id = "put_region", path = "/v1/staff/regions/{code}", tag = "staff", request_body = dto::RegionUpsert,
-    params(("code" = String, Path, description = "6-digit region code")),
+    params(("code" = String, Path, description = "6-digit region code", pattern = "^[1-9][0-9]{5}$")),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RegionView),
@@ -252,7 +252,7 @@ fn created_or_ok(created: bool, view: impl serde::Serialize) -> HttpResponse {
 /// Sets a region's contribution parameters for one year (admin). Records of a year without
 /// parameters are rejected, so load these first.
 #[utoipa::path(put, operation_id = "put_region_year", path = "/v1/staff/regions/{code}/years/{year}", tag = "staff", request_body = dto::YearParametersInput,
-    params(("code" = String, Path, description = "6-digit region code"), ("year" = i32, Path, description = "The year")),
+    params(("code" = String, Path, description = "6-digit region code", pattern = "^[1-9][0-9]{5}$"), ("year" = i32, Path, description = "The year, 1990–2100", minimum = 1990, maximum = 2100)),
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = YearParametersView),

@@ -216,20 +216,37 @@ async fn chinese_answers_carry_no_english_parser_messages() {
         .send()
         .await
         .unwrap();
-    no_english(&assert_problem(res, 400, "invalid_query").await["detail"]);
+    no_english(&assert_problem(res, 422, "validation_failed").await["errors"][0]["message"]);
 }
 
 #[tokio::test]
 async fn bad_query_strings_are_problems() {
     let app = spawn_app().await;
     let token = app.staff_token(StaffRole::Admin).await;
-    let res = app
-        .get("/v1/staff/regions?limit=lots")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_problem(res, 400, "invalid_query").await;
+    // No parser's message: a field error, `limit=-1` out of range like `limit=0`, the range named.
+    for (query, code) in [
+        ("limit=lots", "format"),
+        ("limit=", "format"),
+        ("limit=-1", "range"),
+        ("limit=99999999999999999999", "range"),
+    ] {
+        let res = app
+            .get(&format!("/v1/staff/regions?{query}"))
+            .bearer_auth(&token)
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "limit", "{query}");
+        assert_eq!(body["errors"][0]["code"], code, "{query}");
+        if code == "range" {
+            assert_eq!(
+                body["errors"][0]["message"], "must be between 1 and 100",
+                "{query}"
+            );
+        }
+    }
     let res = app
         .get("/v1/staff/regions?limit=0")
         .bearer_auth(&token)
@@ -315,4 +332,77 @@ async fn missing_forged_and_expired_tokens_are_401() {
         .unwrap()
         .contains("invalid_token"));
     assert_problem(res, 401, "token_expired").await;
+}
+
+/// A number that does not fit the field's integer type is a `range` field error naming the
+/// range, in the request's language, never serde's words; a number JSON Schema counts as an
+/// integer (`2025.0`) is one.
+#[tokio::test]
+async fn integers_out_of_their_type_are_range_errors_and_integral_floats_are_integers() {
+    let app = spawn_app().await;
+    app.seed_regions();
+    let token = app.staff_token(StaffRole::Admin).await;
+    let rates = |bp: i64| {
+        json!({"pension": {"employer_bp": bp, "employee_bp": 800}, "medical": {"employer_bp": 800, "employee_bp": 200},
+               "unemployment": {"employer_bp": 50, "employee_bp": 50}, "work_injury": {"employer_bp": 40, "employee_bp": 0},
+               "maternity": {"employer_bp": 80, "employee_bp": 0}})
+    };
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440300/years/2025"))
+        .bearer_auth(&token)
+        .json(&json!({"average_monthly_wage_fen": 1200000, "base_floor_pct": 60, "base_ceiling_pct": 300,
+                      "late_fee_bp_per_day": 5, "rates": rates(2147483646)}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "rates.pension.employer_bp");
+    assert_eq!(body["errors"][0]["code"], "range");
+    assert_eq!(body["errors"][0]["message"], "必须在 0 到 65535 之间");
+    assert!(!body.to_string().contains("invalid value"), "{body}");
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440300/years/2025"))
+        .bearer_auth(&token)
+        .json(&json!({"average_monthly_wage_fen": 1200000.0, "base_floor_pct": 60.0, "base_ceiling_pct": 300,
+                      "late_fee_bp_per_day": 5, "rates": rates(1600)}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+}
+
+/// Every answer says which language its texts are in, and that it varies with Accept-Language.
+#[tokio::test]
+async fn answers_carry_content_language_and_vary() {
+    let app = spawn_app().await;
+    for (accept, language) in [
+        (None, "zh-CN"),
+        (Some("en-GB,en;q=0.9"), "en"),
+        (Some("zh-CN"), "zh-CN"),
+    ] {
+        for path in ["/healthz", "/v1/staff/regions"] {
+            let mut req = app.get(path);
+            if let Some(a) = accept {
+                req = req.header("accept-language", a);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(
+                res.headers()["content-language"],
+                language,
+                "{path} {accept:?}"
+            );
+            let vary: Vec<&str> = res
+                .headers()
+                .get_all("vary")
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect();
+            assert!(
+                vary.iter().any(|v| v.contains("Accept-Language")),
+                "{path}: {vary:?}"
+            );
+        }
+    }
 }

@@ -519,6 +519,32 @@ async fn a_changed_wage_updates_the_stored_amounts() {
     );
 }
 
+/// A JSON array (`application/json`, for generators that know no JSON Lines) of the same rows
+/// as JSON Lines gives the same result, each rejection at the element's position.
+#[tokio::test]
+async fn a_json_array_reads_like_json_lines() {
+    let s = setup(2).await;
+    let (lines, _) = mixed_contributions(&s);
+    let objects: Vec<Value> = lines
+        .into_iter()
+        .flatten()
+        .filter(Value::is_object)
+        .collect();
+    let jsonl: String = objects.iter().map(|v| format!("{v}\n")).collect();
+    let array = Value::Array(objects.clone()).to_string();
+    let from_array = s.import_ok(CONTRIBUTIONS, "application/json", array).await;
+    let from_lines = s.import_ok(CONTRIBUTIONS, NDJSON, jsonl).await;
+    assert!(counts(&from_array).0 > 0, "{from_array}");
+    assert_eq!(rejections(&from_array), rejections(&from_lines));
+    let (a, u, r) = counts(&from_array);
+    assert_eq!((0, a + u, r), counts(&from_lines), "{from_lines}");
+    // Not an array, or not closed: the body is malformed.
+    for body in ["{}", "[{}", "[] []"] {
+        let res = s.import(CONTRIBUTIONS, "application/json", body).await;
+        assert_problem(res, 400, "malformed_json").await;
+    }
+}
+
 #[tokio::test]
 async fn csv_and_json_lines_give_the_same_result() {
     let s = setup(2).await;
@@ -552,7 +578,7 @@ async fn wrong_media_type_missing_token_and_bad_headers_are_problems() {
     let s = setup(1).await;
     for path in [CONTRIBUTIONS, MEDICAL, BENEFITS] {
         assert_problem(
-            s.import(path, "application/json", "{}").await,
+            s.import(path, "application/xml", "<rows/>").await,
             415,
             "unsupported_media_type",
         )

@@ -97,14 +97,15 @@ async fn control_characters_are_refused_in_queries_and_bodies() {
         let res = app.get(&path).bearer_auth(&token).send().await.unwrap();
         field_problem(res, "reason", "control_character").await;
     }
-    // A cursor is opaque, but one forged to carry a NUL must not reach the database.
+    // A cursor is opaque, but one forged to carry a NUL must not reach the database (it was a
+    // 500 on PostgreSQL): the NUL is dropped and the cursor read like any other.
     let res = app
         .get("/v1/staff/regions?cursor=AA")
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
-    field_problem(res, "cursor", "format").await;
+    assert_eq!(res.status(), 200);
     // Bodies: names of persons, employers and regions.
     let res = app
         .post("/v1/staff/persons")

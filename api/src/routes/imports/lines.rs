@@ -103,7 +103,157 @@ impl LineSplitter {
     }
 }
 
+/// Where an [`ArraySplitter`] is in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayState {
+    /// Before the opening `[`.
+    Start,
+    /// Between elements.
+    Between,
+    /// Inside an element, at this nesting depth.
+    Element {
+        depth: u32,
+        string: bool,
+        escape: bool,
+    },
+    /// After the closing `]`.
+    Done,
+}
+
+/// Splits a JSON array (`application/json`) into its top-level elements as they arrive, each a
+/// [`Line`] numbered by its 1-based position: the same bounded memory and per-element limit as
+/// the lines of JSON Lines. Only the array's own structure is checked here (an opening `[`, a
+/// closing `]`, nothing after it); each element is parsed as a row later.
+pub(super) struct ArraySplitter {
+    state: ArrayState,
+    element: BytesMut,
+    too_long: bool,
+    max: usize,
+    number: u64,
+}
+
+impl ArraySplitter {
+    pub fn new(max: usize) -> ArraySplitter {
+        ArraySplitter {
+            state: ArrayState::Start,
+            element: BytesMut::new(),
+            too_long: false,
+            max,
+            number: 0,
+        }
+    }
+
+    fn end_element(&mut self, out: &mut Vec<Line>) {
+        self.number += 1;
+        let content = if self.too_long {
+            LineContent::TooLong
+        } else {
+            LineContent::Bytes(self.element.split().freeze())
+        };
+        self.element.clear();
+        self.too_long = false;
+        out.push(Line {
+            number: self.number,
+            content,
+        });
+    }
+
+    /// Reads `chunk`, adding the elements it completes to `out`; `Err` if the body is not an
+    /// array.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Line>) -> Result<(), &'static str> {
+        for &b in chunk {
+            match self.state {
+                ArrayState::Start => match b {
+                    b'[' => self.state = ArrayState::Between,
+                    b' ' | b'\t' | b'\r' | b'\n' => {}
+                    // A UTF-8 byte-order mark.
+                    0xEF | 0xBB | 0xBF if self.number == 0 => {}
+                    _ => return Err("the body is not a JSON array"),
+                },
+                ArrayState::Between => match b {
+                    b' ' | b'\t' | b'\r' | b'\n' | b',' => {}
+                    b']' => self.state = ArrayState::Done,
+                    _ => {
+                        self.state = ArrayState::Element {
+                            depth: 0,
+                            string: false,
+                            escape: false,
+                        };
+                        self.take(b, out);
+                    }
+                },
+                ArrayState::Element { .. } => self.take(b, out),
+                ArrayState::Done => match b {
+                    b' ' | b'\t' | b'\r' | b'\n' => {}
+                    _ => return Err("text after the end of the JSON array"),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// One byte of an element.
+    fn take(&mut self, b: u8, out: &mut Vec<Line>) {
+        let ArrayState::Element {
+            mut depth,
+            mut string,
+            mut escape,
+        } = self.state
+        else {
+            return;
+        };
+        if string {
+            if escape {
+                escape = false;
+            } else if b == b'\\' {
+                escape = true;
+            } else if b == b'"' {
+                string = false;
+            }
+        } else {
+            match b {
+                b'"' => string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth > 0 => depth -= 1,
+                b']' => {
+                    self.end_element(out);
+                    self.state = ArrayState::Done;
+                    return;
+                }
+                b',' if depth == 0 => {
+                    self.end_element(out);
+                    self.state = ArrayState::Between;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if !self.too_long {
+            if self.element.len() >= self.max {
+                self.too_long = true;
+                self.element.clear();
+            } else {
+                self.element.extend_from_slice(&[b]);
+            }
+        }
+        self.state = ArrayState::Element {
+            depth,
+            string,
+            escape,
+        };
+    }
+
+    /// Ends the body: `Err` if the array was never closed.
+    pub fn finish(&mut self) -> Result<(), &'static str> {
+        match self.state {
+            ArrayState::Done => Ok(()),
+            _ => Err("the JSON array is not closed"),
+        }
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -132,6 +282,41 @@ mod tests {
             number: n,
             content: LineContent::TooLong,
         }
+    }
+
+    #[test]
+    fn splits_a_json_array_into_its_elements_across_chunks() {
+        let body = br#" [ {"a": "x,]}\"", "b": [1, 2]}, 3 ,{"c":{}} ] "#;
+        for size in [1, 2, 5, body.len()] {
+            let mut s = ArraySplitter::new(64);
+            let mut out = Vec::new();
+            for chunk in body.chunks(size) {
+                s.push(chunk, &mut out).unwrap();
+            }
+            s.finish().unwrap();
+            assert_eq!(
+                out,
+                vec![
+                    text(1, r#"{"a": "x,]}\"", "b": [1, 2]}"#),
+                    text(2, "3 "),
+                    text(3, r#"{"c":{}} "#),
+                ],
+                "chunks of {size}"
+            );
+        }
+        let mut out = Vec::new();
+        let mut s = ArraySplitter::new(4);
+        s.push(b"[12345, 1]", &mut out).unwrap();
+        assert_eq!(out, vec![too_long(1), text(2, "1")]);
+        assert!(ArraySplitter::new(64).push(b"{}", &mut out).is_err());
+        assert!(ArraySplitter::new(64).push(b"[] x", &mut out).is_err());
+        let mut open = ArraySplitter::new(64);
+        open.push(b"[1,", &mut out).unwrap();
+        assert!(open.finish().is_err());
+        let mut empty = ArraySplitter::new(64);
+        out.clear();
+        empty.push(b"[]", &mut out).unwrap();
+        assert!(empty.finish().is_ok() && out.is_empty());
     }
 
     #[test]
