@@ -57,8 +57,50 @@ impl utoipa::PartialSchema for TimeZone {
                 "An IANA time zone name, spelt exactly (`Asia/Shanghai`).",
             ))
             .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            // Names for the generated clients' enum members: upper-cased as they stand,
+            // `GMT+0`, `GMT-0` and `GMT0` would all be `GMT0`.
+            .extensions(Some(
+                utoipa::openapi::extensions::ExtensionsBuilder::new()
+                    .add(
+                        "x-enum-varnames",
+                        chrono_tz::TZ_VARIANTS
+                            .iter()
+                            .map(|tz| time_zone_member(tz.name()))
+                            .collect::<Vec<_>>(),
+                    )
+                    .build(),
+            ))
             .into()
     }
 }
 
 impl ToSchema for TimeZone {}
+
+/// A time zone's member name in a generated client: words, with `+` and `-` spelt out, so every
+/// name stays distinct (`Etc/GMT+1` → `Etc GMT plus 1`, `Etc/GMT-1` → `Etc GMT minus 1`).
+fn time_zone_member(name: &str) -> String {
+    name.replace('+', " plus ")
+        .replace('-', " minus ")
+        .replace(['/', '_'], " ")
+}
+
+#[cfg(test)]
+mod time_zone_tests {
+    use super::time_zone_member;
+
+    /// Generators upper-case a member name and drop what is not a letter or digit: every time
+    /// zone must still get a name of its own (a clash stops `openapi-python-client`).
+    #[test]
+    fn every_time_zone_gets_a_member_name_of_its_own() {
+        let mut seen = std::collections::HashSet::new();
+        for tz in chrono_tz::TZ_VARIANTS.iter() {
+            let key: String = time_zone_member(tz.name())
+                .split_whitespace()
+                .map(str::to_uppercase)
+                .collect::<Vec<_>>()
+                .join("_");
+            assert!(seen.insert(key.clone()), "{} clashes as {key}", tz.name());
+        }
+        assert_eq!(time_zone_member("Etc/GMT+1"), "Etc GMT plus 1");
+    }
+}

@@ -425,11 +425,12 @@ pub struct JobFilter {
     pub kind: Option<JobKind>,
 }
 
-/// Jobs, newest first (ids are UUIDv7, so id order is creation order), a page after `after`.
+/// Jobs, newest first (ids are UUIDv7, so id order is creation order), a page after the key
+/// `after` (any text is a position in that order).
 pub fn list(
     conn: &mut DbConnection,
     filter: &JobFilter,
-    after: Option<Uuid>,
+    after: Option<String>,
     limit: usize,
 ) -> Result<Page<Job>, StoreError> {
     let mut q = jobs::table.select(JobRow::as_select()).into_boxed();
@@ -440,7 +441,7 @@ pub fn list(
         q = q.filter(jobs::kind.eq(k.as_str().to_owned()));
     }
     if let Some(a) = after {
-        q = q.filter(jobs::id.lt(a.to_string()));
+        q = q.filter(jobs::id.lt(a));
     }
     let rows = q
         .order(jobs::id.desc())
