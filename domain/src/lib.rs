@@ -87,6 +87,7 @@ pub mod estimate;
 pub mod identity;
 pub mod insurance;
 pub mod jobs;
+pub mod ledger;
 pub mod money;
 pub mod payments;
 pub mod pension;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use chrono::NaiveDate;
 
 use crate::error::ValueError;
 use crate::insurance::InsuranceType;
@@ -161,6 +162,84 @@ pub struct YearParameters {
     late_fee_bp_per_day: u16,
     rates: Rates,
     personal_account_bp: u16,
+    premiums: Premiums,
+}
+
+/// What a region charges the people who pay their own premiums in a year (issue 17): flexible
+/// employment's pension and medical rates on the chosen base, the part of the pension credited to
+/// the personal account, and the resident medical premium with its collection window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Premiums {
+    pub flexible_pension_bp: u16,
+    pub flexible_pension_personal_bp: u16,
+    pub flexible_medical_bp: u16,
+    pub resident_medical_premium: Fen,
+    /// The days (both included) the resident premium for this year is collected; usually in the
+    /// year before. `None`: not collected through the app.
+    pub resident_medical_window: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl Default for Premiums {
+    /// Flexible pension 20 % (8 % of the base to the personal account), flexible medical 8 %,
+    /// resident premium 400.00 yuan, no window.
+    fn default() -> Premiums {
+        Premiums {
+            flexible_pension_bp: 2000,
+            flexible_pension_personal_bp: 800,
+            flexible_medical_bp: 800,
+            resident_medical_premium: Fen(40_000),
+            resident_medical_window: None,
+        }
+    }
+}
+
+impl Premiums {
+    /// The largest resident premium accepted: 100 000.00 yuan.
+    pub const MAX_RESIDENT_PREMIUM: Fen = Fen(10_000_000);
+
+    /// Checks: each rate at most 10 000 bp, the personal part at most the pension rate, the
+    /// premium 0..=100 000.00 yuan, a window that opens on or before it closes.
+    pub fn checked(self) -> Result<Premiums, (&'static str, ValueError)> {
+        let max = i64::from(YearParameters::MAX_BP);
+        for (field, bp) in [
+            ("flexible_pension_bp", self.flexible_pension_bp),
+            ("flexible_medical_bp", self.flexible_medical_bp),
+        ] {
+            if bp > YearParameters::MAX_BP {
+                return Err((field, ValueError::Range { min: 0, max }));
+            }
+        }
+        if self.flexible_pension_personal_bp > self.flexible_pension_bp {
+            let max = i64::from(self.flexible_pension_bp);
+            return Err((
+                "flexible_pension_personal_bp",
+                ValueError::Range { min: 0, max },
+            ));
+        }
+        let premium = self.resident_medical_premium;
+        if premium.is_negative() || premium > Premiums::MAX_RESIDENT_PREMIUM {
+            let max = Premiums::MAX_RESIDENT_PREMIUM.0;
+            return Err((
+                "resident_medical_premium_fen",
+                ValueError::Range { min: 0, max },
+            ));
+        }
+        if let Some((opens, closes)) = self.resident_medical_window {
+            if opens > closes {
+                return Err((
+                    "resident_medical_closes",
+                    ValueError::Rule("must not be before resident_medical_opens"),
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether the resident premium is being collected on `today`.
+    pub fn resident_window_open(&self, today: NaiveDate) -> bool {
+        self.resident_medical_window
+            .is_some_and(|(opens, closes)| opens <= today && today <= closes)
+    }
 }
 
 /// The share of the pension contribution base credited to the personal account, by default:
@@ -248,7 +327,19 @@ impl YearParameters {
             late_fee_bp_per_day,
             rates,
             personal_account_bp: default_personal_account_bp(year),
+            premiums: Premiums::default(),
         })
+    }
+
+    /// The same parameters with these premiums (checked, see [`Premiums::checked`]).
+    pub fn with_premiums(mut self, premiums: Premiums) -> Result<Self, (&'static str, ValueError)> {
+        self.premiums = premiums.checked()?;
+        Ok(self)
+    }
+
+    /// What people who pay their own premiums pay this year.
+    pub fn premiums(&self) -> &Premiums {
+        &self.premiums
     }
 
     /// The same parameters with another personal-account share (basis points of the pension

@@ -1,7 +1,11 @@
-//! Premium payments. For now the gateway port and its value types ([`gateway`]); payables,
-//! orders and the ledger build on it.
+//! Premium payments: the gateway port and its value types ([`gateway`]), what can be paid
+//! ([`payables`]), a payment's life ([`order`]) and the day's reconciliation ([`reconcile`]).
+//! The ledger they post to is [`crate::ledger`].
 
 pub mod gateway;
+pub mod order;
+pub mod payables;
+pub mod reconcile;
 
 pub use gateway::{
     AppOrder, Bilingual, FailureCode, GatewayError, GatewayFuture, Notification, NotificationEvent,
@@ -9,3 +13,5 @@ pub use gateway::{
     RefundStatus, SignedNotification, TradeBill, TradeBillRow, TradeBillSummary, TradeState,
     Transaction,
 };
+pub use order::PaymentStatus;
+pub use payables::{Payable, PayableId, PayableKind};
