@@ -35,6 +35,12 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         personal_account_bp -> Integer,
+        flexible_pension_bp -> Integer,
+        flexible_pension_personal_bp -> Integer,
+        flexible_medical_bp -> Integer,
+        resident_medical_premium_fen -> BigInt,
+        resident_medical_opens -> Nullable<Date>,
+        resident_medical_closes -> Nullable<Date>,
     }
 }
 
@@ -372,3 +378,132 @@ diesel::table! {
 
 // The `due` reminder reads a person's bound account beside the month's contributions.
 diesel::allow_tables_to_appear_in_same_query!(accounts, contributions);
+
+diesel::table! {
+    flexible_bases (person_id, year) {
+        person_id -> Text,
+        year -> Integer,
+        base_fen -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payees (id) {
+        id -> Text,
+        owner_person_id -> Text,
+        payee_person_id -> Text,
+        relation -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        person_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        channel -> Text,
+        out_trade_no -> Text,
+        status -> Text,
+        amount_fen -> BigInt,
+        items -> Text,
+        description -> Text,
+        prepay_id -> Nullable<Text>,
+        expires_at -> Timestamp,
+        transaction_id -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        failure_code -> Nullable<Text>,
+        out_refund_no -> Nullable<Text>,
+        refund_status -> Nullable<Text>,
+        refund_reason -> Nullable<Text>,
+        refunded_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payment_claims (claim_key) {
+        claim_key -> Text,
+        payment_id -> Text,
+        settled -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payment_events (id) {
+        id -> Text,
+        payment_id -> Text,
+        at -> Timestamp,
+        status -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    gateway_events (id) {
+        id -> Text,
+        event_type -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resident_premiums (person_id, year) {
+        person_id -> Text,
+        year -> Integer,
+        payment_id -> Text,
+        amount_fen -> BigInt,
+        status -> Text,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ledger_journals (id) {
+        id -> Text,
+        source -> Text,
+        memo -> Text,
+        posted_at -> Timestamp,
+        reverses -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        journal_id -> Text,
+        account -> Text,
+        debit_fen -> BigInt,
+        credit_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    reconciliation_runs (bill_date, channel) {
+        bill_date -> Date,
+        channel -> Text,
+        result -> Text,
+        run_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ledger_entries -> ledger_journals (journal_id));
+diesel::joinable!(payment_claims -> payments (payment_id));
+diesel::joinable!(payment_events -> payments (payment_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    ledger_entries,
+    ledger_journals,
+    payments,
+    payment_claims,
+    payment_events,
+    payees,
+    persons,
+    flexible_bases,
+    resident_premiums,
+);

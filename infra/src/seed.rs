@@ -14,7 +14,9 @@ use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
 use shebao_domain::person::{CardNumber, EmploymentStatus, MedicalCategory};
-use shebao_domain::region::{Rates, RegionCode, RegionName, TimeZoneName, YearParameters};
+use shebao_domain::region::{
+    Premiums, Rates, RegionCode, RegionName, TimeZoneName, YearParameters,
+};
 use shebao_security::PiiVault;
 use uuid::Uuid;
 
@@ -58,9 +60,15 @@ pub(crate) fn parse<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Res
     r.map_err(|e| StoreError::Config(format!("seed data {what}: {e}")))
 }
 
-fn region_params(spec: &RegionSpec, year: i32) -> Result<YearParameters, StoreError> {
+/// A region's demo parameters for `year`, on the average wage published for `wage_year` (the
+/// same year, except for next year's premiums, collected before its wage is published).
+fn region_params_on(
+    spec: &RegionSpec,
+    year: i32,
+    wage_year: i32,
+) -> Result<YearParameters, StoreError> {
     let mut wage = spec.wage_2014_yuan * 100;
-    for _ in FIRST_YEAR..year {
+    for _ in FIRST_YEAR..wage_year {
         wage = wage * (10_000 + spec.growth_bp) / 10_000;
     }
     // Published averages are whole yuan.
@@ -75,8 +83,51 @@ fn region_params(spec: &RegionSpec, year: i32) -> Result<YearParameters, StoreEr
             300,
             5,
             Rates::mainland_default(),
-        ),
+        )
+        .and_then(|p| {
+            p.with_premiums(demo_premiums(year))
+                .map_err(|(_, e)| e)
+        }),
     )
+}
+
+fn region_params(spec: &RegionSpec, year: i32) -> Result<YearParameters, StoreError> {
+    region_params_on(spec, year, year)
+}
+
+/// Realistic premiums: flexible pension 20 % (8 % of the base to the personal account),
+/// flexible medical 8 %, and the resident medical premium (individual part: 350.00 yuan up to
+/// 2024, 380.00 for 2025, 400.00 from 2026), collected from September to December of the year
+/// before.
+fn demo_premiums(year: i32) -> Premiums {
+    let premium = match year {
+        ..=2024 => 35_000,
+        2025 => 38_000,
+        _ => 40_000,
+    };
+    Premiums {
+        resident_medical_premium: Fen(premium),
+        resident_medical_window: NaiveDate::from_ymd_opt(year - 1, 9, 1)
+            .zip(NaiveDate::from_ymd_opt(year - 1, 12, 31)),
+        ..Premiums::default()
+    }
+}
+
+/// Next year's parameters (on this year's average wage) where missing: the resident premium
+/// for next year is collected this autumn.
+pub fn ensure_next_year(
+    conn: &mut DbConnection,
+    this_year: i32,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    for spec in REGIONS {
+        let code = parse("region", RegionCode::parse(spec.code))?;
+        if regions::year(conn, &code, this_year + 1)?.is_none() {
+            let params = region_params_on(spec, this_year + 1, this_year)?;
+            regions::upsert_year(conn, &params, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the demo regions and their parameters from 2014 to `last_year`, where missing.
@@ -381,6 +432,7 @@ fn demo_in_tx(
 ) -> Result<DemoSummary, StoreError> {
     let ts = now.naive_utc();
     ensure_regions(conn, now.year(), ts)?;
+    ensure_next_year(conn, now.year(), ts)?;
 
     let mut employer_ids = Vec::new();
     for (name, region, org) in EMPLOYERS {

@@ -166,7 +166,7 @@ struct ListRow {
 }
 
 /// A stored status word as the domain's status.
-pub(crate) fn stored_status(status: &str) -> Result<ContributionStatus, StoreError> {
+pub fn stored_status(status: &str) -> Result<ContributionStatus, StoreError> {
     ContributionStatus::parse(status)
         .ok_or_else(|| StoreError::Corrupt(format!("contributions.status: {status}")))
 }

@@ -224,6 +224,12 @@ struct YearRow {
     maternity_employer_bp: i32,
     maternity_employee_bp: i32,
     personal_account_bp: i32,
+    flexible_pension_bp: i32,
+    flexible_pension_personal_bp: i32,
+    flexible_medical_bp: i32,
+    resident_medical_premium_fen: i64,
+    resident_medical_opens: Option<chrono::NaiveDate>,
+    resident_medical_closes: Option<chrono::NaiveDate>,
 }
 
 fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
@@ -232,6 +238,16 @@ fn bp(column: &'static str, v: i32) -> Result<u16, StoreError> {
 
 fn year_from_row(r: YearRow) -> Result<YearParameters, StoreError> {
     let account = bp("personal_account_bp", r.personal_account_bp)?;
+    let premiums = shebao_domain::region::Premiums {
+        flexible_pension_bp: bp("flexible_pension_bp", r.flexible_pension_bp)?,
+        flexible_pension_personal_bp: bp(
+            "flexible_pension_personal_bp",
+            r.flexible_pension_personal_bp,
+        )?,
+        flexible_medical_bp: bp("flexible_medical_bp", r.flexible_medical_bp)?,
+        resident_medical_premium: Fen(r.resident_medical_premium_fen),
+        resident_medical_window: r.resident_medical_opens.zip(r.resident_medical_closes),
+    };
     let rates = Rates {
         pension: RatePair {
             employer_bp: bp("pension_employer_bp", r.pension_employer_bp)?,
@@ -268,7 +284,8 @@ fn year_from_row(r: YearRow) -> Result<YearParameters, StoreError> {
             bp("late_fee_bp_per_day", r.late_fee_bp_per_day)?,
             rates,
         )
-        .and_then(|p| p.with_personal_account_bp(Some(account))),
+        .and_then(|p| p.with_personal_account_bp(Some(account)))
+        .and_then(|p| p.with_premiums(premiums).map_err(|(_, e)| e)),
     )
 }
 
@@ -320,6 +337,7 @@ pub fn upsert_year(
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let r = p.rates();
+    let m = p.premiums();
     let values = (
         region_years::average_monthly_wage_fen.eq(p.average_monthly_wage().0),
         region_years::base_floor_pct.eq(i32::from(p.base_floor_pct())),
@@ -338,6 +356,15 @@ pub fn upsert_year(
             region_years::maternity_employee_bp.eq(i32::from(r.maternity.employee_bp)),
         ),
         region_years::personal_account_bp.eq(i32::from(p.personal_account_bp())),
+        (
+            region_years::flexible_pension_bp.eq(i32::from(m.flexible_pension_bp)),
+            region_years::flexible_pension_personal_bp
+                .eq(i32::from(m.flexible_pension_personal_bp)),
+            region_years::flexible_medical_bp.eq(i32::from(m.flexible_medical_bp)),
+            region_years::resident_medical_premium_fen.eq(m.resident_medical_premium.0),
+            region_years::resident_medical_opens.eq(m.resident_medical_window.map(|w| w.0)),
+            region_years::resident_medical_closes.eq(m.resident_medical_window.map(|w| w.1)),
+        ),
     );
     let updated = diesel::update(region_years::table.find((p.region().as_str(), p.year())))
         .set((values, region_years::updated_at.eq(now)))

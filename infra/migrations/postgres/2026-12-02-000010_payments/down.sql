@@ -1,0 +1,16 @@
+DROP TABLE reconciliation_runs;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_journals;
+DROP TABLE resident_premiums;
+DROP TABLE gateway_events;
+DROP TABLE payment_events;
+DROP TABLE payment_claims;
+DROP TABLE payments;
+DROP TABLE payees;
+DROP TABLE flexible_bases;
+ALTER TABLE region_years DROP COLUMN resident_medical_closes;
+ALTER TABLE region_years DROP COLUMN resident_medical_opens;
+ALTER TABLE region_years DROP COLUMN resident_medical_premium_fen;
+ALTER TABLE region_years DROP COLUMN flexible_medical_bp;
+ALTER TABLE region_years DROP COLUMN flexible_pension_personal_bp;
+ALTER TABLE region_years DROP COLUMN flexible_pension_bp;
