@@ -61,6 +61,13 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Reconcile a day's payments against the gateway's trade bill (Beijing date): pending
+    /// payments the bill lists become paid and are posted; differences are printed as JSON.
+    Reconcile {
+        /// The bill's day, YYYY-MM-DD (default: yesterday in Beijing).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
     /// Write the OpenAPI document.
     Openapi {
         /// Where to write it; `-` for standard output.
@@ -277,6 +284,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(_) => bail!("a staff account named {} exists already", username.as_str()),
             }
+        }
+        Command::Reconcile { date } => {
+            let (settings, _) = load()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let db = shebao_infra::db::Db::connect(&settings.database_url, &settings.pool_options())?;
+                db.run(run_migrations).await?;
+                let clock: Arc<dyn shebao_domain::ports::Clock> = Arc::new(SystemClock);
+                let date = date.unwrap_or_else(|| {
+                    (clock.now() + chrono::TimeDelta::hours(8)).date_naive() - chrono::TimeDelta::days(1)
+                });
+                let payments = crate::startup::payments_for_command(&settings, db, clock)?;
+                let result = payments
+                    .reconcile(date)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("reconciling {date}: {e}"))?;
+                out(&serde_json::to_string_pretty(&result)?);
+                Ok(())
+            })
         }
         Command::Openapi { output } => {
             let doc = openapi_doc::render();

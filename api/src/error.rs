@@ -72,6 +72,13 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A problem of the catalogue whose detail names values (ids, statuses), the same in
+    /// every language.
+    #[error("{}", .code.code())]
+    With {
+        code: ErrorCode,
+        args: Vec<(&'static str, String)>,
+    },
 }
 
 /// What a JSON body's 415 says is accepted.
@@ -112,7 +119,9 @@ impl ApiError {
     /// The catalogue's entry for this error.
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::Code(code) | ApiError::RetryAfter { code, .. } => *code,
+            ApiError::Code(code) | ApiError::RetryAfter { code, .. } | ApiError::With { code, .. } => {
+                *code
+            }
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
             ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
             ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,
@@ -151,6 +160,7 @@ impl ApiError {
                 vec![("subject", lang.pick("该接口", "The endpoint").to_owned())]
             }
             ApiError::MethodNotAllowed { allow } => vec![("allow", allow.join(", "))],
+            ApiError::With { args, .. } => args.clone(),
             _ => Vec::new(),
         }
     }

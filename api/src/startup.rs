@@ -16,6 +16,11 @@ use shebao_infra::db::{run_migrations, Db, StoreError};
 use shebao_infra::seed;
 use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault, TokenSigner};
+use shebao_infra::payments::service::Payments;
+use shebao_infra::payments::{WechatPayConfig, WechatPayGateway};
+use shebao_standins::pay::{
+    PayKeys, PayStandIn, PayStandInConfig, RunningPayStandIn, ServiceSettings,
+};
 use shebao_standins::sms::{RunningStandIn, SmsStandIn};
 use utoipa::OpenApi;
 
@@ -31,6 +36,8 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     sms_standin: Option<RunningStandIn>,
+    pay_standin: Option<RunningPayStandIn>,
+    poller: Option<tokio::task::JoinHandle<()>>,
     jobs: Option<crate::jobs::RunningJobs>,
     /// The metrics listener's port and server.
     metrics: Option<(u16, Server)>,
@@ -64,6 +71,149 @@ fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, Option
     );
     let sender = TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))?;
     Ok((Arc::new(sender), standin))
+}
+
+/// The demo's payment keys, generated once per process (RSA key generation takes a moment,
+/// and tests start many servers in one process).
+fn demo_pay_keys() -> anyhow::Result<PayKeys> {
+    static KEYS: std::sync::OnceLock<PayKeys> = std::sync::OnceLock::new();
+    if let Some(k) = KEYS.get() {
+        return Ok(k.clone());
+    }
+    let keys = PayKeys::generate().map_err(|e| anyhow::anyhow!("generating payment keys: {e}"))?;
+    Ok(KEYS.get_or_init(|| keys).clone())
+}
+
+/// The payment gateway: the one `SHEBAO_PAY_URL` names (keys from the files configured), or
+/// the built-in stand-in started here with freshly generated demo keys.
+fn payment_gateway(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Arc<WechatPayGateway>, Option<RunningPayStandIn>)> {
+    let pay = &settings.pay;
+    let (config, standin) = match &pay.url {
+        Some(url) => {
+            let missing = |name| anyhow::anyhow!("{name} is required with SHEBAO_PAY_URL");
+            let config = WechatPayConfig::from_files(
+                url,
+                &pay.mchid,
+                &pay.appid,
+                &pay.merchant_key_file,
+                pay.merchant_serial.as_deref().ok_or_else(|| missing("SHEBAO_PAY_MERCHANT_SERIAL"))?,
+                &pay.platform_public_key_file,
+                pay.platform_serial.as_deref().ok_or_else(|| missing("SHEBAO_PAY_PLATFORM_SERIAL"))?,
+                pay.apiv3_key.clone().ok_or_else(|| missing("SHEBAO_PAY_APIV3_KEY"))?,
+                clock,
+            )
+            .map_err(|e| anyhow::anyhow!("payment gateway configuration: {e}"))?;
+            (config, None)
+        }
+        None => {
+            let keys = demo_pay_keys()?;
+            let mut standin_config = PayStandInConfig::demo_with(keys.clone());
+            standin_config.mchid = pay.mchid.clone();
+            standin_config.appid = pay.appid.clone();
+            let files = keys
+                .write_merchant_files(&settings.key_dir)
+                .with_context(|| format!("writing the demo payment keys to {}", settings.key_dir.display()))?;
+            let service_settings = ServiceSettings::of(&standin_config, &files);
+            let standin = PayStandIn::start(&pay.standin_listen, standin_config)
+                .with_context(|| format!("starting the payment stand-in on {}", pay.standin_listen))?;
+            // `shebao reconcile` (another process) reaches this stand-in through this file.
+            write_private(
+                &settings.key_dir.join(PAY_STANDIN_ENV),
+                &service_settings.env_lines(&standin.base_url),
+            )
+            .with_context(|| format!("writing {PAY_STANDIN_ENV}"))?;
+            tracing::info!(url = %standin.base_url, "payment gateway stand-in started; pay an order with POST {}/control/orders/OUT_TRADE_NO/pay", standin.base_url);
+            let config = WechatPayConfig::new(
+                &standin.base_url,
+                &pay.mchid,
+                &pay.appid,
+                shebao_infra::payments::wechat_pay::WechatPayKeys {
+                    merchant_key_pem: keys.merchant_private_pem.expose_secret(),
+                    merchant_serial: &keys.merchant_serial,
+                    platform_public_key_pem: &keys.platform_public_pem,
+                    platform_serial: &keys.platform_serial,
+                    apiv3_key: secrecy::SecretString::from(keys.apiv3_key.expose().to_owned()),
+                },
+                clock,
+            )
+            .map_err(|e| anyhow::anyhow!("payment stand-in keys: {e}"))?;
+            (config, Some(standin))
+        }
+    };
+    let gateway = WechatPayGateway::new(config).map_err(|e| anyhow::anyhow!("payment client: {e}"))?;
+    Ok((Arc::new(gateway), standin))
+}
+
+/// The file beside the keys where a serving process with the payment stand-in writes the
+/// `SHEBAO_PAY_*` settings that reach it (demo keys only).
+pub const PAY_STANDIN_ENV: &str = "pay-standin.env";
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The payment flows for a command (`shebao reconcile`): the gateway `SHEBAO_PAY_URL` names,
+/// or the stand-in of a running `shebao serve` (read from its `pay-standin.env`).
+pub fn payments_for_command(
+    settings: &Settings,
+    db: Db,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Payments> {
+    let settings = if settings.pay.url.is_some() {
+        settings.clone()
+    } else {
+        let path = settings.key_dir.join(PAY_STANDIN_ENV);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "no SHEBAO_PAY_URL, and no running stand-in's settings at {} (start `shebao serve` first)",
+                path.display()
+            )
+        })?;
+        let lines: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let get = |name: &str| {
+            lines
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(name).ok())
+        };
+        Settings::from_env(&get).context("the stand-in's settings")?
+    };
+    let (gateway, _) = payment_gateway(&settings, Arc::new(shebao_infra::clock::SystemClock))?;
+    let notify = settings
+        .pay
+        .notify_url
+        .clone()
+        .unwrap_or_else(|| notify_url(&settings, 8080));
+    Ok(Payments::new(db, gateway, clock, notify))
+}
+
+/// Where the gateway sends notifications: `SHEBAO_PAY_NOTIFY_URL`, or this server's own route.
+fn notify_url(settings: &Settings, port: u16) -> String {
+    settings.pay.notify_url.clone().unwrap_or_else(|| {
+        let host = settings
+            .listen
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .filter(|h| !h.is_empty() && *h != "0.0.0.0" && *h != "[::]")
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}:{port}/v1/payments/notifications/wechat")
+    })
 }
 
 /// Applies the migrations, then loads the demo data when asked and the database is empty.
@@ -190,6 +340,11 @@ impl Application {
         let routes = Arc::new(RouteTable::from_spec(&spec));
         let spec_json = Arc::new(openapi_doc::render().into_bytes());
         let (sms, sms_standin) = sms_sender(&settings)?;
+        // The protocol's timestamps (signatures, freshness) are real time, whatever clock the
+        // business runs on.
+        let (gateway, pay_standin) =
+            payment_gateway(&settings, Arc::new(shebao_infra::clock::SystemClock))?;
+        let payments = Payments::new(db.clone(), gateway, clock.clone(), notify_url(&settings, port));
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -200,6 +355,7 @@ impl Application {
             hasher: PasswordHasher::new(cores),
             clock,
             sms,
+            payments: Some(payments),
             metrics: Metrics::new().context("registering metrics")?,
             spec_json,
             routes,
@@ -256,11 +412,33 @@ impl Application {
                 state.vault.clone(),
             )
         });
+        // Orders whose notification has not come are asked about at the gateway, and expire.
+        let poller = settings.jobs_enabled.then(|| {
+            let payments = state.payments.clone();
+            let every = settings.pay.poll_interval;
+            tokio::spawn(async move {
+                let Some(payments) = payments else { return };
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    match payments.poll().await {
+                        Ok(r) if r.queried > 0 || r.refunds > 0 => {
+                            tracing::info!(report = ?r, "payments polled")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "payment poll failed"),
+                    }
+                }
+            })
+        });
         Ok(Application {
+            poller,
             port,
             server,
             state,
             sms_standin,
+            pay_standin,
             jobs,
             metrics,
         })
@@ -273,6 +451,11 @@ impl Application {
     /// The port `/metrics` is served on, unless `SHEBAO_METRICS_LISTEN=off`.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// The built-in payment stand-in's base URL, when it was started.
+    pub fn pay_standin_url(&self) -> Option<String> {
+        self.pay_standin.as_ref().map(|s| s.base_url.clone())
     }
 
     /// The built-in SMS stand-in's base URL, when it was started.
@@ -297,6 +480,9 @@ impl Application {
             handle
         });
         let result = self.server.await;
+        if let Some(poller) = self.poller {
+            poller.abort();
+        }
         if let Some(jobs) = self.jobs {
             jobs.stop().await;
         }
@@ -304,6 +490,9 @@ impl Application {
             handle.stop(true).await;
         }
         if let Some(standin) = &self.sms_standin {
+            standin.stop().await;
+        }
+        if let Some(standin) = &self.pay_standin {
             standin.stop().await;
         }
         result

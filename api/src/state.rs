@@ -17,6 +17,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
     pub sms: Arc<dyn SmsSender>,
+    /// The payment flows (the gateway adapter and the store).
+    pub payments: Option<shebao_infra::payments::service::Payments>,
     pub metrics: Metrics,
     /// The OpenAPI document, rendered once.
     pub spec_json: Arc<Vec<u8>>,

@@ -68,6 +68,9 @@ pub struct Settings {
     pub sms_from: String,
     /// `SHEBAO_SMS_STANDIN_LISTEN`: where the built-in SMS stand-in listens.
     pub sms_standin_listen: String,
+    /// `SHEBAO_SMS_STANDIN`: start the built-in SMS stand-in when `SHEBAO_SMS_URL` is unset
+    /// (default: on SQLite only).
+    pub sms_standin: bool,
     /// `SHEBAO_JOBS`: `on` (default) runs the job runner inside `shebao serve` too; `off`
     /// leaves the jobs to `shebao worker` processes.
     pub jobs_enabled: bool,
@@ -134,6 +137,13 @@ pub struct PaySettings {
     pub notify_url: Option<String>,
     /// `SHEBAO_PAY_STANDIN_LISTEN`: where the built-in payment stand-in listens.
     pub standin_listen: String,
+    /// `SHEBAO_PAY_STANDIN`: start the built-in stand-in when `SHEBAO_PAY_URL` is unset
+    /// (default: on SQLite only; on PostgreSQL the service refuses to start without one of the
+    /// two).
+    pub standin: bool,
+    /// `SHEBAO_PAY_POLL_INTERVAL_SECS`: how often orders still awaiting payment are queried at
+    /// the gateway (default 60).
+    pub poll_interval: Duration,
 }
 
 /// The built-in payment stand-in's demo merchant.
@@ -165,6 +175,8 @@ impl PaySettings {
             notify_url: non_empty("SHEBAO_PAY_NOTIFY_URL").map(|v| v.trim().to_owned()),
             standin_listen: non_empty("SHEBAO_PAY_STANDIN_LISTEN")
                 .unwrap_or_else(|| "127.0.0.1:8082".to_owned()),
+            standin: false,
+            poll_interval: Duration::from_secs(60),
         };
         let is_http = |u: &str| u.starts_with("https://") || u.starts_with("http://");
         if settings.url.as_deref().is_some_and(|u| !is_http(u)) {
@@ -304,7 +316,26 @@ impl Settings {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let pay = PaySettings::from_env(&non_empty, &key_dir)?;
+        let mut pay = PaySettings::from_env(&non_empty, &key_dir)?;
+        pay.standin = parse_bool(get, "SHEBAO_PAY_STANDIN", embedded)?;
+        pay.poll_interval = Duration::from_secs(
+            parse_num(get, "SHEBAO_PAY_POLL_INTERVAL_SECS", 60u64)?.max(1),
+        );
+        let sms_standin = parse_bool(get, "SHEBAO_SMS_STANDIN", embedded)?;
+        // Stand-ins are for the embedded demo and for tests: on PostgreSQL (production) a
+        // missing provider is a mistake to report, not something to paper over.
+        if non_empty("SHEBAO_SMS_URL").is_none() && !sms_standin {
+            return Err(ConfigError {
+                name: "SHEBAO_SMS_URL",
+                reason: "no SMS provider: set SHEBAO_SMS_URL (and SHEBAO_SMS_AUTH_TOKEN), or SHEBAO_SMS_STANDIN=true to use the built-in stand-in".into(),
+            });
+        }
+        if pay.url.is_none() && !pay.standin {
+            return Err(ConfigError {
+                name: "SHEBAO_PAY_URL",
+                reason: "no payment gateway: set SHEBAO_PAY_URL (with its keys), or SHEBAO_PAY_STANDIN=true to use the built-in stand-in".into(),
+            });
+        }
         let settings = Settings {
             listen: non_empty("SHEBAO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             database_url,
@@ -335,6 +366,7 @@ impl Settings {
             sms_from: non_empty("SHEBAO_SMS_FROM").unwrap_or_else(|| "SHEBAO".to_owned()),
             sms_standin_listen: non_empty("SHEBAO_SMS_STANDIN_LISTEN")
                 .unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
+            sms_standin,
             jobs_enabled: parse_bool(get, "SHEBAO_JOBS", true)?,
             job_lease: Duration::from_secs(parse_num(get, "SHEBAO_JOB_LEASE_SECS", 60u64)?),
             job_poll: Duration::from_millis(parse_num(get, "SHEBAO_JOB_POLL_MS", 1000u64)?),

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod imports;
 pub mod jobs;
 pub mod ops;
+pub mod payments;
 pub mod problem;
 pub mod records;
 pub mod staff;

@@ -144,6 +144,8 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// The SMS stand-in this app sends through.
     pub sms_url: String,
+    /// The payment gateway stand-in this app pays through.
+    pub pay_url: String,
     /// Where `/metrics` is served (its own listener).
     pub metrics_url: String,
 }
@@ -163,6 +165,11 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("SHEBAO_SHUTDOWN_TIMEOUT_SECS", "1".into()),
         ("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0".into()),
         ("SHEBAO_METRICS_LISTEN", "127.0.0.1:0".into()),
+        ("SHEBAO_PAY_STANDIN_LISTEN", "127.0.0.1:0".into()),
+        // On PostgreSQL the stand-ins start only when asked for.
+        ("SHEBAO_SMS_STANDIN", "true".into()),
+        ("SHEBAO_PAY_STANDIN", "true".into()),
+        ("SHEBAO_KEY_DIR", test_key_dir()),
     ];
     vars.extend(opts.env);
     let settings =
@@ -182,6 +189,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     let port = app.port();
     let handle = app.handle();
     let sms_url = app.sms_standin_url().unwrap_or_default();
+    let pay_url = app.pay_standin_url().unwrap_or_default();
     let metrics_url = format!(
         "http://127.0.0.1:{}",
         app.metrics_port().unwrap_or_default()
@@ -199,8 +207,17 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         settings,
         handle,
         sms_url,
+        pay_url,
         metrics_url,
     }
+}
+
+/// Where test servers write the demo payment keys: a directory of this test process.
+fn test_key_dir() -> String {
+    std::env::temp_dir()
+        .join(format!("shebao-test-keys-{}", std::process::id()))
+        .display()
+        .to_string()
 }
 
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";

@@ -163,6 +163,32 @@ catalogue! {
         ("该参保人已绑定到其他账户。", "This person is bound to another account.");
     BindingMismatch = 422, "binding_mismatch", title::UNPROCESSABLE,
         ("身份信息与登记信息不一致。", "The details do not match the registry.");
+    /// `{payable}`: the payable's id; `{payment}`: the open payment that holds it.
+    AlreadyInPayment = 409, "already_in_payment", title::CONFLICT,
+        ("{payable} 已在支付单 {payment} 中，请完成或取消该支付单。",
+         "{payable} is in payment {payment} already; finish or cancel that payment.");
+    AlreadyPaid = 409, "already_paid", title::CONFLICT,
+        ("该支付单已付款，无法取消。", "This payment was paid; it cannot be cancelled.");
+    /// `{status}`: the payment's status.
+    PaymentNotOpen = 409, "payment_not_open", title::CONFLICT,
+        ("该支付单状态为 {status}，无法取消。", "This payment is {status}; it cannot be cancelled.");
+    PayeeExists = 409, "payee_exists", title::CONFLICT,
+        ("该人员已在代缴名单中。", "This person is a payee already.");
+    IdempotencyKeyRequired = 400, "idempotency_key_required", title::REQUEST_FAILED,
+        ("请求头 Idempotency-Key 必填（8–64 个字符）。",
+         "The Idempotency-Key header is required (8–64 characters).");
+    IdempotencyKeyReused = 422, "idempotency_key_reused", title::UNPROCESSABLE,
+        ("该 Idempotency-Key 已用于另一个请求。",
+         "This Idempotency-Key was used with a different request.");
+    PayeeMismatch = 422, "payee_mismatch", title::UNPROCESSABLE,
+        ("代缴人员信息与登记信息不一致。", "The payee's details do not match the registry.");
+    /// `{payable}`: the id that is not payable now.
+    PayableUnknown = 422, "payable_unknown", title::UNPROCESSABLE,
+        ("{payable} 当前无需缴纳，请刷新待缴列表（GET /v1/me/payables）。",
+         "{payable} is not payable now; refresh the list (GET /v1/me/payables).");
+    NotificationRejected = 401, "notification_rejected", title::AUTH_FAILED,
+        ("通知签名无效、证书序列号未知或时间戳过期。",
+         "The notification's signature, serial or timestamp did not verify.");
     NoYearParameters = 422, "no_year_parameters", title::UNPROCESSABLE,
         ("所在地区尚无缴费参数，无法测算。",
          "The region has no contribution parameters; no estimate can be made.");
@@ -170,6 +196,8 @@ catalogue! {
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,
         ("短信服务暂时不可用，请稍后重试。", "The SMS service is unavailable right now; try again shortly.");
+    GatewayUnavailable = 503, "gateway_unavailable", title::UNAVAILABLE,
+        ("支付渠道暂时不可用，请稍后重试。", "The payment gateway is unavailable right now; try again shortly.");
     ServiceUnavailable = 503, "service_unavailable", title::UNAVAILABLE,
         ("数据库暂时无法访问，请稍后重试。", "The database cannot be reached right now; retry shortly.");
     InternalError = 500, "internal_error", ("服务器内部错误", "Internal error"),

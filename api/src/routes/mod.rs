@@ -9,6 +9,7 @@ pub mod imports;
 pub mod jobs;
 pub mod lookups;
 pub mod me;
+pub mod payments;
 pub mod persons;
 pub mod records;
 pub mod regions;
@@ -66,5 +67,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(estimate::ecard)
         .service(estimate::ecard_verify)
         .service(jobs::list)
-        .service(jobs::retry);
+        .service(jobs::retry)
+        .service(payments::list_payables)
+        .service(payments::put_flexible_base)
+        .service(payments::add_payee)
+        .service(payments::list_payees)
+        .service(payments::delete_payee)
+        .service(payments::create_payment)
+        .service(payments::list_payments)
+        .service(payments::get_payment)
+        .service(payments::cancel_payment)
+        .service(payments::notification)
+        .service(payments::run_reconciliation)
+        .service(payments::get_reconciliation)
+        .service(payments::trial_balance);
 }

@@ -195,6 +195,9 @@ pub struct MonthInputs<'a> {
     pub due_day: u8,
     /// Whether the person is in flexible employment now (only then are coming months payable).
     pub flexible: bool,
+    /// Whether they are in the employees' medical insurance (职工医保): only then does flexible
+    /// employment pay medical month by month; residents pay the yearly resident premium.
+    pub employee_medical: bool,
     /// The region's yearly parameters.
     pub years: &'a [YearParameters],
     /// The bases the person chose, by year.
@@ -247,7 +250,10 @@ pub fn month_payables(i: &MonthInputs<'_>) -> Vec<Payable> {
     let mut recorded: BTreeSet<(Period, InsuranceType)> = BTreeSet::new();
     for m in i.own_months {
         recorded.insert((m.period, m.insurance));
-        if m.status != ContributionStatus::Due {
+        if !matches!(
+            m.status,
+            ContributionStatus::Due | ContributionStatus::Arrears
+        ) {
             continue;
         }
         let params = params_for(i.years, m.period.year());
@@ -288,6 +294,9 @@ pub fn month_payables(i: &MonthInputs<'_>) -> Vec<Payable> {
             };
             let base = flexible_base(params, i.chosen_bases.get(&period.year()).copied());
             for insurance in FLEXIBLE_INSURANCES {
+                if insurance == InsuranceType::Medical && !i.employee_medical {
+                    continue;
+                }
                 if recorded.contains(&(period, insurance)) {
                     continue;
                 }
@@ -447,6 +456,7 @@ mod tests {
             today: d(2026, 11, 20),
             due_day: 15,
             flexible: true,
+            employee_medical: true,
             years: &years,
             chosen_bases: &bases,
             own_months: &[],
@@ -475,6 +485,23 @@ mod tests {
         // Due on the 15th of the next month.
         assert_eq!(got[0].due_date, d(2026, 12, 15));
         assert_eq!(total(&got), Some(Fen((120_000 + 48_000) * 2 + 96_000 + 38_400)));
+    }
+
+    #[test]
+    fn a_flexible_worker_insured_as_a_resident_pays_pension_only() {
+        let years = [year(2026)];
+        let got = month_payables(&MonthInputs {
+            person_id: "p1",
+            today: d(2026, 11, 20),
+            due_day: 15,
+            flexible: true,
+            employee_medical: false,
+            years: &years,
+            chosen_bases: &BTreeMap::new(),
+            own_months: &[],
+        });
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|p| p.insurance == InsuranceType::Pension));
     }
 
     #[test]
@@ -523,6 +550,7 @@ mod tests {
             today: d(2026, 11, 10),
             due_day: 15,
             flexible: false,
+            employee_medical: true,
             years: &years,
             chosen_bases: &BTreeMap::new(),
             own_months: &own,
@@ -561,6 +589,7 @@ mod tests {
                 today,
                 due_day: 15,
                 flexible: false,
+                employee_medical: true,
                 years: &years,
                 chosen_bases: &BTreeMap::new(),
                 own_months: &rows,

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
 use serde::Serialize;
-use shebao_domain::money::Fen;
 use shebao_domain::payments::payables::{Payable, PayableId};
 use shebao_domain::payments::reconcile::{self, Billed, Recorded};
 use shebao_domain::payments::{

@@ -198,6 +198,7 @@ pub fn delete_payee(conn: &mut DbConnection, owner: Uuid, id: Uuid) -> Result<bo
 #[derive(Debug, Clone)]
 pub struct PayableRecords {
     pub flexible: bool,
+    pub employee_medical: bool,
     pub own_months: Vec<OwnMonth>,
     pub chosen_bases: BTreeMap<i32, Fen>,
     pub resident_candidates: Vec<ResidentCandidate>,
@@ -286,6 +287,7 @@ pub fn payable_records(
         .load(conn)?;
     Ok(PayableRecords {
         flexible: status == EmploymentStatus::Flexible.as_str(),
+        employee_medical: category == MedicalCategory::Employee.as_str(),
         own_months,
         chosen_bases: flexible_bases_of(conn, person)?,
         resident_candidates,
@@ -442,7 +444,8 @@ pub enum Created {
     AlreadyInPayment { payable: PayableId, payment: Uuid },
 }
 
-fn by_key(
+/// The payment a person created with an idempotency key.
+pub fn by_key(
     conn: &mut DbConnection,
     person: Uuid,
     key: &str,
