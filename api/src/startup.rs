@@ -75,7 +75,7 @@ fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, Option
 
 /// The demo's payment keys, generated once per process (RSA key generation takes a moment,
 /// and tests start many servers in one process).
-fn demo_pay_keys() -> anyhow::Result<PayKeys> {
+pub fn demo_pay_keys() -> anyhow::Result<PayKeys> {
     static KEYS: std::sync::OnceLock<PayKeys> = std::sync::OnceLock::new();
     if let Some(k) = KEYS.get() {
         return Ok(k.clone());

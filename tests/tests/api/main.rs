@@ -12,6 +12,7 @@ mod lookups;
 mod migrations;
 mod openapi_spec;
 mod operations;
+mod payments;
 mod platform;
 mod records;
 mod reminders;
