@@ -131,6 +131,9 @@ pub async fn run_worker(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
     tracing::info!(settings = ?settings, "starting a job worker");
+    if let Some(reason) = settings.missing_provider(false) {
+        anyhow::bail!("refusing to start: {reason}");
+    }
     let db = Db::connect(&settings.database_url, &settings.pool_options())
         .with_context(|| format!("connecting to {}", redact_url(&settings.database_url)))?;
     let started = std::time::Instant::now();

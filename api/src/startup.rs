@@ -323,6 +323,9 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
         tracing::info!(settings = ?settings, "starting");
+        if let Some(reason) = settings.missing_provider(true) {
+            anyhow::bail!("refusing to start: {reason}");
+        }
         // The listeners first: a taken port fails the start at once, and the server listens
         // (healthz 200, readyz 503) even while the database is down.
         let listener = bind("the API", &settings.listen)?;

@@ -16,8 +16,35 @@ fn shebao(dir: &std::path::Path) -> Command {
             format!("sqlite://{}", dir.join("s.db").display()),
         )
         .env("SHEBAO_DATA_DIR", dir)
+        .env("SHEBAO_SMS_STANDIN", "true")
+        .env("SHEBAO_PAY_STANDIN", "true")
+        .env("SHEBAO_PAY_STANDIN_LISTEN", "127.0.0.1:0")
         .env("SHEBAO_LOG", "warn");
     c
+}
+
+/// On PostgreSQL (production) the stand-ins start only when asked for: without a provider the
+/// server refuses to start and says why.
+#[test]
+fn serve_on_postgres_without_providers_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (unset, says) in [
+        ("SHEBAO_SMS_STANDIN", "no SMS provider"),
+        ("SHEBAO_PAY_STANDIN", "no payment gateway"),
+    ] {
+        let out = shebao(dir.path())
+            .arg("serve")
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+            .env("SHEBAO_GENERATE_KEYS", "true")
+            .env("SHEBAO_LISTEN", "127.0.0.1:0")
+            .env("SHEBAO_METRICS_LISTEN", "off")
+            .env_remove(unset)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
 }
 
 #[test]

@@ -291,6 +291,20 @@ fn parse_bool(
 }
 
 impl Settings {
+    /// Why the service must not start with these providers, if it must not: stand-ins are for
+    /// the embedded demo and for tests, so on PostgreSQL (production) a missing SMS provider or
+    /// payment gateway is a mistake to report, not something to paper over. `payments`: whether
+    /// the process takes payments (`serve`; a `worker` only sends SMS).
+    pub fn missing_provider(&self, payments: bool) -> Option<String> {
+        if self.sms_url.is_none() && !self.sms_standin {
+            return Some("no SMS provider: set SHEBAO_SMS_URL (and SHEBAO_SMS_AUTH_TOKEN), or SHEBAO_SMS_STANDIN=true to use the built-in stand-in".into());
+        }
+        if payments && self.pay.url.is_none() && !self.pay.standin {
+            return Some("no payment gateway: set SHEBAO_PAY_URL (with its keys), or SHEBAO_PAY_STANDIN=true to use the built-in stand-in".into());
+        }
+        None
+    }
+
     /// Reads the settings; `get` is `std::env::var(..).ok()` in the binary and a map in tests.
     pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
@@ -322,20 +336,6 @@ impl Settings {
             parse_num(get, "SHEBAO_PAY_POLL_INTERVAL_SECS", 60u64)?.max(1),
         );
         let sms_standin = parse_bool(get, "SHEBAO_SMS_STANDIN", embedded)?;
-        // Stand-ins are for the embedded demo and for tests: on PostgreSQL (production) a
-        // missing provider is a mistake to report, not something to paper over.
-        if non_empty("SHEBAO_SMS_URL").is_none() && !sms_standin {
-            return Err(ConfigError {
-                name: "SHEBAO_SMS_URL",
-                reason: "no SMS provider: set SHEBAO_SMS_URL (and SHEBAO_SMS_AUTH_TOKEN), or SHEBAO_SMS_STANDIN=true to use the built-in stand-in".into(),
-            });
-        }
-        if pay.url.is_none() && !pay.standin {
-            return Err(ConfigError {
-                name: "SHEBAO_PAY_URL",
-                reason: "no payment gateway: set SHEBAO_PAY_URL (with its keys), or SHEBAO_PAY_STANDIN=true to use the built-in stand-in".into(),
-            });
-        }
         let settings = Settings {
             listen: non_empty("SHEBAO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             database_url,

@@ -58,7 +58,7 @@ pub struct PayableList {
 
 /// The base a flexible-employment person pays on in a year.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"year": 2026, "base_fen": 600000}))]
+#[schema(example = json!({"year": 2026, "base_fen": 1000000}))]
 pub struct FlexibleBaseRequest {
     #[schema(minimum = 1990, maximum = 2100)]
     pub year: i32,
@@ -88,7 +88,7 @@ pub enum Relation {
 
 /// Someone whose resident premium this account may pay; matched against the registry.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"national_id": "110101195001011237", "name": "张秀英", "relation": "parent"}))]
+#[schema(example = json!({"national_id": "110101195001011239", "name": "张秀英", "relation": "parent"}))]
 pub struct PayeeRequest {
     #[schema(min_length = 18, max_length = 18, pattern = "^[0-9]{17}[0-9X]$")]
     pub national_id: String,

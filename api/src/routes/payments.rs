@@ -85,6 +85,14 @@ fn pay_error(e: PayError) -> ApiError {
             tracing::warn!(%cause, "payment gateway unavailable");
             ErrorCode::GatewayUnavailable.retry_after(5)
         }
+        PayError::Gateway(GatewayError::Rejected { code, .. }) if code == "NO_STATEMENT_EXIST" => {
+            field_error_of(
+                "date",
+                Issue::Value(shebao_domain::ValueError::Rule(
+                    "the gateway has no bill for this day (yet)",
+                )),
+            )
+        }
         PayError::Gateway(e) => {
             tracing::error!(error = %e, "payment gateway refused");
             ErrorCode::GatewayUnavailable.retry_after(30)
@@ -851,7 +859,7 @@ fn reconciliation_view(r: Reconciliation) -> dto::ReconciliationView {
     security(("staff_bearer" = [])),
     responses(
         (status = 200, description = "What was confirmed and every difference", body = dto::ReconciliationView),
-        (status = 422, description = "A field is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, or the gateway has no bill for the day yet (a day after today, Beijing time)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The payment gateway is unavailable (`gateway_unavailable`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Staff>))]
 #[post("/v1/staff/reconciliations")]
