@@ -813,3 +813,43 @@ async fn payees_are_matched_against_the_registry_and_their_premium_becomes_payab
         .unwrap();
     assert_problem(res, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_gateway_that_is_down_answers_503_at_once_and_the_same_key_retries() {
+    let keys = shebao_api::startup::demo_pay_keys().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = keys.write_merchant_files(dir.path()).unwrap();
+    let app = spawn_app_with(TestOptions {
+        demo_seed: true,
+        env: vec![
+            // Nothing listens on port 9.
+            ("SHEBAO_PAY_URL", "http://127.0.0.1:9".into()),
+            ("SHEBAO_PAY_MERCHANT_KEY_FILE", files.merchant_key_file.display().to_string()),
+            ("SHEBAO_PAY_MERCHANT_SERIAL", keys.merchant_serial.clone()),
+            (
+                "SHEBAO_PAY_PLATFORM_PUBLIC_KEY_FILE",
+                files.platform_public_key_file.display().to_string(),
+            ),
+            ("SHEBAO_PAY_PLATFORM_SERIAL", keys.platform_serial.clone()),
+            ("SHEBAO_PAY_APIV3_KEY", keys.apiv3_key.expose().to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    assert!(app.pay_url.is_empty(), "no stand-in with SHEBAO_PAY_URL");
+    let (token, stepped) = bound(&app, "+8613800138281", WANG).await;
+    let month = "flexible_month:2026-12:pension";
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let res = pay_order(&app, &stepped, "down-key-01", &[month]).await;
+        assert!(res.headers().contains_key("retry-after"));
+        assert_problem(res, 503, "gateway_unavailable").await;
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+    // The order is recorded (nothing half-done is lost): one payment, awaiting, no prepay id.
+    let list = app.get_ok(&token, "/v1/me/payments").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let p = payment(&app, &token, list["items"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(p["status"], "awaiting_payment");
+    assert!(p["gateway"]["prepay_id"].is_null());
+}
