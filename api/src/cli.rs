@@ -19,6 +19,8 @@ use crate::startup::Application;
 use crate::{openapi_doc, telemetry};
 
 #[cfg(feature = "synthetic")]
+mod pay_bench;
+#[cfg(feature = "synthetic")]
 mod synthetic;
 
 /// Without the `synthetic` feature (the container image), the benchmark commands say so.
@@ -113,6 +115,17 @@ pub enum BenchCommand {
     /// Writes a contributions import file (JSON Lines) for the bulk-loader benchmark: work-injury
     /// and maternity months (new keys beside the seeded history) of the first PERSONS employed
     /// synthetic persons, MONTHS months each: 2 × PERSONS × MONTHS lines.
+    /// The payment flows' throughput against an in-process gateway stand-in: ORDERS orders of
+    /// flexible-employment persons' payables (synthetic persons), then a notification for each,
+    /// DUPLICATES percent of both repeated. Writes payments into the database.
+    Payments {
+        #[arg(long, default_value_t = 10_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 10)]
+        duplicates: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     ImportFile {
         #[arg(long)]
         persons: u64,
@@ -174,6 +187,11 @@ fn migrated(settings: &Settings) -> anyhow::Result<DbConnection> {
 fn bench(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Tokens { count, out } => synthetic::bench_tokens(count, &out),
+        BenchCommand::Payments {
+            orders,
+            duplicates,
+            concurrency,
+        } => pay_bench::bench_payments(orders, duplicates.min(50), concurrency.max(1)),
         BenchCommand::ImportFile {
             persons,
             months,

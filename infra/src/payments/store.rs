@@ -1133,3 +1133,30 @@ pub fn unbalanced_journals(conn: &mut DbConnection) -> Result<Vec<String>, Store
         .map(|(id, _, _)| id)
         .collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// For the benchmark (`shebao bench payments`)
+
+/// The first `limit` persons in flexible employment, by id.
+pub fn flexible_person_ids(conn: &mut DbConnection, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<String> = persons::table
+        .filter(persons::employment_status.eq(EmploymentStatus::Flexible.as_str()))
+        .order(persons::id.asc())
+        .select(persons::id)
+        .limit(limit)
+        .load(conn)?;
+    ids.iter().map(|id| stored_id("persons.id", id)).collect()
+}
+
+/// How many payments whose idempotency key starts with `prefix` are in `status`.
+pub fn count_by_key_prefix(
+    conn: &mut DbConnection,
+    prefix: &str,
+    status: PaymentStatus,
+) -> Result<i64, StoreError> {
+    Ok(payments::table
+        .filter(payments::status.eq(status.as_str()))
+        .filter(payments::idempotency_key.like(format!("{prefix}%")))
+        .count()
+        .get_result(conn)?)
+}
