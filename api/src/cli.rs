@@ -309,11 +309,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async move {
-                let db = shebao_infra::db::Db::connect(&settings.database_url, &settings.pool_options())?;
+                let db = shebao_infra::db::Db::connect(
+                    &settings.database_url,
+                    &settings.pool_options(),
+                )?;
                 db.run(run_migrations).await?;
                 let clock: Arc<dyn shebao_domain::ports::Clock> = Arc::new(SystemClock);
                 let date = date.unwrap_or_else(|| {
-                    (clock.now() + chrono::TimeDelta::hours(8)).date_naive() - chrono::TimeDelta::days(1)
+                    (clock.now() + chrono::TimeDelta::hours(8)).date_naive()
+                        - chrono::TimeDelta::days(1)
                 });
                 let payments = crate::startup::payments_for_command(&settings, db, clock)?;
                 let result = payments

@@ -119,9 +119,9 @@ impl ApiError {
     /// The catalogue's entry for this error.
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::Code(code) | ApiError::RetryAfter { code, .. } | ApiError::With { code, .. } => {
-                *code
-            }
+            ApiError::Code(code)
+            | ApiError::RetryAfter { code, .. }
+            | ApiError::With { code, .. } => *code,
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
             ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
             ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,

@@ -13,11 +13,11 @@ use secrecy::ExposeSecret;
 use shebao_domain::ports::{Clock, SmsSender};
 use shebao_infra::config::{redact_url, Settings};
 use shebao_infra::db::{run_migrations, Db, StoreError};
+use shebao_infra::payments::service::Payments;
+use shebao_infra::payments::{WechatPayConfig, WechatPayGateway};
 use shebao_infra::seed;
 use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault, TokenSigner};
-use shebao_infra::payments::service::Payments;
-use shebao_infra::payments::{WechatPayConfig, WechatPayGateway};
 use shebao_standins::pay::{
     PayKeys, PayStandIn, PayStandInConfig, RunningPayStandIn, ServiceSettings,
 };
@@ -99,10 +99,16 @@ fn payment_gateway(
                 &pay.mchid,
                 &pay.appid,
                 &pay.merchant_key_file,
-                pay.merchant_serial.as_deref().ok_or_else(|| missing("SHEBAO_PAY_MERCHANT_SERIAL"))?,
+                pay.merchant_serial
+                    .as_deref()
+                    .ok_or_else(|| missing("SHEBAO_PAY_MERCHANT_SERIAL"))?,
                 &pay.platform_public_key_file,
-                pay.platform_serial.as_deref().ok_or_else(|| missing("SHEBAO_PAY_PLATFORM_SERIAL"))?,
-                pay.apiv3_key.clone().ok_or_else(|| missing("SHEBAO_PAY_APIV3_KEY"))?,
+                pay.platform_serial
+                    .as_deref()
+                    .ok_or_else(|| missing("SHEBAO_PAY_PLATFORM_SERIAL"))?,
+                pay.apiv3_key
+                    .clone()
+                    .ok_or_else(|| missing("SHEBAO_PAY_APIV3_KEY"))?,
                 clock,
             )
             .map_err(|e| anyhow::anyhow!("payment gateway configuration: {e}"))?;
@@ -115,10 +121,17 @@ fn payment_gateway(
             standin_config.appid = pay.appid.clone();
             let files = keys
                 .write_merchant_files(&settings.key_dir)
-                .with_context(|| format!("writing the demo payment keys to {}", settings.key_dir.display()))?;
+                .with_context(|| {
+                    format!(
+                        "writing the demo payment keys to {}",
+                        settings.key_dir.display()
+                    )
+                })?;
             let service_settings = ServiceSettings::of(&standin_config, &files);
-            let standin = PayStandIn::start(&pay.standin_listen, standin_config)
-                .with_context(|| format!("starting the payment stand-in on {}", pay.standin_listen))?;
+            let standin =
+                PayStandIn::start(&pay.standin_listen, standin_config).with_context(|| {
+                    format!("starting the payment stand-in on {}", pay.standin_listen)
+                })?;
             // `shebao reconcile` (another process) reaches this stand-in through this file.
             write_private(
                 &settings.key_dir.join(PAY_STANDIN_ENV),
@@ -143,7 +156,8 @@ fn payment_gateway(
             (config, Some(standin))
         }
     };
-    let gateway = WechatPayGateway::new(config).map_err(|e| anyhow::anyhow!("payment client: {e}"))?;
+    let gateway =
+        WechatPayGateway::new(config).map_err(|e| anyhow::anyhow!("payment client: {e}"))?;
     Ok((Arc::new(gateway), standin))
 }
 
@@ -347,7 +361,12 @@ impl Application {
         // business runs on.
         let (gateway, pay_standin) =
             payment_gateway(&settings, Arc::new(shebao_infra::clock::SystemClock))?;
-        let payments = Payments::new(db.clone(), gateway, clock.clone(), notify_url(&settings, port));
+        let payments = Payments::new(
+            db.clone(),
+            gateway,
+            clock.clone(),
+            notify_url(&settings, port),
+        );
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);

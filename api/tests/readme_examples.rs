@@ -287,7 +287,10 @@ fn the_payment_walk_through_pays_a_month_through_the_stand_in() {
     let first = &owed["items"][0];
     // Last month: late (with the fee) after the 15th, else still a flexible month.
     let id = first["id"].as_str().unwrap();
-    assert!(id.starts_with("arrears_month:") || id.starts_with("flexible_month:"), "{out}");
+    assert!(
+        id.starts_with("arrears_month:") || id.starts_with("flexible_month:"),
+        "{out}"
+    );
     assert_eq!(lines[4]["status"], "awaiting_payment", "{out}");
     assert_eq!(lines[4]["amount_fen"], first["amount_fen"], "{out}");
     assert_eq!(lines[5]["trade_state"], "SUCCESS", "{out}");

@@ -121,7 +121,9 @@ impl Journal {
                 return Err(JournalError::BadLine);
             }
             debits = debits.checked_add(l.debit).ok_or(JournalError::Overflow)?;
-            credits = credits.checked_add(l.credit).ok_or(JournalError::Overflow)?;
+            credits = credits
+                .checked_add(l.credit)
+                .ok_or(JournalError::Overflow)?;
         }
         if debits != credits {
             return Err(JournalError::Unbalanced {
@@ -281,7 +283,10 @@ mod tests {
             Journal::new(
                 "s",
                 "m",
-                vec![Line::debit(a.clone(), Fen(100)), Line::credit(b.clone(), Fen(99))]
+                vec![
+                    Line::debit(a.clone(), Fen(100)),
+                    Line::credit(b.clone(), Fen(99))
+                ]
             ),
             Err(JournalError::Unbalanced {
                 debits: 100,
@@ -301,11 +306,19 @@ mod tests {
             Journal::new(
                 "s",
                 "m",
-                vec![Line::debit(a.clone(), Fen(-5)), Line::credit(b.clone(), Fen(-5))]
+                vec![
+                    Line::debit(a.clone(), Fen(-5)),
+                    Line::credit(b.clone(), Fen(-5))
+                ]
             ),
             Err(JournalError::BadLine)
         );
-        assert!(Journal::new("s", "m", vec![Line::debit(a, Fen(5)), Line::credit(b, Fen(5))]).is_ok());
+        assert!(Journal::new(
+            "s",
+            "m",
+            vec![Line::debit(a, Fen(5)), Line::credit(b, Fen(5))]
+        )
+        .is_ok());
     }
 
     #[test]
@@ -333,7 +346,10 @@ mod tests {
             tb.add(&l.account, l.debit, l.credit);
         }
         assert!(tb.balanced());
-        assert_eq!(tb.lines["gateway_clearing.wechat"], (Fen(170_800), Fen::ZERO));
+        assert_eq!(
+            tb.lines["gateway_clearing.wechat"],
+            (Fen(170_800), Fen::ZERO)
+        );
         assert_eq!(tb.lines["fund_pool.pension"], (Fen::ZERO, Fen(72_000)));
         assert_eq!(tb.lines["personal_pension"], (Fen::ZERO, Fen(48_000)));
         assert_eq!(tb.lines["late_fee_income"], (Fen::ZERO, Fen(2_800)));

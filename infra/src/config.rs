@@ -332,9 +332,8 @@ impl Settings {
             .unwrap_or(2);
         let mut pay = PaySettings::from_env(&non_empty, &key_dir)?;
         pay.standin = parse_bool(get, "SHEBAO_PAY_STANDIN", embedded)?;
-        pay.poll_interval = Duration::from_secs(
-            parse_num(get, "SHEBAO_PAY_POLL_INTERVAL_SECS", 60u64)?.max(1),
-        );
+        pay.poll_interval =
+            Duration::from_secs(parse_num(get, "SHEBAO_PAY_POLL_INTERVAL_SECS", 60u64)?.max(1));
         let sms_standin = parse_bool(get, "SHEBAO_SMS_STANDIN", embedded)?;
         let settings = Settings {
             listen: non_empty("SHEBAO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),

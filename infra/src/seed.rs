@@ -84,10 +84,7 @@ fn region_params_on(
             5,
             Rates::mainland_default(),
         )
-        .and_then(|p| {
-            p.with_premiums(demo_premiums(year))
-                .map_err(|(_, e)| e)
-        }),
+        .and_then(|p| p.with_premiums(demo_premiums(year)).map_err(|(_, e)| e)),
     )
 }
 

@@ -87,7 +87,11 @@ fn percentiles(mut ms: Vec<f64>) -> String {
     )
 }
 
-pub fn bench_payments(orders: usize, duplicate_pct: usize, concurrency: usize) -> anyhow::Result<()> {
+pub fn bench_payments(
+    orders: usize,
+    duplicate_pct: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     let (settings, _) = load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

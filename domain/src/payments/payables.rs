@@ -37,7 +37,8 @@ string_enum!(PayableKind, allowed = "flexible_month, arrears_month, resident_med
 });
 
 /// The insurances flexible employment pays month by month.
-pub const FLEXIBLE_INSURANCES: [InsuranceType; 2] = [InsuranceType::Pension, InsuranceType::Medical];
+pub const FLEXIBLE_INSURANCES: [InsuranceType; 2] =
+    [InsuranceType::Pension, InsuranceType::Medical];
 
 /// How many months ahead of the current one a flexible-employment person may pay.
 pub const MONTHS_AHEAD: i64 = 2;
@@ -346,7 +347,10 @@ pub fn resident_payables(
     candidates: &[ResidentCandidate],
 ) -> Vec<Payable> {
     let mut out = Vec::new();
-    for y in years.iter().filter(|y| y.premiums().resident_window_open(today)) {
+    for y in years
+        .iter()
+        .filter(|y| y.premiums().resident_window_open(today))
+    {
         let premium = y.premiums().resident_medical_premium;
         if premium.0 <= 0 {
             continue;
@@ -381,9 +385,9 @@ pub fn resident_payables(
 
 /// The sum of the payables' amounts; `None` on overflow.
 pub fn total(payables: &[Payable]) -> Option<Fen> {
-    payables
-        .iter()
-        .try_fold(Fen::ZERO, |acc, p| acc.checked_add(p.principal)?.checked_add(p.late_fee))
+    payables.iter().try_fold(Fen::ZERO, |acc, p| {
+        acc.checked_add(p.principal)?.checked_add(p.late_fee)
+    })
 }
 
 #[cfg(test)]
@@ -484,7 +488,10 @@ mod tests {
         assert_eq!(got[4].principal, Fen(96_000));
         // Due on the 15th of the next month.
         assert_eq!(got[0].due_date, d(2026, 12, 15));
-        assert_eq!(total(&got), Some(Fen((120_000 + 48_000) * 2 + 96_000 + 38_400)));
+        assert_eq!(
+            total(&got),
+            Some(Fen((120_000 + 48_000) * 2 + 96_000 + 38_400))
+        );
     }
 
     #[test]
@@ -636,7 +643,10 @@ mod tests {
         let ids: Vec<String> = got.iter().map(|p| p.id.to_string()).collect();
         assert_eq!(
             ids,
-            ["resident_medical_year:2027:self", "resident_medical_year:2027:pb"]
+            [
+                "resident_medical_year:2027:self",
+                "resident_medical_year:2027:pb"
+            ]
         );
         assert_eq!(got[0].principal, Fen(40_000));
         assert_eq!(got[0].due_date, d(2026, 12, 31));

@@ -151,6 +151,9 @@ mod tests {
 
     #[test]
     fn an_empty_day_is_empty() {
-        assert_eq!(plan(&[], &BTreeMap::new(), &BTreeSet::new()), Plan::default());
+        assert_eq!(
+            plan(&[], &BTreeMap::new(), &BTreeSet::new()),
+            Plan::default()
+        );
     }
 }

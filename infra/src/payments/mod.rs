@@ -5,5 +5,5 @@ mod bill;
 pub mod wechat_pay;
 
 pub use wechat_pay::{WechatPayConfig, WechatPayGateway};
-pub mod store;
 pub mod service;
+pub mod store;

@@ -89,7 +89,8 @@ pub struct AmountMismatch {
 }
 
 fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+    FixedOffset::east_opt(8 * 3600)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
 }
 
 fn utc_naive(t: Option<DateTime<FixedOffset>>, fallback: NaiveDateTime) -> NaiveDateTime {
@@ -140,7 +141,9 @@ impl Payments {
         let now = self.now();
         let amount = shebao_domain::payments::payables::total(&items)
             .ok_or_else(|| StoreError::Corrupt("payment total overflows".into()))?;
-        let expires = (now + ORDER_TTL).with_nanosecond(0).unwrap_or(now + ORDER_TTL);
+        let expires = (now + ORDER_TTL)
+            .with_nanosecond(0)
+            .unwrap_or(now + ORDER_TTL);
         let new = NewPayment {
             person_id: person,
             idempotency_key,
@@ -232,7 +235,11 @@ impl Payments {
     /// refund number is fixed).
     async fn refund_pending(&self, out_trade_no: &OutTradeNo) -> Result<(), PayError> {
         let no = out_trade_no.as_str().to_owned();
-        let Some(p) = self.db.read(move |c| store::by_out_trade_no(c, &no)).await? else {
+        let Some(p) = self
+            .db
+            .read(move |c| store::by_out_trade_no(c, &no))
+            .await?
+        else {
             return Ok(());
         };
         self.send_refund(&p).await
@@ -390,7 +397,12 @@ impl Payments {
             Err(e) => return Err(e.into()),
         };
         let expired = self.now() >= p.expires_at;
-        if expired && matches!(state, None | Some(TradeState::NotPay | TradeState::UserPaying)) {
+        if expired
+            && matches!(
+                state,
+                None | Some(TradeState::NotPay | TradeState::UserPaying)
+            )
+        {
             match self.gateway.close_order(&no).await {
                 Ok(()) | Err(GatewayError::NotFound) | Err(GatewayError::OrderClosed) => {
                     let now = self.now();
@@ -407,7 +419,11 @@ impl Payments {
             }
         }
         let id = p.id;
-        Ok(self.db.read(move |c| store::get(c, id)).await?.map(|p| p.status))
+        Ok(self
+            .db
+            .read(move |c| store::get(c, id))
+            .await?
+            .map(|p| p.status))
     }
 
     /// Reconciles a day (Beijing time) against the gateway's trade bill: every pending payment
@@ -506,7 +522,11 @@ impl Payments {
         for no in plan.confirm.iter().chain(&plan.settle_then_confirm) {
             let now = self.now();
             let n = no.clone();
-            if self.db.transaction(move |c| store::confirm(c, &n, now)).await? {
+            if self
+                .db
+                .transaction(move |c| store::confirm(c, &n, now))
+                .await?
+            {
                 result.confirmed += 1;
             }
         }
@@ -534,4 +554,3 @@ pub async fn last_reconciliation(
         })
         .transpose()
 }
-

@@ -23,9 +23,8 @@ use uuid::Uuid;
 use crate::db::{DbConnection, StoreError};
 use crate::registry::{stored, stored_id, Page};
 use crate::schema::{
-    contributions, flexible_bases, gateway_events, ledger_entries, ledger_journals,
-    payees, payment_claims, payment_events, payments, persons, reconciliation_runs,
-    resident_premiums,
+    contributions, flexible_bases, gateway_events, ledger_entries, ledger_journals, payees,
+    payment_claims, payment_events, payments, persons, reconciliation_runs, resident_premiums,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -85,7 +84,15 @@ pub struct Payee {
     pub created_at: NaiveDateTime,
 }
 
-type PayeeRow = (String, String, String, String, String, String, NaiveDateTime);
+type PayeeRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+);
 
 fn payee_from(r: PayeeRow) -> Result<Payee, StoreError> {
     Ok(Payee {
@@ -154,7 +161,10 @@ pub fn payees_of(
         q = q.filter(payees::id.gt(after.to_owned()));
     }
     let rows: Vec<PayeeRow> = q.load(conn)?;
-    let items = rows.into_iter().map(payee_from).collect::<Result<Vec<_>, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(payee_from)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |p| p.id.to_string()))
 }
 
@@ -246,7 +256,10 @@ pub fn payable_records(
         .into_iter()
         .map(|(period, insurance, base, employee, status)| {
             Ok(OwnMonth {
-                period: stored("contributions.period", shebao_domain::period::Period::parse(&period))?,
+                period: stored(
+                    "contributions.period",
+                    shebao_domain::period::Period::parse(&period),
+                )?,
                 insurance: stored("contributions.insurance", InsuranceType::parse(&insurance))?,
                 base: Fen(base),
                 principal: Fen(employee),
@@ -410,7 +423,11 @@ pub fn timeline(conn: &mut DbConnection, payment: Uuid) -> Result<Vec<PaymentEve
     let rows: Vec<(NaiveDateTime, String, String)> = payment_events::table
         .filter(payment_events::payment_id.eq(payment.to_string()))
         .order((payment_events::at.asc(), payment_events::id.asc()))
-        .select((payment_events::at, payment_events::status, payment_events::detail))
+        .select((
+            payment_events::at,
+            payment_events::status,
+            payment_events::detail,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -441,7 +458,10 @@ pub enum Created {
     /// The key was used before with another request.
     KeyReused,
     /// A payable is in another open (or settled) payment.
-    AlreadyInPayment { payable: PayableId, payment: Uuid },
+    AlreadyInPayment {
+        payable: PayableId,
+        payment: Uuid,
+    },
 }
 
 /// The payment a person created with an idempotency key.
@@ -601,7 +621,10 @@ pub fn awaiting(conn: &mut DbConnection, limit: i64) -> Result<Vec<Payment>, Sto
 }
 
 /// Refunds requested and not yet seen through.
-pub fn refunds_in_progress(conn: &mut DbConnection, limit: i64) -> Result<Vec<Payment>, StoreError> {
+pub fn refunds_in_progress(
+    conn: &mut DbConnection,
+    limit: i64,
+) -> Result<Vec<Payment>, StoreError> {
     let rows: Vec<PaymentRow> = payments::table
         .filter(payments::status.eq(PaymentStatus::Refunded.as_str()))
         .filter(payments::refunded_at.is_null())
@@ -613,9 +636,16 @@ pub fn refunds_in_progress(conn: &mut DbConnection, limit: i64) -> Result<Vec<Pa
 }
 
 /// Locks the payment for the rest of the transaction and reads it.
-fn lock(conn: &mut DbConnection, no: &str, now: NaiveDateTime) -> Result<Option<Payment>, StoreError> {
+fn lock(
+    conn: &mut DbConnection,
+    no: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Payment>, StoreError> {
     let n = diesel::update(payments::table.filter(payments::out_trade_no.eq(no)))
-        .set((payments::version.eq(payments::version + 1), payments::updated_at.eq(now)))
+        .set((
+            payments::version.eq(payments::version + 1),
+            payments::updated_at.eq(now),
+        ))
         .execute(conn)?;
     if n == 0 {
         return Ok(None);
@@ -623,11 +653,7 @@ fn lock(conn: &mut DbConnection, no: &str, now: NaiveDateTime) -> Result<Option<
     by_out_trade_no(conn, no)
 }
 
-fn set_status(
-    conn: &mut DbConnection,
-    id: Uuid,
-    status: PaymentStatus,
-) -> Result<(), StoreError> {
+fn set_status(conn: &mut DbConnection, id: Uuid, status: PaymentStatus) -> Result<(), StoreError> {
     diesel::update(payments::table.find(id.to_string()))
         .set(payments::status.eq(status.as_str()))
         .execute(conn)?;
@@ -646,7 +672,11 @@ fn release_claims(conn: &mut DbConnection, id: Uuid) -> Result<(), StoreError> {
 
 /// Whether `payment` holds every claim of its items, taking the free ones; takes nothing when
 /// another payment holds any of them.
-fn take_claims(conn: &mut DbConnection, p: &Payment, now: NaiveDateTime) -> Result<bool, StoreError> {
+fn take_claims(
+    conn: &mut DbConnection,
+    p: &Payment,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
     let id = p.id.to_string();
     let mut free = Vec::new();
     for item in &p.items {
@@ -794,7 +824,9 @@ pub enum PaidOutcome {
     /// Now `pending`.
     Pending,
     /// Paid twice: to be refunded through the gateway (`out_refund_no`).
-    RefundDue { out_refund_no: String },
+    RefundDue {
+        out_refund_no: String,
+    },
 }
 
 /// The gateway reports the order paid (a notification, a query, the bill). Safe to apply any
@@ -824,9 +856,11 @@ pub fn apply_paid(
                     payments::paid_at.eq(paid_at),
                 ))
                 .execute(conn)?;
-            diesel::update(payment_claims::table.filter(payment_claims::payment_id.eq(p.id.to_string())))
-                .set(payment_claims::settled.eq(1))
-                .execute(conn)?;
+            diesel::update(
+                payment_claims::table.filter(payment_claims::payment_id.eq(p.id.to_string())),
+            )
+            .set(payment_claims::settled.eq(1))
+            .execute(conn)?;
             mark_records(conn, &p, ContributionStatus::Pending, None, now)?;
             add_event(
                 conn,
@@ -914,7 +948,11 @@ pub fn apply_closed(
 
 /// The day's reconciliation confirms a pending payment: `paid`, the records paid, the ledger
 /// posted. Returns whether it changed anything.
-pub fn confirm(conn: &mut DbConnection, out_trade_no: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn confirm(
+    conn: &mut DbConnection,
+    out_trade_no: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
     let Some(p) = lock(conn, out_trade_no, now)? else {
         return Ok(false);
     };
@@ -922,7 +960,13 @@ pub fn confirm(conn: &mut DbConnection, out_trade_no: &str, now: NaiveDateTime) 
         return Ok(false);
     }
     set_status(conn, p.id, PaymentStatus::Paid)?;
-    mark_records(conn, &p, ContributionStatus::Paid, p.paid_at.or(Some(now)), now)?;
+    mark_records(
+        conn,
+        &p,
+        ContributionStatus::Paid,
+        p.paid_at.or(Some(now)),
+        now,
+    )?;
     let items: Vec<SettledItem> = p
         .items
         .iter()
@@ -934,7 +978,8 @@ pub fn confirm(conn: &mut DbConnection, out_trade_no: &str, now: NaiveDateTime) 
             late_fee: i.late_fee,
         })
         .collect();
-    let j = ledger::payment_confirmed(&p.id.to_string(), &p.channel, &items).map_err(journal_error)?;
+    let j =
+        ledger::payment_confirmed(&p.id.to_string(), &p.channel, &items).map_err(journal_error)?;
     post(conn, &j, now)?;
     add_event(
         conn,
@@ -970,9 +1015,16 @@ pub fn apply_refund(
         ))
         .execute(conn)?;
     if done {
-        let j = ledger::refund_paid(&p.id.to_string(), &p.channel, p.amount).map_err(journal_error)?;
+        let j =
+            ledger::refund_paid(&p.id.to_string(), &p.channel, p.amount).map_err(journal_error)?;
         post(conn, &j, now)?;
-        add_event(conn, &p.id.to_string(), PaymentStatus::Refunded, "the refund reached the payer", now)?;
+        add_event(
+            conn,
+            &p.id.to_string(),
+            PaymentStatus::Refunded,
+            "the refund reached the payer",
+            now,
+        )?;
     }
     Ok(true)
 }
