@@ -188,6 +188,19 @@ pub struct YearParametersView {
     /// The share of the pension base credited to the personal account (bp): 1100 before 2006,
     /// 800 from 2006 unless set otherwise.
     pub personal_account_bp: u16,
+    /// Flexible employment's pension rate on the chosen base (bp; 2000 = 20 %).
+    pub flexible_pension_bp: u16,
+    /// The part of the flexible pension base credited to the personal account (bp).
+    pub flexible_pension_personal_bp: u16,
+    /// Flexible employment's medical rate on the chosen base (bp), for those in the employees'
+    /// medical insurance.
+    pub flexible_medical_bp: u16,
+    /// The resident medical premium for this year, per person (fen).
+    pub resident_medical_premium_fen: i64,
+    /// The first and last day the resident premium for this year is collected (usually in the
+    /// year before); null when not collected through the app.
+    pub resident_medical_opens: Option<chrono::NaiveDate>,
+    pub resident_medical_closes: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -281,6 +294,28 @@ pub struct YearParametersInput {
     #[serde(default)]
     #[schema(minimum = 0, maximum = 10000)]
     pub personal_account_bp: Option<u16>,
+    /// Flexible employment's pension rate (bp, 0–10000); omitted: 2000.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
+    pub flexible_pension_bp: Option<u16>,
+    /// The part of the flexible pension base credited to the personal account (bp, at most
+    /// `flexible_pension_bp`); omitted: 800.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
+    pub flexible_pension_personal_bp: Option<u16>,
+    /// Flexible employment's medical rate (bp, 0–10000); omitted: 800.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
+    pub flexible_medical_bp: Option<u16>,
+    /// The resident medical premium per person (fen, 0–10000000); omitted: 40000.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000000)]
+    pub resident_medical_premium_fen: Option<i64>,
+    /// The collection window of the resident premium: both days or neither, opens ≤ closes.
+    #[serde(default)]
+    pub resident_medical_opens: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub resident_medical_closes: Option<chrono::NaiveDate>,
 }
 
 /// Credits a year's interest to every personal pension account of a region.

@@ -1,7 +1,7 @@
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shebao_domain::money::Fen;
 use shebao_domain::region::{
-    DivisorFraction, RatePair, Rates, RegionCode, RegionName, RegionRules, TimeZoneName,
+    DivisorFraction, Premiums, RatePair, Rates, RegionCode, RegionName, RegionRules, TimeZoneName,
     YearParameters,
 };
 use shebao_infra::audit;
@@ -42,6 +42,12 @@ pub fn year_view(y: &YearParameters) -> YearParametersView {
             maternity: pair(r.maternity),
         },
         personal_account_bp: y.personal_account_bp(),
+        flexible_pension_bp: y.premiums().flexible_pension_bp,
+        flexible_pension_personal_bp: y.premiums().flexible_pension_personal_bp,
+        flexible_medical_bp: y.premiums().flexible_medical_bp,
+        resident_medical_premium_fen: y.premiums().resident_medical_premium.0,
+        resident_medical_opens: y.premiums().resident_medical_window.map(|w| w.0),
+        resident_medical_closes: y.premiums().resident_medical_window.map(|w| w.1),
     }
 }
 
@@ -237,7 +243,32 @@ fn year_parameters(
     )
     .map_err(|e| field_error_of("$", Issue::Value(e)))?
     .with_personal_account_bp(b.personal_account_bp)
-    .map_err(|e| field_error_of("personal_account_bp", Issue::Value(e)))
+    .map_err(|e| field_error_of("personal_account_bp", Issue::Value(e)))?
+    .with_premiums(premiums_of(b)?)
+    .map_err(|(field, e)| field_error_of(field, Issue::Value(e)))
+}
+
+/// The premiums of a year's parameters; omitted ones take their defaults.
+fn premiums_of(b: &dto::YearParametersInput) -> Result<Premiums, ApiError> {
+    let d = Premiums::default();
+    let window = match (b.resident_medical_opens, b.resident_medical_closes) {
+        (Some(opens), Some(closes)) => Some((opens, closes)),
+        (None, None) => None,
+        (Some(_), None) => return Err(field_error_of("resident_medical_closes", Issue::Required)),
+        (None, Some(_)) => return Err(field_error_of("resident_medical_opens", Issue::Required)),
+    };
+    Ok(Premiums {
+        flexible_pension_bp: b.flexible_pension_bp.unwrap_or(d.flexible_pension_bp),
+        flexible_pension_personal_bp: b
+            .flexible_pension_personal_bp
+            .unwrap_or(d.flexible_pension_personal_bp),
+        flexible_medical_bp: b.flexible_medical_bp.unwrap_or(d.flexible_medical_bp),
+        resident_medical_premium: b
+            .resident_medical_premium_fen
+            .map(Fen)
+            .unwrap_or(d.resident_medical_premium),
+        resident_medical_window: window,
+    })
 }
 
 /// 201 with the view when the thing was created, 200 when it was replaced.
