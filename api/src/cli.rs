@@ -19,7 +19,7 @@ use crate::startup::Application;
 use crate::{openapi_doc, telemetry};
 
 #[cfg(feature = "synthetic")]
-mod pay_bench;
+pub mod pay_bench;
 #[cfg(feature = "synthetic")]
 mod synthetic;
 

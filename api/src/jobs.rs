@@ -148,8 +148,21 @@ pub async fn run_worker(
         }
     }
     let sms = worker_sms(&settings)?;
+    let poller = match crate::startup::payments_for_command(&settings, db.clone(), clock.clone()) {
+        Ok(payments) => Some(crate::startup::spawn_payment_poller(
+            payments,
+            settings.pay.poll_interval,
+        )),
+        Err(e) => {
+            tracing::info!(reason = %format!("{e:#}"), "this worker does not poll the payment gateway");
+            None
+        }
+    };
     let jobs = RunningJobs::start(db, clock, &settings, sms, PiiVault::new(&keys));
     stop_signal().await?;
+    if let Some(poller) = poller {
+        poller.abort();
+    }
     tracing::info!("stop signal received; finishing the running jobs");
     jobs.stop().await;
     tracing::info!("stopped");

@@ -217,6 +217,26 @@ pub fn payments_for_command(
     Ok(Payments::new(db, gateway, clock, notify))
 }
 
+/// Orders whose notification has not come are asked about at the gateway every `every`, and
+/// expire; `shebao serve` (with jobs on) and every `shebao worker` run one. Several pollers at
+/// once are safe: a settlement is applied under the payment's row lock, once.
+pub fn spawn_payment_poller(payments: Payments, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match payments.poll().await {
+                Ok(r) if r.queried > 0 || r.refunds > 0 => {
+                    tracing::info!(report = ?r, "payments polled")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "payment poll failed"),
+            }
+        }
+    })
+}
+
 /// Where the gateway sends notifications: `SHEBAO_PAY_NOTIFY_URL`, or this server's own route.
 fn notify_url(settings: &Settings, port: u16) -> String {
     settings.pay.notify_url.clone().unwrap_or_else(|| {
@@ -435,25 +455,11 @@ impl Application {
             )
         });
         // Orders whose notification has not come are asked about at the gateway, and expire.
-        let poller = settings.jobs_enabled.then(|| {
-            let payments = state.payments.clone();
-            let every = settings.pay.poll_interval;
-            tokio::spawn(async move {
-                let Some(payments) = payments else { return };
-                let mut tick = tokio::time::interval(every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    match payments.poll().await {
-                        Ok(r) if r.queried > 0 || r.refunds > 0 => {
-                            tracing::info!(report = ?r, "payments polled")
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "payment poll failed"),
-                    }
-                }
-            })
-        });
+        let poller = settings
+            .jobs_enabled
+            .then(|| state.payments.clone())
+            .flatten()
+            .map(|payments| spawn_payment_poller(payments, settings.pay.poll_interval));
         Ok(Application {
             poller,
             port,

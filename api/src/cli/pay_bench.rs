@@ -30,14 +30,14 @@ use super::{load, out};
 
 /// One order to create: a person, one of their payables, and the key (repeated for duplicates).
 #[derive(Clone)]
-struct Request {
-    person: Uuid,
-    key: String,
-    payable: Payable,
+pub struct Request {
+    pub person: Uuid,
+    pub key: String,
+    pub payable: Payable,
 }
 
 /// The flexible-employment persons' payables, one order each, up to `orders`.
-fn orders_to_make(db_url: &str, orders: usize) -> anyhow::Result<Vec<Request>> {
+pub fn orders_to_make(db_url: &str, orders: usize) -> anyhow::Result<Vec<Request>> {
     let mut conn = shebao_infra::db::DbConnection::open(db_url)?;
     let ids = store::flexible_person_ids(&mut conn, i64::try_from(orders).unwrap_or(i64::MAX))?;
     let today = (Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
@@ -70,6 +70,9 @@ fn orders_to_make(db_url: &str, orders: usize) -> anyhow::Result<Vec<Request>> {
     }
     Ok(out)
 }
+
+/// An order's outcome: the payment and whether it was a replay, or the error.
+type Created = Result<(store::Payment, bool), String>;
 
 /// Percentiles of latencies in milliseconds.
 fn percentiles(mut ms: Vec<f64>) -> String {
@@ -140,7 +143,7 @@ pub fn bench_payments(
 
         // Orders: every 1 in (100 / duplicate_pct) requests repeats an earlier one's key.
         let mut sequence: Vec<Request> = Vec::with_capacity(orders + orders * duplicate_pct / 100);
-        let every = if duplicate_pct == 0 { usize::MAX } else { 100 / duplicate_pct };
+        let every = 100usize.checked_div(duplicate_pct).unwrap_or(usize::MAX).max(1);
         for (i, r) in requests.iter().enumerate() {
             sequence.push(r.clone());
             if i % every == every - 1 {
@@ -153,7 +156,7 @@ pub fn bench_payments(
             total - orders
         ));
         let started = Instant::now();
-        let results: Vec<(Result<(store::Payment, bool), String>, f64)> = stream::iter(sequence)
+        let results: Vec<(Created, f64)> = stream::iter(sequence)
             .map(|r| {
                 let payments = payments.clone();
                 async move {
