@@ -5,11 +5,11 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use shebao_domain::identity::{NationalId, PersonName};
+use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::payments::payables::{self, MonthInputs, Payable, PayableId, PayableKind};
 use shebao_domain::payments::{GatewayError, PaymentStatus, SignedNotification};
 use shebao_domain::staff::StaffRole;
-use shebao_domain::insurance::InsuranceType;
 use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::db::StoreError;
 use shebao_infra::payments::service::{self, PayError, Reconciliation};
@@ -100,7 +100,10 @@ fn pay_error(e: PayError) -> ApiError {
         PayError::KeyReused => ErrorCode::IdempotencyKeyReused.into(),
         PayError::AlreadyInPayment { payable, payment } => ApiError::With {
             code: ErrorCode::AlreadyInPayment,
-            args: vec![("payable", payable.to_string()), ("payment", payment.to_string())],
+            args: vec![
+                ("payable", payable.to_string()),
+                ("payment", payment.to_string()),
+            ],
         },
         PayError::AlreadyPaid => ErrorCode::AlreadyPaid.into(),
         PayError::NotOpen(s) => ApiError::With {
@@ -353,7 +356,9 @@ pub async fn add_payee(
             success.subject_kind = Some("person");
             success.subject_id = Some(p.id.to_string());
             audit::record(c, &success, now)?;
-            Ok(Ok(store::get_payee(c, owner, id)?.ok_or(StoreError::NotFound)?))
+            Ok(Ok(
+                store::get_payee(c, owner, id)?.ok_or(StoreError::NotFound)?
+            ))
         })
         .await?;
     match added {
@@ -567,12 +572,17 @@ pub async fn create_payment(
     ids.sort();
     let request_hash = format!(
         "wechat|{}",
-        ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+        ids.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     );
     let service = payments(&state)?;
     let today = time_zone.local_date(state.now());
     let (available, _) = current_payables(&state, person_id, today).await?;
-    let missing = ids.iter().find(|id| !available.iter().any(|p| &p.id == *id));
+    let missing = ids
+        .iter()
+        .find(|id| !available.iter().any(|p| &p.id == *id));
     let items: Vec<Payable> = available
         .iter()
         .filter(|p| ids.contains(&p.id))
@@ -652,7 +662,11 @@ fn description_of(items: &[Payable]) -> String {
     }
 }
 
-async fn own_payment(state: &AppState, person: &BoundPerson, id: &str) -> Result<Payment, ApiError> {
+async fn own_payment(
+    state: &AppState,
+    person: &BoundPerson,
+    id: &str,
+) -> Result<Payment, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound("payment"))?;
     let owner = person.person_id;
     state
@@ -813,12 +827,8 @@ pub async fn notification(
     .map_err(|_| ErrorCode::ServiceUnavailable.retry_after(15))?;
     if let Err(PayError::BadNotification(reason)) = &result {
         tracing::warn!(%reason, "payment notification rejected");
-        let mut entry = Audit::of(&req).entry(
-            ActorKind::System,
-            None,
-            "payment.notification",
-            "rejected",
-        );
+        let mut entry =
+            Audit::of(&req).entry(ActorKind::System, None, "payment.notification", "rejected");
         entry.reason = Some(reason.chars().take(200).collect());
         let now = state.now().naive_utc();
         state
@@ -873,7 +883,12 @@ pub async fn run_reconciliation(
     let date = body.0.date;
     let service = payments(&state)?;
     let result = service.reconcile(date).await.map_err(pay_error)?;
-    let entry = Audit::of(&req).staff(&staff, "payment.reconcile", "reconciliation", date.to_string());
+    let entry = Audit::of(&req).staff(
+        &staff,
+        "payment.reconcile",
+        "reconciliation",
+        date.to_string(),
+    );
     let now = state.now().naive_utc();
     state
         .db

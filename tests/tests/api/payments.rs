@@ -54,12 +54,7 @@ async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, 
     (token, stepped)
 }
 
-async fn pay_order(
-    app: &TestApp,
-    token: &str,
-    key: &str,
-    payables: &[&str],
-) -> reqwest::Response {
+async fn pay_order(app: &TestApp, token: &str, key: &str, payables: &[&str]) -> reqwest::Response {
     app.post("/v1/me/payments")
         .bearer_auth(token)
         .header("Idempotency-Key", key)
@@ -79,10 +74,7 @@ async fn created(app: &TestApp, token: &str, key: &str, payables: &[&str]) -> Va
 async fn pay_at_gateway(app: &TestApp, out_trade_no: &str, outcome: &str, notify: u32) -> Value {
     let res = app
         .client
-        .post(format!(
-            "{}/control/orders/{out_trade_no}/pay",
-            app.pay_url
-        ))
+        .post(format!("{}/control/orders/{out_trade_no}/pay", app.pay_url))
         .json(&json!({"outcome": outcome, "notify": notify}))
         .send()
         .await
@@ -104,7 +96,10 @@ async fn until_status(app: &TestApp, token: &str, id: &str, status: &str) -> Val
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{id} never became {status}: {}", payment(app, token, id).await);
+    panic!(
+        "{id} never became {status}: {}",
+        payment(app, token, id).await
+    );
 }
 
 fn beijing_today() -> String {
@@ -142,7 +137,12 @@ fn account(tb: &Value, name: &str) -> (i64, i64) {
         .unwrap()
         .iter()
         .find(|a| a["account"] == name)
-        .map(|a| (a["debit_fen"].as_i64().unwrap(), a["credit_fen"].as_i64().unwrap()))
+        .map(|a| {
+            (
+                a["debit_fen"].as_i64().unwrap(),
+                a["credit_fen"].as_i64().unwrap(),
+            )
+        })
         .unwrap_or((0, 0))
 }
 
@@ -199,7 +199,10 @@ async fn the_payables_are_the_persons_own_months_and_resident_premiums_computed_
     assert_eq!(dec["principal_fen"], dec["base_fen"].as_i64().unwrap() / 5);
     assert_eq!(items[4]["principal_fen"], 40_000);
     assert_eq!(items[4]["due_date"], "2026-12-31");
-    let total: i64 = items.iter().map(|i| i["amount_fen"].as_i64().unwrap()).sum();
+    let total: i64 = items
+        .iter()
+        .map(|i| i["amount_fen"].as_i64().unwrap())
+        .sum();
     assert_eq!(list["total_fen"], total);
     assert!(items.iter().all(|i| i["in_payment"].is_null()));
 
@@ -256,14 +259,23 @@ async fn a_month_is_paid_pending_then_reconciled_paid_and_posted() {
         .await
         .unwrap();
     assert_problem(res, 400, "idempotency_key_required").await;
-    let res = pay_order(&app, &stepped, "key-0000001", &["flexible_month:2030-01:pension"]).await;
+    let res = pay_order(
+        &app,
+        &stepped,
+        "key-0000001",
+        &["flexible_month:2030-01:pension"],
+    )
+    .await;
     assert_problem(res, 422, "payable_unknown").await;
     let res = pay_order(&app, &stepped, "key-0000001", &["lunch"]).await;
     assert_problem(res, 422, "validation_failed").await;
 
     let p = created(&app, &stepped, "key-0000001", &[month]).await;
     assert_eq!(p["status"], "awaiting_payment");
-    assert!(p["gateway"]["prepay_id"].as_str().unwrap().starts_with("wx"));
+    assert!(p["gateway"]["prepay_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("wx"));
     let owed = app.get_ok(&token, "/v1/me/payables").await;
     assert_eq!(owed["items"][0]["in_payment"], p["id"], "{owed}");
     let id = p["id"].as_str().unwrap();
@@ -274,7 +286,10 @@ async fn a_month_is_paid_pending_then_reconciled_paid_and_posted() {
     let p = until_status(&app, &token, id, "pending").await;
     assert!(p["paid_at"].is_string());
     let page = app
-        .get_ok(&token, "/v1/me/contributions?from=2026-10&to=2026-10&limit=100")
+        .get_ok(
+            &token,
+            "/v1/me/contributions?from=2026-10&to=2026-10&limit=100",
+        )
         .await;
     assert_eq!(month_status(&page, "2026-10", "pension"), "pending");
     let owed = app.get_ok(&token, "/v1/me/payables").await;
@@ -294,7 +309,10 @@ async fn a_month_is_paid_pending_then_reconciled_paid_and_posted() {
         .collect();
     assert_eq!(steps, ["awaiting_payment", "pending", "paid"]);
     let page = app
-        .get_ok(&token, "/v1/me/contributions?from=2026-10&to=2026-10&limit=100")
+        .get_ok(
+            &token,
+            "/v1/me/contributions?from=2026-10&to=2026-10&limit=100",
+        )
         .await;
     assert_eq!(month_status(&page, "2026-10", "pension"), "paid");
 
@@ -303,7 +321,10 @@ async fn a_month_is_paid_pending_then_reconciled_paid_and_posted() {
     assert_eq!(again["confirmed"], 0, "{again}");
     assert_eq!(again["already_confirmed"], 1);
     let last = app
-        .get_ok(&admin, &format!("/v1/staff/reconciliations/{}", beijing_today()))
+        .get_ok(
+            &admin,
+            &format!("/v1/staff/reconciliations/{}", beijing_today()),
+        )
         .await;
     assert_eq!(last["already_confirmed"], 1);
 
@@ -326,19 +347,25 @@ async fn the_same_key_answers_the_same_payment_and_concurrent_twins_create_one()
     let first = created(&app, &stepped, "same-key-01", &[month]).await;
     let res = pay_order(&app, &stepped, "same-key-01", &[month]).await;
     assert_eq!(res.status(), 201);
-    assert_eq!(
-        res.headers().get("Idempotent-Replayed").unwrap(),
-        "true"
-    );
+    assert_eq!(res.headers().get("Idempotent-Replayed").unwrap(), "true");
     let again: Value = res.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
-    let res = pay_order(&app, &stepped, "same-key-01", &["flexible_month:2027-01:pension"]).await;
+    let res = pay_order(
+        &app,
+        &stepped,
+        "same-key-01",
+        &["flexible_month:2027-01:pension"],
+    )
+    .await;
     assert_problem(res, 422, "idempotency_key_reused").await;
     // Another key for the same payable: it is in the open payment.
     let res = pay_order(&app, &stepped, "other-key-01", &[month]).await;
     let problem = assert_problem(res, 409, "already_in_payment").await;
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains(month) && detail.contains(first["id"].as_str().unwrap()), "{detail}");
+    assert!(
+        detail.contains(month) && detail.contains(first["id"].as_str().unwrap()),
+        "{detail}"
+    );
 
     // Ten requests with one key at once: one order.
     let other = ["flexible_month:2027-01:pension"];
@@ -375,9 +402,16 @@ async fn each_failure_is_told_in_the_payers_words_and_frees_the_month() {
     let app = demo().await;
     let (token, stepped) = bound(&app, "+8613800138231", WANG).await;
     let month = "flexible_month:2026-12:pension";
-    for (i, code) in ["NOTENOUGH", "CARD_FROZEN", "EXCEED_LIMIT", "CARD_EXPIRED", "BANK_ERROR", "PAYERROR"]
-        .iter()
-        .enumerate()
+    for (i, code) in [
+        "NOTENOUGH",
+        "CARD_FROZEN",
+        "EXCEED_LIMIT",
+        "CARD_EXPIRED",
+        "BANK_ERROR",
+        "PAYERROR",
+    ]
+    .iter()
+    .enumerate()
     {
         let p = created(&app, &stepped, &format!("fail-key-{i:02}"), &[month]).await;
         let id = p["id"].as_str().unwrap();
@@ -397,7 +431,10 @@ async fn each_failure_is_told_in_the_payers_words_and_frees_the_month() {
             .json()
             .await
             .unwrap();
-        assert!(en["failure"]["message"].as_str().unwrap().is_ascii(), "{en}");
+        assert!(
+            en["failure"]["message"].as_str().unwrap().is_ascii(),
+            "{en}"
+        );
         assert_ne!(en["failure"]["message"], p["failure"]["message"]);
     }
     let res = app
@@ -485,7 +522,13 @@ async fn notifications_apply_once_and_forged_stale_or_missing_ones_change_nothin
     let (token, stepped) = bound(&app, "+8613800138251", WANG).await;
 
     // Delivered ten times: posted once.
-    let p = created(&app, &stepped, "notify-key-1", &["flexible_month:2026-11:pension"]).await;
+    let p = created(
+        &app,
+        &stepped,
+        "notify-key-1",
+        &["flexible_month:2026-11:pension"],
+    )
+    .await;
     let id = p["id"].as_str().unwrap().to_owned();
     pay_at_gateway(&app, p["out_trade_no"].as_str().unwrap(), "SUCCESS", 10).await;
     until_status(&app, &token, &id, "pending").await;
@@ -511,13 +554,25 @@ async fn notifications_apply_once_and_forged_stale_or_missing_ones_change_nothin
     assert_eq!(p["timeline"].as_array().unwrap().len(), 2, "{p}");
 
     // Never sent: the poller's query finds it.
-    let q = created(&app, &stepped, "notify-key-2", &["flexible_month:2026-12:pension"]).await;
+    let q = created(
+        &app,
+        &stepped,
+        "notify-key-2",
+        &["flexible_month:2026-12:pension"],
+    )
+    .await;
     let qid = q["id"].as_str().unwrap().to_owned();
     pay_at_gateway(&app, q["out_trade_no"].as_str().unwrap(), "SUCCESS", 0).await;
     until_status(&app, &token, &qid, "pending").await;
 
     // Forged (keys nobody trusts) and stale (signed 10 minutes ago): 401, nothing changes.
-    let r = created(&app, &stepped, "notify-key-3", &["flexible_month:2027-01:pension"]).await;
+    let r = created(
+        &app,
+        &stepped,
+        "notify-key-3",
+        &["flexible_month:2027-01:pension"],
+    )
+    .await;
     let rid = r["id"].as_str().unwrap().to_owned();
     let no = r["out_trade_no"].as_str().unwrap().to_owned();
     let keys = shebao_api::startup::demo_pay_keys().unwrap();
@@ -574,7 +629,10 @@ async fn notifications_apply_once_and_forged_stale_or_missing_ones_change_nothin
         assert!(refused, "the rogue notification was not refused");
         rogue.stop().await;
     }
-    assert_eq!(payment(&app, &token, &rid).await["status"], "awaiting_payment");
+    assert_eq!(
+        payment(&app, &token, &rid).await["status"],
+        "awaiting_payment"
+    );
     // A notification without headers at all.
     let res = app
         .post("/v1/payments/notifications/wechat")
@@ -650,7 +708,10 @@ async fn a_late_second_payment_is_refunded_and_the_reconciliation_finds_every_di
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(payment(&app, &token, &a_id).await["refund"]["status"], "SUCCESS");
+    assert_eq!(
+        payment(&app, &token, &a_id).await["refund"]["status"],
+        "SUCCESS"
+    );
 
     // Differences: an order only the gateway knows, an amount changed here, a payment only
     // this side thinks was paid.
@@ -668,11 +729,23 @@ async fn a_late_second_payment_is_refunded_and_the_reconciliation_finds_every_di
     gateway.create_app_order(&order).await.unwrap();
     pay_at_gateway(&app, stranger.as_str(), "SUCCESS", 0).await;
 
-    let c = created(&app, &stepped, "late-key-c", &["flexible_month:2027-01:pension"]).await;
+    let c = created(
+        &app,
+        &stepped,
+        "late-key-c",
+        &["flexible_month:2027-01:pension"],
+    )
+    .await;
     let c_no = c["out_trade_no"].as_str().unwrap().to_owned();
     pay_at_gateway(&app, &c_no, "SUCCESS", 1).await;
     until_status(&app, &token, c["id"].as_str().unwrap(), "pending").await;
-    let d = created(&app, &stepped, "late-key-d", &["arrears_month:2026-10:pension"]).await;
+    let d = created(
+        &app,
+        &stepped,
+        "late-key-d",
+        &["arrears_month:2026-10:pension"],
+    )
+    .await;
     let d_no = d["out_trade_no"].as_str().unwrap().to_owned();
     {
         use shebao_infra::schema::payments;
@@ -693,7 +766,11 @@ async fn a_late_second_payment_is_refunded_and_the_reconciliation_finds_every_di
     assert_eq!(r["confirmed"], 1, "B: {r}");
     assert_eq!(r["missing_here"], json!(["STRANGER0000001"]), "{r}");
     assert_eq!(r["missing_at_gateway"], json!([d_no]), "{r}");
-    assert_eq!(r["amount_mismatch"][0]["out_trade_no"], c_no.as_str(), "{r}");
+    assert_eq!(
+        r["amount_mismatch"][0]["out_trade_no"],
+        c_no.as_str(),
+        "{r}"
+    );
     assert!(r["refunded"].to_string().contains(&a_no), "{r}");
     assert_eq!(payment(&app, &token, &b_id).await["status"], "paid");
 
@@ -824,7 +901,10 @@ async fn a_gateway_that_is_down_answers_503_at_once_and_the_same_key_retries() {
         env: vec![
             // Nothing listens on port 9.
             ("SHEBAO_PAY_URL", "http://127.0.0.1:9".into()),
-            ("SHEBAO_PAY_MERCHANT_KEY_FILE", files.merchant_key_file.display().to_string()),
+            (
+                "SHEBAO_PAY_MERCHANT_KEY_FILE",
+                files.merchant_key_file.display().to_string(),
+            ),
             ("SHEBAO_PAY_MERCHANT_SERIAL", keys.merchant_serial.clone()),
             (
                 "SHEBAO_PAY_PLATFORM_PUBLIC_KEY_FILE",
