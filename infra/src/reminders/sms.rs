@@ -3,8 +3,10 @@
 //!
 //! The message's id is the job's id: it is written to `sms_sends` before the provider is called,
 //! and it goes to the provider as the idempotency key, so a retry after a lost answer does not
-//! send twice. A worker that dies after the provider accepted the message but before the job is
-//! marked done leaves the job to the next worker, which sends it again with the same key.
+//! send twice. A worker that dies after the provider accepted the message but before it is
+//! recorded as sent leaves the job to the next worker, which sends it again with the same key;
+//! once the acceptance is recorded (the write right after the provider's answer), a rerun of
+//! the job sends nothing.
 //!
 //! A reminder also checks, at send time, that the account still wants the campaign, counts
 //! against the phone's daily cap (over it, the message waits for the next local 08:00), and an
@@ -116,6 +118,9 @@ pub enum Reserved {
     Go,
     /// The phone had its reminders for the day.
     OverCap,
+    /// An earlier try of the job had the provider's acceptance recorded (its worker died
+    /// before marking the job done): nothing to send again.
+    AlreadySent,
 }
 
 /// Records the message (the job's id) before the provider is called, and for a capped message
@@ -131,12 +136,15 @@ pub fn reserve(
 ) -> Result<Reserved, StoreError> {
     let ts = now.naive_utc();
     crate::db::write_transaction(conn, |c| {
-        let known: i64 = sms_sends::table
-            .filter(sms_sends::job_id.eq(job_id.to_string()))
-            .count()
-            .get_result(c)?;
-        if known > 0 {
-            return Ok(Reserved::Go);
+        let known: Option<String> = sms_sends::table
+            .find(job_id.to_string())
+            .select(sms_sends::status)
+            .first(c)
+            .optional()?;
+        match known.as_deref() {
+            Some("sent") => return Ok(Reserved::AlreadySent),
+            Some(_) => return Ok(Reserved::Go),
+            None => {}
         }
         if let Some((phone_hash, day)) = capped {
             let insert = diesel::insert_into(sms_daily_counts::table)
@@ -333,6 +341,7 @@ fn before_sending(
     match reserve(conn, job_id, &d.label, d.account, capped, now)? {
         Reserved::Go => Ok(Before::Send(phone)),
         Reserved::OverCap => Ok(Before::OverCap),
+        Reserved::AlreadySent => Ok(Before::Skip("an earlier try sent it")),
     }
 }
 
@@ -376,8 +385,10 @@ impl JobHandler for SmsReminder {
                 Err(SmsError::Rejected(_)) => Outcome::Rejected,
             };
             let at = ctx.clock.now();
+            // Recorded at once: a worker that dies after this and before the job is marked
+            // done leaves a job the next try finds sent (see `Reserved::AlreadySent`), so the
+            // duplicate window is only the provider's answer and this one write.
             if let Err(e) = ctx.db.run(move |c| record(c, job_id, outcome, at)).await {
-                // The message's fate is the job's state; the record only feeds the metrics.
                 tracing::warn!(job_id = %job_id, error = %e, "recording an SMS outcome failed");
             }
             match result {
