@@ -140,7 +140,7 @@ pub fn bench_payments(
 
         // Orders: every 1 in (100 / duplicate_pct) requests repeats an earlier one's key.
         let mut sequence: Vec<Request> = Vec::with_capacity(orders + orders * duplicate_pct / 100);
-        let every = if duplicate_pct == 0 { usize::MAX } else { 100 / duplicate_pct };
+        let every = 100usize.checked_div(duplicate_pct).unwrap_or(usize::MAX);
         for (i, r) in requests.iter().enumerate() {
             sequence.push(r.clone());
             if i % every == every - 1 {
@@ -153,6 +153,7 @@ pub fn bench_payments(
             total - orders
         ));
         let started = Instant::now();
+        #[allow(clippy::type_complexity)]
         let results: Vec<(Result<(store::Payment, bool), String>, f64)> = stream::iter(sequence)
             .map(|r| {
                 let payments = payments.clone();

@@ -324,7 +324,7 @@ pub fn month_payables(i: &MonthInputs<'_>) -> Vec<Payable> {
             }
         }
     }
-    out.sort_by(|a, b| (a.period, a.insurance).cmp(&(b.period, b.insurance)));
+    out.sort_by_key(|a| (a.period, a.insurance));
     out
 }
 

@@ -29,19 +29,22 @@ pub struct OpenWindow {
     pub phase: WindowPhase,
 }
 
+/// (region, zone, year, premium, opens, closes) as stored.
+type WindowRow = (
+    String,
+    String,
+    i32,
+    i64,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
+
 /// The windows (region, year) whose phase today (each region's date) calls for a message.
 pub fn open_windows(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
 ) -> Result<Vec<OpenWindow>, StoreError> {
-    let rows: Vec<(
-        String,
-        String,
-        i32,
-        i64,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-    )> = region_years::table
+    let rows: Vec<WindowRow> = region_years::table
         .inner_join(regions::table)
         .filter(region_years::resident_medical_opens.is_not_null())
         .filter(region_years::resident_medical_closes.is_not_null())
