@@ -8,11 +8,12 @@ use anyhow::Context;
 use shebao_domain::jobs::{CronExpr, CronSchedule, JobKind};
 use shebao_domain::ports::{Clock, SmsSender};
 use shebao_domain::region::TimeZoneName;
+use shebao_domain::reminders::Campaign;
 use shebao_infra::config::{redact_url, Settings};
 use shebao_infra::db::{run_migrations, Db, StoreError};
 use shebao_infra::jobs::probe::{self, Probe};
 use shebao_infra::jobs::{schedules, Handlers, Runner, RunnerConfig};
-use shebao_infra::reminders::due::{self, DueCampaign};
+use shebao_infra::reminders::campaigns::{kind_of, CampaignJob};
 use shebao_infra::reminders::sms::{self as reminder_sms, SmsReminder};
 use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PiiVault};
@@ -20,20 +21,54 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Every job kind this build runs.
-pub const KINDS: [&str; 3] = [probe::KIND, due::KIND, reminder_sms::KIND];
+pub const KINDS: [&str; 7] = [
+    probe::KIND,
+    "campaign.due",
+    "campaign.arrears",
+    "campaign.statement",
+    "campaign.resident_window",
+    reminder_sms::KIND,
+    reminder_sms::EVENT_KIND,
+];
+
+/// Persons read and enqueued per transaction by a campaign.
+const CAMPAIGN_PAGE: usize = 500;
 
 /// Every job kind this build knows, with its handler.
 pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {
-    Handlers::new()
-        .with(probe::KIND, Probe)
-        .with(due::KIND, DueCampaign { page: 500 })
-        .with(reminder_sms::KIND, SmsReminder { sms, vault })
+    let mut h = Handlers::new().with(probe::KIND, Probe);
+    for campaign in Campaign::ALL {
+        h = h.with(
+            kind_of(campaign),
+            CampaignJob {
+                campaign,
+                page: CAMPAIGN_PAGE,
+            },
+        );
+    }
+    let sender = SmsReminder { sms, vault };
+    h.with(reminder_sms::KIND, sender.clone())
+        .with(reminder_sms::EVENT_KIND, sender)
 }
 
-/// The schedules every deployment has: (name, kind, cron expression, zone).
-const SCHEDULES: [(&str, &str, &str); 1] = [
-    // The 10th of each month at 10:00 Beijing time.
-    ("campaign.due", due::KIND, "0 10 10 * *"),
+/// The schedules every deployment has: (name, kind, cron expression), in Beijing time.
+const SCHEDULES: [(&str, &str, &str); 4] = [
+    // The 10th of each month at 10:00.
+    ("campaign.due", "campaign.due", "0 10 10 * *"),
+    // Every Monday at 10:00.
+    ("campaign.arrears", "campaign.arrears", "0 10 * * Mon"),
+    // The first day of each quarter at 10:00.
+    (
+        "campaign.statement",
+        "campaign.statement",
+        "0 10 1 1,4,7,10 *",
+    ),
+    // Every day at 09:00: each region's window phase is read on its own date.
+    (
+        "campaign.resident_window",
+        "campaign.resident_window",
+        "0 9 * * *",
+    ),
 ];
 
 /// Creates (or corrects) the built-in schedules.

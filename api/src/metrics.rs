@@ -17,6 +17,9 @@ pub struct Metrics {
     pub jobs: IntGaugeVec,
     /// How long the oldest due, queued job has waited, in seconds (0 when none waits).
     pub jobs_oldest_queued_age: IntGauge,
+    /// SMS sent, and provider tries that failed, per campaign (and `event`), from the database:
+    /// the same in every instance whichever worker sent them.
+    pub sms: IntGaugeVec,
 }
 
 impl Metrics {
@@ -55,6 +58,14 @@ impl Metrics {
             "jobs_oldest_queued_age_seconds",
             "How long the oldest due queued job has waited, in seconds",
         )?;
+        let sms = IntGaugeVec::new(
+            Opts::new(
+                "sms_messages",
+                "SMS reminders and event messages by campaign: sent, and provider tries that failed",
+            ),
+            &["campaign", "outcome"],
+        )?;
+        registry.register(Box::new(sms.clone()))?;
         registry.register(Box::new(jobs.clone()))?;
         registry.register(Box::new(jobs_oldest_queued_age.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -69,6 +80,7 @@ impl Metrics {
             db_pool,
             jobs,
             jobs_oldest_queued_age,
+            sms,
         })
     }
 
@@ -87,6 +99,29 @@ impl Metrics {
                 .set(k.count);
         }
         self.jobs_oldest_queued_age.set(stats.oldest_queued_secs);
+    }
+
+    /// SMS counts as the database shows them now; every campaign is shown, at 0 when it has
+    /// sent nothing.
+    pub fn set_sms(&self, stats: &[shebao_infra::reminders::sms::SendStats]) {
+        self.sms.reset();
+        for campaign in shebao_domain::reminders::Campaign::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(["event"])
+        {
+            for outcome in ["sent", "failed"] {
+                self.sms.with_label_values(&[campaign, outcome]).set(0);
+            }
+        }
+        for s in stats {
+            self.sms
+                .with_label_values(&[s.campaign.as_str(), "sent"])
+                .set(s.sent);
+            self.sms
+                .with_label_values(&[s.campaign.as_str(), "failed"])
+                .set(s.failed);
+        }
     }
 
     /// The Prometheus text exposition of everything registered.

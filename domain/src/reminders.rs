@@ -100,6 +100,224 @@ pub fn due_text(period: Period, amount: Fen, due: NaiveDate) -> String {
     )
 }
 
+/// The slot a campaign fired at `as_of` is about, as text: the dedupe key of its messages and of
+/// the firing itself (a slot fired twice enqueues nothing twice). Read in Beijing time (the
+/// schedules' zone): `due` a month (`2026-12`), `arrears` an ISO week (`2026-W50`), `statement`
+/// a quarter (`2026-Q4`), `resident_window` a day (`2026-12-03`; each region's window phase is
+/// decided per person, see [`window_phase`]).
+pub fn campaign_slot(campaign: Campaign, as_of: DateTime<Utc>) -> String {
+    let day = TimeZoneName::ASIA_SHANGHAI.local_date(as_of);
+    match campaign {
+        Campaign::Due => Period::containing(day).to_string(),
+        Campaign::Arrears => {
+            let w = day.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        Campaign::Statement => format!("{}-Q{}", day.year(), (day.month() - 1) / 3 + 1),
+        Campaign::ResidentWindow => day.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// Which campaigns an account hears from. All on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub due: bool,
+    pub arrears: bool,
+    pub statement: bool,
+    pub resident_window: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            due: true,
+            arrears: true,
+            statement: true,
+            resident_window: true,
+        }
+    }
+}
+
+impl Preferences {
+    /// Whether the account hears from `campaign`.
+    pub fn allows(&self, campaign: Campaign) -> bool {
+        match campaign {
+            Campaign::Due => self.due,
+            Campaign::Arrears => self.arrears,
+            Campaign::Statement => self.statement,
+            Campaign::ResidentWindow => self.resident_window,
+        }
+    }
+}
+
+/// At most this many reminders go to one phone per local day; sign-in codes and event messages
+/// (a payment failed) are not counted.
+pub const DAILY_CAP: u32 = 3;
+
+/// At most this many `arrears` messages per stretch of arrears (the stretch is named by its
+/// oldest unpaid month; paying it ends the stretch).
+pub const ARREARS_MESSAGES_PER_STRETCH: u32 = 4;
+
+/// A campaign speaks to accounts that have not signed in for this many days (`statement`).
+pub const DORMANT_DAYS: i64 = 90;
+
+/// When a reminder over the day's cap goes out: 08:00 local time the next day.
+pub fn next_morning(now: DateTime<Utc>, zone: TimeZoneName) -> DateTime<Utc> {
+    let tz = zone.tz();
+    let today = now.with_timezone(&tz).date_naive();
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    tz.from_local_datetime(&tomorrow.and_time(DAY_STARTS))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now)
+}
+
+/// The `arrears` message: how many months, the amount and the late fee to today.
+pub fn arrears_text(months: u32, principal: Fen, late_fee: Fen, today: NaiveDate) -> String {
+    format!(
+        "【掌上社保】您有{}个月社保费逾期未缴，欠费{}元，截至{}滞纳金{}元，每日递增，请尽快缴纳。",
+        months,
+        principal.yuan_string(),
+        day_zh(today),
+        late_fee.yuan_string()
+    )
+}
+
+/// The `statement` message: months contributed so far, this year's, and the pension
+/// personal-account balance.
+pub fn statement_text(total_months: u32, year: i32, year_months: u32, balance: Fen) -> String {
+    format!(
+        "【掌上社保】您累计缴纳养老保险{}个月，{}年已缴{}个月，个人账户余额{}元。",
+        total_months,
+        year,
+        year_months,
+        balance.yuan_string()
+    )
+}
+
+/// Which message of the resident premium window a day calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowPhase {
+    /// The window is open (sent once, from the day it opens).
+    Open,
+    /// It closes within 14 days.
+    Closing,
+}
+
+string_enum!(WindowPhase, allowed = "open, closing", {
+    Open => "open",
+    Closing => "closing",
+});
+
+/// The "closing" message goes out this many days before the window closes.
+pub const CLOSING_NOTICE_DAYS: i64 = 14;
+
+/// The phase of a window (both days included) on `today`, `None` outside it.
+pub fn window_phase(opens: NaiveDate, closes: NaiveDate, today: NaiveDate) -> Option<WindowPhase> {
+    if today < opens || today > closes {
+        return None;
+    }
+    if today >= closes - chrono::Duration::days(CLOSING_NOTICE_DAYS) {
+        Some(WindowPhase::Closing)
+    } else {
+        Some(WindowPhase::Open)
+    }
+}
+
+/// A name masked for a message: its first character, the rest as `*` (`张**`).
+pub fn masked_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+/// The `resident_window` message: the year's premium, the last day; for a payee their masked
+/// name (`None`: the person's own premium).
+pub fn window_text(
+    phase: WindowPhase,
+    year: i32,
+    premium: Fen,
+    closes: NaiveDate,
+    payee: Option<&str>,
+) -> String {
+    let whose = match payee {
+        Some(name) => format!("{}的", masked_name(name)),
+        None => "您的".to_owned(),
+    };
+    let lead = match phase {
+        WindowPhase::Open => "缴费已开始",
+        WindowPhase::Closing => "缴费即将截止",
+    };
+    format!(
+        "【掌上社保】{}年度城乡居民医保{}，{}保费{}元，请于{}前缴纳。",
+        year,
+        lead,
+        whose,
+        premium.yuan_string(),
+        day_zh(closes)
+    )
+}
+
+/// A payment failure's reason in the payer's words.
+pub fn failure_reason_zh(code: crate::payments::gateway::FailureCode) -> &'static str {
+    use crate::payments::gateway::FailureCode;
+    match code {
+        FailureCode::NotEnough => "余额不足",
+        FailureCode::CardFrozen => "银行卡已冻结",
+        FailureCode::ExceedLimit => "超出支付限额",
+        FailureCode::CardExpired => "银行卡已过期",
+        FailureCode::BankError => "银行系统异常",
+        FailureCode::PayError => "支付未完成",
+    }
+}
+
+/// The event message of a payment that failed, with the reason in words.
+pub fn payment_failed_text(amount: Fen, reason: &str) -> String {
+    format!(
+        "【掌上社保】您{}元的社保缴费未成功：{}。请在掌上社保重新缴纳。",
+        amount.yuan_string(),
+        reason
+    )
+}
+
+/// What a person's arrears come to today (the `arrears` message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrearsSummary {
+    /// Distinct months in arrears.
+    pub months: u32,
+    pub principal: Fen,
+    pub late_fee: Fen,
+    /// The oldest month in arrears: names the stretch.
+    pub first: Period,
+}
+
+/// Sums the arrears among a person's payables (those of kind `arrears_month`: own months unpaid
+/// after their due date, each with its late fee to today); `None` when there are none.
+pub fn arrears_summary(payables: &[crate::payments::payables::Payable]) -> Option<ArrearsSummary> {
+    use crate::payments::payables::PayableKind;
+    let late: Vec<_> = payables
+        .iter()
+        .filter(|p| p.kind() == PayableKind::ArrearsMonth)
+        .collect();
+    let months: std::collections::BTreeSet<Period> = late.iter().filter_map(|p| p.period).collect();
+    let first = *months.iter().next()?;
+    let principal = late
+        .iter()
+        .try_fold(Fen(0), |s, p| s.checked_add(p.principal))?;
+    let late_fee = late
+        .iter()
+        .try_fold(Fen(0), |s, p| s.checked_add(p.late_fee))?;
+    Some(ArrearsSummary {
+        months: u32::try_from(months.len()).unwrap_or(u32::MAX),
+        principal,
+        late_fee,
+        first,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -226,5 +444,113 @@ mod tests {
             "{}",
             big.chars().count()
         );
+    }
+
+    #[test]
+    fn slots_per_campaign() {
+        // 2026-12-07T17:00Z is Tuesday 8 December 01:00 in Beijing.
+        let t = at("2026-12-07T17:00:00Z");
+        assert_eq!(campaign_slot(Campaign::Due, t), "2026-12");
+        assert_eq!(campaign_slot(Campaign::Arrears, t), "2026-W50");
+        assert_eq!(campaign_slot(Campaign::Statement, t), "2026-Q4");
+        assert_eq!(campaign_slot(Campaign::ResidentWindow, t), "2026-12-08");
+        // The same Monday and Sunday of an ISO week share a slot; the next Monday does not.
+        assert_eq!(
+            campaign_slot(Campaign::Arrears, at("2026-12-07T02:00:00Z")),
+            campaign_slot(Campaign::Arrears, at("2026-12-13T10:00:00Z"))
+        );
+        assert_ne!(
+            campaign_slot(Campaign::Arrears, at("2026-12-13T10:00:00Z")),
+            campaign_slot(Campaign::Arrears, at("2026-12-14T02:00:00Z"))
+        );
+        assert_eq!(
+            campaign_slot(Campaign::Statement, at("2027-01-01T02:00:00Z")),
+            "2027-Q1"
+        );
+    }
+
+    #[test]
+    fn preferences_default_on_and_choose_per_campaign() {
+        let all = Preferences::default();
+        assert!(Campaign::ALL.iter().all(|c| all.allows(*c)));
+        let no_arrears = Preferences {
+            arrears: false,
+            ..all
+        };
+        assert!(!no_arrears.allows(Campaign::Arrears));
+        assert!(no_arrears.allows(Campaign::Due));
+        assert!(no_arrears.allows(Campaign::Statement));
+        assert!(no_arrears.allows(Campaign::ResidentWindow));
+    }
+
+    #[test]
+    fn over_the_cap_waits_for_the_next_local_morning() {
+        let sh = TimeZoneName::ASIA_SHANGHAI;
+        let urumqi = TimeZoneName::parse("Asia/Urumqi").unwrap();
+        // 15:00 Beijing on the 10th: 08:00 Beijing on the 11th.
+        assert_eq!(
+            next_morning(at("2026-12-10T07:00:00Z"), sh),
+            at("2026-12-11T00:00:00Z")
+        );
+        // 17:00 UTC is 01:00 on the 11th in Beijing but 23:00 on the 10th in Urumqi.
+        assert_eq!(
+            next_morning(at("2026-12-10T17:00:00Z"), sh),
+            at("2026-12-12T00:00:00Z")
+        );
+        assert_eq!(
+            next_morning(at("2026-12-10T17:00:00Z"), urumqi),
+            at("2026-12-11T02:00:00Z")
+        );
+    }
+
+    #[test]
+    fn window_phases() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (opens, closes) = (d("2026-09-01"), d("2026-12-31"));
+        assert_eq!(window_phase(opens, closes, d("2026-08-31")), None);
+        assert_eq!(
+            window_phase(opens, closes, d("2026-09-01")),
+            Some(WindowPhase::Open)
+        );
+        assert_eq!(
+            window_phase(opens, closes, d("2026-12-16")),
+            Some(WindowPhase::Open)
+        );
+        assert_eq!(
+            window_phase(opens, closes, d("2026-12-17")),
+            Some(WindowPhase::Closing)
+        );
+        assert_eq!(
+            window_phase(opens, closes, d("2026-12-31")),
+            Some(WindowPhase::Closing)
+        );
+        assert_eq!(window_phase(opens, closes, d("2027-01-01")), None);
+    }
+
+    #[test]
+    fn the_other_texts_fit_one_segment_and_name_nobody_in_full() {
+        let d = NaiveDate::from_ymd_opt(2027, 12, 31).unwrap();
+        let texts = [
+            arrears_text(12, Fen(9_999_999), Fen(999_999), d),
+            statement_text(480, 2027, 12, Fen(99_999_999)),
+            window_text(WindowPhase::Open, 2027, Fen(40_000), d, None),
+            window_text(WindowPhase::Closing, 2027, Fen(40_000), d, Some("欧阳娜娜")),
+            payment_failed_text(Fen(100_000), "余额不足"),
+        ];
+        for t in &texts {
+            assert!(
+                t.chars().count() <= ONE_SEGMENT,
+                "{} {t}",
+                t.chars().count()
+            );
+        }
+        assert_eq!(
+            texts[0],
+            "【掌上社保】您有12个月社保费逾期未缴，欠费99999.99元，截至2027年12月31日滞纳金9999.99元，每日递增，请尽快缴纳。"
+        );
+        assert!(texts[3].contains("欧***的保费400.00元"), "{}", texts[3]);
+        assert!(!texts[3].contains("欧阳娜娜"));
+        assert_eq!(masked_name("张三"), "张*");
+        assert_eq!(masked_name(""), "");
     }
 }

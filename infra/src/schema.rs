@@ -493,6 +493,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_preferences (account_id) {
+        account_id -> Text,
+        due -> Integer,
+        arrears -> Integer,
+        statement -> Integer,
+        resident_window -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sms_sends (job_id) {
+        job_id -> Text,
+        campaign -> Text,
+        account_id -> Text,
+        status -> Text,
+        failures -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sms_daily_counts (phone_hash, local_day) {
+        phone_hash -> Text,
+        local_day -> Date,
+        sent -> Integer,
+    }
+}
+
+diesel::table! {
+    arrears_stretches (person_id, first_period) {
+        person_id -> Text,
+        first_period -> Text,
+        messages -> Integer,
+    }
+}
+
 diesel::joinable!(ledger_entries -> ledger_journals (journal_id));
 diesel::joinable!(payment_claims -> payments (payment_id));
 diesel::joinable!(payment_events -> payments (payment_id));
@@ -507,3 +546,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     flexible_bases,
     resident_premiums,
 );
+
+// The reminder campaigns read preferences, sessions and payees beside accounts and persons.
+diesel::allow_tables_to_appear_in_same_query!(accounts, notification_preferences);
+diesel::allow_tables_to_appear_in_same_query!(persons, notification_preferences);
+diesel::allow_tables_to_appear_in_same_query!(regions, notification_preferences);
+diesel::allow_tables_to_appear_in_same_query!(accounts, payees);
+diesel::allow_tables_to_appear_in_same_query!(regions, payees);
+diesel::allow_tables_to_appear_in_same_query!(regions, resident_premiums);
+diesel::allow_tables_to_appear_in_same_query!(accounts, resident_premiums);

@@ -3,7 +3,7 @@
 //!
 //! `POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json` with the form fields `To`,
 //! `From` and `Body`, HTTP Basic auth (account SID, auth token), and the message's own id as
-//! `Idempotency-Key` (and `I-Twilio-Idempotency-Token`). Timeouts, connection errors, 429 and 5xx
+//! `Idempotency-Key` (and `I-Twilio-Idempotency-Token`). Timeouts, connection errors, 408, 429 and 5xx
 //! are retried with exponential backoff (200 ms, 400 ms, …) up to `max_attempts`, all within
 //! `total_timeout` (5 s by default, so a slow provider never holds a caller longer); any other 4xx
 //! is [`SmsError::Rejected`] at once. When no attempt may have reached the provider the answer is
@@ -237,7 +237,12 @@ impl TwilioSms {
             };
         }
         let detail = provider_detail(&answer, message.to.as_e164(), &message.to.masked());
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        // 408: the provider gave up reading the request (it took nothing), as a loaded server
+        // does; like 429 and 5xx, worth another attempt.
+        if status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+        {
             Attempt::Retryable(Failure {
                 text: format!("HTTP {status}{detail}"),
                 maybe_sent: false,
@@ -263,7 +268,7 @@ impl SmsSender for TwilioSms {
 
 enum Attempt {
     Sent(SentSms),
-    /// Worth another attempt (timeouts, connection errors, 429, 5xx).
+    /// Worth another attempt (timeouts, connection errors, 408, 429, 5xx).
     Retryable(Failure),
     /// Final.
     Failed(SmsError),
@@ -462,6 +467,16 @@ mod tests {
         let stand_in = stand_in();
         let sms = TwilioSms::new(config(&stand_in.base_url, TOKEN)).unwrap();
         control(&stand_in, "fail", json!({"count": 1, "status": 429})).await;
+        sms.send(&message("msg-1", "code")).await.unwrap();
+        assert_eq!(listed(&stand_in, "").await.len(), 1);
+        stand_in.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_408_is_retried() {
+        let stand_in = stand_in();
+        let sms = TwilioSms::new(config(&stand_in.base_url, TOKEN)).unwrap();
+        control(&stand_in, "fail", json!({"count": 2, "status": 408})).await;
         sms.send(&message("msg-1", "code")).await.unwrap();
         assert_eq!(listed(&stand_in, "").await.len(), 1);
         stand_in.stop().await;

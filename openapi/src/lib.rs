@@ -11,6 +11,7 @@ pub mod ops;
 pub mod payments;
 pub mod problem;
 pub mod records;
+pub mod reminders;
 pub mod staff;
 pub mod wire;
 

@@ -8,6 +8,9 @@
 //! - `GET /messages?to=+8613800138000` — the stored messages, newest first (all of them without
 //!   `to`). This is how the demo user reads their code:
 //!   `curl 'http://127.0.0.1:8081/messages?to=%2B8613800138000'`.
+//! - `GET /_control/stats` — `{"messages": N, "repeated_keys": R}`: messages stored, and message
+//!   POSTs that repeated a key already seen (a sender's retry of something already taken; the
+//!   kill test counts its duplicates with it).
 //! - `POST /_control/fail` with `{"count": N, "status": 503}` — the next N message POSTs answer that
 //!   status and store nothing. `POST /_control/reset` forgets all messages and faults.
 //! - `POST /_control/slow` with `{"count": N, "delay_ms": 8000, "garble": false}` — the next N
@@ -107,6 +110,7 @@ fn routes(shared: web::Data<Shared>) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(shared)
             .route(MESSAGES_ROUTE, web::post().to(create_message))
             .route("/messages", web::get().to(list_messages))
+            .route("/_control/stats", web::get().to(control_stats))
             .route("/_control/fail", web::post().to(control_fail))
             .route("/_control/slow", web::post().to(control_slow))
             .route("/_control/reset", web::post().to(control_reset));
@@ -133,6 +137,8 @@ struct Store {
     messages: Vec<StoredMessage>,
     /// Idempotency key -> index in `messages`.
     by_key: HashMap<String, usize>,
+    /// Message POSTs whose key had been seen already.
+    repeated_keys: u64,
     fault: Option<Fault>,
     slow: Option<Slow>,
 }
@@ -348,13 +354,13 @@ fn store_message(
 ) -> HttpResponse {
     let key = idempotency_key(req);
     let mut store = shared.store();
-    if let Some(existing) = key
-        .as_ref()
-        .and_then(|key| store.by_key.get(key))
-        .and_then(|&index| store.messages.get(index))
-    {
-        tracing::info!(sid = %existing.sid, "SMS stand-in: repeated idempotency key");
-        return HttpResponse::Ok().json(existing);
+    let seen = key.as_ref().and_then(|key| store.by_key.get(key)).copied();
+    if let Some(index) = seen {
+        store.repeated_keys += 1;
+        if let Some(existing) = store.messages.get(index) {
+            tracing::info!(sid = %existing.sid, "SMS stand-in: repeated idempotency key");
+            return HttpResponse::Ok().json(existing);
+        }
     }
     let message = StoredMessage {
         sid: format!("SM{}", uuid::Uuid::new_v4().simple()),
@@ -412,6 +418,14 @@ async fn list_messages(query: web::Query<ListQuery>, shared: web::Data<Shared>) 
         })
         .collect();
     HttpResponse::Ok().json(json!({ "messages": messages }))
+}
+
+async fn control_stats(shared: web::Data<Shared>) -> HttpResponse {
+    let store = shared.store();
+    HttpResponse::Ok().json(json!({
+        "messages": store.messages.len(),
+        "repeated_keys": store.repeated_keys,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -718,6 +732,11 @@ mod tests {
         assert_eq!(other_status, StatusCode::CREATED);
         assert_ne!(other["sid"], first["sid"]);
         assert_eq!(list(&app, get("").to_request()).await.len(), 2);
+        let stats = actix_test::TestRequest::get()
+            .uri("/_control/stats")
+            .to_request();
+        let (_, stats) = call(&app, stats).await;
+        assert_eq!(stats, json!({"messages": 2, "repeated_keys": 2}));
     }
 
     #[actix_web::test]

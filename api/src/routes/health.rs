@@ -75,13 +75,19 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     // read with a short deadline and left as they were when it passes.
     let stats = tokio::time::timeout(
         std::time::Duration::from_secs(1),
-        state
-            .db
-            .run(move |c| shebao_infra::jobs::queue::stats(c, now)),
+        state.db.run(move |c| {
+            Ok((
+                shebao_infra::jobs::queue::stats(c, now)?,
+                shebao_infra::reminders::sms::stats(c)?,
+            ))
+        }),
     )
     .await;
     match stats {
-        Ok(Ok(stats)) => state.metrics.set_jobs(&stats, &crate::jobs::KINDS),
+        Ok(Ok((stats, sms))) => {
+            state.metrics.set_jobs(&stats, &crate::jobs::KINDS);
+            state.metrics.set_sms(&sms);
+        }
         Ok(Err(e)) => tracing::warn!(error = %e, "reading the job queue for metrics failed"),
         Err(_) => tracing::warn!("reading the job queue for metrics took too long"),
     }

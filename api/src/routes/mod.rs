@@ -13,6 +13,7 @@ pub mod payments;
 pub mod persons;
 pub mod records;
 pub mod regions;
+pub mod reminders;
 pub mod staff_auth;
 
 use actix_web::web;
@@ -68,6 +69,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(estimate::ecard_verify)
         .service(jobs::list)
         .service(jobs::retry)
+        .service(reminders::run_campaign)
+        .service(reminders::get_preferences)
+        .service(reminders::put_preferences)
         .service(payments::list_payables)
         .service(payments::put_flexible_base)
         .service(payments::add_payee)

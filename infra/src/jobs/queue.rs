@@ -142,6 +142,17 @@ pub fn enqueue_with_id(
     Ok((inserted == 1).then_some(id))
 }
 
+/// The id of the job enqueued with `key`.
+pub fn by_dedupe_key(conn: &mut DbConnection, key: &str) -> Result<Option<Uuid>, StoreError> {
+    jobs::table
+        .filter(jobs::dedupe_key.eq(key))
+        .select(jobs::id)
+        .first::<String>(conn)
+        .optional()?
+        .map(|id| stored_id("jobs.id", &id))
+        .transpose()
+}
+
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Option<Job>, StoreError> {
     jobs::table
         .find(id.to_string())

@@ -217,7 +217,12 @@ impl Payments {
             TradeState::PayError => {
                 if let Some(code) = t.failure() {
                     self.db
-                        .transaction(move |c| store::apply_failed(c, &no, code, now))
+                        .transaction(move |c| {
+                            if store::apply_failed(c, &no, code, now)? {
+                                tell_payment_failed(c, &no, code, now.and_utc())?;
+                            }
+                            Ok(())
+                        })
                         .await?;
                 }
             }
@@ -553,4 +558,46 @@ pub async fn last_reconciliation(
                 .map_err(|e| StoreError::Corrupt(format!("reconciliation_runs.result: {e}")))
         })
         .transpose()
+}
+
+/// Texts the payer that their payment failed, and why (an event message: sent once per
+/// payment, in daylight, neither capped nor subject to the campaign preferences). Nothing when
+/// the payer has no bound account.
+fn tell_payment_failed(
+    conn: &mut crate::db::DbConnection,
+    out_trade_no: &str,
+    code: shebao_domain::payments::gateway::FailureCode,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use crate::reminders::sms::{enqueue_event, EventPayload};
+    use crate::schema::{accounts, persons, regions};
+    use diesel::prelude::*;
+    use shebao_domain::reminders::{failure_reason_zh, payment_failed_text};
+    let Some(p) = store::by_out_trade_no(conn, out_trade_no)? else {
+        return Ok(());
+    };
+    let account: Option<String> = accounts::table
+        .filter(accounts::person_id.eq(p.person_id.to_string()))
+        .select(accounts::id)
+        .first(conn)
+        .optional()?;
+    let Some(account) = account else {
+        return Ok(());
+    };
+    let zone: String = persons::table
+        .inner_join(regions::table)
+        .filter(persons::id.eq(p.person_id.to_string()))
+        .select(regions::time_zone)
+        .first(conn)?;
+    let payload = EventPayload {
+        event: "payment_failed".to_owned(),
+        account_id: crate::registry::stored_id("accounts.id", &account)?,
+        time_zone: crate::registry::stored(
+            "regions.time_zone",
+            shebao_domain::region::TimeZoneName::parse(&zone),
+        )?,
+        text: payment_failed_text(p.amount, failure_reason_zh(code)),
+    };
+    enqueue_event(conn, &payload, &format!("payment_failed:{}", p.id), now)?;
+    Ok(())
 }

@@ -107,60 +107,44 @@ pub fn audience(
     Ok(Page::from_rows(out, limit, |r| r.person_id.to_string()))
 }
 
-/// The `campaign.due` job: fired by its schedule (payload `{"slot": RFC 3339}`) or by hand
-/// (`{"as_of": RFC 3339}`), it enqueues one `sms.reminder` per person in the audience of the
-/// month containing that instant (Beijing time), each with the dedupe key (campaign, person,
-/// month): however often the slot fires or the job reruns, a person hears once per month.
-#[derive(Debug, Clone, Copy)]
-pub struct DueCampaign {
-    /// Persons read and enqueued per transaction.
-    pub page: usize,
-}
-
 pub const KIND: &str = "campaign.due";
 
-#[derive(Debug, serde::Deserialize)]
-struct CampaignPayload {
-    slot: Option<chrono::DateTime<chrono::Utc>>,
-    as_of: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// Enqueues the month's reminders; returns how many were new.
+/// Enqueues the month's reminders (skipping accounts that turned `due` off); returns how many
+/// were new.
 pub fn enqueue_month(
     conn: &mut DbConnection,
     period: Period,
     page: usize,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, StoreError> {
-    use crate::jobs::queue::{self, NewJob};
-    use shebao_domain::jobs::JobKind;
-    use shebao_domain::reminders::{daylight_send_time, due_text, Campaign};
-    let kind = JobKind::parse(super::sms::KIND)
-        .map_err(|e| StoreError::Config(format!("job kind: {e}")))?;
+    use super::campaigns::{enqueue_reminder, Reminder};
+    use shebao_domain::reminders::{due_text, Campaign};
+    let slot = period.to_string();
     let mut after = None;
     let mut new = 0;
     loop {
-        let (added, next) = conn.transaction(|c| {
+        let (added, next) = crate::db::write_transaction(conn, |c| {
             let batch = audience(c, period, after, page)?;
+            let accounts: Vec<String> = batch
+                .items
+                .iter()
+                .map(|r| r.account_id.to_string())
+                .collect();
+            let out = super::prefs::opted_out(c, Campaign::Due, &accounts)?;
             let mut added = 0;
             for r in &batch.items {
-                let payload = super::sms::ReminderPayload {
+                if out.contains(&r.account_id.to_string()) {
+                    continue;
+                }
+                let reminder = Reminder {
                     campaign: Campaign::Due,
-                    account_id: r.account_id,
-                    time_zone: r.time_zone,
+                    person: r.person_id,
+                    account: r.account_id,
+                    zone: r.time_zone,
+                    slot: &slot,
                     text: due_text(r.period, r.amount, r.due),
                 };
-                let job = NewJob {
-                    kind: kind.clone(),
-                    payload: serde_json::to_string(&payload)
-                        .map_err(|e| StoreError::Config(format!("payload: {e}")))?,
-                    run_at: daylight_send_time(now, r.time_zone),
-                    max_attempts: 8,
-                    dedupe_key: Some(
-                        Campaign::Due.dedupe_key(&r.person_id.to_string(), &period.to_string()),
-                    ),
-                };
-                if queue::enqueue(c, &job, now)?.is_some() {
+                if enqueue_reminder(c, reminder, now)? {
                     added += 1;
                 }
             }
@@ -171,33 +155,5 @@ pub fn enqueue_month(
             Some(n) => after = Some(stored_id("persons.id", &n)?),
             None => return Ok(new),
         }
-    }
-}
-
-impl crate::jobs::JobHandler for DueCampaign {
-    fn run<'a>(
-        &'a self,
-        ctx: &'a crate::jobs::JobContext,
-        job: &'a crate::jobs::Job,
-    ) -> crate::jobs::JobFuture<'a> {
-        use crate::jobs::{JobDone, JobFailure};
-        Box::pin(async move {
-            let p: CampaignPayload = serde_json::from_str(&job.payload)
-                .map_err(|e| JobFailure::permanent(format!("campaign payload: {e}")))?;
-            let as_of = p
-                .as_of
-                .or(p.slot)
-                .ok_or_else(|| JobFailure::permanent("campaign payload: no slot or as_of"))?;
-            let period = Period::containing(TimeZoneName::ASIA_SHANGHAI.local_date(as_of));
-            let now = ctx.clock.now();
-            let page = self.page.max(1);
-            let new = ctx
-                .db
-                .run(move |c| enqueue_month(c, period, page, now))
-                .await
-                .map_err(|e| JobFailure::retry(e.to_string()))?;
-            tracing::info!(%period, reminders = new, "due reminders enqueued");
-            Ok(JobDone::Done)
-        })
     }
 }

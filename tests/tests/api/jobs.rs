@@ -633,7 +633,15 @@ async fn the_server_runs_jobs_itself_unless_told_not_to() {
         .into_iter()
         .map(|s| s.name)
         .collect();
-    assert_eq!(names, ["campaign.due"]);
+    assert_eq!(
+        names,
+        [
+            "campaign.arrears",
+            "campaign.due",
+            "campaign.resident_window",
+            "campaign.statement"
+        ]
+    );
     let (off, _runner) = app_without_runner().await;
     let id = enqueue_probe(&off, json!({}), 3);
     tokio::time::sleep(Duration::from_millis(1500)).await;

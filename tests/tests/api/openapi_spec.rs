@@ -126,6 +126,8 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/me/payees",
         "/v1/me/payments",
         "/v1/staff/reconciliations",
+        "/v1/me/notification-preferences",
+        "/v1/staff/campaigns/{kind}:run",
     ];
     for (_, path, _, _) in &examples {
         assert!(
@@ -142,7 +144,10 @@ async fn every_request_example_of_the_spec_is_accepted() {
     let mut sent = 0;
     for step in order {
         for (method, path, media, example) in examples.iter().filter(|e| e.1 == step) {
-            let url = path.replace("{code}", "440300").replace("{year}", "2025");
+            let url = path
+                .replace("{code}", "440300")
+                .replace("{year}", "2025")
+                .replace("{kind}", "due");
             let mut body = example.clone();
             let phone = body["phone"].as_str().map(str::to_owned);
             if path == "/v1/auth/sms-codes" {

@@ -507,6 +507,37 @@ async fn each_failure_is_told_in_the_payers_words_and_frees_the_month() {
         );
         assert_ne!(en["failure"]["message"], p["failure"]["message"]);
     }
+    // Each failure is texted to the payer once, with its reason (an event message: the jobs
+    // of `shebao serve` send it).
+    let started = std::time::Instant::now();
+    let texts = loop {
+        let texts: Vec<String> = app
+            .sms_messages("+8613800138231")
+            .await
+            .iter()
+            .filter_map(|m| m["body"].as_str().map(str::to_owned))
+            .filter(|b| b.contains("缴费未成功"))
+            .collect();
+        if texts.len() >= 6 || started.elapsed() > std::time::Duration::from_secs(30) {
+            break texts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(texts.len(), 6, "{texts:?}");
+    for reason in [
+        "余额不足",
+        "银行卡已冻结",
+        "超出支付限额",
+        "银行卡已过期",
+        "银行系统异常",
+        "支付未完成",
+    ] {
+        assert_eq!(
+            texts.iter().filter(|t| t.contains(reason)).count(),
+            1,
+            "{reason}: {texts:?}"
+        );
+    }
     let res = app
         .get("/v1/me/payments/00000000-0000-0000-0000-000000000000")
         .bearer_auth(&token)
