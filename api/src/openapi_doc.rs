@@ -80,6 +80,15 @@ use crate::routes;
         routes::payments::run_reconciliation,
         routes::payments::get_reconciliation,
         routes::payments::trial_balance,
+        routes::applications::create_application,
+        routes::applications::list_applications,
+        routes::applications::get_application,
+        routes::applications::withdraw_application,
+        routes::applications::resubmit_application,
+        routes::applications::add_document,
+        routes::applications::staff_list,
+        routes::applications::staff_transition,
+        routes::applications::put_service_parameters,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -89,6 +98,7 @@ use crate::routes;
         (name = "identity", description = "The phone app: SMS codes, registration, sign-in with TOTP, token refresh"),
         (name = "records", description = "The person's records: contributions, accounts, benefits, who looked at them"),
         (name = "payments", description = "Paying premiums: what is owed, payees, orders through the payment gateway and its notifications"),
+        (name = "applications", description = "Applications (业务办理) with a timeline: unemployment benefit, retirement, transfer between regions, medical filing elsewhere; the staff review them and the decision changes the records"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
     )
 )]

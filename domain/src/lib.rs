@@ -78,6 +78,7 @@ macro_rules! string_enum {
 }
 
 pub mod accounts;
+pub mod applications;
 pub mod auth;
 pub mod benefits;
 pub mod contribution;

@@ -20,6 +20,7 @@ use shebao_domain::region::{
 use shebao_security::PiiVault;
 use uuid::Uuid;
 
+use crate::applications::effects;
 use crate::db::{DbConnection, StoreError};
 use crate::records::contributions::{self, ContributionStatus, NewContribution};
 use crate::records::imports::{
@@ -39,6 +40,8 @@ pub(crate) struct RegionSpec {
     /// The average monthly wage (yuan) that sets the 2014 bounds; grows by `growth_bp` a year.
     wage_2014_yuan: i64,
     growth_bp: i64,
+    /// The monthly unemployment benefit (yuan), a service parameter.
+    unemployment_benefit_yuan: i64,
 }
 
 pub(crate) const REGIONS: &[RegionSpec] = &[
@@ -47,12 +50,14 @@ pub(crate) const REGIONS: &[RegionSpec] = &[
         name: "深圳市",
         wage_2014_yuan: 6_054,
         growth_bp: 650,
+        unemployment_benefit_yuan: 2_124,
     },
     RegionSpec {
         code: "110000",
         name: "北京市",
         wage_2014_yuan: 6_463,
         growth_bp: 700,
+        unemployment_benefit_yuan: 2_086,
     },
 ];
 
@@ -146,6 +151,16 @@ pub fn ensure_regions(
             if regions::year(conn, &region.code, year)?.is_none() {
                 regions::upsert_year(conn, &region_params(spec, year)?, now)?;
             }
+        }
+        // The monthly unemployment benefit (illustrative), from the first demo year on.
+        if effects::service_parameters(conn, spec.code, last_year)?.is_none() {
+            effects::set_service_parameters(
+                conn,
+                spec.code,
+                FIRST_YEAR,
+                spec.unemployment_benefit_yuan * 100,
+                now,
+            )?;
         }
     }
     Ok(())

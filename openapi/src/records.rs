@@ -129,6 +129,8 @@ pub struct MedicalAccount {
     pub as_of: NaiveDate,
     /// What the latest paid month credited.
     pub monthly_credit_fen: i64,
+    /// Treatment filed for other regions (异地就医备案), approved through applications.
+    pub filings: Vec<crate::applications::MedicalFilingView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -236,6 +238,8 @@ pub struct BenefitList {
     pub items: Vec<BenefitPayment>,
     pub next_cursor: Option<String>,
     pub unemployment: UnemploymentEntitlement,
+    /// Benefits granted by approved applications (unemployment benefit, pension, assistance).
+    pub awards: Vec<crate::applications::BenefitAward>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
