@@ -389,6 +389,17 @@ pub struct ECardVerification {
     /// Why not valid: `expired` or `invalid`.
     #[schema(value_type = Option<ECardInvalidReason>)]
     pub reason: Option<String>,
+    /// Regions where the holder's treatment is filed (异地就医备案) today: hospitals there see the
+    /// person is covered. Empty when not valid.
+    pub filed_regions: Vec<FiledRegion>,
+}
+
+/// A region the card holder's medical treatment is filed for, and for how long.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiledRegion {
+    pub region: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
 }
 
 /// Why an e-card token is not valid.

@@ -853,7 +853,6 @@ async fn a_medical_filing_shows_in_the_medical_account_once_approved() {
     let app = demo().await;
     let (token, _) = bound(&app, "+8613800000110", ZHANG).await;
     let cw = staff_in(&app, "cw5", StaffRole::Caseworker, Some("440300")).await;
-    let data = json!({"region": "110000", "reason": "long_term_residence", "from": "2026-12-01", "to": "2027-11-30"});
     let res = apply(
         &app,
         &token,
@@ -864,6 +863,8 @@ async fn a_medical_filing_shows_in_the_medical_account_once_approved() {
     .await;
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "data.to");
+    // The filing covers today, so a hospital reading the e-card sees it once approved.
+    let data = json!({"region": "110000", "reason": "long_term_residence", "from": "2026-11-01", "to": "2027-10-31"});
     let a = applied(&app, &token, "file-key-01", "medical_filing", data.clone()).await;
     let id = a["id"].as_str().unwrap();
     moved(&app, &cw, id, json!({"to": "in_review"})).await;
@@ -886,8 +887,49 @@ async fn a_medical_filing_shows_in_the_medical_account_once_approved() {
     let medical = app.get_ok(&token, "/v1/me/accounts/medical").await;
     assert_eq!(
         medical["filings"],
-        json!([{"application_id": id, "region": "110000", "reason": "long_term_residence", "from": "2026-12-01", "to": "2027-11-30"}])
+        json!([{"application_id": id, "region": "110000", "reason": "long_term_residence", "from": "2026-11-01", "to": "2027-10-31"}])
     );
+    let verdict = verify_ecard(&app, &token).await;
+    assert_eq!(verdict["valid"], true);
+    assert_eq!(
+        verdict["filed_regions"],
+        json!([{"region": "110000", "from": "2026-11-01", "to": "2027-10-31"}])
+    );
+    // After the filing's last day, hospitals there no longer see it.
+    app.clock.advance(chrono::Duration::days(365));
+    let fresh: Value = app
+        .post("/v1/auth/login")
+        .json(&json!({"phone": "+8613800000110", "password": shebao_tests::PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fresh = fresh["access_token"].as_str().unwrap();
+    let verdict = verify_ecard(&app, fresh).await;
+    assert_eq!(verdict["valid"], true);
+    assert_eq!(verdict["filed_regions"], json!([]));
+}
+
+/// What a hospital learns from the person's e-card now.
+async fn verify_ecard(app: &TestApp, token: &str) -> Value {
+    let res = app
+        .post("/v1/me/ecard")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let card: Value = res.json().await.unwrap();
+    let res = app
+        .post("/v1/ecard/verify")
+        .json(&json!({"token": card["token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
 }
 
 #[tokio::test]
