@@ -89,6 +89,8 @@ use crate::routes;
         routes::applications::staff_list,
         routes::applications::staff_transition,
         routes::applications::put_service_parameters,
+        routes::applications::assistance_eligibility,
+        routes::applications::put_assistance_thresholds,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),

@@ -269,6 +269,15 @@ pub enum Refusal {
     TooFewPensionMonths { have: u32, need: u32 },
     /// Already in that region.
     SameRegion,
+    /// The region runs no social-assistance programme (no thresholds).
+    NoProgramme,
+    /// The household receives this programme already.
+    AlreadyReceiving { programme: &'static str },
+    /// The criteria of the programme that the household does not meet.
+    CriteriaNotMet {
+        programme: &'static str,
+        failed: Vec<&'static str>,
+    },
 }
 
 impl Refusal {
@@ -298,6 +307,18 @@ impl Refusal {
             Refusal::SameRegion => (
                 "社保关系已在该地区。".into(),
                 "Your records are in that region already.".into(),
+            ),
+            Refusal::NoProgramme => (
+                "所在地区未开展社会救助项目。".into(),
+                "Your region runs no social-assistance programme.".into(),
+            ),
+            Refusal::AlreadyReceiving { programme } => (
+                format!("您已在享受 {programme}，不重复发放。"),
+                format!("You receive {programme} already; it is not paid twice."),
+            ),
+            Refusal::CriteriaNotMet { programme, failed } => (
+                format!("不符合 {programme} 的条件：{}。详见 POST /v1/me/assistance/eligibility。", failed.join("、")),
+                format!("Not eligible for {programme}: {} not met; see POST /v1/me/assistance/eligibility.", failed.join(", ")),
             ),
         }
     }

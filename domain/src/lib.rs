@@ -79,6 +79,7 @@ macro_rules! string_enum {
 
 pub mod accounts;
 pub mod applications;
+pub mod assistance;
 pub mod auth;
 pub mod benefits;
 pub mod contribution;

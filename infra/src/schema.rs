@@ -562,6 +562,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    assistance_thresholds (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        minimum_living_monthly_fen -> BigInt,
+        low_income_bp -> Integer,
+        assets_per_person_limit_fen -> BigInt,
+        medical_costs_threshold_fen -> BigInt,
+        temporary_costs_threshold_fen -> BigInt,
+        extreme_poverty_monthly_fen -> BigInt,
+        medical_assistance_monthly_fen -> BigInt,
+        temporary_assistance_once_fen -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     benefit_awards (id) {
         id -> Text,
         person_id -> Text,

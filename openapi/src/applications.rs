@@ -368,3 +368,75 @@ pub struct MedicalFilingView {
     pub from: NaiveDate,
     pub to: NaiveDate,
 }
+
+/// The household to judge (the same shape as in a `social_assistance` application).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilityRequest {
+    pub household: Household,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    /// actual < required
+    Below,
+    /// actual ≤ required
+    AtMost,
+    /// actual ≥ required
+    AtLeast,
+}
+
+/// One criterion with the figures it was judged on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CriterionView {
+    /// `income_per_person_fen`, `assets_per_person_fen`, `medical_costs_12m_fen`,
+    /// `applicant_unable_to_work` (1 = yes), `other_members_with_income`.
+    pub name: String,
+    pub comparison: Comparison,
+    pub required: i64,
+    pub actual: i64,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProgrammeEligibility {
+    pub programme: Programme,
+    pub eligible: bool,
+    pub criteria: Vec<CriterionView>,
+    /// What it would pay a month (once, when `months` is 1).
+    pub monthly_amount_fen: i64,
+    pub months: Option<u32>,
+    /// Received already (approved before): not paid twice.
+    pub already_receiving: bool,
+}
+
+/// For each programme the region runs: why yes or why not, and what is received already.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EligibilityView {
+    pub items: Vec<ProgrammeEligibility>,
+}
+
+/// A region's social-assistance thresholds from a year on (amounts in fen).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssistanceThresholds {
+    /// 低保标准, per person and month.
+    #[schema(minimum = 1)]
+    pub minimum_living_monthly_fen: i64,
+    /// The low-income line as a multiple of the standard, in basis points (15000 = 1.5 ×).
+    #[schema(minimum = 10000, maximum = 30000)]
+    pub low_income_bp: i32,
+    #[schema(minimum = 0)]
+    pub assets_per_person_limit_fen: i64,
+    #[schema(minimum = 0)]
+    pub medical_costs_threshold_fen: i64,
+    #[schema(minimum = 0)]
+    pub temporary_costs_threshold_fen: i64,
+    #[schema(minimum = 0)]
+    pub extreme_poverty_monthly_fen: i64,
+    #[schema(minimum = 0)]
+    pub medical_assistance_monthly_fen: i64,
+    #[schema(minimum = 0)]
+    pub temporary_assistance_once_fen: i64,
+}

@@ -12,6 +12,7 @@ use shebao_domain::applications::{
     self as rules, ApplicationKind, ApplicationStatus, DocumentType, Mover, Refusal,
     SeparationReason, TransitionError,
 };
+use shebao_domain::assistance::{self, Household, Member, Programme, Relation};
 use shebao_domain::estimate::{self, Assumptions};
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
@@ -273,6 +274,51 @@ enum Data {
         from: NaiveDate,
         to: NaiveDate,
     },
+    Assistance {
+        programme: Programme,
+        household: Household,
+    },
+}
+
+/// The household of a request, checked (422 names the field under `prefix`).
+pub fn household(h: dto::Household, prefix: &str) -> Result<Household, ApiError> {
+    let members = h
+        .members
+        .into_iter()
+        .map(|m| Member {
+            relation: match m.relation {
+                dto::Relation::Own => Relation::Own,
+                dto::Relation::Spouse => Relation::Spouse,
+                dto::Relation::Child => Relation::Child,
+                dto::Relation::Parent => Relation::Parent,
+                dto::Relation::Other => Relation::Other,
+            },
+            age: m.age,
+            monthly_income: Fen(m.monthly_income_fen),
+            disabled: m.disabled,
+            serious_illness: m.serious_illness,
+        })
+        .collect();
+    Household::new(members, Fen(h.assets_fen), Fen(h.medical_costs_12m_fen))
+        .map_err(|e| field_error_of(prefix, Issue::Value(e)))
+}
+
+fn programme_of(p: dto::Programme) -> Programme {
+    match p {
+        dto::Programme::MinimumLiving => Programme::MinimumLiving,
+        dto::Programme::MedicalAssistance => Programme::MedicalAssistance,
+        dto::Programme::TemporaryAssistance => Programme::TemporaryAssistance,
+        dto::Programme::ExtremePoverty => Programme::ExtremePoverty,
+    }
+}
+
+fn wire_programme(p: Programme) -> dto::Programme {
+    match p {
+        Programme::MinimumLiving => dto::Programme::MinimumLiving,
+        Programme::MedicalAssistance => dto::Programme::MedicalAssistance,
+        Programme::TemporaryAssistance => dto::Programme::TemporaryAssistance,
+        Programme::ExtremePoverty => dto::Programme::ExtremePoverty,
+    }
 }
 
 fn region_field(field: &str, raw: &str) -> Result<RegionCode, ApiError> {
@@ -334,7 +380,14 @@ fn parse_data(kind: ApplicationKind, data: Value, today: NaiveDate) -> Result<Da
                 to: d.to,
             })
         }
-        ApplicationKind::Qualification | ApplicationKind::SocialAssistance => Err(field_error_of(
+        ApplicationKind::SocialAssistance => {
+            let d: dto::SocialAssistanceData = from_json_value(data, "data")?;
+            Ok(Data::Assistance {
+                programme: programme_of(d.programme),
+                household: household(d.household, "data.household")?,
+            })
+        }
+        ApplicationKind::Qualification => Err(field_error_of(
             "kind",
             Issue::Value(shebao_domain::ValueError::Rule(
                 "this kind is not accepted yet",
@@ -371,6 +424,41 @@ fn decide(
 ) -> Result<Result<Effect, Refusal>, ApiError> {
     let p = persons::get(c, person)?.ok_or(StoreError::NotFound)?;
     match data {
+        Data::Assistance {
+            programme,
+            household,
+        } => {
+            let Some(row) = effects::assistance_thresholds(c, p.region.as_str(), today.year())?
+            else {
+                return Ok(Err(Refusal::NoProgramme));
+            };
+            let receiving = effects::awards_of(c, person)?
+                .iter()
+                .any(|a| a.kind == programme.as_str());
+            if receiving {
+                return Ok(Err(Refusal::AlreadyReceiving {
+                    programme: programme.as_str(),
+                }));
+            }
+            let a = assistance::assess(*programme, household, &row.thresholds());
+            if !a.eligible {
+                return Ok(Err(Refusal::CriteriaNotMet {
+                    programme: programme.as_str(),
+                    failed: a
+                        .criteria
+                        .iter()
+                        .filter(|c| !c.met)
+                        .map(|c| c.name)
+                        .collect(),
+                }));
+            }
+            Ok(Ok(Effect::Award {
+                kind: programme.as_str(),
+                months: a.months,
+                monthly: a.monthly_amount,
+                starts: Period::containing(today),
+            }))
+        }
         Data::Unemployment { reason, last_day } => {
             let rows = contributions::month_rows(c, person, today)?;
             let paid: Vec<Period> = rows
@@ -1250,4 +1338,174 @@ pub fn filing_view(f: effects::Filing) -> dto::MedicalFilingView {
         from: f.starts,
         to: f.ends,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Social assistance: eligibility before applying, and the thresholds
+
+/// For each programme the person's region runs (`minimum_living` 低保, `medical_assistance`
+/// 医疗救助, `temporary_assistance` 临时救助, `extreme_poverty` 特困供养): whether the household
+/// qualifies, criterion by criterion with the figures, what it would pay, and whether the person
+/// receives it already (nothing is paid twice). Thresholds are the region's for this year.
+#[utoipa::path(post, operation_id = "assistance_eligibility", path = "/v1/me/assistance/eligibility", tag = "applications", request_body = dto::EligibilityRequest, security(("person_bearer" = [])),
+    responses(
+        (status = 200, description = "One answer per programme the region runs (none: it runs none)", body = dto::EligibilityView),
+        (status = 422, description = "The household is invalid (one `self`, 1–20 members, no negative amounts)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<BoundPerson>))]
+#[post("/v1/me/assistance/eligibility")]
+pub async fn assistance_eligibility(
+    state: web::Data<AppState>,
+    person: BoundPerson,
+    body: Json<dto::EligibilityRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let h = household(body.0.household, "household")?;
+    let pid = person.person_id;
+    let year = person.today(state.now()).year();
+    let (row, awards) = state
+        .db
+        .read(move |c| {
+            let p = persons::get(c, pid)?.ok_or(StoreError::NotFound)?;
+            Ok((
+                effects::assistance_thresholds(c, p.region.as_str(), year)?,
+                effects::awards_of(c, pid)?,
+            ))
+        })
+        .await?;
+    let items = match row {
+        None => Vec::new(),
+        Some(row) => Programme::ALL
+            .into_iter()
+            .map(|p| {
+                let a = assistance::assess(p, &h, &row.thresholds());
+                dto::ProgrammeEligibility {
+                    programme: wire_programme(p),
+                    eligible: a.eligible,
+                    criteria: a
+                        .criteria
+                        .iter()
+                        .map(|c| dto::CriterionView {
+                            name: c.name.to_owned(),
+                            comparison: match c.comparison {
+                                assistance::Comparison::Below => dto::Comparison::Below,
+                                assistance::Comparison::AtMost => dto::Comparison::AtMost,
+                                assistance::Comparison::AtLeast => dto::Comparison::AtLeast,
+                            },
+                            required: c.required,
+                            actual: c.actual,
+                            met: c.met,
+                        })
+                        .collect(),
+                    monthly_amount_fen: a.monthly_amount.0,
+                    months: a.months,
+                    already_receiving: awards.iter().any(|w| w.kind == p.as_str()),
+                }
+            })
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(dto::EligibilityView { items }))
+}
+
+/// Sets a region's social-assistance thresholds from `year` on (admins).
+#[utoipa::path(put, operation_id = "put_assistance_thresholds", path = "/v1/staff/regions/{code}/assistance-thresholds/{year}", tag = "applications", request_body = dto::AssistanceThresholds,
+    params(("code" = String, Path, description = "6-digit region code"), ("year" = i32, Path, description = "From this year on", minimum = 2000, maximum = 2100)),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Stored", body = dto::AssistanceThresholds),
+        (status = 404, description = "No such region", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
+#[put("/v1/staff/regions/{code}/assistance-thresholds/{year}")]
+pub async fn put_assistance_thresholds(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(String, String)>,
+    body: Json<dto::AssistanceThresholds>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(&[StaffRole::Admin])?;
+    let (code, year) = path.into_inner();
+    let code = RegionCode::parse(&code).map_err(|_| ApiError::NotFound("region"))?;
+    let year = path_year(&year)?;
+    let b = body.0;
+    let mut f = crate::error::Fields::new();
+    let range = |min: i64, max: i64| Issue::Value(shebao_domain::ValueError::Range { min, max });
+    if b.minimum_living_monthly_fen < 1 {
+        f.add("minimum_living_monthly_fen", range(1, i64::MAX));
+    }
+    if !(10_000..=30_000).contains(&b.low_income_bp) {
+        f.add("low_income_bp", range(10_000, 30_000));
+    }
+    for (name, v) in [
+        ("assets_per_person_limit_fen", b.assets_per_person_limit_fen),
+        ("medical_costs_threshold_fen", b.medical_costs_threshold_fen),
+        (
+            "temporary_costs_threshold_fen",
+            b.temporary_costs_threshold_fen,
+        ),
+        ("extreme_poverty_monthly_fen", b.extreme_poverty_monthly_fen),
+        (
+            "medical_assistance_monthly_fen",
+            b.medical_assistance_monthly_fen,
+        ),
+        (
+            "temporary_assistance_once_fen",
+            b.temporary_assistance_once_fen,
+        ),
+    ] {
+        if v < 0 {
+            f.add(name, range(0, i64::MAX));
+        }
+    }
+    if !f.is_empty() {
+        return Err(f.into_error());
+    }
+    let row = effects::AssistanceRow {
+        year,
+        minimum_living_monthly_fen: b.minimum_living_monthly_fen,
+        low_income_bp: b.low_income_bp,
+        assets_per_person_limit_fen: b.assets_per_person_limit_fen,
+        medical_costs_threshold_fen: b.medical_costs_threshold_fen,
+        temporary_costs_threshold_fen: b.temporary_costs_threshold_fen,
+        extreme_poverty_monthly_fen: b.extreme_poverty_monthly_fen,
+        medical_assistance_monthly_fen: b.medical_assistance_monthly_fen,
+        temporary_assistance_once_fen: b.temporary_assistance_once_fen,
+    };
+    let now = state.now().naive_utc();
+    let entry = Audit::of(&req).staff(
+        &staff,
+        "region.assistance_thresholds",
+        "region",
+        code.as_str().to_owned(),
+    );
+    let region = code.clone();
+    let found = state
+        .db
+        .transaction(move |c| {
+            if !regions::exists(c, &region)? {
+                return Ok(false);
+            }
+            effects::set_assistance_thresholds(c, region.as_str(), &row, now)?;
+            audit::record(c, &entry, now)?;
+            Ok(true)
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::NotFound("region"));
+    }
+    Ok(HttpResponse::Ok().json(b))
+}
+
+fn path_year(raw: &str) -> Result<i32, ApiError> {
+    raw.parse()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .ok_or_else(|| {
+            field_error_of(
+                "year",
+                Issue::Value(shebao_domain::ValueError::Range {
+                    min: 2000,
+                    max: 2100,
+                }),
+            )
+        })
 }

@@ -90,5 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(applications::add_document)
         .service(applications::staff_list)
         .service(applications::staff_transition)
-        .service(applications::put_service_parameters);
+        .service(applications::put_service_parameters)
+        .service(applications::assistance_eligibility)
+        .service(applications::put_assistance_thresholds);
 }

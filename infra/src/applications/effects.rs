@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
 use crate::schema::{
-    benefit_awards, medical_filings, persons, region_transfers, service_parameters,
+    assistance_thresholds, benefit_awards, medical_filings, persons, region_transfers,
+    service_parameters,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -63,6 +64,83 @@ pub fn service_parameters(
         .filter(service_parameters::year.le(year))
         .order(service_parameters::year.desc())
         .select(ServiceParameters::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A region's social-assistance thresholds for a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = assistance_thresholds)]
+pub struct AssistanceRow {
+    pub year: i32,
+    pub minimum_living_monthly_fen: i64,
+    pub low_income_bp: i32,
+    pub assets_per_person_limit_fen: i64,
+    pub medical_costs_threshold_fen: i64,
+    pub temporary_costs_threshold_fen: i64,
+    pub extreme_poverty_monthly_fen: i64,
+    pub medical_assistance_monthly_fen: i64,
+    pub temporary_assistance_once_fen: i64,
+}
+
+impl AssistanceRow {
+    pub fn thresholds(&self) -> shebao_domain::assistance::Thresholds {
+        use shebao_domain::money::Fen;
+        shebao_domain::assistance::Thresholds {
+            minimum_living_monthly: Fen(self.minimum_living_monthly_fen),
+            low_income_bp: u32::try_from(self.low_income_bp).unwrap_or(0),
+            assets_per_person_limit: Fen(self.assets_per_person_limit_fen),
+            medical_costs_threshold: Fen(self.medical_costs_threshold_fen),
+            temporary_costs_threshold: Fen(self.temporary_costs_threshold_fen),
+            extreme_poverty_monthly: Fen(self.extreme_poverty_monthly_fen),
+            medical_assistance_monthly: Fen(self.medical_assistance_monthly_fen),
+            temporary_assistance_once: Fen(self.temporary_assistance_once_fen),
+        }
+    }
+}
+
+/// Sets a region's thresholds from `row.year` on.
+pub fn set_assistance_thresholds(
+    conn: &mut DbConnection,
+    region: &str,
+    row: &AssistanceRow,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::delete(assistance_thresholds::table.find((region, row.year))).execute(conn)?;
+    diesel::insert_into(assistance_thresholds::table)
+        .values((
+            assistance_thresholds::region_code.eq(region),
+            assistance_thresholds::year.eq(row.year),
+            assistance_thresholds::minimum_living_monthly_fen.eq(row.minimum_living_monthly_fen),
+            assistance_thresholds::low_income_bp.eq(row.low_income_bp),
+            assistance_thresholds::assets_per_person_limit_fen.eq(row.assets_per_person_limit_fen),
+            assistance_thresholds::medical_costs_threshold_fen.eq(row.medical_costs_threshold_fen),
+            assistance_thresholds::temporary_costs_threshold_fen
+                .eq(row.temporary_costs_threshold_fen),
+            assistance_thresholds::extreme_poverty_monthly_fen.eq(row.extreme_poverty_monthly_fen),
+            assistance_thresholds::medical_assistance_monthly_fen
+                .eq(row.medical_assistance_monthly_fen),
+            assistance_thresholds::temporary_assistance_once_fen
+                .eq(row.temporary_assistance_once_fen),
+            assistance_thresholds::created_at.eq(now),
+            assistance_thresholds::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The thresholds in force in `year`: that year's, or the latest before it. `None`: the
+/// region runs no programme.
+pub fn assistance_thresholds(
+    conn: &mut DbConnection,
+    region: &str,
+    year: i32,
+) -> Result<Option<AssistanceRow>, StoreError> {
+    Ok(assistance_thresholds::table
+        .filter(assistance_thresholds::region_code.eq(region))
+        .filter(assistance_thresholds::year.le(year))
+        .order(assistance_thresholds::year.desc())
+        .select(AssistanceRow::as_select())
         .first(conn)
         .optional()?)
 }

@@ -1024,3 +1024,193 @@ async fn retirement_is_refused_before_the_earliest_date_and_approval_fixes_the_e
     assert_eq!(awards[0]["monthly_amount_fen"], monthly);
     assert_eq!(awards[0]["months"], Value::Null);
 }
+
+/// Hand-set thresholds for Shenzhen: standard 1,000.00 yuan a person, low-income line 1.5 ×
+/// (1,500.00), assets 30,000.00 a person, medical costs 20,000.00, temporary 5,000.00.
+async fn set_thresholds(app: &TestApp) {
+    let admin = staff_in(app, "admin3", StaffRole::Admin, None).await;
+    let res = app
+        .client
+        .put(app.url("/v1/staff/regions/440300/assistance-thresholds/2026"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "minimum_living_monthly_fen": 100_000,
+            "low_income_bp": 15_000,
+            "assets_per_person_limit_fen": 3_000_000,
+            "medical_costs_threshold_fen": 2_000_000,
+            "temporary_costs_threshold_fen": 500_000,
+            "extreme_poverty_monthly_fen": 130_000,
+            "medical_assistance_monthly_fen": 50_000,
+            "temporary_assistance_once_fen": 300_000
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// A parent of 45 and a child of 12, each with `income` a month.
+fn household(income: i64, assets: i64, costs: i64) -> Value {
+    json!({
+        "members": [
+            {"relation": "self", "age": 45, "monthly_income_fen": income, "disabled": false, "serious_illness": false},
+            {"relation": "child", "age": 12, "monthly_income_fen": income, "disabled": false, "serious_illness": true}
+        ],
+        "assets_fen": assets,
+        "medical_costs_12m_fen": costs
+    })
+}
+
+async fn eligibility(app: &TestApp, token: &str, household: Value) -> Value {
+    let res = app
+        .post("/v1/me/assistance/eligibility")
+        .bearer_auth(token)
+        .json(&json!({"household": household}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+fn item<'a>(answer: &'a Value, programme: &str) -> &'a Value {
+    answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["programme"] == programme)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn assistance_eligibility_answers_criterion_by_criterion_at_each_edge() {
+    let app = demo().await;
+    let (token, _) = bound(&app, "+8613800000112", ZHANG).await;
+    set_thresholds(&app).await;
+    // One fen below the standard a person, assets at the limit, costs at the threshold.
+    let yes = eligibility(&app, &token, household(99_999, 6_000_000, 2_000_000)).await;
+    assert_eq!(yes["items"].as_array().unwrap().len(), 4);
+    let living = item(&yes, "minimum_living");
+    assert_eq!(living["eligible"], true, "{yes}");
+    assert_eq!(living["monthly_amount_fen"], 2);
+    assert_eq!(
+        living["criteria"],
+        json!([
+            {"name": "income_per_person_fen", "comparison": "below", "required": 100_000, "actual": 99_999, "met": true},
+            {"name": "assets_per_person_fen", "comparison": "at_most", "required": 3_000_000, "actual": 3_000_000, "met": true}
+        ])
+    );
+    assert_eq!(item(&yes, "medical_assistance")["eligible"], true);
+    assert_eq!(item(&yes, "temporary_assistance")["eligible"], true);
+    assert_eq!(item(&yes, "temporary_assistance")["months"], 1);
+    // The applicant is 45 and the child earns: no extreme-poverty support.
+    let extreme = item(&yes, "extreme_poverty");
+    assert_eq!(extreme["eligible"], false);
+    assert_eq!(extreme["criteria"][0]["name"], "applicant_unable_to_work");
+    assert_eq!(extreme["criteria"][0]["met"], false);
+    assert_eq!(extreme["criteria"][1]["actual"], 1);
+    for i in yes["items"].as_array().unwrap() {
+        assert_eq!(i["already_receiving"], false);
+    }
+    // At the standard, a fen of assets over the limit, a fen short of the costs.
+    let no = eligibility(&app, &token, household(100_000, 6_000_002, 1_999_999)).await;
+    let living = item(&no, "minimum_living");
+    assert_eq!(living["eligible"], false);
+    assert_eq!(living["criteria"][0]["met"], false);
+    assert_eq!(living["criteria"][1]["actual"], 3_000_001);
+    assert_eq!(living["criteria"][1]["met"], false);
+    assert_eq!(item(&no, "medical_assistance")["eligible"], false);
+    assert_eq!(item(&no, "medical_assistance")["criteria"][0]["met"], true);
+    assert_eq!(item(&no, "temporary_assistance")["eligible"], true);
+    // A household without `self` is refused.
+    let res = app
+        .post("/v1/me/assistance/eligibility")
+        .bearer_auth(&token)
+        .json(&json!({"household": {"members": [{"relation": "child", "age": 3, "monthly_income_fen": 0}], "assets_fen": 0, "medical_costs_12m_fen": 0}}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "household");
+}
+
+#[tokio::test]
+async fn social_assistance_approved_is_received_and_never_paid_twice() {
+    let app = demo().await;
+    let (token, _) = bound(&app, "+8613800000113", ZHANG).await;
+    set_thresholds(&app).await;
+    let cw = staff_in(&app, "cw6", StaffRole::Caseworker, Some("440300")).await;
+    // Not eligible: refused at once, with the criteria that failed.
+    let res = apply(
+        &app,
+        &token,
+        "assist-k-01",
+        "social_assistance",
+        json!({"programme": "minimum_living", "household": household(100_000, 0, 0)}),
+    )
+    .await;
+    let body = assert_problem(res, 422, "not_eligible").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("income_per_person_fen"),
+        "{body}"
+    );
+
+    // Rejected by the caseworker: nothing is received.
+    let a = applied(
+        &app,
+        &token,
+        "assist-k-02",
+        "social_assistance",
+        json!({"programme": "medical_assistance", "household": household(50_000, 0, 3_000_000)}),
+    )
+    .await;
+    let id = a["id"].as_str().unwrap();
+    moved(&app, &cw, id, json!({"to": "in_review"})).await;
+    moved(
+        &app,
+        &cw,
+        id,
+        json!({"to": "rejected", "note": "请提供医疗费用票据"}),
+    )
+    .await;
+    assert_eq!(
+        app.get_ok(&token, "/v1/me/benefits").await["awards"],
+        json!([])
+    );
+
+    let b = applied(
+        &app,
+        &token,
+        "assist-k-03",
+        "social_assistance",
+        json!({"programme": "minimum_living", "household": household(60_000, 0, 0)}),
+    )
+    .await;
+    let id = b["id"].as_str().unwrap();
+    moved(&app, &cw, id, json!({"to": "in_review"})).await;
+    let done = moved(&app, &cw, id, json!({"to": "approved"})).await;
+    // The gap: 2 × 1,000.00 − 2 × 600.00 = 800.00 a month.
+    assert_eq!(done["decision"]["monthly_amount_fen"], 80_000);
+    let awards = app.get_ok(&token, "/v1/me/benefits").await["awards"].clone();
+    assert_eq!(awards[0]["kind"], "minimum_living");
+    assert_eq!(awards[0]["monthly_amount_fen"], 80_000);
+    // Now received: the eligibility says so, and a second application is refused.
+    let answer = eligibility(&app, &token, household(60_000, 0, 0)).await;
+    assert_eq!(item(&answer, "minimum_living")["already_receiving"], true);
+    assert_eq!(
+        item(&answer, "medical_assistance")["already_receiving"],
+        false
+    );
+    let res = apply(
+        &app,
+        &token,
+        "assist-k-04",
+        "social_assistance",
+        json!({"programme": "minimum_living", "household": household(60_000, 0, 0)}),
+    )
+    .await;
+    assert_problem(res, 422, "not_eligible").await;
+}

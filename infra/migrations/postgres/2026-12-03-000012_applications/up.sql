@@ -61,6 +61,23 @@ CREATE TABLE service_parameters (
     PRIMARY KEY (region_code, year)
 );
 
+-- Per region and year: the social-assistance thresholds and amounts (admin parameters).
+CREATE TABLE assistance_thresholds (
+    region_code                  TEXT NOT NULL REFERENCES regions (code),
+    year                         INTEGER NOT NULL,
+    minimum_living_monthly_fen   BIGINT NOT NULL,
+    low_income_bp                INTEGER NOT NULL,
+    assets_per_person_limit_fen  BIGINT NOT NULL,
+    medical_costs_threshold_fen  BIGINT NOT NULL,
+    temporary_costs_threshold_fen BIGINT NOT NULL,
+    extreme_poverty_monthly_fen  BIGINT NOT NULL,
+    medical_assistance_monthly_fen BIGINT NOT NULL,
+    temporary_assistance_once_fen BIGINT NOT NULL,
+    created_at                   TIMESTAMP NOT NULL,
+    updated_at                   TIMESTAMP NOT NULL,
+    PRIMARY KEY (region_code, year)
+);
+
 -- Benefits granted by an approved application (unemployment benefit, pension, assistance).
 CREATE TABLE benefit_awards (
     id                  TEXT PRIMARY KEY,
