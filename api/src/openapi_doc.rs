@@ -91,6 +91,8 @@ use crate::routes;
         routes::applications::put_service_parameters,
         routes::applications::assistance_eligibility,
         routes::applications::put_assistance_thresholds,
+        routes::applications::list_assisted,
+        routes::applications::confirm_assisted,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),

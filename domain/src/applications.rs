@@ -271,6 +271,10 @@ pub enum Refusal {
     SameRegion,
     /// The region runs no social-assistance programme (no thresholds).
     NoProgramme,
+    /// Only a pensioner has a yearly qualification check.
+    NotPensioner,
+    /// The relative the pensioner named has not confirmed yet.
+    AwaitingRelative,
     /// The household receives this programme already.
     AlreadyReceiving { programme: &'static str },
     /// The criteria of the programme that the household does not meet.
@@ -307,6 +311,14 @@ impl Refusal {
             Refusal::SameRegion => (
                 "社保关系已在该地区。".into(),
                 "Your records are in that region already.".into(),
+            ),
+            Refusal::NotPensioner => (
+                "资格认证仅适用于领取养老金的人员。".into(),
+                "The qualification check is for people drawing a pension.".into(),
+            ),
+            Refusal::AwaitingRelative => (
+                "授权的亲属尚未确认。".into(),
+                "The relative you named has not confirmed yet.".into(),
             ),
             Refusal::NoProgramme => (
                 "所在地区未开展社会救助项目。".into(),
@@ -371,11 +383,51 @@ pub fn unemployment_award(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// The yearly qualification check (养老待遇资格认证)
+
+/// How long a check holds.
+pub const QUALIFICATION_MONTHS: u32 = 12;
+
+/// Where a pensioner's check stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Qualification {
+    /// The last day the current check holds; after it the pension is suspended.
+    pub confirm_by: NaiveDate,
+    pub suspended: bool,
+}
+
+/// From the last approved check (or, before the first, the day the pension was granted):
+/// the pension is suspended from the day after 12 months have passed, until the next check.
+pub fn qualification(since: NaiveDate, today: NaiveDate) -> Qualification {
+    let confirm_by = since
+        .checked_add_months(chrono::Months::new(QUALIFICATION_MONTHS))
+        .unwrap_or(NaiveDate::MAX);
+    Qualification {
+        confirm_by,
+        suspended: today > confirm_by,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ApplicationStatus as S;
+
+    #[test]
+    fn a_check_holds_twelve_months_to_the_day() {
+        let since = day(2026, 11, 23);
+        let q = qualification(since, day(2027, 11, 23));
+        assert_eq!(q.confirm_by, day(2027, 11, 23));
+        assert!(!q.suspended);
+        assert!(qualification(since, day(2027, 11, 24)).suspended);
+        // From the end of a month: the end of the same month a year on.
+        assert_eq!(
+            qualification(day(2024, 2, 29), day(2024, 3, 1)).confirm_by,
+            day(2025, 2, 28)
+        );
+    }
 
     #[test]
     fn staff_moves_along_the_machine_and_nowhere_else() {

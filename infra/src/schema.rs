@@ -615,11 +615,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    application_delegates (application_id) {
+        application_id -> Text,
+        phone_hash -> Text,
+        relative_account_id -> Nullable<Text>,
+        relative_confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    qualification_confirmations (id) {
+        id -> Text,
+        person_id -> Text,
+        application_id -> Text,
+        confirmed_by -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(application_delegates -> applications (application_id));
 diesel::joinable!(application_events -> applications (application_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::allow_tables_to_appear_in_same_query!(
     applications,
     application_events,
     application_documents,
+    application_delegates,
     persons,
 );

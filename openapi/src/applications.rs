@@ -202,7 +202,9 @@ pub struct TimelineEvent {
 
 /// What the decision fixed. Unemployment benefit: `months`, `monthly_amount_fen`, `starts`;
 /// retirement: `monthly_amount_fen` (the pension), `starts`; transfer: `from_region`,
-/// `to_region`; medical filing: `region`, `from`, `to`; a rejection: `reason`.
+/// `to_region`; medical filing: `region`, `from`, `to`; social assistance: `monthly_amount_fen`,
+/// `months` (1: paid once), `starts`; qualification: `to` (the last day the check holds); a
+/// rejection: `reason`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Decision {
     pub approved: bool,
@@ -439,4 +441,16 @@ pub struct AssistanceThresholds {
     pub medical_assistance_monthly_fen: i64,
     #[schema(minimum = 0)]
     pub temporary_assistance_once_fen: i64,
+}
+
+/// A pensioner's yearly qualification check (养老待遇资格认证).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PensionQualification {
+    pub last_confirmed: Option<NaiveDate>,
+    /// The last day the current check holds.
+    pub confirm_by: NaiveDate,
+    /// Suspended after `confirm_by` until the next check is approved.
+    pub suspended: bool,
+    /// Why suspended, in the request's language.
+    pub reason: Option<String>,
 }

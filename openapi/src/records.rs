@@ -240,6 +240,8 @@ pub struct BenefitList {
     pub unemployment: UnemploymentEntitlement,
     /// Benefits granted by approved applications (unemployment benefit, pension, assistance).
     pub awards: Vec<crate::applications::BenefitAward>,
+    /// A pensioner's qualification check, and whether the pension is suspended for want of it.
+    pub pension_qualification: Option<crate::applications::PensionQualification>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -14,9 +14,11 @@ use shebao_domain::applications::{
 };
 use shebao_domain::assistance::{self, Household, Member, Programme, Relation};
 use shebao_domain::estimate::{self, Assumptions};
+use shebao_domain::identity::PhoneNumber;
 use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
+use shebao_domain::person::EmploymentStatus;
 use shebao_domain::ports::SmsMessage;
 use shebao_domain::region::RegionCode;
 use shebao_domain::retirement::{self, RetirementCategory};
@@ -278,6 +280,10 @@ enum Data {
         programme: Programme,
         household: Household,
     },
+    /// The relative who may confirm (checked and then kept only as a blind index).
+    Qualification {
+        relative_phone: Option<PhoneNumber>,
+    },
 }
 
 /// The household of a request, checked (422 names the field under `prefix`).
@@ -387,12 +393,18 @@ fn parse_data(kind: ApplicationKind, data: Value, today: NaiveDate) -> Result<Da
                 household: household(d.household, "data.household")?,
             })
         }
-        ApplicationKind::Qualification => Err(field_error_of(
-            "kind",
-            Issue::Value(shebao_domain::ValueError::Rule(
-                "this kind is not accepted yet",
-            )),
-        )),
+        ApplicationKind::Qualification => {
+            let d: dto::QualificationData = from_json_value(data, "data")?;
+            let relative_phone = d
+                .relative_phone
+                .as_deref()
+                .map(|p| {
+                    PhoneNumber::parse(p)
+                        .map_err(|e| field_error_of("data.relative_phone", Issue::Value(e)))
+                })
+                .transpose()?;
+            Ok(Data::Qualification { relative_phone })
+        }
     }
 }
 
@@ -413,6 +425,8 @@ enum Effect {
         from: NaiveDate,
         to: NaiveDate,
     },
+    /// A qualification check: by the pensioner, or by the relative they named.
+    Confirmation,
 }
 
 /// Decides `data` for `person` on today's records: the effect approval would have, or why not.
@@ -424,6 +438,16 @@ fn decide(
 ) -> Result<Result<Effect, Refusal>, ApiError> {
     let p = persons::get(c, person)?.ok_or(StoreError::NotFound)?;
     match data {
+        Data::Qualification { .. } => {
+            let pensioner = p.employment_status == EmploymentStatus::Retired
+                || effects::awards_of(c, person)?
+                    .iter()
+                    .any(|a| a.kind == "pension");
+            if !pensioner {
+                return Ok(Err(Refusal::NotPensioner));
+            }
+            Ok(Ok(Effect::Confirmation))
+        }
         Data::Assistance {
             programme,
             household,
@@ -638,6 +662,20 @@ fn apply_effect(
                 ..Default::default()
             }
         }
+        Effect::Confirmation => {
+            let by = if store::delegate_of(c, app.id)?.is_some() {
+                "relative"
+            } else {
+                "self"
+            };
+            effects::add_confirmation(c, app.person_id, app.id, by, now)?;
+            let today = now.date();
+            dto::Decision {
+                approved: true,
+                to: Some(rules::qualification(today, today).confirm_by),
+                ..Default::default()
+            }
+        }
     })
 }
 
@@ -676,6 +714,17 @@ pub async fn create_application(
     let today = time_zone.local_date(state.now());
     let data = parse_data(kind, raw.clone(), today)?;
     let request_hash = format!("{}|{}", kind.as_str(), raw);
+    // The relative's phone is kept as its blind index; the data shows it masked.
+    let mut raw = raw;
+    let delegate = match &data {
+        Data::Qualification {
+            relative_phone: Some(phone),
+        } => {
+            raw["relative_phone"] = Value::String(phone.masked());
+            Some(accounts::phone_hash(&state.vault, phone))
+        }
+        _ => None,
+    };
     let now = state.now().naive_utc();
     let mut entry = Audit::of(&req).entry(
         ActorKind::Person,
@@ -716,6 +765,9 @@ pub async fn create_application(
             };
             match store::create(c, &new, now)? {
                 Ok(app) => {
+                    if let Some(hash) = &delegate {
+                        store::add_delegate(c, app.id, hash)?;
+                    }
                     entry.subject_id = Some(app.id.to_string());
                     audit::record(c, &entry, now)?;
                     Ok(Ok((app.id, false)))
@@ -835,9 +887,20 @@ async fn move_application(
             // Decided on the records first (reads only), so a refusal writes nothing.
             let effect = match to {
                 ApplicationStatus::Approved => {
-                    let data = match parse_data(app.kind, app.data.clone(), today) {
-                        Ok(d) => d,
-                        Err(e) => return Ok(Err(e)),
+                    let data = if app.kind == ApplicationKind::Qualification {
+                        // The stored data holds the relative's phone masked; the delegate row
+                        // says whether they confirmed.
+                        if matches!(store::delegate_of(c, app.id)?, Some((_, None))) {
+                            return Ok(Err(not_eligible(&Refusal::AwaitingRelative)));
+                        }
+                        Data::Qualification {
+                            relative_phone: None,
+                        }
+                    } else {
+                        match parse_data(app.kind, app.data.clone(), today) {
+                            Ok(d) => d,
+                            Err(e) => return Ok(Err(e)),
+                        }
                     };
                     match decide(c, app.person_id, &data, today) {
                         Ok(Ok(effect)) => Some(effect),
@@ -1508,4 +1571,140 @@ fn path_year(raw: &str) -> Result<i32, ApiError> {
                 }),
             )
         })
+}
+
+// ---------------------------------------------------------------------------------------------
+// A relative confirming a pensioner's qualification check
+
+/// The qualification checks this account may confirm for a pensioner who named its phone,
+/// with their timelines. Any signed-in account (a relative need not be insured here).
+#[utoipa::path(get, operation_id = "list_assisted_qualifications", path = "/v1/me/assisted-qualifications", tag = "applications", security(("person_bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first (at most 100)", body = dto::ApplicationList),
+        Problems<Person>))]
+#[get("/v1/me/assisted-qualifications")]
+pub async fn list_assisted(
+    state: web::Data<AppState>,
+    person: Person,
+) -> Result<HttpResponse, ApiError> {
+    let account = person.account_id;
+    let items = state
+        .db
+        .read(move |c| {
+            let Some(hash) = store::phone_hash_of_account(c, account)? else {
+                return Ok(Vec::new());
+            };
+            store::delegated_to(c, &hash)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto::ApplicationList {
+        next_cursor: None,
+        items: items
+            .into_iter()
+            .map(|a| dto::ApplicationSummary {
+                id: a.id,
+                kind: wire_kind(a.kind),
+                status: wire_status(a.status),
+                region: a.region_code,
+                created_at: utc(a.created_at),
+                updated_at: utc(a.updated_at),
+            })
+            .collect(),
+    }))
+}
+
+/// The relative's account confirms, with a step-up, that the pensioner who named its phone is
+/// alive. The step shows in both timelines (role `relative`); a caseworker then approves. Any
+/// other account gets 404, as if the application did not exist.
+#[utoipa::path(post, operation_id = "confirm_assisted_qualification", path = "/v1/me/assisted-qualifications/{id}/confirm", tag = "applications",
+    params(("id" = Uuid, Path, description = "The pensioner's qualification application")), security(("person_bearer" = [])),
+    responses(
+        (status = 200, description = "Confirmed (again: unchanged)", body = dto::ApplicationView),
+        (status = 404, description = "No application this account may confirm", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided or withdrawn (`invalid_transition`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::StepUpRequired)>))]
+#[post("/v1/me/assisted-qualifications/{id}/confirm")]
+pub async fn confirm_assisted(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    person.require_step_up(state.now().timestamp())?;
+    let id = application_id(&path.into_inner())?;
+    let account = person.account_id;
+    let now = state.now().naive_utc();
+    let mut entry = Audit::of(&req).entry(
+        ActorKind::Person,
+        Some(account.to_string()),
+        "application.relative_confirm",
+        "success",
+    );
+    entry.subject_kind = Some("application");
+    entry.subject_id = Some(id.to_string());
+    let outcome = state
+        .db
+        .transaction(move |c| {
+            let not_found = || Ok(Err(ApiError::NotFound("application")));
+            let (Some(app), Some(mine)) = (
+                store::get(c, id)?,
+                store::phone_hash_of_account(c, account)?,
+            ) else {
+                return not_found();
+            };
+            match store::delegate_of(c, id)? {
+                Some((hash, _)) if hash == mine => {}
+                _ => return not_found(),
+            }
+            if !app.status.is_open() {
+                return Ok(Err(ApiError::With {
+                    code: ErrorCode::InvalidTransition,
+                    args: vec![
+                        ("from", app.status.as_str().to_owned()),
+                        ("to", app.status.as_str().to_owned()),
+                    ],
+                }));
+            }
+            if store::confirm_by_relative(
+                c,
+                &app,
+                account,
+                "亲属确认本人健在 / confirmed alive by the relative",
+                now,
+            )? {
+                audit::record(c, &entry, now)?;
+            }
+            Ok(Ok(load(c, id)?.ok_or(StoreError::NotFound)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(outcome?)))
+}
+
+/// Where a pensioner's qualification check stands, for the benefits page: `None` for someone
+/// without a pension granted through an application.
+pub fn pension_qualification(
+    awards: &[effects::Award],
+    last: Option<NaiveDateTime>,
+    today: NaiveDate,
+) -> Option<dto::PensionQualification> {
+    let granted = awards
+        .iter()
+        .find(|a| a.kind == "pension")?
+        .created_at
+        .date();
+    let since = last.map(|l| l.date()).unwrap_or(granted).max(granted);
+    let q = rules::qualification(since, today);
+    let lang = context::lang();
+    Some(dto::PensionQualification {
+        last_confirmed: last.map(|l| l.date()),
+        confirm_by: q.confirm_by,
+        suspended: q.suspended,
+        reason: q.suspended.then(|| {
+            lang.pick(
+                "超过 12 个月未完成养老待遇资格认证，养老金暂停发放；完成认证（qualification 申请）后恢复。",
+                "No qualification check for over 12 months: the pension is suspended until one is approved (a qualification application).",
+            )
+            .to_owned()
+        }),
+    })
 }

@@ -92,5 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(applications::staff_transition)
         .service(applications::put_service_parameters)
         .service(applications::assistance_eligibility)
-        .service(applications::put_assistance_thresholds);
+        .service(applications::put_assistance_thresholds)
+        .service(applications::list_assisted)
+        .service(applications::confirm_assisted);
 }

@@ -405,7 +405,7 @@ pub async fn list_benefits(
         None => None,
     };
     let (pid, limit, today) = (me.person_id, page.limit, me.today(state.now()));
-    let (result, rows, drawn, awards) = state
+    let (result, rows, drawn, awards, confirmed) = state
         .db
         .run(move |c| {
             Ok((
@@ -413,9 +413,12 @@ pub async fn list_benefits(
                 contributions::month_rows(c, pid, today)?,
                 benefits::months(c, pid, BenefitKind::Unemployment.as_str())?,
                 effects::awards_of(c, pid)?,
+                effects::last_confirmation(c, pid)?,
             ))
         })
         .await?;
+    let qualification =
+        crate::routes::applications::pension_qualification(&awards, confirmed, today);
     let paid: Vec<Period> = rows
         .iter()
         .filter(|(r, _)| {
@@ -437,6 +440,7 @@ pub async fn list_benefits(
             .into_iter()
             .map(crate::routes::applications::award_view)
             .collect(),
+        pension_qualification: qualification,
     }))
 }
 

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
 use crate::schema::{
-    assistance_thresholds, benefit_awards, medical_filings, persons, region_transfers,
-    service_parameters,
+    assistance_thresholds, benefit_awards, medical_filings, persons, qualification_confirmations,
+    region_transfers, service_parameters,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -298,4 +298,40 @@ pub fn filings_of(conn: &mut DbConnection, person: Uuid) -> Result<Vec<Filing>, 
         .order(medical_filings::id.asc())
         .select(Filing::as_select())
         .load(conn)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Qualification checks
+
+/// Records a pensioner's approved yearly check; `by` is `self` or `relative`.
+pub fn add_confirmation(
+    conn: &mut DbConnection,
+    person: Uuid,
+    application: Uuid,
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(qualification_confirmations::table)
+        .values((
+            qualification_confirmations::id.eq(Uuid::now_v7().to_string()),
+            qualification_confirmations::person_id.eq(person.to_string()),
+            qualification_confirmations::application_id.eq(application.to_string()),
+            qualification_confirmations::confirmed_by.eq(by),
+            qualification_confirmations::at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// When the person's latest check was approved.
+pub fn last_confirmation(
+    conn: &mut DbConnection,
+    person: Uuid,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(qualification_confirmations::table
+        .filter(qualification_confirmations::person_id.eq(person.to_string()))
+        .order(qualification_confirmations::at.desc())
+        .select(qualification_confirmations::at)
+        .first(conn)
+        .optional()?)
 }

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use crate::db::{DbConnection, StoreError};
 use crate::registry::{stored, stored_id, Page};
-use crate::schema::{accounts, application_documents, application_events, applications};
+use crate::schema::{
+    accounts, application_delegates, application_documents, application_events, applications,
+};
 
 /// An application as stored.
 #[derive(Debug, Clone)]
@@ -382,4 +384,90 @@ pub fn account_of_person(
         .first(conn)
         .optional()?;
     id.map(|id| stored_id("accounts.id", &id)).transpose()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relatives who may confirm a qualification check
+
+/// Lets the account with this phone (blind index) confirm the application.
+pub fn add_delegate(
+    conn: &mut DbConnection,
+    application: Uuid,
+    phone_hash: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(application_delegates::table)
+        .values((
+            application_delegates::application_id.eq(application.to_string()),
+            application_delegates::phone_hash.eq(phone_hash),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The delegate of an application: (phone hash, when the relative confirmed).
+pub fn delegate_of(
+    conn: &mut DbConnection,
+    application: Uuid,
+) -> Result<Option<(String, Option<NaiveDateTime>)>, StoreError> {
+    Ok(application_delegates::table
+        .find(application.to_string())
+        .select((
+            application_delegates::phone_hash,
+            application_delegates::relative_confirmed_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Records the relative's confirmation and a timeline step (role `relative`) at the current
+/// status; false if it was confirmed already.
+pub fn confirm_by_relative(
+    conn: &mut DbConnection,
+    app: &Application,
+    relative_account: Uuid,
+    note: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        application_delegates::table
+            .find(app.id.to_string())
+            .filter(application_delegates::relative_confirmed_at.is_null()),
+    )
+    .set((
+        application_delegates::relative_account_id.eq(Some(relative_account.to_string())),
+        application_delegates::relative_confirmed_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    add_event(conn, app.id, app.status, "relative", Some(note), now)?;
+    Ok(true)
+}
+
+/// The applications a relative (by their phone's blind index) may confirm, newest first.
+pub fn delegated_to(
+    conn: &mut DbConnection,
+    phone_hash: &str,
+) -> Result<Vec<Application>, StoreError> {
+    let rows: Vec<ApplicationRow> = applications::table
+        .inner_join(application_delegates::table)
+        .filter(application_delegates::phone_hash.eq(phone_hash))
+        .order(applications::id.desc())
+        .limit(100)
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(Application::try_from).collect()
+}
+
+/// The blind index of an account's phone.
+pub fn phone_hash_of_account(
+    conn: &mut DbConnection,
+    account: Uuid,
+) -> Result<Option<String>, StoreError> {
+    Ok(accounts::table
+        .find(account.to_string())
+        .select(accounts::phone_hash)
+        .first(conn)
+        .optional()?)
 }

@@ -1214,3 +1214,188 @@ async fn social_assistance_approved_is_received_and_never_paid_twice() {
     .await;
     assert_problem(res, 422, "not_eligible").await;
 }
+
+/// 周杰 bound to `phone`, with his retirement approved by a Beijing caseworker from the earliest
+/// date allowed: a pensioner. Returns (token, caseworker's token).
+async fn pensioner(app: &TestApp, phone: &str) -> (String, String) {
+    let (token, stepped) = bound(app, phone, ZHOU).await;
+    let birth = NaiveDate::from_ymd_opt(1969, 8, 8).unwrap();
+    let (earliest, _) =
+        allowed_retirement_window(birth, RetirementCategory::for_person(Gender::Male, false));
+    let cw = staff_in(app, "cwbj3", StaffRole::Caseworker, Some("110000")).await;
+    let a = applied(
+        app,
+        &stepped,
+        "pension-k-01",
+        "retirement",
+        json!({"from": earliest}),
+    )
+    .await;
+    let id = a["id"].as_str().unwrap();
+    moved(app, &cw, id, json!({"to": "in_review"})).await;
+    moved(app, &cw, id, json!({"to": "approved"})).await;
+    (token, cw)
+}
+
+async fn sign_in(app: &TestApp, phone: &str) -> String {
+    let res = app
+        .post("/v1/auth/login")
+        .json(&json!({"phone": phone, "password": shebao_tests::PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_pension_is_suspended_after_twelve_months_unconfirmed_and_resumes_on_the_check() {
+    let app = demo().await;
+    // Someone without a pension has no check to make.
+    let (_, zhang) = bound(&app, "+8613800000114", ZHANG).await;
+    let res = apply(&app, &zhang, "qual-k-00", "qualification", json!({})).await;
+    assert_problem(res, 422, "not_eligible").await;
+
+    let phone = "+8613800000115";
+    let (token, _) = pensioner(&app, phone).await;
+    let q = app.get_ok(&token, "/v1/me/benefits").await["pension_qualification"].clone();
+    assert_eq!(q["suspended"], false, "{q}");
+    assert_eq!(q["last_confirmed"], Value::Null);
+    assert_eq!(q["confirm_by"], "2027-11-23");
+
+    // On the last day it still holds; the day after, the pension is suspended, with the reason.
+    app.clock.advance(chrono::Duration::days(365));
+    let token = sign_in(&app, phone).await;
+    let q = app.get_ok(&token, "/v1/me/benefits").await["pension_qualification"].clone();
+    assert_eq!(q["suspended"], false, "{q}");
+    app.clock.advance(chrono::Duration::days(1));
+    let token = sign_in(&app, phone).await;
+    let q = app.get_ok(&token, "/v1/me/benefits").await["pension_qualification"].clone();
+    assert_eq!(q["suspended"], true, "{q}");
+    assert!(
+        q["reason"].as_str().is_some_and(|r| r.contains("12")),
+        "{q}"
+    );
+
+    // The check needs a step-up; approved, the pension resumes for another 12 months.
+    let res = apply(&app, &token, "qual-k-01", "qualification", json!({})).await;
+    assert_problem(res, 403, "step_up_required").await;
+    let stepped = app.step_up(&token, phone).await;
+    let a = applied(&app, &stepped, "qual-k-02", "qualification", json!({})).await;
+    let id = a["id"].as_str().unwrap();
+    // A year on, the caseworker signs in afresh too.
+    let res = app.login("cwbj3", STAFF_PASSWORD).await;
+    let cw = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    moved(&app, &cw, id, json!({"to": "in_review"})).await;
+    let done = moved(&app, &cw, id, json!({"to": "approved"})).await;
+    assert_eq!(done["decision"]["to"], "2028-11-24");
+    let q = app.get_ok(&token, "/v1/me/benefits").await["pension_qualification"].clone();
+    assert_eq!(q["suspended"], false, "{q}");
+    assert_eq!(q["last_confirmed"], "2027-11-24");
+    assert_eq!(q["reason"], Value::Null);
+}
+
+#[tokio::test]
+async fn only_the_relative_the_pensioner_named_confirms_the_check_for_them() {
+    let app = demo().await;
+    let (token, cw) = pensioner(&app, "+8613800000116").await;
+    let stepped = app.step_up(&token, "+8613800000116").await;
+    let relative_phone = "+8613800000117";
+    let relative = app.register(relative_phone).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = app.register("+8613800000118").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = apply(
+        &app,
+        &stepped,
+        "qual-r-00",
+        "qualification",
+        json!({"relative_phone": "12345"}),
+    )
+    .await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "data.relative_phone");
+    let a = applied(
+        &app,
+        &stepped,
+        "qual-r-01",
+        "qualification",
+        json!({"relative_phone": relative_phone}),
+    )
+    .await;
+    let id = a["id"].as_str().unwrap();
+    // The phone is never shown in clear.
+    assert!(!a["data"].to_string().contains("13800000117"), "{a}");
+    moved(&app, &cw, id, json!({"to": "in_review"})).await;
+    // Not before the relative confirms.
+    let res = transition(&app, &cw, id, json!({"to": "approved"})).await;
+    assert_problem(res, 422, "not_eligible").await;
+
+    // Another account cannot see or confirm it.
+    let list = app
+        .get_ok(&stranger, "/v1/me/assisted-qualifications")
+        .await;
+    assert_eq!(list["items"], json!([]));
+    let stranger_stepped = app.step_up(&stranger, "+8613800000118").await;
+    let res = app
+        .post(&format!("/v1/me/assisted-qualifications/{id}/confirm"))
+        .bearer_auth(&stranger_stepped)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404, "not_found").await;
+    // The named relative sees it, and confirms with a step-up.
+    let list = app
+        .get_ok(&relative, "/v1/me/assisted-qualifications")
+        .await;
+    assert_eq!(list["items"][0]["id"], id);
+    let res = app
+        .post(&format!("/v1/me/assisted-qualifications/{id}/confirm"))
+        .bearer_auth(&relative)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "step_up_required").await;
+    let relative_stepped = app.step_up(&relative, relative_phone).await;
+    let res = app
+        .post(&format!("/v1/me/assisted-qualifications/{id}/confirm"))
+        .bearer_auth(&relative_stepped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let seen: Value = res.json().await.unwrap();
+    assert_eq!(
+        seen["timeline"].as_array().unwrap().last().unwrap()["actor_role"],
+        "relative"
+    );
+    // The pensioner sees it in their timeline too.
+    let mine = app
+        .get_ok(&token, &format!("/v1/me/applications/{id}"))
+        .await;
+    assert!(
+        statuses(&mine).iter().any(|(_, r)| r == "relative"),
+        "{mine}"
+    );
+
+    let done = moved(&app, &cw, id, json!({"to": "approved"})).await;
+    assert_eq!(done["decision"]["approved"], true);
+    let q = app.get_ok(&token, "/v1/me/benefits").await["pension_qualification"].clone();
+    assert_eq!(q["last_confirmed"], "2026-11-23");
+    // Decided: nothing more to confirm.
+    let res = app
+        .post(&format!("/v1/me/assisted-qualifications/{id}/confirm"))
+        .bearer_auth(&relative_stepped)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 409, "invalid_transition").await;
+}

@@ -1,3 +1,5 @@
+DROP TABLE qualification_confirmations;
+DROP TABLE application_delegates;
 DROP TABLE medical_filings;
 DROP TABLE region_transfers;
 DROP TABLE benefit_awards;

@@ -114,3 +114,23 @@ CREATE TABLE medical_filings (
     created_at      TIMESTAMP NOT NULL
 );
 CREATE INDEX medical_filings_by_person ON medical_filings (person_id, id);
+
+-- A qualification check a pensioner lets a relative confirm: the relative's phone (as its
+-- blind index) and when their account confirmed it.
+CREATE TABLE application_delegates (
+    application_id          TEXT PRIMARY KEY REFERENCES applications (id),
+    phone_hash              TEXT NOT NULL,
+    relative_account_id     TEXT,
+    relative_confirmed_at   TIMESTAMP
+);
+CREATE INDEX application_delegates_by_phone ON application_delegates (phone_hash);
+
+-- Each approved yearly qualification check (养老待遇资格认证) of a pensioner.
+CREATE TABLE qualification_confirmations (
+    id              TEXT PRIMARY KEY,
+    person_id       TEXT NOT NULL REFERENCES persons (id),
+    application_id  TEXT NOT NULL REFERENCES applications (id),
+    confirmed_by    TEXT NOT NULL,
+    at              TIMESTAMP NOT NULL
+);
+CREATE INDEX qualification_confirmations_by_person ON qualification_confirmations (person_id, at);
