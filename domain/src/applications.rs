@@ -517,7 +517,7 @@ mod tests {
 
     #[test]
     fn unemployment_entitlement_by_months_at_each_edge() {
-        let rate = Fen(2_086_00);
+        let rate = Fen(208_600);
         let award = |n| {
             unemployment_award(
                 SeparationReason::ContractEnded,

@@ -153,7 +153,7 @@ async fn unemployment_benefit_approved_at_the_regions_rate_shows_in_benefits() {
         .client
         .put(app.url("/v1/staff/regions/440300/service-parameters/2026"))
         .bearer_auth(&admin)
-        .json(&json!({"unemployment_benefit_monthly_fen": 2_250_00}))
+        .json(&json!({"unemployment_benefit_monthly_fen": 225_000}))
         .send()
         .await
         .unwrap();
@@ -174,7 +174,7 @@ async fn unemployment_benefit_approved_at_the_regions_rate_shows_in_benefits() {
     // Over ten years of contributions: 24 months, from the month after the last day.
     assert_eq!(
         done["decision"],
-        json!({"approved": true, "months": 24, "monthly_amount_fen": 2_250_00, "starts": "2026-11"})
+        json!({"approved": true, "months": 24, "monthly_amount_fen": 225_000, "starts": "2026-11"})
     );
     let mine = app
         .get_ok(&token, &format!("/v1/me/applications/{id}"))
@@ -195,7 +195,7 @@ async fn unemployment_benefit_approved_at_the_regions_rate_shows_in_benefits() {
     assert_eq!(awards.len(), 1, "{after}");
     assert_eq!(awards[0]["kind"], "unemployment");
     assert_eq!(awards[0]["months"], 24);
-    assert_eq!(awards[0]["monthly_amount_fen"], 2_250_00);
+    assert_eq!(awards[0]["monthly_amount_fen"], 225_000);
     assert_eq!(awards[0]["application_id"], id);
     assert_eq!(after["unemployment"]["months_left"], 24);
 
