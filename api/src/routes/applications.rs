@@ -43,7 +43,6 @@ use crate::context::{self, Lang};
 use crate::cursor;
 use crate::error::{field_error_of, problems, ApiError, ErrorCode, Issue, Problems};
 use crate::routes::payments::idempotency_key;
-use crate::routes::records::as_fen;
 use crate::state::AppState;
 
 fn utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
@@ -523,7 +522,10 @@ fn decide(
             let interest = pension_store::interest_credits(c, person)?;
             let years = regions::years(c, &p.region)?;
             let region_rules = regions::rules(c, &p.region)?.unwrap_or_default();
-            let (rows, interest) = as_fen(rows, interest);
+            // As the estimate's route reads them (routes::records::as_fen; records reads this
+            // module's views, so this one does not import it back).
+            let rows: Vec<_> = rows.into_iter().map(|(r, b)| (r, Fen(b))).collect();
+            let interest: Vec<_> = interest.into_iter().map(|(y, i)| (y, Fen(i))).collect();
             let history = estimate::History {
                 birth_date: p.birth_date,
                 today,
