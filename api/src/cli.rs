@@ -146,6 +146,10 @@ pub enum AdminCommand {
         /// `admin` or `caseworker`.
         #[arg(long)]
         role: String,
+        /// The region (6-digit code) a caseworker serves: they see and decide only its
+        /// applications. Without it, all regions.
+        #[arg(long)]
+        region: Option<String>,
     },
 }
 
@@ -269,8 +273,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { command } => bench(command),
         Command::Admin {
-            command: AdminCommand::CreateStaff { username, role },
+            command:
+                AdminCommand::CreateStaff {
+                    username,
+                    role,
+                    region,
+                },
         } => {
+            let region = region
+                .map(|r| {
+                    shebao_domain::region::RegionCode::parse(&r)
+                        .map_err(|e| anyhow::anyhow!("--region {e}"))
+                })
+                .transpose()?;
             let (settings, _) = load()?;
             let username =
                 Username::parse(&username).map_err(|e| anyhow::anyhow!("--username {e}"))?;
@@ -285,18 +300,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Password::parse(password).map_err(|e| anyhow::anyhow!("password {e}"))?;
             let hash = PasswordHasher::new(1).hash_blocking(password.expose())?;
             let mut conn = migrated(&settings)?;
-            match staff::insert(
-                &mut conn,
-                &username,
-                &hash,
-                role,
-                SystemClock.now().naive_utc(),
-            )? {
+            if let Some(r) = &region {
+                if !shebao_infra::registry::regions::exists(&mut conn, r)? {
+                    bail!("--region {}: no such region", r.as_str());
+                }
+            }
+            let now = SystemClock.now().naive_utc();
+            match staff::insert(&mut conn, &username, &hash, role, now)? {
                 Ok(id) => {
+                    if let Some(r) = &region {
+                        staff::set_region(&mut conn, id, Some(r.as_str()), now)?;
+                    }
                     out(&format!(
-                        "staff account {} ({}) created with id {id}",
+                        "staff account {} ({}{}) created with id {id}",
                         username.as_str(),
-                        role.as_str()
+                        role.as_str(),
+                        region
+                            .as_ref()
+                            .map(|r| format!(", region {}", r.as_str()))
+                            .unwrap_or_default()
                     ));
                     Ok(())
                 }

@@ -160,7 +160,16 @@ fn the_readme_quotes_every_example_verbatim() {
         .filter(|n| n.ends_with(".sh"))
         .collect();
     names.sort();
-    assert_eq!(names, ["import.sh", "pay.sh", "phone.sh", "staff.sh"]);
+    assert_eq!(
+        names,
+        [
+            "applications.sh",
+            "import.sh",
+            "pay.sh",
+            "phone.sh",
+            "staff.sh"
+        ]
+    );
     for name in names {
         let block = format!("```sh\n{}```\n", example(&name));
         assert!(
@@ -190,10 +199,16 @@ const COMMANDS: &[&str] = &[
 #[test]
 fn every_readme_example_is_a_script_a_test_runs() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let scripts: Vec<String> = ["import.sh", "pay.sh", "phone.sh", "staff.sh"]
-        .iter()
-        .map(|n| example(n))
-        .collect();
+    let scripts: Vec<String> = [
+        "applications.sh",
+        "import.sh",
+        "pay.sh",
+        "phone.sh",
+        "staff.sh",
+    ]
+    .iter()
+    .map(|n| example(n))
+    .collect();
     let mut blocks = 0;
     let mut rest = readme.as_str();
     while let Some(start) = rest.find("```sh\n") {
@@ -209,7 +224,7 @@ fn every_readme_example_is_a_script_a_test_runs() {
         blocks += 1;
         rest = &body[end + 3..];
     }
-    assert_eq!(blocks, 10);
+    assert_eq!(blocks, 11);
 }
 
 fn unindented(text: &str) -> String {
@@ -303,4 +318,47 @@ fn the_payment_walk_through_pays_a_month_through_the_stand_in() {
         serde_json::json!(["awaiting_payment", "pending", "paid"]),
         "{out}"
     );
+}
+
+#[test]
+#[ignore = "needs curl, jq and python3 like the walk-throughs; .ci/run runs it with --ignored"]
+fn the_applications_walk_through_approves_unemployment_benefit() {
+    let demo = Demo::start();
+    let out = demo.run(&["applications.sh"], "a long caseworker password\n");
+    assert!(
+        out.contains("staff account caseworker (caseworker, region 440300) created"),
+        "{out}"
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 10, "{out}");
+    assert_eq!(lines[2]["name"], "刘洋", "{out}");
+    assert_eq!(lines[3]["kind"], "unemployment_benefit", "{out}");
+    assert_eq!(lines[3]["status"], "submitted", "{out}");
+    assert_eq!(lines[3]["region"], "440300", "{out}");
+    assert_eq!(lines[4]["queue"].as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(lines[5]["status"], "in_review", "{out}");
+    assert_eq!(lines[6]["status"], "approved", "{out}");
+    let decision = &lines[6]["decision"];
+    assert_eq!(decision["approved"], true, "{out}");
+    assert_eq!(decision["months"], 24, "{out}");
+    assert!(
+        decision["monthly_amount_fen"].as_i64().unwrap() > 0,
+        "{out}"
+    );
+    let roles: Vec<&str> = lines[7]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor_role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["person", "caseworker", "caseworker"], "{out}");
+    assert_eq!(lines[8]["texts"].as_array().unwrap().len(), 2, "{out}");
+    let award = &lines[9]["awards"][0];
+    assert_eq!(award["kind"], "unemployment", "{out}");
+    assert_eq!(award["months"], 24, "{out}");
+    assert_eq!(
+        award["monthly_amount_fen"], decision["monthly_amount_fen"],
+        "{out}"
+    );
+    assert!(!out.contains("a long caseworker password"), "{out}");
 }

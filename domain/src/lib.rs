@@ -78,6 +78,8 @@ macro_rules! string_enum {
 }
 
 pub mod accounts;
+pub mod applications;
+pub mod assistance;
 pub mod auth;
 pub mod benefits;
 pub mod contribution;

@@ -2,6 +2,7 @@
 //! configuration, the clock, demo data, and (feature `synthetic`) synthetic data for benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod applications;
 pub mod audit;
 pub mod clock;
 pub mod config;

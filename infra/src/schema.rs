@@ -84,6 +84,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        region_code -> Nullable<Text>,
     }
 }
 
@@ -555,3 +556,138 @@ diesel::allow_tables_to_appear_in_same_query!(accounts, payees);
 diesel::allow_tables_to_appear_in_same_query!(regions, payees);
 diesel::allow_tables_to_appear_in_same_query!(regions, resident_premiums);
 diesel::allow_tables_to_appear_in_same_query!(accounts, resident_premiums);
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        person_id -> Text,
+        region_code -> Text,
+        kind -> Text,
+        status -> Text,
+        data -> Text,
+        missing -> Text,
+        decision -> Nullable<Text>,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        open_kind -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    application_events (id) {
+        id -> Text,
+        application_id -> Text,
+        at -> Timestamp,
+        status -> Text,
+        actor_role -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    application_documents (id) {
+        id -> Text,
+        application_id -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_parameters (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        unemployment_benefit_monthly_fen -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assistance_thresholds (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        minimum_living_monthly_fen -> BigInt,
+        low_income_bp -> Integer,
+        assets_per_person_limit_fen -> BigInt,
+        medical_costs_threshold_fen -> BigInt,
+        temporary_costs_threshold_fen -> BigInt,
+        extreme_poverty_monthly_fen -> BigInt,
+        medical_assistance_monthly_fen -> BigInt,
+        temporary_assistance_once_fen -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    benefit_awards (id) {
+        id -> Text,
+        person_id -> Text,
+        application_id -> Text,
+        kind -> Text,
+        monthly_amount_fen -> BigInt,
+        months -> Nullable<Integer>,
+        starts -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    region_transfers (id) {
+        id -> Text,
+        person_id -> Text,
+        application_id -> Text,
+        from_region -> Text,
+        to_region -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    medical_filings (id) {
+        id -> Text,
+        person_id -> Text,
+        application_id -> Text,
+        region_code -> Text,
+        reason -> Text,
+        starts -> Date,
+        ends -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    application_delegates (application_id) {
+        application_id -> Text,
+        phone_hash -> Text,
+        relative_account_id -> Nullable<Text>,
+        relative_confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    qualification_confirmations (id) {
+        id -> Text,
+        person_id -> Text,
+        application_id -> Text,
+        confirmed_by -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(application_delegates -> applications (application_id));
+diesel::joinable!(application_events -> applications (application_id));
+diesel::joinable!(application_documents -> applications (application_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    applications,
+    application_events,
+    application_documents,
+    application_delegates,
+    persons,
+);

@@ -20,6 +20,7 @@ use shebao_domain::region::{
 use shebao_security::PiiVault;
 use uuid::Uuid;
 
+use crate::applications::effects;
 use crate::db::{DbConnection, StoreError};
 use crate::records::contributions::{self, ContributionStatus, NewContribution};
 use crate::records::imports::{
@@ -39,6 +40,10 @@ pub(crate) struct RegionSpec {
     /// The average monthly wage (yuan) that sets the 2014 bounds; grows by `growth_bp` a year.
     wage_2014_yuan: i64,
     growth_bp: i64,
+    /// The monthly unemployment benefit (yuan), a service parameter.
+    unemployment_benefit_yuan: i64,
+    /// The minimum living standard (低保标准, yuan a person and month).
+    minimum_living_yuan: i64,
 }
 
 pub(crate) const REGIONS: &[RegionSpec] = &[
@@ -47,12 +52,16 @@ pub(crate) const REGIONS: &[RegionSpec] = &[
         name: "深圳市",
         wage_2014_yuan: 6_054,
         growth_bp: 650,
+        unemployment_benefit_yuan: 2_124,
+        minimum_living_yuan: 1_365,
     },
     RegionSpec {
         code: "110000",
         name: "北京市",
         wage_2014_yuan: 6_463,
         growth_bp: 700,
+        unemployment_benefit_yuan: 2_086,
+        minimum_living_yuan: 1_450,
     },
 ];
 
@@ -146,6 +155,33 @@ pub fn ensure_regions(
             if regions::year(conn, &region.code, year)?.is_none() {
                 regions::upsert_year(conn, &region_params(spec, year)?, now)?;
             }
+        }
+        // The monthly unemployment benefit (illustrative), from the first demo year on.
+        if effects::service_parameters(conn, spec.code, last_year)?.is_none() {
+            effects::set_service_parameters(
+                conn,
+                spec.code,
+                FIRST_YEAR,
+                spec.unemployment_benefit_yuan * 100,
+                now,
+            )?;
+        }
+        // Social-assistance thresholds (illustrative): the local standard, a low-income line of
+        // 1.5 times it, and the amounts.
+        if effects::assistance_thresholds(conn, spec.code, last_year)?.is_none() {
+            let standard = spec.minimum_living_yuan * 100;
+            let row = effects::AssistanceRow {
+                year: FIRST_YEAR,
+                minimum_living_monthly_fen: standard,
+                low_income_bp: 15_000,
+                assets_per_person_limit_fen: standard * 24,
+                medical_costs_threshold_fen: 2_000_000,
+                temporary_costs_threshold_fen: 500_000,
+                extreme_poverty_monthly_fen: standard * 13 / 10,
+                medical_assistance_monthly_fen: 50_000,
+                temporary_assistance_once_fen: standard * 3,
+            };
+            effects::set_assistance_thresholds(conn, spec.code, &row, now)?;
         }
     }
     Ok(())

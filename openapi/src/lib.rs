@@ -3,6 +3,7 @@
 //! assembled document is committed as `openapi/openapi.json` and a test keeps the two equal.
 #![forbid(unsafe_code)]
 
+pub mod applications;
 pub mod document;
 pub mod identity;
 pub mod imports;

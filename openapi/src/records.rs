@@ -129,6 +129,8 @@ pub struct MedicalAccount {
     pub as_of: NaiveDate,
     /// What the latest paid month credited.
     pub monthly_credit_fen: i64,
+    /// Treatment filed for other regions (异地就医备案), approved through applications.
+    pub filings: Vec<crate::applications::MedicalFilingView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -236,6 +238,10 @@ pub struct BenefitList {
     pub items: Vec<BenefitPayment>,
     pub next_cursor: Option<String>,
     pub unemployment: UnemploymentEntitlement,
+    /// Benefits granted by approved applications (unemployment benefit, pension, assistance).
+    pub awards: Vec<crate::applications::BenefitAward>,
+    /// A pensioner's qualification check, and whether the pension is suspended for want of it.
+    pub pension_qualification: Option<crate::applications::PensionQualification>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -385,6 +391,17 @@ pub struct ECardVerification {
     /// Why not valid: `expired` or `invalid`.
     #[schema(value_type = Option<ECardInvalidReason>)]
     pub reason: Option<String>,
+    /// Regions where the holder's treatment is filed (异地就医备案) today: hospitals there see the
+    /// person is covered. Empty when not valid.
+    pub filed_regions: Vec<FiledRegion>,
+}
+
+/// A region the card holder's medical treatment is filed for, and for how long.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiledRegion {
+    pub region: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
 }
 
 /// Why an e-card token is not valid.

@@ -19,6 +19,12 @@ pub fn sha256_hex(s: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Hex SHA-256 of bytes (a stored document's fingerprint).
+pub fn sha256_hex_of(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// SHA-256 of a string, as bytes: a fixed-size key for caches of high-entropy values.
 pub fn sha256(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()

@@ -152,6 +152,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// Reads a JSON value already parsed (a part of a body chosen by another field, like an
+/// application's `data` by its `kind`) as `T`, naming fields under `prefix` in errors.
+pub fn from_json_value<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+    prefix: &str,
+) -> Result<T, ApiError> {
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| match json_error(e) {
+        ApiError::Validation(issues) => ApiError::Validation(
+            issues
+                .into_iter()
+                .map(|i| FieldIssue {
+                    field: if i.field == "$" {
+                        prefix.to_owned()
+                    } else {
+                        format!("{prefix}.{}", i.field)
+                    },
+                    issue: i.issue,
+                })
+                .collect(),
+        ),
+        other => other,
+    })
+}
+
 /// The body length the request declares (`Content-Length`), if it declares one.
 pub fn content_length(req: &HttpRequest) -> Option<u64> {
     req.headers()

@@ -189,6 +189,19 @@ catalogue! {
     NotificationRejected = 401, "notification_rejected", title::AUTH_FAILED,
         ("通知签名无效、证书序列号未知或时间戳过期。",
          "The notification's signature, serial or timestamp did not verify.");
+    /// `{kind}`: the kind; `{id}`: the open application.
+    ApplicationOpen = 409, "application_open", title::CONFLICT,
+        ("已有进行中的 {kind} 申请（{id}），请等待办结或撤回后再申请。",
+         "An open {kind} application exists already ({id}); wait for its decision or withdraw it first.");
+    /// `{from}`, `{to}`: the statuses.
+    InvalidTransition = 409, "invalid_transition", title::CONFLICT,
+        ("申请当前状态为 {from}，不能变为 {to}。", "The application is {from}; it cannot become {to}.");
+    ApplicationChanged = 409, "application_changed", title::CONFLICT,
+        ("该申请刚被他人处理，请刷新后再操作。",
+         "Someone else moved this application a moment ago; reload it and decide again.");
+    /// `{reason}`: why, in the request's language (the date or the months missing).
+    NotEligible = 422, "not_eligible", ("不符合条件", "Not eligible"),
+        ("{reason}", "{reason}");
     NoYearParameters = 422, "no_year_parameters", title::UNPROCESSABLE,
         ("所在地区尚无缴费参数，无法测算。",
          "The region has no contribution parameters; no estimate can be made.");

@@ -229,6 +229,7 @@ pub async fn ecard_verify(
         state.now().timestamp(),
     ) {
         Ok(c) => dto::ECardVerification {
+            filed_regions: filed_regions(&state, &c.sub).await?,
             valid: true,
             name_masked: Some(c.name_masked),
             card_number_masked: Some(c.card_number_masked),
@@ -242,6 +243,7 @@ pub async fn ecard_verify(
             card_number_masked: None,
             medical_category: None,
             expires_at: None,
+            filed_regions: Vec::new(),
             reason: Some(
                 if matches!(e, TokenError::Expired) {
                     "expired"
@@ -253,4 +255,32 @@ pub async fn ecard_verify(
         },
     };
     Ok(HttpResponse::Ok().json(verdict))
+}
+
+/// The approved medical filings of the card's holder that cover today (their region's day).
+async fn filed_regions(state: &AppState, sub: &str) -> Result<Vec<dto::FiledRegion>, ApiError> {
+    let Ok(person) = Uuid::parse_str(sub) else {
+        return Ok(Vec::new());
+    };
+    let now = state.now();
+    let filings = state
+        .db
+        .read(move |c| {
+            let Some(today) = persons::local_today(c, person, now)? else {
+                return Ok(Vec::new());
+            };
+            Ok(shebao_infra::applications::effects::filings_of(c, person)?
+                .into_iter()
+                .filter(|f| f.starts <= today && today <= f.ends)
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(filings
+        .into_iter()
+        .map(|f| dto::FiledRegion {
+            region: f.region_code,
+            from: f.starts,
+            to: f.ends,
+        })
+        .collect())
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per capability.
 
+pub mod applications;
 pub mod auth;
 pub mod employers;
 pub mod estimate;
@@ -84,5 +85,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(payments::notification)
         .service(payments::run_reconciliation)
         .service(payments::get_reconciliation)
-        .service(payments::trial_balance);
+        .service(payments::trial_balance)
+        .service(applications::create_application)
+        .service(applications::list_applications)
+        .service(applications::get_application)
+        .service(applications::withdraw_application)
+        .service(applications::resubmit_application)
+        .service(applications::add_document)
+        .service(applications::staff_list)
+        .service(applications::staff_transition)
+        .service(applications::put_service_parameters)
+        .service(applications::assistance_eligibility)
+        .service(applications::put_assistance_thresholds)
+        .service(applications::list_assisted)
+        .service(applications::confirm_assisted);
 }

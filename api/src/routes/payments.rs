@@ -444,7 +444,7 @@ pub async fn delete_payee(
 }
 
 /// The `Idempotency-Key` header: 8–64 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let key = headers
         .get("Idempotency-Key")
         .and_then(|v| v.to_str().ok())

@@ -11,6 +11,7 @@ use shebao_domain::period::Period;
 use shebao_domain::region::AccountShares;
 use shebao_domain::statement::{self, ContributionStatus};
 use shebao_domain::ValueError;
+use shebao_infra::applications::effects;
 use shebao_infra::audit;
 use shebao_infra::records::contributions::{
     self, ContributionCursor, ContributionFilter, ContributionRecord,
@@ -257,12 +258,13 @@ pub async fn medical_account(
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
     let today = me.today(state.now());
-    let (rows, spent) = state
+    let (rows, spent, filings) = state
         .db
         .run(move |c| {
             Ok((
                 contributions::month_rows(c, pid, today)?,
                 medical::account_paid_total(c, pid)?,
+                effects::filings_of(c, pid)?,
             ))
         })
         .await?;
@@ -272,6 +274,10 @@ pub async fn medical_account(
         balance_fen: account.balance.0,
         as_of: today,
         monthly_credit_fen: account.monthly_credit.0,
+        filings: filings
+            .into_iter()
+            .map(crate::routes::applications::filing_view)
+            .collect(),
     }))
 }
 
@@ -399,16 +405,20 @@ pub async fn list_benefits(
         None => None,
     };
     let (pid, limit, today) = (me.person_id, page.limit, me.today(state.now()));
-    let (result, rows, drawn) = state
+    let (result, rows, drawn, awards, confirmed) = state
         .db
         .run(move |c| {
             Ok((
                 benefits::list(c, pid, kind.map(BenefitKind::as_str), after, limit)?,
                 contributions::month_rows(c, pid, today)?,
                 benefits::months(c, pid, BenefitKind::Unemployment.as_str())?,
+                effects::awards_of(c, pid)?,
+                effects::last_confirmation(c, pid)?,
             ))
         })
         .await?;
+    let qualification =
+        crate::routes::applications::pension_qualification(&awards, confirmed, today);
     let paid: Vec<Period> = rows
         .iter()
         .filter(|(r, _)| {
@@ -426,6 +436,11 @@ pub async fn list_benefits(
             months_paid: e.months_paid,
             months_left: e.months_left,
         },
+        awards: awards
+            .into_iter()
+            .map(crate::routes::applications::award_view)
+            .collect(),
+        pension_qualification: qualification,
     }))
 }
 

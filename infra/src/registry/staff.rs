@@ -95,3 +95,30 @@ pub fn roles_of(
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// Gives a staff account a region (a caseworker with one sees and decides only its
+/// applications); `None` takes it away. False when there is no such account.
+pub fn set_region(
+    conn: &mut DbConnection,
+    id: Uuid,
+    region: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(staff_accounts::table.find(id.to_string()))
+        .set((
+            staff_accounts::region_code.eq(region),
+            staff_accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?
+        > 0)
+}
+
+/// The region of a staff account (`None`: all regions, or no such account).
+pub fn region_of(conn: &mut DbConnection, id: Uuid) -> Result<Option<String>, StoreError> {
+    Ok(staff_accounts::table
+        .find(id.to_string())
+        .select(staff_accounts::region_code)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests over real HTTP. One binary (one link) with a module per capability.
 #![allow(clippy::unwrap_used)]
 
+mod applications;
 mod demo;
 mod errors;
 mod estimate;

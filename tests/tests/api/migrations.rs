@@ -170,6 +170,7 @@ fn the_diesel_schema_reads_every_table() {
             Option<chrono::NaiveDateTime>,
             chrono::NaiveDateTime,
             chrono::NaiveDateTime,
+            Option<String>,
         )>(&mut conn)
         .unwrap();
     assert_eq!(
