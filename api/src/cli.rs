@@ -228,7 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(crate::jobs::run_worker(
+            runtime.block_on(crate::worker::run_worker(
                 settings,
                 keys,
                 Arc::new(SystemClock),

@@ -22,3 +22,4 @@ pub mod session_cache;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod worker;

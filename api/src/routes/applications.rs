@@ -794,6 +794,18 @@ pub async fn create_application(
     Ok(res.json(view(loaded)))
 }
 
+/// An application as a list shows it.
+fn summary(a: store::Application) -> dto::ApplicationSummary {
+    dto::ApplicationSummary {
+        id: a.id,
+        kind: wire_kind(a.kind),
+        status: wire_status(a.status),
+        region: a.region_code,
+        created_at: utc(a.created_at),
+        updated_at: utc(a.updated_at),
+    }
+}
+
 /// The person's applications, newest first.
 #[utoipa::path(get, operation_id = "list_applications", path = "/v1/me/applications", tag = "applications", params(PageQuery), security(("person_bearer" = [])),
     responses(
@@ -814,18 +826,7 @@ pub async fn list_applications(
         .await?;
     Ok(HttpResponse::Ok().json(dto::ApplicationList {
         next_cursor: list.next.as_deref().map(cursor::encode),
-        items: list
-            .items
-            .into_iter()
-            .map(|a| dto::ApplicationSummary {
-                id: a.id,
-                kind: wire_kind(a.kind),
-                status: wire_status(a.status),
-                region: a.region_code,
-                created_at: utc(a.created_at),
-                updated_at: utc(a.updated_at),
-            })
-            .collect(),
+        items: list.items.into_iter().map(summary).collect(),
     }))
 }
 
@@ -1601,17 +1602,7 @@ pub async fn list_assisted(
         .await?;
     Ok(HttpResponse::Ok().json(dto::ApplicationList {
         next_cursor: None,
-        items: items
-            .into_iter()
-            .map(|a| dto::ApplicationSummary {
-                id: a.id,
-                kind: wire_kind(a.kind),
-                status: wire_status(a.status),
-                region: a.region_code,
-                created_at: utc(a.created_at),
-                updated_at: utc(a.updated_at),
-            })
-            .collect(),
+        items: items.into_iter().map(summary).collect(),
     }))
 }
 
