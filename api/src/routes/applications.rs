@@ -19,7 +19,6 @@ use shebao_domain::insurance::InsuranceType;
 use shebao_domain::money::Fen;
 use shebao_domain::period::Period;
 use shebao_domain::person::EmploymentStatus;
-use shebao_domain::ports::SmsMessage;
 use shebao_domain::region::RegionCode;
 use shebao_domain::retirement::{self, RetirementCategory};
 use shebao_domain::staff::StaffRole;
@@ -31,6 +30,7 @@ use shebao_infra::db::{DbConnection, StoreError};
 use shebao_infra::identity::accounts;
 use shebao_infra::records::{benefits, contributions, pension as pension_store};
 use shebao_infra::registry::{persons, regions, staff as staff_store};
+use shebao_infra::reminders::sms as reminder_sms;
 use shebao_openapi::applications as dto;
 use shebao_openapi::staff::PageQuery;
 use uuid::Uuid;
@@ -945,52 +945,37 @@ async fn move_application(
                 store::set_decision(c, id, &d)?;
             }
             audit::record(c, &entry, now)?;
-            let phone_account = store::account_of_person(c, app.person_id)?;
-            Ok(Ok((
-                load(c, id)?.ok_or(StoreError::NotFound)?,
-                phone_account,
-            )))
+            let loaded = load(c, id)?.ok_or(StoreError::NotFound)?;
+            notify(c, &loaded, now.and_utc())?;
+            Ok(Ok(loaded))
         })
         .await?;
-    let (loaded, account) = outcome?;
-    notify(state, &loaded, account).await;
-    Ok(loaded)
+    outcome
 }
 
-/// Texts the person the new status, once per transition: the message's id is the
-/// application's id and version, so a retry by the provider adapter never sends twice.
-async fn notify(state: &AppState, loaded: &Loaded, account: Option<Uuid>) {
-    let Some(account) = account else {
-        return;
-    };
-    let vault = state.vault.clone();
-    let phone = match state
-        .db
-        .read(move |c| accounts::phone(c, &vault, account))
-        .await
-    {
-        Ok(Some(p)) => p,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "no phone for the application's notice");
-            return;
-        }
-    };
+/// Queues the text that tells the person the new status: an event message of the jobs, in the
+/// transition's own transaction, so it goes out (in daylight) exactly when the transition
+/// stands. Its dedupe key is the application's id and version: once per transition.
+fn notify(
+    c: &mut DbConnection,
+    loaded: &Loaded,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
     let a = &loaded.app;
-    let message = SmsMessage {
-        id: format!("application-{}-v{}", a.id, a.version),
-        to: phone,
-        body: format!(
-            "【社保】您的{}申请{}。详情请在掌上社保查看。Your {} application is now {}.",
-            kind_name(a.kind, Lang::Zh),
-            status_name(a.status),
-            kind_name(a.kind, Lang::En),
-            a.status.as_str()
-        ),
-    };
-    if let Err(e) = state.sms.send(&message).await {
-        tracing::warn!(error = %e, application = %a.id, "application notice not sent");
-    }
+    let body = format!(
+        "【社保】您的{}申请{}。详情请在掌上社保查看。",
+        kind_name(a.kind, Lang::Zh),
+        status_name(a.status),
+    );
+    reminder_sms::enqueue_event_to_person(
+        c,
+        a.person_id,
+        "application",
+        body,
+        &format!("application:{}:v{}", a.id, a.version),
+        now,
+    )?;
+    Ok(())
 }
 
 /// Withdraws an application that is not decided yet.

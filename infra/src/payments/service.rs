@@ -569,35 +569,17 @@ fn tell_payment_failed(
     code: shebao_domain::payments::gateway::FailureCode,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    use crate::reminders::sms::{enqueue_event, EventPayload};
-    use crate::schema::{accounts, persons, regions};
-    use diesel::prelude::*;
     use shebao_domain::reminders::{failure_reason_zh, payment_failed_text};
     let Some(p) = store::by_out_trade_no(conn, out_trade_no)? else {
         return Ok(());
     };
-    let account: Option<String> = accounts::table
-        .filter(accounts::person_id.eq(p.person_id.to_string()))
-        .select(accounts::id)
-        .first(conn)
-        .optional()?;
-    let Some(account) = account else {
-        return Ok(());
-    };
-    let zone: String = persons::table
-        .inner_join(regions::table)
-        .filter(persons::id.eq(p.person_id.to_string()))
-        .select(regions::time_zone)
-        .first(conn)?;
-    let payload = EventPayload {
-        event: "payment_failed".to_owned(),
-        account_id: crate::registry::stored_id("accounts.id", &account)?,
-        time_zone: crate::registry::stored(
-            "regions.time_zone",
-            shebao_domain::region::TimeZoneName::parse(&zone),
-        )?,
-        text: payment_failed_text(p.amount, failure_reason_zh(code)),
-    };
-    enqueue_event(conn, &payload, &format!("payment_failed:{}", p.id), now)?;
+    crate::reminders::sms::enqueue_event_to_person(
+        conn,
+        p.person_id,
+        "payment_failed",
+        payment_failed_text(p.amount, failure_reason_zh(code)),
+        &format!("payment_failed:{}", p.id),
+        now,
+    )?;
     Ok(())
 }

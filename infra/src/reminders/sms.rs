@@ -80,6 +80,41 @@ pub fn enqueue_event(
     queue::enqueue(conn, &job, now)
 }
 
+/// Enqueues an event message to the bound account of `person`, at daylight in the person's
+/// region: `event` labels it in the metrics, `dedupe_key` makes it once. Nothing (and `None`)
+/// when the person has no bound account. Safe inside a larger transaction — the message is
+/// queued with the change it tells of, or not at all.
+pub fn enqueue_event_to_person(
+    conn: &mut DbConnection,
+    person: Uuid,
+    event: &str,
+    text: String,
+    dedupe_key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, StoreError> {
+    use crate::schema::{persons, regions};
+    let account: Option<String> = accounts::table
+        .filter(accounts::person_id.eq(person.to_string()))
+        .select(accounts::id)
+        .first(conn)
+        .optional()?;
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    let zone: String = persons::table
+        .inner_join(regions::table)
+        .filter(persons::id.eq(person.to_string()))
+        .select(regions::time_zone)
+        .first(conn)?;
+    let payload = EventPayload {
+        event: event.to_owned(),
+        account_id: crate::registry::stored_id("accounts.id", &account)?,
+        time_zone: crate::registry::stored("regions.time_zone", TimeZoneName::parse(&zone))?,
+        text,
+    };
+    enqueue_event(conn, &payload, dedupe_key, now)
+}
+
 /// The phone of an account, decrypted; `None` if the account is gone.
 pub fn phone_of(
     conn: &mut DbConnection,

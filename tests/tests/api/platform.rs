@@ -470,7 +470,11 @@ async fn a_server_started_before_its_database_listens_and_migrates_when_it_comes
     let vars: Vec<(&str, String)> = vec![
         ("SHEBAO_LISTEN", "127.0.0.1:0".into()),
         ("DATABASE_URL", url.clone()),
+        // On PostgreSQL the stand-ins start only when asked for.
+        ("SHEBAO_SMS_STANDIN", "true".into()),
         ("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0".into()),
+        ("SHEBAO_PAY_STANDIN", "true".into()),
+        ("SHEBAO_PAY_STANDIN_LISTEN", "127.0.0.1:0".into()),
         ("SHEBAO_METRICS_LISTEN", "off".into()),
         ("SHEBAO_WORKERS", "1".into()),
         ("SHEBAO_DB_ACQUIRE_TIMEOUT_MS", "300".into()),
