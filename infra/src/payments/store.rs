@@ -1029,28 +1029,24 @@ pub fn apply_refund(
     Ok(true)
 }
 
-/// Records a notification's event id; `false` when it was seen before.
+/// Records a notification's event id; `false` when it was seen before. One statement, so copies
+/// of a notification arriving at once never collide on the key (a read-then-insert let two see
+/// it as new on PostgreSQL, and the loser's unique violation answered the gateway 409).
 pub fn first_sight(
     conn: &mut DbConnection,
     event_id: &str,
     event_type: &str,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let seen: i64 = gateway_events::table
-        .find(event_id)
-        .count()
-        .get_result(conn)?;
-    if seen > 0 {
-        return Ok(false);
-    }
-    diesel::insert_into(gateway_events::table)
+    let insert = diesel::insert_into(gateway_events::table)
         .values((
             gateway_events::id.eq(event_id),
             gateway_events::event_type.eq(event_type),
             gateway_events::received_at.eq(now),
         ))
-        .execute(conn)?;
-    Ok(true)
+        .on_conflict_do_nothing();
+    let inserted = crate::db_run!(conn, |c| insert.execute(c))?;
+    Ok(inserted == 1)
 }
 
 // ---------------------------------------------------------------------------------------------
