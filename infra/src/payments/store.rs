@@ -488,12 +488,19 @@ pub fn create_payment(
     p: &NewPayment,
     now: NaiveDateTime,
 ) -> Result<Created, StoreError> {
-    if let Some(existing) = by_key(conn, p.person_id, &p.idempotency_key)? {
-        return Ok(if existing.request_hash == p.request_hash {
-            Created::Replayed(existing)
-        } else {
-            Created::KeyReused
-        });
+    let replay = |conn: &mut DbConnection| -> Result<Option<Created>, StoreError> {
+        Ok(
+            by_key(conn, p.person_id, &p.idempotency_key)?.map(|existing| {
+                if existing.request_hash == p.request_hash {
+                    Created::Replayed(existing)
+                } else {
+                    Created::KeyReused
+                }
+            }),
+        )
+    };
+    if let Some(answer) = replay(conn)? {
+        return Ok(answer);
     }
     for item in &p.items {
         let holder: Option<String> = payment_claims::table
@@ -502,6 +509,11 @@ pub fn create_payment(
             .first(conn)
             .optional()?;
         if let Some(holder) = holder {
+            // On PostgreSQL (read committed) a twin request with the same key may have committed
+            // between the key's look-up and this one: its order is this request's answer.
+            if let Some(answer) = replay(conn)? {
+                return Ok(answer);
+            }
             return Ok(Created::AlreadyInPayment {
                 payable: item.id.clone(),
                 payment: stored_id("payment_claims.payment_id", &holder)?,
