@@ -29,7 +29,7 @@ use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::db::{DbConnection, StoreError};
 use shebao_infra::identity::accounts;
 use shebao_infra::records::{benefits, contributions, pension as pension_store};
-use shebao_infra::registry::{persons, regions, staff as staff_store};
+use shebao_infra::registry::{persons, regions, staff as staff_store, Page};
 use shebao_infra::reminders::sms as reminder_sms;
 use shebao_openapi::applications as dto;
 use shebao_openapi::staff::PageQuery;
@@ -1566,28 +1566,34 @@ fn path_year(raw: &str) -> Result<i32, ApiError> {
 
 /// The qualification checks this account may confirm for a pensioner who named its phone,
 /// with their timelines. Any signed-in account (a relative need not be insured here).
-#[utoipa::path(get, operation_id = "list_assisted_qualifications", path = "/v1/me/assisted-qualifications", tag = "applications", security(("person_bearer" = [])),
+#[utoipa::path(get, operation_id = "list_assisted_qualifications", path = "/v1/me/assisted-qualifications", tag = "applications", params(PageQuery), security(("person_bearer" = [])),
     responses(
-        (status = 200, description = "Newest first (at most 100)", body = dto::ApplicationList),
+        (status = 200, description = "A page of them, newest first", body = dto::ApplicationList),
+        (status = 422, description = "`limit` or `cursor` invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<Person>))]
 #[get("/v1/me/assisted-qualifications")]
 pub async fn list_assisted(
     state: web::Data<AppState>,
     person: Person,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(&query.into_inner())?;
     let account = person.account_id;
-    let items = state
+    let list = state
         .db
         .read(move |c| {
             let Some(hash) = store::phone_hash_of_account(c, account)? else {
-                return Ok(Vec::new());
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
             };
-            store::delegated_to(c, &hash)
+            store::delegated_to(c, &hash, page.after.as_deref(), page.limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(dto::ApplicationList {
-        next_cursor: None,
-        items: items.into_iter().map(summary).collect(),
+        next_cursor: list.next.as_deref().map(cursor::encode),
+        items: list.items.into_iter().map(summary).collect(),
     }))
 }
 

@@ -445,19 +445,30 @@ pub fn confirm_by_relative(
     Ok(true)
 }
 
-/// The applications a relative (by their phone's blind index) may confirm, newest first.
+/// The applications a relative (by their phone's blind index) may confirm, newest first,
+/// after `after` (an application id).
 pub fn delegated_to(
     conn: &mut DbConnection,
     phone_hash: &str,
-) -> Result<Vec<Application>, StoreError> {
-    let rows: Vec<ApplicationRow> = applications::table
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<Application>, StoreError> {
+    let mut q = applications::table
         .inner_join(application_delegates::table)
         .filter(application_delegates::phone_hash.eq(phone_hash))
         .order(applications::id.desc())
-        .limit(100)
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
         .select(ApplicationRow::as_select())
-        .load(conn)?;
-    rows.into_iter().map(Application::try_from).collect()
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(applications::id.lt(after.to_owned()));
+    }
+    let rows: Vec<ApplicationRow> = q.load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(Application::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, limit, |a| a.id.to_string()))
 }
 
 /// The blind index of an account's phone.

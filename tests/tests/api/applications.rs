@@ -1363,9 +1363,17 @@ async fn only_the_relative_the_pensioner_named_confirms_the_check_for_them() {
     assert_problem(res, 404, "not_found").await;
     // The named relative sees it, and confirms with a step-up.
     let list = app
-        .get_ok(&relative, "/v1/me/assisted-qualifications")
+        .get_ok(&relative, "/v1/me/assisted-qualifications?limit=1")
         .await;
     assert_eq!(list["items"][0]["id"], id);
+    assert!(list["next_cursor"].is_null(), "{list}");
+    let res = app
+        .get("/v1/me/assisted-qualifications?cursor=not*a*cursor")
+        .bearer_auth(&relative)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
     let res = app
         .post(&format!("/v1/me/assisted-qualifications/{id}/confirm"))
         .bearer_auth(&relative)
