@@ -71,7 +71,7 @@ pub struct RetirementData {
 #[serde(deny_unknown_fields)]
 pub struct TransferData {
     /// 6-digit region code.
-    #[schema(pattern = "^[0-9]{6}$")]
+    #[schema(pattern = "^[1-9][0-9]{5}$")]
     pub to_region: String,
 }
 
@@ -95,7 +95,7 @@ pub enum MedicalFilingReason {
 #[serde(deny_unknown_fields)]
 pub struct MedicalFilingData {
     /// 6-digit code of the region where treatment will be.
-    #[schema(pattern = "^[0-9]{6}$")]
+    #[schema(pattern = "^[1-9][0-9]{5}$")]
     pub region: String,
     pub reason: MedicalFilingReason,
     pub from: NaiveDate,
@@ -298,7 +298,7 @@ pub struct StaffApplicationQuery {
     #[param(value_type = Option<ApplicationKind>)]
     pub kind: Option<String>,
     /// 6-digit region code (a caseworker with a region sees only theirs).
-    #[param(pattern = "^[0-9]{6}$")]
+    #[param(pattern = "^[1-9][0-9]{5}$")]
     pub region: Option<String>,
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
@@ -319,7 +319,34 @@ pub struct TransitionRequest {
     #[schema(max_length = 500)]
     pub note: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<MissingItem>)]
     pub missing: Vec<String>,
+}
+
+/// One thing the person must still provide (a `missing` entry of a transition): 1–200
+/// characters after trimming, no control characters. Only its schema: the wire holds strings.
+pub struct MissingItem;
+
+impl utoipa::PartialSchema for MissingItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "One thing the person must still provide: 1–200 characters after trimming, no control characters.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(200))
+            .pattern(Some(
+                r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for MissingItem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("MissingItem")
+    }
 }
 
 /// A region's service parameters for a year (and the years after, until the next row).

@@ -467,9 +467,12 @@ async fn a_server_started_before_its_database_listens_and_migrates_when_it_comes
     };
     let name = format!("shebao_late_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    // The payment stand-in writes its keys into the data directory: a temporary one.
+    let data = tempfile::tempdir().unwrap();
     let vars: Vec<(&str, String)> = vec![
         ("SHEBAO_LISTEN", "127.0.0.1:0".into()),
         ("DATABASE_URL", url.clone()),
+        ("SHEBAO_DATA_DIR", data.path().display().to_string()),
         // On PostgreSQL the stand-ins start only when asked for.
         ("SHEBAO_SMS_STANDIN", "true".into()),
         ("SHEBAO_SMS_STANDIN_LISTEN", "127.0.0.1:0".into()),
