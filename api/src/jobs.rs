@@ -32,7 +32,7 @@ pub const KINDS: [&str; 7] = [
 ];
 
 /// Persons read and enqueued per transaction by a campaign.
-const CAMPAIGN_PAGE: usize = 500;
+pub(crate) const CAMPAIGN_PAGE: usize = 500;
 
 /// Every job kind this build knows, with its handler.
 pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {
@@ -205,7 +205,7 @@ pub async fn run_worker(
 }
 
 /// SIGTERM or SIGINT (Ctrl-C).
-async fn stop_signal() -> anyhow::Result<()> {
+pub(crate) async fn stop_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
