@@ -189,7 +189,10 @@ pub fn reminder_audience(
             .into_iter()
             .find(|y| y.year() == period.year())
             .ok_or_else(|| {
-                StoreError::Config(format!("no parameters for region {} in {period}", spec.code))
+                StoreError::Config(format!(
+                    "no parameters for region {} in {period}",
+                    spec.code
+                ))
             })?;
         params.insert(spec.code.to_owned(), year);
     }

@@ -35,11 +35,19 @@ pub fn reminder_audience(persons: u64, seed_value: u64, month: Option<&str>) -> 
         None => Period::containing(TimeZoneName::ASIA_SHANGHAI.local_date(now)),
     };
     let started = Instant::now();
-    let s = seed::reminder_audience(&mut conn, &vault, persons, seed_value, period, now, |done| {
-        if done % 100_000 == 0 {
-            let _ = writeln!(std::io::stderr(), "  {done} persons");
-        }
-    })?;
+    let s = seed::reminder_audience(
+        &mut conn,
+        &vault,
+        persons,
+        seed_value,
+        period,
+        now,
+        |done| {
+            if done % 100_000 == 0 {
+                let _ = writeln!(std::io::stderr(), "  {done} persons");
+            }
+        },
+    )?;
     let secs = started.elapsed().as_secs_f64();
     out(&format!(
         "{} flexible-employment persons with a bound account and {period} unpaid seeded (seed {seed_value}) in {secs:.1} s ({:.0} persons/s)",
