@@ -205,7 +205,10 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Option<Job>, StoreError>
 
 /// Claims up to `limit` jobs of `kinds` for `worker`: due queued jobs, and running jobs whose
 /// lease has run out (their worker died). Each claimed job is `running`, holds a lease until
-/// `now + lease`, and has one more attempt counted.
+/// `now + lease`, and has one more attempt counted. Jobs whose lease ran out come first, then
+/// due queued jobs by `run_at` (and id); each read stops at `limit` rows of its index
+/// (`jobs_state_leased_until_idx`, `jobs_queue_order_idx`), so a claim costs the same however
+/// long the queue is.
 ///
 /// PostgreSQL: the candidates are locked with `FOR UPDATE SKIP LOCKED` in one short
 /// transaction, so concurrent workers take different rows without waiting on each other.
@@ -234,12 +237,27 @@ pub fn claim(
                     .and(jobs::leased_until.lt(ts))),
         )
     };
-    let candidates = |n: usize| {
+    // The candidates come in two reads, each one walking an index in order and stopping at
+    // `n`: running jobs whose lease ran out (few), then due queued jobs by (run_at, id). One
+    // read with `claimable()` would make the database gather and sort every due job first.
+    let limit_of = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let expired = |n: usize| {
         jobs::table
-            .filter(claimable())
+            .filter(jobs::kind.eq_any(kinds.to_vec()))
+            .filter(jobs::state.eq(JobState::Running.as_str()))
+            .filter(jobs::leased_until.lt(ts))
             .select(jobs::id)
             .order((jobs::run_at.asc(), jobs::id.asc()))
-            .limit(i64::try_from(n).unwrap_or(i64::MAX))
+            .limit(limit_of(n))
+    };
+    let due = |n: usize| {
+        jobs::table
+            .filter(jobs::kind.eq_any(kinds.to_vec()))
+            .filter(jobs::state.eq(JobState::Queued.as_str()))
+            .filter(jobs::run_at.le(ts))
+            .select(jobs::id)
+            .order((jobs::state.asc(), jobs::run_at.asc(), jobs::id.asc()))
+            .limit(limit_of(n))
     };
     let take = |conn: &mut DbConnection, ids: Vec<String>| -> Result<Vec<Job>, StoreError> {
         if ids.is_empty() {
@@ -270,10 +288,21 @@ pub fn claim(
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(|conn| {
             let ids = match conn {
-                DbConnection::Postgresql(pg) => candidates(limit)
-                    .for_update()
-                    .skip_locked()
-                    .load::<String>(pg)?,
+                DbConnection::Postgresql(pg) => {
+                    let mut ids = expired(limit)
+                        .for_update()
+                        .skip_locked()
+                        .load::<String>(pg)?;
+                    if ids.len() < limit {
+                        ids.extend(
+                            due(limit - ids.len())
+                                .for_update()
+                                .skip_locked()
+                                .load::<String>(pg)?,
+                        );
+                    }
+                    ids
+                }
                 DbConnection::Sqlite(_) => unreachable_backend()?,
             };
             take(conn, ids)
@@ -281,7 +310,10 @@ pub fn claim(
         DbConnection::Sqlite(_) => {
             let mut claimed = Vec::new();
             while claimed.len() < limit {
-                let ids = candidates(1).load::<String>(conn)?;
+                let mut ids = expired(1).load::<String>(conn)?;
+                if ids.is_empty() {
+                    ids = due(1).load::<String>(conn)?;
+                }
                 let got = take(conn, ids)?;
                 if got.is_empty() {
                     break;
