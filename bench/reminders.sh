@@ -8,11 +8,13 @@
 #   bench/reminders.sh                          # 1,000,000 persons, 60 s of delivery per step
 #   PERSONS=100000 DURATION=30 bench/reminders.sh
 #   ENQUEUE_ONLY=1 bench/reminders.sh           # seed and enqueue, no delivery
+#   REUSE=1 bench/reminders.sh                  # keep the seeded audience, redo the rest
+#   REUSE=1 SHEBAO_BIN=/tmp/shebao-old bench/reminders.sh   # another build, not built here
 #
 # Needs a PostgreSQL server that the user postgres reaches without a password (PG_HOST, PG_PORT,
 # default 127.0.0.1:5432), pgbench, curl and jq. Drops and re-creates the database
 # shebao_bench_reminders. Honours CARGO_TARGET_DIR. A copy of the output goes to bench/results/
-# (not committed).
+# (not committed); the keys stay in /tmp/shebao-bench-reminders-keys, for REUSE=1.
 #
 # Daylight: no reminder goes out between 21:00 and 08:00 in the person's region's zone. The
 # script keeps the synthetic regions in Asia/Shanghai when it is between 09:00 and 17:00 there,
@@ -32,7 +34,8 @@ PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 DB=shebao_bench_reminders
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release/shebao
+# SHEBAO_BIN: run that binary instead of building one (to compare two builds on one database).
+BIN=${SHEBAO_BIN:-$TARGET_DIR/release/shebao}
 SID=ACbenchreminders
 TOKEN=bench-reminders-token
 
@@ -47,8 +50,10 @@ q() { psql_on "$DB" -c "$1"; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shebao-bench-reminders.XXXXXX")
 PIDS=()
 cleanup() {
+    local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    # Only these: a bare `wait` would wait for the `tee` below, which waits for this shell.
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -63,8 +68,10 @@ fail() {
 }
 
 echo "== bench/reminders.sh: campaign due over $PERSONS persons, ${DURATION} s of delivery per step, PostgreSQL $PG_HOST:$PG_PORT/$DB"
-echo "== building the release binary"
-cargo build --release -p shebao-api
+if [[ -z ${SHEBAO_BIN:-} ]]; then
+    echo "== building the release binary"
+    cargo build --release -p shebao-api
+fi
 [[ -x $BIN ]] || fail "no binary at $BIN"
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || fail "PostgreSQL is not ready at $PG_HOST:$PG_PORT"
 echo "== machine"
@@ -76,16 +83,27 @@ echo "postgresql:  $(psql_on postgres -c 'SHOW server_version') (shared_buffers 
 echo "binary:      $("$BIN" --version)"
 echo "load:        $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
 
-echo "== fresh database $DB"
-psql_on postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-psql_on postgres -c "CREATE DATABASE $DB"
 export DATABASE_URL="postgres://postgres@$PG_HOST:$PG_PORT/$DB"
-export SHEBAO_GENERATE_KEYS=true SHEBAO_KEY_DIR="$WORK/keys" SHEBAO_DATA_DIR="$WORK" SHEBAO_LOG=warn
-"$BIN" migrate >/dev/null
-
-echo "== seeding the audience (not a figure): $PERSONS flexible-employment persons, bound accounts, this month unpaid"
-"$BIN" bench reminder-audience --persons "$PERSONS" --seed "$SEED"
-psql_on "$DB" -c "VACUUM (ANALYZE)"
+export SHEBAO_GENERATE_KEYS=true SHEBAO_DATA_DIR="$WORK" SHEBAO_LOG=warn
+# The keys stay beside the database (a reused audience's phones were encrypted with them).
+KEYS=/tmp/shebao-bench-reminders-keys
+export SHEBAO_KEY_DIR=$KEYS
+if [[ -n ${REUSE:-} ]]; then
+    echo "== REUSE: the seeded audience of $DB stays; the previous run's jobs and sends go"
+    "$BIN" migrate >/dev/null
+    q "TRUNCATE jobs, job_schedule_slots, sms_sends, sms_daily_counts" >/dev/null
+    q "UPDATE regions SET time_zone = 'Asia/Shanghai'" >/dev/null
+    psql_on "$DB" -c "VACUUM (ANALYZE)"
+else
+    echo "== fresh database $DB"
+    psql_on postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+    psql_on postgres -c "CREATE DATABASE $DB"
+    rm -rf "$KEYS"
+    "$BIN" migrate >/dev/null
+    echo "== seeding the audience (not a figure): $PERSONS flexible-employment persons, bound accounts, this month unpaid"
+    "$BIN" bench reminder-audience --persons "$PERSONS" --seed "$SEED"
+    psql_on "$DB" -c "VACUUM (ANALYZE)"
+fi
 
 # A zone where it is now between 09:00 and 17:00: Shanghai's when it is daylight there.
 ZONE=""
@@ -268,7 +286,8 @@ KINDS="'probe','campaign.due','campaign.arrears','campaign.statement','campaign.
 cat >"$WORK/message.sql" <<SQL
 \\set n random(1, 1000000000)
 BEGIN;
-SELECT id AS job FROM jobs WHERE kind = ANY(ARRAY[$KINDS]) AND ((state = 'queued' AND run_at <= now() AT TIME ZONE 'UTC') OR (state = 'running' AND leased_until < now() AT TIME ZONE 'UTC')) ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED \\gset
+SELECT id FROM jobs WHERE kind = ANY(ARRAY[$KINDS]) AND state = 'running' AND leased_until < now() AT TIME ZONE 'UTC' ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED;
+SELECT id AS job FROM jobs WHERE kind = ANY(ARRAY[$KINDS]) AND state = 'queued' AND run_at <= now() AT TIME ZONE 'UTC' ORDER BY state, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED \\gset
 UPDATE jobs SET state = 'running', attempts = attempts + 1, leased_until = now() AT TIME ZONE 'UTC' + interval '60 seconds', lease_owner = 'pgbench/' || :client_id || '-' || :n, updated_at = now() AT TIME ZONE 'UTC' WHERE id = ANY(ARRAY[:job]) AND kind = ANY(ARRAY[$KINDS]) AND ((state = 'queued' AND run_at <= now() AT TIME ZONE 'UTC') OR (state = 'running' AND leased_until < now() AT TIME ZONE 'UTC'));
 SELECT payload::json->>'account_id' AS account, payload FROM jobs WHERE id = ANY(ARRAY[:job]) AND lease_owner = 'pgbench/' || :client_id || '-' || :n ORDER BY run_at, id \\gset
 COMMIT;
@@ -283,6 +302,9 @@ COMMIT;
 UPDATE sms_sends SET status = 'sent', updated_at = now() AT TIME ZONE 'UTC' WHERE job_id = :job;
 UPDATE jobs SET state = 'done', leased_until = NULL, updated_at = now() AT TIME ZONE 'UTC' WHERE id = :job AND lease_owner = 'pgbench/' || :client_id || '-' || :n AND state = 'running';
 SQL
+# Delivered jobs leave dead entries at the head of the queue's index until a vacuum; the workers
+# started on a clean queue, so the ceiling does too.
+q "VACUUM jobs, sms_sends, sms_daily_counts" >/dev/null
 declare -A CEILING
 for n in 1 3; do
     clients=$((n * CONCURRENCY))
