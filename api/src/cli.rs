@@ -21,6 +21,8 @@ use crate::{openapi_doc, telemetry};
 #[cfg(feature = "synthetic")]
 pub mod pay_bench;
 #[cfg(feature = "synthetic")]
+mod reminders_bench;
+#[cfg(feature = "synthetic")]
 mod synthetic;
 
 /// Without the `synthetic` feature (the container image), the benchmark commands say so.
@@ -135,6 +137,34 @@ pub enum BenchCommand {
         #[arg(long)]
         out: String,
     },
+    /// The `due` campaign's audience for the reminders benchmark: PERSONS synthetic persons, all
+    /// in flexible employment, each with an app account bound to them and MONTH unpaid.
+    ReminderAudience {
+        #[arg(long)]
+        persons: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// YYYY-MM (default: this month in Beijing).
+        #[arg(long)]
+        month: Option<String>,
+    },
+    /// Fires CAMPAIGN's slot containing AS_OF (default now) as the staff route does, runs the
+    /// campaign job in this process to its end, and prints the reminders enqueued and the time.
+    FireCampaign {
+        #[arg(long)]
+        campaign: String,
+        #[arg(long)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Runs the SMS stand-in on LISTEN until SIGTERM (for `shebao worker` processes to send to).
+    SmsStandin {
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: String,
+        #[arg(long)]
+        account_sid: String,
+        #[arg(long)]
+        auth_token: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +231,19 @@ fn bench(command: BenchCommand) -> anyhow::Result<()> {
             months,
             out,
         } => synthetic::bench_import_file(persons, months, &out),
+        BenchCommand::ReminderAudience {
+            persons,
+            seed,
+            month,
+        } => reminders_bench::reminder_audience(persons, seed, month.as_deref()),
+        BenchCommand::FireCampaign { campaign, as_of } => {
+            reminders_bench::fire_campaign(&campaign, as_of)
+        }
+        BenchCommand::SmsStandin {
+            listen,
+            account_sid,
+            auth_token,
+        } => reminders_bench::sms_standin(&listen, &account_sid, &auth_token),
     }
 }
 

@@ -30,7 +30,7 @@ pub const KINDS: [&str; 7] = [
 ];
 
 /// Persons read and enqueued per transaction by a campaign.
-const CAMPAIGN_PAGE: usize = 500;
+pub(crate) const CAMPAIGN_PAGE: usize = 500;
 
 /// Every job kind this build knows, with its handler.
 pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {

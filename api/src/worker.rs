@@ -80,7 +80,7 @@ pub async fn run_worker(
 }
 
 /// SIGTERM or SIGINT (Ctrl-C).
-async fn stop_signal() -> anyhow::Result<()> {
+pub(crate) async fn stop_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -61,6 +61,30 @@ pub fn synthetic(
     count: u64,
     seed: u64,
     now: DateTime<Utc>,
+    progress: impl FnMut(u64),
+) -> Result<SyntheticSummary, StoreError> {
+    let ts = now.naive_utc();
+    generate(
+        conn,
+        count,
+        seed,
+        now,
+        |c, batch| flush(c, vault, batch, ts),
+        false,
+        progress,
+    )
+}
+
+/// The generator behind [`synthetic`] and [`reminder_audience`]: `write` stores each batch of
+/// 1,000 (and empties it). `all_flexible` makes everyone a flexible-employment person without
+/// changing the random stream (the rest of each person is as in the plain population).
+fn generate(
+    conn: &mut DbConnection,
+    count: u64,
+    seed: u64,
+    now: DateTime<Utc>,
+    mut write: impl FnMut(&mut DbConnection, &mut Vec<(Uuid, NewPerson)>) -> Result<u64, StoreError>,
+    all_flexible: bool,
     mut progress: impl FnMut(u64),
 ) -> Result<SyntheticSummary, StoreError> {
     let ts = now.naive_utc();
@@ -101,7 +125,7 @@ pub fn synthetic(
             SURNAMES[rng.gen_range(0..SURNAMES.len())],
             GIVEN[rng.gen_range(0..GIVEN.len())]
         );
-        let flexible = rng.gen_ratio(1, 10);
+        let flexible = rng.gen_ratio(1, 10) || all_flexible;
         let person = NewPerson {
             national_id,
             name: parse("name", PersonName::parse(&name))?,
@@ -122,15 +146,146 @@ pub fn synthetic(
         let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
         batch.push((id, person));
         if batch.len() == PERSON_BATCH {
-            done += flush(conn, vault, &mut batch, ts)?;
+            done += write(conn, &mut batch)?;
             progress(done);
         }
     }
     if !batch.is_empty() {
-        done += flush(conn, vault, &mut batch, ts)?;
+        done += write(conn, &mut batch)?;
         progress(done);
     }
     Ok(SyntheticSummary { persons: done })
+}
+
+/// Mixed into the seed so the reminder audience's wages are not the population's stream.
+const AUDIENCE_SALT: u64 = 0x7265_6d69_6e64_6572;
+
+/// The audience of the `due` campaign, for the reminders benchmark: `count` flexible-employment
+/// persons of the synthetic population `seed` (as [`synthetic`] makes them, but all flexible),
+/// each with an app account bound to them (phone +86 136 0000 0000 onwards, no password) and
+/// `period` unpaid (a pension month at the flexible rate, status `due`, with the region's
+/// parameters of that year). Each batch of 1,000 persons, their accounts and their months is
+/// one transaction. `progress` hears the running total of persons.
+pub fn reminder_audience(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    count: u64,
+    seed: u64,
+    period: Period,
+    now: DateTime<Utc>,
+    progress: impl FnMut(u64),
+) -> Result<SyntheticSummary, StoreError> {
+    if count > 100_000_000 {
+        return Err(StoreError::Config(
+            "at most 100,000,000 persons (one phone number each)".into(),
+        ));
+    }
+    let ts = now.naive_utc();
+    ensure_regions(conn, now.year(), ts)?;
+    let mut params = std::collections::HashMap::new();
+    for spec in REGIONS {
+        let code = parse("region", RegionCode::parse(spec.code))?;
+        let year = regions::years(conn, &code)?
+            .into_iter()
+            .find(|y| y.year() == period.year())
+            .ok_or_else(|| {
+                StoreError::Config(format!(
+                    "no parameters for region {} in {period}",
+                    spec.code
+                ))
+            })?;
+        params.insert(spec.code.to_owned(), year);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ AUDIENCE_SALT);
+    let mut phones = 0u64;
+    generate(
+        conn,
+        count,
+        seed,
+        now,
+        |conn, batch| {
+            let mut months = Vec::with_capacity(batch.len());
+            let mut bound = Vec::with_capacity(batch.len());
+            for (id, p) in batch.iter() {
+                let params = params.get(p.region.as_str()).ok_or_else(|| {
+                    StoreError::Config(format!("no parameters for region {}", p.region.as_str()))
+                })?;
+                let wage = rng.gen_range(3_000i64..=30_000) * 100;
+                months.push(NewContribution {
+                    person_id: *id,
+                    employer_id: None,
+                    period,
+                    insurance: InsuranceType::Pension,
+                    declared_wage_fen: wage,
+                    amounts: compute_flexible_pension(params, Fen(wage))
+                        .ok_or_else(|| StoreError::Config("seed contribution overflow".into()))?,
+                    status: ContributionStatus::Due,
+                    paid_at: None,
+                });
+                let phone = parse(
+                    "phone",
+                    shebao_domain::identity::PhoneNumber::parse(&format!("+86136{phones:08}")),
+                )?;
+                phones += 1;
+                bound.push(bound_account(vault, *id, &phone, ts));
+            }
+            let n = conn.transaction(|c| {
+                let n = persons::insert_many(c, vault, batch, ts)?;
+                insert_accounts(c, &bound)?;
+                contributions::insert_many(c, &months, ts)?;
+                Ok::<_, StoreError>(n)
+            })?;
+            batch.clear();
+            Ok(n as u64)
+        },
+        true,
+        progress,
+    )
+}
+
+/// An account row bound to a person: (id, phone hash, phone encrypted, phone masked, person,
+/// time).
+type BoundAccount = (String, String, String, String, String, NaiveDateTime);
+
+fn bound_account(
+    vault: &PiiVault,
+    person: Uuid,
+    phone: &shebao_domain::identity::PhoneNumber,
+    ts: NaiveDateTime,
+) -> BoundAccount {
+    (
+        Uuid::now_v7().to_string(),
+        crate::identity::accounts::phone_hash(vault, phone),
+        vault.encrypt(phone.as_e164(), crate::identity::PHONE_AAD),
+        phone.masked(),
+        person.to_string(),
+        ts,
+    )
+}
+
+/// One multi-row INSERT of accounts (10 columns × 1,000 rows is within both backends' limits).
+fn insert_accounts(conn: &mut DbConnection, rows: &[BoundAccount]) -> Result<usize, StoreError> {
+    use crate::schema::accounts as a;
+    use diesel::prelude::*;
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(id, hash, enc, masked, person, ts)| {
+            (
+                a::id.eq(id),
+                a::phone_hash.eq(hash),
+                a::phone_enc.eq(enc),
+                a::phone_masked.eq(masked),
+                a::failed_logins.eq(0),
+                a::person_id.eq(Some(person)),
+                a::bound_at.eq(Some(*ts)),
+                a::created_at.eq(*ts),
+                a::updated_at.eq(*ts),
+            )
+        })
+        .collect();
+    Ok(crate::db_run!(conn, |c| diesel::insert_into(a::table)
+        .values(&values)
+        .execute(c))?)
 }
 
 fn synthetic_card(seed: u64, i: u64) -> Result<CardNumber, StoreError> {

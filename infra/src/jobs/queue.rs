@@ -142,6 +142,46 @@ pub fn enqueue_with_id(
     Ok((inserted == 1).then_some(id))
 }
 
+/// Rows per multi-row INSERT of [`enqueue_many`]: 10 columns × 1,000 stays under both
+/// backends' parameter limits.
+const ENQUEUE_ROWS: usize = 1_000;
+
+/// Puts several jobs in the queue, a multi-row `INSERT … ON CONFLICT DO NOTHING` per 1,000:
+/// a job whose dedupe key exists already (or comes twice in `jobs`) is skipped, as by
+/// [`enqueue`]. Returns how many were new. Safe inside a larger transaction on both backends.
+pub fn enqueue_many(
+    conn: &mut DbConnection,
+    jobs: &[NewJob],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let ts = now.naive_utc();
+    let rows: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            (
+                jobs::id.eq(Uuid::now_v7().to_string()),
+                jobs::kind.eq(job.kind.as_str()),
+                jobs::payload.eq(&job.payload),
+                jobs::state.eq(JobState::Queued.as_str()),
+                jobs::run_at.eq(job.run_at.naive_utc()),
+                jobs::attempts.eq(0),
+                jobs::max_attempts.eq(count(job.max_attempts.max(1))),
+                jobs::dedupe_key.eq(job.dedupe_key.as_deref()),
+                jobs::created_at.eq(ts),
+                jobs::updated_at.eq(ts),
+            )
+        })
+        .collect();
+    let mut inserted = 0;
+    for chunk in rows.chunks(ENQUEUE_ROWS) {
+        let insert = diesel::insert_into(jobs::table)
+            .values(chunk)
+            .on_conflict_do_nothing();
+        inserted += on_backend!(&mut *conn, |c| insert.execute(c))?;
+    }
+    Ok(inserted)
+}
+
 /// The id of the job enqueued with `key`.
 pub fn by_dedupe_key(conn: &mut DbConnection, key: &str) -> Result<Option<Uuid>, StoreError> {
     jobs::table
@@ -165,7 +205,10 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Option<Job>, StoreError>
 
 /// Claims up to `limit` jobs of `kinds` for `worker`: due queued jobs, and running jobs whose
 /// lease has run out (their worker died). Each claimed job is `running`, holds a lease until
-/// `now + lease`, and has one more attempt counted.
+/// `now + lease`, and has one more attempt counted. Jobs whose lease ran out come first, then
+/// due queued jobs by `run_at` (and id); each read stops at `limit` rows of its index
+/// (`jobs_state_leased_until_idx`, `jobs_queue_order_idx`), so a claim costs the same however
+/// long the queue is.
 ///
 /// PostgreSQL: the candidates are locked with `FOR UPDATE SKIP LOCKED` in one short
 /// transaction, so concurrent workers take different rows without waiting on each other.
@@ -194,12 +237,27 @@ pub fn claim(
                     .and(jobs::leased_until.lt(ts))),
         )
     };
-    let candidates = |n: usize| {
+    // The candidates come in two reads, each one walking an index in order and stopping at
+    // `n`: running jobs whose lease ran out (few), then due queued jobs by (run_at, id). One
+    // read with `claimable()` would make the database gather and sort every due job first.
+    let limit_of = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let expired = |n: usize| {
         jobs::table
-            .filter(claimable())
+            .filter(jobs::kind.eq_any(kinds.to_vec()))
+            .filter(jobs::state.eq(JobState::Running.as_str()))
+            .filter(jobs::leased_until.lt(ts))
             .select(jobs::id)
             .order((jobs::run_at.asc(), jobs::id.asc()))
-            .limit(i64::try_from(n).unwrap_or(i64::MAX))
+            .limit(limit_of(n))
+    };
+    let due = |n: usize| {
+        jobs::table
+            .filter(jobs::kind.eq_any(kinds.to_vec()))
+            .filter(jobs::state.eq(JobState::Queued.as_str()))
+            .filter(jobs::run_at.le(ts))
+            .select(jobs::id)
+            .order((jobs::state.asc(), jobs::run_at.asc(), jobs::id.asc()))
+            .limit(limit_of(n))
     };
     let take = |conn: &mut DbConnection, ids: Vec<String>| -> Result<Vec<Job>, StoreError> {
         if ids.is_empty() {
@@ -230,10 +288,21 @@ pub fn claim(
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(|conn| {
             let ids = match conn {
-                DbConnection::Postgresql(pg) => candidates(limit)
-                    .for_update()
-                    .skip_locked()
-                    .load::<String>(pg)?,
+                DbConnection::Postgresql(pg) => {
+                    let mut ids = expired(limit)
+                        .for_update()
+                        .skip_locked()
+                        .load::<String>(pg)?;
+                    if ids.len() < limit {
+                        ids.extend(
+                            due(limit - ids.len())
+                                .for_update()
+                                .skip_locked()
+                                .load::<String>(pg)?,
+                        );
+                    }
+                    ids
+                }
                 DbConnection::Sqlite(_) => unreachable_backend()?,
             };
             take(conn, ids)
@@ -241,7 +310,10 @@ pub fn claim(
         DbConnection::Sqlite(_) => {
             let mut claimed = Vec::new();
             while claimed.len() < limit {
-                let ids = candidates(1).load::<String>(conn)?;
+                let mut ids = expired(1).load::<String>(conn)?;
+                if ids.is_empty() {
+                    ids = due(1).load::<String>(conn)?;
+                }
                 let got = take(conn, ids)?;
                 if got.is_empty() {
                     break;
