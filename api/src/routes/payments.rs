@@ -788,8 +788,8 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The payment gateway's notification (WeChat Pay API v3): the signature over
 /// `timestamp\nnonce\nbody\n` is verified with the platform's key, the serial must be known and
 /// the timestamp within 5 minutes; the resource is decrypted with the APIv3 key. Anything that
-/// does not verify is 401, changes nothing and is audited. An event seen before is answered 204
-/// and changes nothing.
+/// does not verify is 401, changes nothing and is audited. A recorded event, or one seen before
+/// (which changes nothing), is answered 200 without a body.
 #[utoipa::path(post, operation_id = "payment_notification", path = "/v1/payments/notifications/wechat", tag = "payments",
     request_body(content = Object, description = "The gateway's signed, encrypted notification", content_type = "application/json"),
     params(
@@ -799,7 +799,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         ("Wechatpay-Nonce" = String, Header, description = "The signature's nonce"),
     ),
     responses(
-        (status = 204, description = "Recorded (or seen before)"),
+        (status = 200, description = "Recorded, or seen before (nothing changes); no body"),
         (status = 401, description = "Not signed by the platform, unknown serial or stale (`notification_rejected`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not recorded now; the gateway sends it again", body = shebao_openapi::Problem, content_type = "application/problem+json"),
     ))]
@@ -852,7 +852,7 @@ pub async fn notification(
         .db
         .transaction(move |c| audit::record(c, &entry, now))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::Ok().finish())
 }
 
 fn reconciliation_view(r: Reconciliation) -> dto::ReconciliationView {
