@@ -63,14 +63,18 @@ fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, Option
             (standin.base_url.clone(), Some(standin))
         }
     };
+    Ok((Arc::new(twilio(settings, url)?), standin))
+}
+
+/// The SMS provider's client (Twilio-compatible) at `url`, with the configured account.
+pub(crate) fn twilio(settings: &Settings, url: String) -> anyhow::Result<TwilioSms> {
     let cfg = TwilioConfig::new(
         url,
         settings.sms_account_sid.clone(),
         settings.sms_auth_token.clone(),
         settings.sms_from.clone(),
     );
-    let sender = TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))?;
-    Ok((Arc::new(sender), standin))
+    TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))
 }
 
 /// The demo's payment keys, generated once per process (RSA key generation takes a moment,

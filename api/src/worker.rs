@@ -9,7 +9,6 @@ use anyhow::Context;
 use shebao_domain::ports::{Clock, SmsSender};
 use shebao_infra::config::{redact_url, Settings};
 use shebao_infra::db::{run_migrations, Db};
-use shebao_infra::sms::{TwilioConfig, TwilioSms};
 use shebao_security::{KeyMaterial, PiiVault};
 
 use crate::startup;
@@ -24,14 +23,7 @@ fn worker_sms(settings: &Settings) -> anyhow::Result<Arc<dyn SmsSender>> {
         .sms_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.sms_standin_listen));
-    let cfg = TwilioConfig::new(
-        url,
-        settings.sms_account_sid.clone(),
-        settings.sms_auth_token.clone(),
-        settings.sms_from.clone(),
-    );
-    let sender = TwilioSms::new(cfg).map_err(|e| anyhow::anyhow!("SMS client: {e}"))?;
-    Ok(Arc::new(sender))
+    Ok(Arc::new(startup::twilio(settings, url)?))
 }
 
 /// `shebao worker`: applies the migrations, then runs jobs until SIGTERM or SIGINT.

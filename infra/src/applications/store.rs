@@ -261,6 +261,15 @@ pub fn timeline(conn: &mut DbConnection, id: Uuid) -> Result<Vec<Event>, StoreEr
         .load(conn)?)
 }
 
+/// A page of applications from up to `limit + 1` rows.
+fn page(rows: Vec<ApplicationRow>, limit: usize) -> Result<Page<Application>, StoreError> {
+    let items = rows
+        .into_iter()
+        .map(Application::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, limit, |a| a.id.to_string()))
+}
+
 /// A person's applications, newest first, after `after` (an application id).
 pub fn list_of_person(
     conn: &mut DbConnection,
@@ -277,12 +286,7 @@ pub fn list_of_person(
     if let Some(after) = after {
         q = q.filter(applications::id.lt(after.to_owned()));
     }
-    let rows: Vec<ApplicationRow> = q.load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(Application::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(items, limit, |a| a.id.to_string()))
+    page(q.load(conn)?, limit)
 }
 
 /// What the staff list is filtered by.
@@ -317,12 +321,7 @@ pub fn list_for_staff(
     if let Some(after) = after {
         q = q.filter(applications::id.lt(after.to_owned()));
     }
-    let rows: Vec<ApplicationRow> = q.load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(Application::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(items, limit, |a| a.id.to_string()))
+    page(q.load(conn)?, limit)
 }
 
 /// A stored document, without its bytes.
@@ -463,12 +462,7 @@ pub fn delegated_to(
     if let Some(after) = after {
         q = q.filter(applications::id.lt(after.to_owned()));
     }
-    let rows: Vec<ApplicationRow> = q.load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(Application::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(items, limit, |a| a.id.to_string()))
+    page(q.load(conn)?, limit)
 }
 
 /// The blind index of an account's phone.

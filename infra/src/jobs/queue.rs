@@ -123,22 +123,7 @@ pub fn enqueue_with_id(
     job: &NewJob,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, StoreError> {
-    let ts = now.naive_utc();
-    let insert = diesel::insert_into(jobs::table)
-        .values((
-            jobs::id.eq(id.to_string()),
-            jobs::kind.eq(job.kind.as_str()),
-            jobs::payload.eq(&job.payload),
-            jobs::state.eq(JobState::Queued.as_str()),
-            jobs::run_at.eq(job.run_at.naive_utc()),
-            jobs::attempts.eq(0),
-            jobs::max_attempts.eq(count(job.max_attempts.max(1))),
-            jobs::dedupe_key.eq(job.dedupe_key.as_deref()),
-            jobs::created_at.eq(ts),
-            jobs::updated_at.eq(ts),
-        ))
-        .on_conflict_do_nothing();
-    let inserted = on_backend!(conn, |c| insert.execute(c))?;
+    let inserted = insert_jobs(conn, &[(id, job)], now)?;
     Ok((inserted == 1).then_some(id))
 }
 
@@ -154,12 +139,26 @@ pub fn enqueue_many(
     jobs: &[NewJob],
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    let rows: Vec<(Uuid, &NewJob)> = jobs.iter().map(|job| (Uuid::now_v7(), job)).collect();
+    let mut inserted = 0;
+    for chunk in rows.chunks(ENQUEUE_ROWS) {
+        inserted += insert_jobs(conn, chunk, now)?;
+    }
+    Ok(inserted)
+}
+
+/// One `INSERT … ON CONFLICT DO NOTHING` of queued jobs; how many were new.
+fn insert_jobs(
+    conn: &mut DbConnection,
+    rows: &[(Uuid, &NewJob)],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let ts = now.naive_utc();
-    let rows: Vec<_> = jobs
+    let values: Vec<_> = rows
         .iter()
-        .map(|job| {
+        .map(|(id, job)| {
             (
-                jobs::id.eq(Uuid::now_v7().to_string()),
+                jobs::id.eq(id.to_string()),
                 jobs::kind.eq(job.kind.as_str()),
                 jobs::payload.eq(&job.payload),
                 jobs::state.eq(JobState::Queued.as_str()),
@@ -172,14 +171,10 @@ pub fn enqueue_many(
             )
         })
         .collect();
-    let mut inserted = 0;
-    for chunk in rows.chunks(ENQUEUE_ROWS) {
-        let insert = diesel::insert_into(jobs::table)
-            .values(chunk)
-            .on_conflict_do_nothing();
-        inserted += on_backend!(&mut *conn, |c| insert.execute(c))?;
-    }
-    Ok(inserted)
+    let insert = diesel::insert_into(jobs::table)
+        .values(values)
+        .on_conflict_do_nothing();
+    Ok(on_backend!(conn, |c| insert.execute(c))?)
 }
 
 /// The id of the job enqueued with `key`.
