@@ -23,6 +23,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/machine.sh
+source bench/machine.sh
 ROOT=$PWD
 
 PERSONS=${PERSONS:-1000000}
@@ -75,10 +77,7 @@ fi
 [[ -x $BIN ]] || fail "no binary at $BIN"
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || fail "PostgreSQL is not ready at $PG_HOST:$PG_PORT"
 echo "== machine"
-echo "date:        $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "cores:       $(nproc)"
-echo "cpu:         $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:      $(free -h | awk '/^Mem:/{print $2 " total, " $7 " available"}')"
+print_machine
 echo "postgresql:  $(psql_on postgres -c 'SHOW server_version') (shared_buffers $(psql_on postgres -c 'SHOW shared_buffers'), synchronous_commit $(psql_on postgres -c 'SHOW synchronous_commit'))"
 echo "binary:      $("$BIN" --version)"
 echo "load:        $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"

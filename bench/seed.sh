@@ -10,6 +10,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/machine.sh
+source bench/machine.sh
 ROOT=$PWD
 
 PERSONS=${PERSONS:-100000}
@@ -41,10 +43,7 @@ cargo build --release -p shebao-api
 
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || { echo "PostgreSQL is not ready at $PG_HOST:$PG_PORT" >&2; exit 1; }
 echo "== machine"
-echo "date:        $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "cores:       $(nproc)"
-echo "cpu:         $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:      $(free -h | awk '/^Mem:/{print $2 " total, " $7 " available"}')"
+print_machine
 echo "postgresql:  $(psql_on postgres -c 'SHOW server_version')"
 echo "binary:      $("$BIN" --version)"
 

@@ -372,19 +372,6 @@ pub fn documents_of(
         .load(conn)?)
 }
 
-/// The account bound to a person (to text them), if any.
-pub fn account_of_person(
-    conn: &mut DbConnection,
-    person: Uuid,
-) -> Result<Option<Uuid>, StoreError> {
-    let id: Option<String> = accounts::table
-        .filter(accounts::person_id.eq(person.to_string()))
-        .select(accounts::id)
-        .first(conn)
-        .optional()?;
-    id.map(|id| stored_id("accounts.id", &id)).transpose()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Relatives who may confirm a qualification check
 
