@@ -579,6 +579,7 @@ mod worker {
                     campaign: Campaign::Due,
                     account_id: account.id,
                     person_id: None,
+                    period: None,
                     time_zone: zone,
                     text: format!("reminder {i}"),
                 };

@@ -154,6 +154,7 @@ pub fn enqueue(
                     account: stored_id("accounts.id", account)?,
                     zone,
                     slot,
+                    period: None,
                     text: arrears_text(s.months, s.principal, s.late_fee, zone.local_date(now)),
                 };
                 if enqueue_reminder(c, reminder, now)? {

@@ -34,6 +34,8 @@ pub struct Reminder<'a> {
     pub zone: TimeZoneName,
     /// The slot part of the dedupe key.
     pub slot: &'a str,
+    /// The month a `due` reminder is about: checked again, still unpaid, at sending.
+    pub period: Option<shebao_domain::period::Period>,
     pub text: String,
 }
 
@@ -45,6 +47,7 @@ fn reminder_job(r: Reminder<'_>, now: DateTime<Utc>) -> Result<NewJob, StoreErro
         campaign: r.campaign,
         account_id: r.account,
         person_id: Some(r.person),
+        period: r.period,
         time_zone: r.zone,
         text: r.text,
     };

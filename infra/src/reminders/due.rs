@@ -119,6 +119,22 @@ pub fn audience(
     Ok(Page::from_rows(out, limit, |r| r.person_id.to_string()))
 }
 
+/// Whether `person` still has `period` unpaid (`due`): a reminder queued for it is sent only
+/// then — not once the month is paid, or pending while a payment settles.
+pub fn still_due(
+    conn: &mut DbConnection,
+    person: Uuid,
+    period: Period,
+) -> Result<bool, StoreError> {
+    let n: i64 = contributions::table
+        .filter(contributions::person_id.eq(person.to_string()))
+        .filter(contributions::period.eq(period.to_string()))
+        .filter(contributions::status.eq(ContributionStatus::Due.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 pub const KIND: &str = "campaign.due";
 
 /// Enqueues the month's reminders (skipping accounts that turned `due` off); returns how many
@@ -154,6 +170,7 @@ pub fn enqueue_month(
                     account: r.account_id,
                     zone: r.time_zone,
                     slot: &slot,
+                    period: Some(r.period),
                     text: due_text(r.period, r.amount, r.due),
                 });
             let added = enqueue_reminders(c, reminders, now)?;

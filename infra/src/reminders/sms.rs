@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use shebao_domain::identity::PhoneNumber;
+use shebao_domain::period::Period;
 use shebao_domain::ports::{SmsError, SmsMessage, SmsSender};
 use shebao_domain::region::TimeZoneName;
 use shebao_domain::reminders::{daylight_send_time, next_morning, Campaign, DAILY_CAP};
@@ -44,6 +45,9 @@ pub struct ReminderPayload {
     /// The person the reminder is about (an arrears reminder checks they still owe).
     #[serde(default)]
     pub person_id: Option<Uuid>,
+    /// The month a `due` reminder is about (checked still unpaid at sending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
     /// The zone whose daylight the message waits for.
     pub time_zone: TimeZoneName,
     pub text: String,
@@ -313,6 +317,7 @@ struct Delivery {
     campaign: Option<Campaign>,
     account: Uuid,
     person: Option<Uuid>,
+    period: Option<Period>,
     zone: TimeZoneName,
     text: String,
 }
@@ -326,6 +331,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
             campaign: None,
             account: p.account_id,
             person: None,
+            period: None,
             zone: p.time_zone,
             text: p.text,
         });
@@ -337,6 +343,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
         campaign: Some(p.campaign),
         account: p.account_id,
         person: p.person_id,
+        period: p.period,
         zone: p.time_zone,
         text: p.text,
     })
@@ -368,6 +375,11 @@ fn before_sending(
                 if super::arrears::summary_of(conn, person, now)?.is_none() {
                     return Ok(Before::Skip("the arrears are paid"));
                 }
+            }
+        }
+        if let (Campaign::Due, Some(person), Some(period)) = (campaign, d.person, d.period) {
+            if !super::due::still_due(conn, person, period)? {
+                return Ok(Before::Skip("the month is paid, or being paid"));
             }
         }
     }

@@ -128,6 +128,7 @@ pub fn enqueue(
                     account: stored_id("accounts.id", account)?,
                     zone,
                     slot,
+                    period: None,
                     text: statement_text(f.total_months, f.year, f.year_months, f.balance),
                 };
                 if enqueue_reminder(c, reminder, now)? {

@@ -176,6 +176,7 @@ pub fn enqueue(
                         account: stored_id("accounts.id", &r.account_id)?,
                         zone: w.zone,
                         slot: &slot,
+                        period: None,
                         text: window_text(
                             w.phase,
                             w.year,

@@ -298,8 +298,11 @@ async fn the_due_campaign_texts_each_person_once_and_only_in_daylight() {
         1
     );
 
-    // January, fired at 22:00 Beijing time: the reminder waits for 08:00.
+    // January, fired at 22:00 Beijing time: the reminder waits for 08:00. Another person who
+    // pays in the night is not reminded in the morning.
     pop.month(owes, "2027-01", Pension, 100_000, Due);
+    let pays_at_night = pop.person(Flexible, true); // phone(4)
+    pop.month(pays_at_night, "2027-01", Pension, 100_000, Due);
     clock.set("2027-01-10T14:00:00Z".parse().unwrap());
     let night = NewJob::now(
         JobKind::parse(due::KIND).unwrap(),
@@ -318,11 +321,16 @@ async fn the_due_campaign_texts_each_person_once_and_only_in_daylight() {
         texts(&standin.base_url, &Population::phone(1)).await.len(),
         1
     );
+    pay_all(&mut pop.conn, pays_at_night);
     clock.set("2027-01-11T00:00:00Z".parse().unwrap());
-    assert_eq!(runner.run_once().await, 1);
+    // Both reminders run at 08:00: one is sent, the paid month's is dropped.
+    assert_eq!(runner.run_once().await, 2);
     let one = texts(&standin.base_url, &Population::phone(1)).await;
     assert_eq!(one.len(), 2);
     assert!(one[1].contains("2027年1月"), "{one:?}");
+    assert!(texts(&standin.base_url, &Population::phone(4))
+        .await
+        .is_empty());
     standin.stop().await;
 }
 
@@ -781,6 +789,7 @@ fn remind(
         account,
         zone: shebao_domain::region::TimeZoneName::parse(zone).unwrap(),
         slot,
+        period: None,
         text: format!("reminder {slot}"),
     };
     assert!(campaigns::enqueue_reminder(conn, r, now).unwrap());
