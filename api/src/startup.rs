@@ -143,26 +143,51 @@ fn payment_gateway(
             )
             .with_context(|| format!("writing {PAY_STANDIN_ENV}"))?;
             tracing::info!(url = %standin.base_url, "payment gateway stand-in started; pay an order with POST {}/control/orders/OUT_TRADE_NO/pay", standin.base_url);
-            let config = WechatPayConfig::new(
-                &standin.base_url,
-                &pay.mchid,
-                &pay.appid,
-                shebao_infra::payments::wechat_pay::WechatPayKeys {
-                    merchant_key_pem: keys.merchant_private_pem.expose_secret(),
-                    merchant_serial: &keys.merchant_serial,
-                    platform_public_key_pem: &keys.platform_public_pem,
-                    platform_serial: &keys.platform_serial,
-                    apiv3_key: secrecy::SecretString::from(keys.apiv3_key.expose().to_owned()),
-                },
-                clock,
-            )
-            .map_err(|e| anyhow::anyhow!("payment stand-in keys: {e}"))?;
+            let config =
+                standin_pay_config(&standin.base_url, &pay.mchid, &pay.appid, &keys, clock)?;
             (config, Some(standin))
         }
     };
     let gateway =
         WechatPayGateway::new(config).map_err(|e| anyhow::anyhow!("payment client: {e}"))?;
     Ok((Arc::new(gateway), standin))
+}
+
+/// The gateway client's settings for a stand-in at `base_url` holding `keys` (the demo's, a
+/// test's or a benchmark's).
+pub fn standin_pay_config(
+    base_url: &str,
+    mchid: &str,
+    appid: &str,
+    keys: &PayKeys,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<WechatPayConfig> {
+    WechatPayConfig::new(
+        base_url,
+        mchid,
+        appid,
+        shebao_infra::payments::wechat_pay::WechatPayKeys {
+            merchant_key_pem: keys.merchant_private_pem.expose_secret(),
+            merchant_serial: &keys.merchant_serial,
+            platform_public_key_pem: &keys.platform_public_pem,
+            platform_serial: &keys.platform_serial,
+            apiv3_key: secrecy::SecretString::from(keys.apiv3_key.expose().to_owned()),
+        },
+        clock,
+    )
+    .map_err(|e| anyhow::anyhow!("payment stand-in keys: {e}"))
+}
+
+/// The gateway client of the demo's merchant for a stand-in at `base_url` holding `keys`.
+pub fn standin_gateway(base_url: &str, keys: &PayKeys) -> anyhow::Result<WechatPayGateway> {
+    let config = standin_pay_config(
+        base_url,
+        shebao_infra::config::STANDIN_PAY_MCHID,
+        shebao_infra::config::STANDIN_PAY_APPID,
+        keys,
+        Arc::new(shebao_infra::clock::SystemClock),
+    )?;
+    WechatPayGateway::new(config).map_err(|e| anyhow::anyhow!("payment client: {e}"))
 }
 
 /// The file beside the keys where a serving process with the payment stand-in writes the

@@ -15,15 +15,12 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use shebao_domain::payments::PaymentStatus;
 use shebao_infra::clock::SystemClock;
 use shebao_infra::db::{Db, PoolOptions};
 use shebao_infra::payments::service::Payments;
 use shebao_infra::payments::store;
-use shebao_infra::payments::wechat_pay::WechatPayKeys;
-use shebao_infra::payments::{WechatPayConfig, WechatPayGateway};
 use shebao_standins::pay::{PayStandIn, PayStandInConfig, ServiceSettings};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shebao");
@@ -202,23 +199,7 @@ async fn payments_end_as_the_gateway_says_after_the_server_is_killed_again_and_a
     let port = free_port();
     let notify_url = format!("http://127.0.0.1:{port}/v1/payments/notifications/wechat");
     let db = Db::connect(&url, &PoolOptions::default()).unwrap();
-    let gateway = WechatPayGateway::new(
-        WechatPayConfig::new(
-            &standin.base_url,
-            shebao_infra::config::STANDIN_PAY_MCHID,
-            shebao_infra::config::STANDIN_PAY_APPID,
-            WechatPayKeys {
-                merchant_key_pem: keys.merchant_private_pem.expose_secret(),
-                merchant_serial: &keys.merchant_serial,
-                platform_public_key_pem: &keys.platform_public_pem,
-                platform_serial: &keys.platform_serial,
-                apiv3_key: secrecy::SecretString::from(keys.apiv3_key.expose().to_owned()),
-            },
-            Arc::new(SystemClock),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let gateway = shebao_api::startup::standin_gateway(&standin.base_url, &keys).unwrap();
     let payments = Payments::new(
         db.clone(),
         Arc::new(gateway),

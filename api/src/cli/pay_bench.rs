@@ -19,8 +19,6 @@ use shebao_infra::clock::SystemClock;
 use shebao_infra::db::{run_migrations, Db};
 use shebao_infra::payments::service::Payments;
 use shebao_infra::payments::store;
-use shebao_infra::payments::wechat_pay::WechatPayKeys;
-use shebao_infra::payments::{WechatPayConfig, WechatPayGateway};
 use shebao_infra::registry::regions;
 use shebao_security::gateway_crypto::{resource_nonce, PlatformSignature, SigningKey};
 use shebao_standins::pay::{PayStandIn, PayStandInConfig};
@@ -115,23 +113,7 @@ pub fn bench_payments(
         let mut config = PayStandInConfig::demo_with(keys.clone());
         config.notify_retry_delays = Vec::new();
         let standin = PayStandIn::start("127.0.0.1:0", config)?;
-        let gateway = WechatPayGateway::new(
-            WechatPayConfig::new(
-                &standin.base_url,
-                shebao_infra::config::STANDIN_PAY_MCHID,
-                shebao_infra::config::STANDIN_PAY_APPID,
-                WechatPayKeys {
-                    merchant_key_pem: keys.merchant_private_pem.expose_secret(),
-                    merchant_serial: &keys.merchant_serial,
-                    platform_public_key_pem: &keys.platform_public_pem,
-                    platform_serial: &keys.platform_serial,
-                    apiv3_key: secrecy::SecretString::from(keys.apiv3_key.expose().to_owned()),
-                },
-                Arc::new(SystemClock),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let gateway = crate::startup::standin_gateway(&standin.base_url, &keys)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let payments = Payments::new(
             db.clone(),

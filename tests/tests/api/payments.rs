@@ -3,19 +3,15 @@
 //! notifications (duplicated, forged, stale, never sent), failures, cancel, expiry, a late
 //! second payment refunded, reconciliation with every kind of difference, and the ledger.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
-use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{json, Value};
 use shebao_domain::money::Fen;
 use shebao_domain::payments::{AppOrder, OutTradeNo, PaymentGateway as _};
 use shebao_domain::staff::StaffRole;
-use shebao_infra::clock::SystemClock;
-use shebao_infra::payments::wechat_pay::WechatPayKeys;
-use shebao_infra::payments::{WechatPayConfig, WechatPayGateway};
+use shebao_infra::payments::WechatPayGateway;
 use shebao_standins::pay::{PayKeys, PayStandIn, PayStandInConfig, RunningPayStandIn};
 use shebao_tests::{assert_problem, spawn_app_with, TestApp, TestOptions};
 
@@ -765,21 +761,7 @@ fn other_standin(keys: PayKeys, offset: i64) -> RunningPayStandIn {
 }
 
 fn client_of(standin: &RunningPayStandIn, keys: &PayKeys) -> WechatPayGateway {
-    let config = WechatPayConfig::new(
-        &standin.base_url,
-        shebao_infra::config::STANDIN_PAY_MCHID,
-        shebao_infra::config::STANDIN_PAY_APPID,
-        WechatPayKeys {
-            merchant_key_pem: keys.merchant_private_pem.expose_secret(),
-            merchant_serial: &keys.merchant_serial,
-            platform_public_key_pem: &keys.platform_public_pem,
-            platform_serial: &keys.platform_serial,
-            apiv3_key: SecretString::from(keys.apiv3_key.expose().to_owned()),
-        },
-        Arc::new(SystemClock),
-    )
-    .unwrap();
-    WechatPayGateway::new(config).unwrap()
+    shebao_api::startup::standin_gateway(&standin.base_url, keys).unwrap()
 }
 
 #[tokio::test]
@@ -883,21 +865,7 @@ async fn a_late_second_payment_is_refunded_and_the_reconciliation_finds_every_di
 }
 
 fn client_for_url(url: &str, keys: &PayKeys) -> WechatPayGateway {
-    let config = WechatPayConfig::new(
-        url,
-        shebao_infra::config::STANDIN_PAY_MCHID,
-        shebao_infra::config::STANDIN_PAY_APPID,
-        WechatPayKeys {
-            merchant_key_pem: keys.merchant_private_pem.expose_secret(),
-            merchant_serial: &keys.merchant_serial,
-            platform_public_key_pem: &keys.platform_public_pem,
-            platform_serial: &keys.platform_serial,
-            apiv3_key: SecretString::from(keys.apiv3_key.expose().to_owned()),
-        },
-        Arc::new(SystemClock),
-    )
-    .unwrap();
-    WechatPayGateway::new(config).unwrap()
+    shebao_api::startup::standin_gateway(url, keys).unwrap()
 }
 
 #[tokio::test]
