@@ -66,6 +66,19 @@ pub fn due_date(period: Period, due_day: u8) -> NaiveDate {
         .min(last)
 }
 
+/// The newest month that is in arrears on `today` if still unpaid: a stored `due` month `p` is
+/// in arrears exactly when `p <= arrears_through(today, due_day)` (what [`ContributionStatus::on`]
+/// decides row by row, as one bound a database query can compare against). Due dates grow with
+/// the month, so the months past their due date are all those up to this one.
+pub fn arrears_through(today: NaiveDate, due_day: u8) -> Period {
+    let last_month = Period::containing(today).prev();
+    if today > due_date(last_month, due_day) {
+        last_month
+    } else {
+        last_month.prev()
+    }
+}
+
 /// Whole days a month is overdue on `today`: zero up to and including its due date. The days
 /// [`crate::contribution::late_fee`] charges for.
 pub fn days_overdue(period: Period, today: NaiveDate, due_day: u8) -> u32 {
@@ -96,6 +109,10 @@ pub struct InsuranceSummary {
     /// Distinct months in arrears, and what they owe (both sides).
     pub arrears_months: u32,
     pub arrears: Fen,
+    /// Distinct months with a row still due (not yet past its due date).
+    pub due_months: u32,
+    /// Distinct months with a row declared but not yet reconciled.
+    pub pending_months: u32,
     /// The longest run of months without a paid row between the first and the last paid month.
     pub longest_gap_months: u32,
 }
@@ -111,6 +128,8 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
         }
         let mut paid: BTreeMap<Period, ()> = BTreeMap::new();
         let mut arrears_months: BTreeMap<Period, ()> = BTreeMap::new();
+        let mut due_months: BTreeMap<Period, ()> = BTreeMap::new();
+        let mut pending_months: BTreeMap<Period, ()> = BTreeMap::new();
         let (mut employee_total, mut employer_total, mut arrears) = (0i64, 0i64, 0i64);
         for r in &mine {
             match r.status {
@@ -125,7 +144,12 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
                         .saturating_add(r.employee.0)
                         .saturating_add(r.employer.0);
                 }
-                ContributionStatus::Due | ContributionStatus::Pending => {}
+                ContributionStatus::Due => {
+                    due_months.insert(r.period, ());
+                }
+                ContributionStatus::Pending => {
+                    pending_months.insert(r.period, ());
+                }
             }
         }
         let first = mine.iter().map(|r| r.period).min();
@@ -148,6 +172,8 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
             employer_total: Fen(employer_total),
             arrears_months: u32::try_from(arrears_months.len()).unwrap_or(u32::MAX),
             arrears: Fen(arrears),
+            due_months: u32::try_from(due_months.len()).unwrap_or(u32::MAX),
+            pending_months: u32::try_from(pending_months.len()).unwrap_or(u32::MAX),
             longest_gap_months: longest_gap,
         });
     }
@@ -220,6 +246,45 @@ mod tests {
         assert_eq!(pension_months(&rows), 3);
         assert_eq!(years_of_months(422), 35.16);
         assert_eq!(years_of_months(180), 15.0);
+    }
+
+    #[test]
+    fn arrears_through_agrees_with_the_status_of_every_month() {
+        // Every day of two years (a leap February included), every due day a region may set
+        // (and 31, past the end of short months): the bound says arrears exactly when `on` does.
+        let mut today = NaiveDate::from_ymd_opt(2023, 12, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        while today <= end {
+            for due_day in [1u8, 10, 15, 28, 29, 30, 31] {
+                let bound = arrears_through(today, due_day);
+                let this = Period::containing(today);
+                for back in 0..4 {
+                    let p = this.add_months(-back).unwrap();
+                    let by_row = ContributionStatus::Due.on(p, today, due_day)
+                        == ContributionStatus::Arrears;
+                    assert_eq!(by_row, p <= bound, "{today} due day {due_day} month {p}");
+                }
+            }
+            today = today.succ_opt().unwrap();
+        }
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // October is due on 15 November: still due that day, in arrears the next.
+        assert_eq!(arrears_through(d("2026-11-15"), 15).to_string(), "2026-09");
+        assert_eq!(arrears_through(d("2026-11-16"), 15).to_string(), "2026-10");
+    }
+
+    #[test]
+    fn counts_due_and_pending_months() {
+        use ContributionStatus::*;
+        let rows = vec![
+            row("2024-08", InsuranceType::Pension, Due, 1000, 500),
+            row("2024-08", InsuranceType::Pension, Due, 600, 300),
+            row("2024-09", InsuranceType::Pension, Pending, 1000, 500),
+            row("2024-10", InsuranceType::Pension, Due, 1000, 500),
+        ];
+        let s = summarize(&rows);
+        assert_eq!((s[0].due_months, s[0].pending_months), (2, 1));
+        assert_eq!((s[0].months_paid, s[0].arrears_months), (0, 0));
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct InsuranceSummary {
     pub employer_total_fen: i64,
     pub arrears_months: u32,
     pub arrears_fen: i64,
+    /// Months with a row still due (its due date not yet passed): owed, not late.
+    pub due_months: u32,
+    /// Months with a row declared but not yet reconciled: never counted as paid.
+    pub pending_months: u32,
     pub longest_gap_months: u32,
 }
 

@@ -21,6 +21,8 @@ pub struct BoundPerson {
     pub person_id: Uuid,
     /// Their region's time zone: whose calendar says when a month falls due.
     pub time_zone: TimeZoneName,
+    /// The day of the next month by which their region wants a month paid.
+    pub due_day: u8,
 }
 
 /// The person's routes answer 401 like any person's, and 403 `binding_required` until an ID
@@ -46,11 +48,12 @@ impl FromRequest for BoundPerson {
         let person = Person::from_request(req, payload);
         Box::pin(async move {
             let person = person.await?;
-            let (person_id, time_zone) = person.person.ok_or(ErrorCode::BindingRequired)?;
+            let bound = person.person.ok_or(ErrorCode::BindingRequired)?;
             Ok(BoundPerson {
                 account_id: person.account_id,
-                person_id,
-                time_zone,
+                person_id: bound.id,
+                time_zone: bound.time_zone,
+                due_day: bound.due_day,
             })
         })
     }

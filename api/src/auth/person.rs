@@ -10,7 +10,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
-use shebao_domain::region::TimeZoneName;
 use shebao_infra::identity::sessions;
 use shebao_security::{opaque, PiiVault};
 use uuid::Uuid;
@@ -58,9 +57,9 @@ pub struct MfaClaims {
 pub struct Person {
     pub account_id: Uuid,
     pub session_id: Uuid,
-    /// The registered person the account is bound to as of this request, and the time zone
-    /// of their region.
-    pub person: Option<(Uuid, TimeZoneName)>,
+    /// The registered person the account is bound to as of this request, and their region's
+    /// calendar.
+    pub person: Option<shebao_infra::identity::sessions::SessionPerson>,
     pub step_up_until: Option<i64>,
 }
 

@@ -706,7 +706,8 @@ pub async fn create_application(
     person: Person,
     body: Json<RawApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let (person_id, time_zone) = person.person.ok_or(ErrorCode::BindingRequired)?;
+    let bound = person.person.ok_or(ErrorCode::BindingRequired)?;
+    let (person_id, time_zone) = (bound.id, bound.time_zone);
     let key = idempotency_key(req.headers())?;
     let kind = domain_kind(body.0.kind);
     if kind.needs_step_up() {

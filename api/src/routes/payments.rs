@@ -547,7 +547,8 @@ pub async fn create_payment(
     person: Person,
     body: Json<dto::PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (person_id, time_zone) = person.person.ok_or(ErrorCode::BindingRequired)?;
+    let bound = person.person.ok_or(ErrorCode::BindingRequired)?;
+    let (person_id, time_zone) = (bound.id, bound.time_zone);
     person.require_step_up(state.now().timestamp())?;
     let key = idempotency_key(req.headers())?;
     let b = body.0;

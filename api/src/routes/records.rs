@@ -132,9 +132,10 @@ pub async fn list_contributions(
     )?;
     let pid = me.person_id;
     let today = me.today(state.now());
+    let due_day = me.due_day;
     let page = state
         .db
-        .run(move |c| contributions::list(c, pid, &filter, after.as_ref(), limit, today))
+        .run(move |c| contributions::list(c, pid, due_day, &filter, after.as_ref(), limit, today))
         .await?;
     Ok(HttpResponse::Ok().json(dto::ContributionList {
         items: page.items.into_iter().map(item).collect(),
@@ -142,10 +143,14 @@ pub async fn list_contributions(
     }))
 }
 
-fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
-    let months = statement::pension_months(rows);
+fn summary_of(summary: Vec<statement::InsuranceSummary>) -> dto::ContributionSummary {
+    // Paid pension months as the pension rules count them: each month once.
+    let months = summary
+        .iter()
+        .find(|s| s.insurance == InsuranceType::Pension)
+        .map_or(0, |s| s.months_paid);
     dto::ContributionSummary {
-        items: statement::summarize(rows)
+        items: summary
             .into_iter()
             .map(|s| dto::InsuranceSummary {
                 insurance: wire_insurance(s.insurance),
@@ -156,6 +161,8 @@ fn summary_of(rows: &[statement::MonthRow]) -> dto::ContributionSummary {
                 employer_total_fen: s.employer_total.0,
                 arrears_months: s.arrears_months,
                 arrears_fen: s.arrears.0,
+                due_months: s.due_months,
+                pending_months: s.pending_months,
                 longest_gap_months: s.longest_gap_months,
             })
             .collect(),
@@ -176,12 +183,12 @@ pub async fn contribution_summary(
 ) -> Result<HttpResponse, ApiError> {
     let pid = me.person_id;
     let today = me.today(state.now());
-    let rows = state
+    let due_day = me.due_day;
+    let summary = state
         .db
-        .run(move |c| contributions::month_rows(c, pid, today))
+        .run(move |c| contributions::summary(c, pid, due_day, today))
         .await?;
-    let rows: Vec<statement::MonthRow> = rows.into_iter().map(|(r, _)| r).collect();
-    Ok(HttpResponse::Ok().json(summary_of(&rows)))
+    Ok(HttpResponse::Ok().json(summary_of(summary)))
 }
 
 /// A person's month rows with their bases, and the interest credited by year.
@@ -541,9 +548,11 @@ pub async fn staff_contributions(
                 return Ok(None);
             };
             audit::record(c, &entry, ts)?;
+            let due_day = contributions::due_day_of(c, id)?;
             Ok(Some(contributions::list(
                 c,
                 id,
+                due_day,
                 &filter,
                 after.as_ref(),
                 limit,

@@ -114,11 +114,20 @@ pub fn list_active(
     Ok(Page::from_rows(items, limit, |s| s.id.to_string()))
 }
 
+/// The person an account is bound to, with what their region decides about every request's
+/// dates: its time zone and the day of the month contributions fall due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPerson {
+    pub id: Uuid,
+    pub time_zone: TimeZoneName,
+    pub due_day: u8,
+}
+
 /// What an access token's session says about the request, read in one query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveSession {
-    /// The person the account is bound to, if any, and their region's time zone.
-    pub person: Option<(Uuid, TimeZoneName)>,
+    /// The person the account is bound to, if any, and their region's calendar.
+    pub person: Option<SessionPerson>,
     /// Whether the session was last noted more than a minute before `now` (see [`touch`]).
     pub stale: bool,
 }
@@ -132,7 +141,7 @@ pub fn authenticate(
     now: NaiveDateTime,
 ) -> Result<Option<LiveSession>, StoreError> {
     use crate::schema::{accounts, persons, regions};
-    type AuthRow = (String, NaiveDateTime, Option<(String, String)>);
+    type AuthRow = (String, NaiveDateTime, Option<(String, String, i32)>);
     let row: Option<AuthRow> = sessions::table
         .inner_join(accounts::table.left_join(persons::table.inner_join(regions::table)))
         .filter(sessions::id.eq(id.to_string()))
@@ -140,7 +149,12 @@ pub fn authenticate(
         .select((
             sessions::account_id,
             sessions::last_used_at,
-            (persons::id, regions::time_zone).nullable(),
+            (
+                persons::id,
+                regions::time_zone,
+                regions::contribution_due_day,
+            )
+                .nullable(),
         ))
         .first(conn)
         .optional()?;
@@ -151,10 +165,13 @@ pub fn authenticate(
         return Ok(None);
     }
     let person = match person {
-        Some((pid, tz)) => Some((
-            stored_id("persons.id", &pid)?,
-            stored("regions.time_zone", TimeZoneName::parse(&tz))?,
-        )),
+        Some((pid, tz, due_day)) => Some(SessionPerson {
+            id: stored_id("persons.id", &pid)?,
+            time_zone: stored("regions.time_zone", TimeZoneName::parse(&tz))?,
+            due_day: u8::try_from(due_day).map_err(|_| {
+                StoreError::Corrupt(format!("regions.contribution_due_day: {due_day}"))
+            })?,
+        }),
         None => None,
     };
     Ok(Some(LiveSession {

@@ -173,7 +173,7 @@ pub fn stored_status(status: &str) -> Result<ContributionStatus, StoreError> {
 
 /// The day of the next month by which a person's region wants a month paid (the default for an
 /// unknown person, who has no rows anyway).
-fn due_day_of(conn: &mut DbConnection, person_id: Uuid) -> Result<u8, StoreError> {
+pub fn due_day_of(conn: &mut DbConnection, person_id: Uuid) -> Result<u8, StoreError> {
     Ok(crate::registry::regions::rules_of_person(conn, person_id)?
         .unwrap_or_default()
         .contribution_due_day)
@@ -205,12 +205,91 @@ fn record_from(
     })
 }
 
+/// The list's one statement (a macro rather than a function: its type is diesel's, spelled by
+/// the compiler). [`list`] runs it; [`list_statement_postgres`] prints it for the bench.
+macro_rules! list_statement {
+    ($person:expr, $insurance_lo:expr, $insurance_hi:expr, $from:expr, $to:expr,
+     $after_period:expr, $after_insurance:expr, $after_key:expr, $limit:expr) => {{
+        let (after_period, after_insurance, after_key) =
+            ($after_period, $after_insurance, $after_key);
+        contributions::table
+            .left_join(employers::table)
+            .filter(contributions::person_id.eq($person))
+            .filter(contributions::insurance.between($insurance_lo, $insurance_hi))
+            .filter(contributions::period.between($from, $to))
+            // (period, insurance, employer key) < the cursor's, with its first column as a
+            // bound the index can seek to.
+            .filter(contributions::period.le(after_period.clone()))
+            .filter(
+                contributions::period
+                    .lt(after_period.clone())
+                    .or(contributions::period
+                        .eq(after_period.clone())
+                        .and(contributions::insurance.lt(after_insurance.clone())))
+                    .or(contributions::period
+                        .eq(after_period)
+                        .and(contributions::insurance.eq(after_insurance))
+                        .and(contributions::employer_key.lt(after_key))),
+            )
+            .select(ListRow::as_select())
+            .order((
+                contributions::period.desc(),
+                contributions::insurance.desc(),
+                contributions::employer_key.desc(),
+            ))
+            .limit($limit)
+    }};
+}
+
+/// The first page's statement as PostgreSQL receives it from [`list`] (`$1`… placeholders) and
+/// its parameters in order, for `person`: what the bench gives `pgbench -M prepared` so that
+/// the database's ceiling is measured on the very statement the endpoint runs.
+pub fn list_statement_postgres(person: Uuid, limit: usize) -> (String, Vec<String>) {
+    let q = list_statement!(
+        person.to_string(),
+        "0",
+        "~",
+        "0".to_owned(),
+        "~".to_owned(),
+        "~".to_owned(),
+        "~".to_owned(),
+        "~".to_owned(),
+        i64::try_from(limit + 1).unwrap_or(i64::MAX)
+    );
+    split_debug_query(&diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string())
+}
+
+/// The summary's statement for PostgreSQL and its parameters, as [`summary`] runs it.
+pub fn summary_statement_postgres(
+    person: Uuid,
+    due_day: u8,
+    today: NaiveDate,
+) -> (String, Vec<String>) {
+    let bound = shebao_domain::statement::arrears_through(today, due_day).to_string();
+    (summary_sql("$1", "$2"), vec![person.to_string(), bound])
+}
+
+/// `SELECT … -- binds: ["a", 51]` (diesel's `debug_query`) as the statement and its values.
+fn split_debug_query(text: &str) -> (String, Vec<String>) {
+    let (sql, binds) = text.split_once(" -- binds: ").unwrap_or((text, "[]"));
+    let params = binds
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(", ")
+        .filter(|b| !b.is_empty())
+        .map(|b| b.trim_matches('"').to_owned())
+        .collect();
+    (sql.to_owned(), params)
+}
+
 /// One person's contributions, newest month first, keyset-paginated, with their status on
-/// `today` (the person's local date: an unpaid month past its due date, by the region's due day,
-/// is in arrears).
+/// `today` (the person's local date: an unpaid month past its due date, by the region's
+/// `due_day`, is in arrears; see [`due_day_of`]). One statement.
 pub fn list(
     conn: &mut DbConnection,
     person_id: Uuid,
+    due_day: u8,
     filter: &ContributionFilter,
     after: Option<&ContributionCursor>,
     limit: usize,
@@ -219,14 +298,17 @@ pub fn list(
     // One statement shape whatever the filters (absent ones become bounds that hold for every
     // row, an absent cursor one that sorts after the last row), so that it is prepared once per
     // connection and PostgreSQL does not plan it again on every request. Periods are `YYYY-MM`
-    // and insurances lower-case words: "" sorts before and "~" after all of them. The order is
+    // and insurances lower-case words: "0" sorts before and "~" after all of them (not "": the
+    // bench runs this very statement in pgbench, whose variables cannot be empty). The order is
     // the unique index's (person, period, insurance, employer key), read backwards: the page
     // comes straight off the index, without a sort, whichever plan the database picks.
     let (insurance_lo, insurance_hi) = match filter.insurance {
         Some(i) => (i.as_str(), i.as_str()),
-        None => ("", "~"),
+        None => ("0", "~"),
     };
-    let from = filter.from.map_or_else(String::new, |p| p.to_string());
+    let from = filter
+        .from
+        .map_or_else(|| "0".to_owned(), |p| p.to_string());
     let to = filter.to.map_or_else(|| "~".to_owned(), |p| p.to_string());
     let (after_period, after_insurance, after_key) = match after {
         Some(c) => (
@@ -234,36 +316,22 @@ pub fn list(
             c.insurance.clone(),
             c.employer_key.clone(),
         ),
-        None => ("~".to_owned(), String::new(), String::new()),
+        // Past every row: the first alternative (period < "~") holds for all of them, and the
+        // other two never do.
+        None => ("~".to_owned(), "~".to_owned(), "~".to_owned()),
     };
-    let q = contributions::table
-        .left_join(employers::table)
-        .filter(contributions::person_id.eq(person_id.to_string()))
-        .filter(contributions::insurance.between(insurance_lo, insurance_hi))
-        .filter(contributions::period.between(from, to))
-        // (period, insurance, employer key) < the cursor's, with its first column as a bound
-        // the index can seek to.
-        .filter(contributions::period.le(after_period.clone()))
-        .filter(
-            contributions::period
-                .lt(after_period.clone())
-                .or(contributions::period
-                    .eq(after_period.clone())
-                    .and(contributions::insurance.lt(after_insurance.clone())))
-                .or(contributions::period
-                    .eq(after_period)
-                    .and(contributions::insurance.eq(after_insurance))
-                    .and(contributions::employer_key.lt(after_key))),
-        )
-        .select(ListRow::as_select())
-        .order((
-            contributions::period.desc(),
-            contributions::insurance.desc(),
-            contributions::employer_key.desc(),
-        ))
-        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+    let q = list_statement!(
+        person_id.to_string(),
+        insurance_lo,
+        insurance_hi,
+        from,
+        to,
+        after_period,
+        after_insurance,
+        after_key,
+        i64::try_from(limit + 1).unwrap_or(i64::MAX)
+    );
     let rows: Vec<ListRow> = q.load(conn)?;
-    let due_day = due_day_of(conn, person_id)?;
     let items = rows
         .into_iter()
         .map(|r| record_from(r, today, due_day))
@@ -309,4 +377,122 @@ pub fn month_rows(
             ))
         })
         .collect()
+}
+
+/// One insurance's line of [`summary`], as the database adds it up.
+#[derive(QueryableByName)]
+struct SummaryRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    insurance: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    months_paid: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    months_due: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    months_arrears: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    months_pending: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    first_period: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    last_period: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    employee_total: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    employer_total: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    arrears: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    longest_gap: i64,
+}
+
+/// The summary's statement, with the backend's placeholders (`$1`/`?` for the person, `$2`/`?`
+/// for the newest month in arrears if unpaid). One pass over the person's rows — on PostgreSQL
+/// off the covering index alone — with the same meaning as [`shebao_domain::statement::summarize`]:
+/// a stored `due` month up to the bound is in arrears; months are counted once however many
+/// employers paid them; the longest gap is between consecutive distinct paid months (a month's
+/// number is `year * 12 + month`).
+pub fn summary_sql(person: &str, bound: &str) -> String {
+    format!(
+        "WITH r AS ( \
+           SELECT insurance, period, employer_fen, employee_fen, \
+                  CASE WHEN status = 'due' AND period <= {bound} THEN 'arrears' ELSE status END AS st \
+           FROM contributions WHERE person_id = {person} \
+         ), paid AS ( \
+           SELECT DISTINCT insurance, \
+                  CAST(substr(period, 1, 4) AS INTEGER) * 12 + CAST(substr(period, 6, 2) AS INTEGER) AS m \
+           FROM r WHERE st = 'paid' \
+         ), gaps AS ( \
+           SELECT insurance, MAX(m - prev - 1) AS gap FROM ( \
+             SELECT insurance, m, LAG(m) OVER (PARTITION BY insurance ORDER BY m) AS prev FROM paid \
+           ) w GROUP BY insurance \
+         ) \
+         SELECT r.insurance AS insurance, \
+           COUNT(DISTINCT CASE WHEN st = 'paid' THEN period END) AS months_paid, \
+           COUNT(DISTINCT CASE WHEN st = 'due' THEN period END) AS months_due, \
+           COUNT(DISTINCT CASE WHEN st = 'arrears' THEN period END) AS months_arrears, \
+           COUNT(DISTINCT CASE WHEN st = 'pending' THEN period END) AS months_pending, \
+           MIN(period) AS first_period, MAX(period) AS last_period, \
+           CAST(COALESCE(SUM(CASE WHEN st = 'paid' THEN employee_fen END), 0) AS BIGINT) AS employee_total, \
+           CAST(COALESCE(SUM(CASE WHEN st = 'paid' THEN employer_fen END), 0) AS BIGINT) AS employer_total, \
+           CAST(COALESCE(SUM(CASE WHEN st = 'arrears' THEN employee_fen + employer_fen END), 0) AS BIGINT) AS arrears, \
+           CAST(COALESCE(MAX(gaps.gap), 0) AS BIGINT) AS longest_gap \
+         FROM r LEFT JOIN gaps ON gaps.insurance = r.insurance \
+         GROUP BY r.insurance"
+    )
+}
+
+/// A person's statement per insurance (in the order of `InsuranceType::ALL`, insurances without
+/// rows left out), added up by the database in one query rather than row by row here: what
+/// [`shebao_domain::statement::summarize`] gives over [`month_rows`], which the tests hold it to.
+pub fn summary(
+    conn: &mut DbConnection,
+    person_id: Uuid,
+    due_day: u8,
+    today: NaiveDate,
+) -> Result<Vec<shebao_domain::statement::InsuranceSummary>, StoreError> {
+    use diesel::sql_types::Text;
+    use shebao_domain::money::Fen;
+    let bound = shebao_domain::statement::arrears_through(today, due_day).to_string();
+    let person = person_id.to_string();
+    let rows: Vec<SummaryRow> = db_run!(conn,
+        postgres: |c| diesel::sql_query(summary_sql("$1", "$2"))
+            .bind::<Text, _>(&person)
+            .bind::<Text, _>(&bound)
+            .load(c),
+        sqlite: |c| diesel::sql_query(summary_sql("?1", "?2"))
+            .bind::<Text, _>(&person)
+            .bind::<Text, _>(&bound)
+            .load(c),
+    )?;
+    let count = |field: &str, n: i64| {
+        u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("summary {field}: {n}")))
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(shebao_domain::statement::InsuranceSummary {
+            insurance: stored(
+                "contributions.insurance",
+                InsuranceType::parse(&r.insurance),
+            )?,
+            months_paid: count("months_paid", r.months_paid)?,
+            first_period: Some(stored(
+                "contributions.period",
+                Period::parse(&r.first_period),
+            )?),
+            last_period: Some(stored(
+                "contributions.period",
+                Period::parse(&r.last_period),
+            )?),
+            employee_total: Fen(r.employee_total),
+            employer_total: Fen(r.employer_total),
+            arrears_months: count("arrears_months", r.months_arrears)?,
+            arrears: Fen(r.arrears),
+            due_months: count("due_months", r.months_due)?,
+            pending_months: count("pending_months", r.months_pending)?,
+            longest_gap_months: count("longest_gap", r.longest_gap)?,
+        });
+    }
+    out.sort_by_key(|s| InsuranceType::ALL.iter().position(|i| *i == s.insurance));
+    Ok(out)
 }

@@ -518,3 +518,115 @@ async fn staff_reads_need_a_reason_and_show_in_the_access_log() {
         .unwrap();
     assert_problem(res, 404, "not_found").await;
 }
+
+/// The summary the database adds up (`contributions::summary`) is the domain's `summarize` over
+/// the same rows, for every person of the demo and a person with every awkward case — two
+/// employers in a month, pending and due rows, gaps, months either side of the due date — on
+/// days around the due date.
+#[tokio::test]
+async fn the_summary_query_agrees_with_the_domain_row_by_row() {
+    use shebao_domain::contribution::ContributionAmounts;
+    use shebao_domain::insurance::InsuranceType;
+    use shebao_domain::money::Fen;
+    use shebao_domain::period::Period;
+    use shebao_infra::records::contributions::{self, ContributionStatus, NewContribution};
+    use shebao_infra::schema::{contributions as c, persons as p};
+
+    let app = demo().await;
+    // A new person (no rows yet) gets the awkward ones.
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let res = app
+        .post("/v1/staff/persons")
+        .bearer_auth(&admin)
+        .json(
+            &json!({"national_id": "11010519491231002X", "name": "赵敏", "region": "440300",
+            "card_number": "A44030000099", "medical_category": "employee",
+            "employment_status": "employed"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let fresh = created["id"].as_str().unwrap().to_owned();
+    let mut conn = app.db.connect();
+    let ids: Vec<String> = p::table.select(p::id).load(&mut conn).unwrap();
+    assert!(ids.len() >= 3, "the demo has persons");
+    let employers: Vec<String> = c::table
+        .filter(c::employer_id.is_not_null())
+        .select(c::employer_key)
+        .distinct()
+        .load(&mut conn)
+        .unwrap();
+    assert!(employers.len() >= 2, "the demo has two employers");
+    let person = uuid::Uuid::parse_str(&fresh).unwrap();
+    let month = |s: &str| Period::parse(s).unwrap();
+    let row =
+        |p: &str, i: InsuranceType, e: usize, s: ContributionStatus, fen: i64| NewContribution {
+            person_id: person,
+            employer_id: Some(uuid::Uuid::parse_str(&employers[e]).unwrap()),
+            period: month(p),
+            insurance: i,
+            declared_wage_fen: fen * 10,
+            amounts: ContributionAmounts {
+                base: Fen(fen * 10),
+                employer: Fen(fen * 2),
+                employee: Fen(fen),
+            },
+            status: s,
+            paid_at: None,
+        };
+    use ContributionStatus::{Due, Paid, Pending};
+    use InsuranceType::{Medical, Pension, Unemployment};
+    let rows = vec![
+        row("2025-01", Pension, 0, Paid, 800),
+        row("2025-01", Pension, 1, Paid, 300),
+        row("2025-02", Pension, 0, Paid, 800),
+        // 2025-03 … 2025-06 missing: a gap of four.
+        row("2025-07", Pension, 0, Paid, 800),
+        row("2025-08", Pension, 0, Due, 800),
+        row("2025-08", Pension, 1, Due, 300),
+        row("2025-09", Pension, 0, Pending, 800),
+        row("2026-09", Pension, 0, Due, 801),
+        row("2026-10", Pension, 0, Due, 802),
+        row("2026-10", Pension, 1, Paid, 303),
+        row("2026-11", Pension, 0, Due, 803),
+        row("2025-01", Medical, 0, Paid, 200),
+        row("2026-10", Medical, 0, Pending, 200),
+        row("2026-10", Unemployment, 0, Due, 50),
+    ];
+    let now = chrono::Utc::now().naive_utc();
+    contributions::insert_many(&mut conn, &rows, now).unwrap();
+
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let mut compared = 0;
+    for today in ["2026-11-15", "2026-11-16", "2026-12-31", "2027-01-01"] {
+        for id in &ids {
+            let pid = uuid::Uuid::parse_str(id).unwrap();
+            let by_rows: Vec<_> = contributions::month_rows(&mut conn, pid, day(today))
+                .unwrap()
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
+            let expected = shebao_domain::statement::summarize(&by_rows);
+            let due_day = contributions::due_day_of(&mut conn, pid).unwrap();
+            let got = contributions::summary(&mut conn, pid, due_day, day(today)).unwrap();
+            assert_eq!(got, expected, "person {id} on {today}");
+            compared += expected.len();
+        }
+    }
+    assert!(compared > 20, "the comparison saw rows ({compared})");
+    // The awkward person by hand, on 16 November 2026 (October is then in arrears).
+    let s = contributions::summary(&mut conn, person, 15, day("2026-11-16")).unwrap();
+    let pension = &s[0];
+    assert_eq!(pension.insurance, Pension);
+    assert_eq!(pension.months_paid, 4, "2025-01 (twice), 02, 07, 2026-10");
+    assert_eq!(pension.employee_total, Fen(800 + 300 + 800 + 800 + 303));
+    assert_eq!(pension.longest_gap_months, 14, "2025-07 to 2026-10");
+    assert_eq!(pension.arrears_months, 3, "2025-08, 2026-09, 2026-10");
+    assert_eq!(pension.arrears, Fen(3 * (800 + 300) + 3 * 801 + 3 * 802));
+    assert_eq!((pension.due_months, pension.pending_months), (1, 1));
+    assert_eq!(s[1].insurance, Medical);
+    assert_eq!(s[2].insurance, Unemployment);
+    assert_eq!(s[2].arrears_months, 1);
+}
