@@ -114,9 +114,6 @@ pub enum BenchCommand {
         #[arg(long)]
         out: String,
     },
-    /// Writes a contributions import file (JSON Lines) for the bulk-loader benchmark: work-injury
-    /// and maternity months (new keys beside the seeded history) of the first PERSONS employed
-    /// synthetic persons, MONTHS months each: 2 × PERSONS × MONTHS lines.
     /// The payment flows' throughput against an in-process gateway stand-in: ORDERS orders of
     /// flexible-employment persons' payables (synthetic persons), then a notification for each,
     /// DUPLICATES percent of both repeated. Writes payments into the database.
@@ -128,6 +125,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// Writes a contributions import file (JSON Lines) for the bulk-loader benchmark: work-injury
+    /// and maternity months (new keys beside the seeded history) of the first PERSONS employed
+    /// synthetic persons, MONTHS months each: 2 × PERSONS × MONTHS lines.
     ImportFile {
         #[arg(long)]
         persons: u64,
@@ -155,6 +155,17 @@ pub enum BenchCommand {
         campaign: String,
         #[arg(long)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Prints the statements `GET /v1/me/contributions` (first page) and
+    /// `GET /v1/me/contributions/summary` run for PERSON, as PostgreSQL receives them, each on a
+    /// line `list|summary <TAB> SQL` followed by a line `list|summary-params <TAB> values` (tab
+    /// separated): what the records bench hands `pgbench -M prepared` as the database's ceiling.
+    Statements {
+        #[arg(long)]
+        person: uuid::Uuid,
+        /// The list's page size (the endpoint's default is 50).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
     },
     /// Runs the SMS stand-in on LISTEN until SIGTERM (for `shebao worker` processes to send to).
     SmsStandin {
@@ -221,6 +232,7 @@ fn migrated(settings: &Settings) -> anyhow::Result<DbConnection> {
 fn bench(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Tokens { count, out } => synthetic::bench_tokens(count, &out),
+        BenchCommand::Statements { person, limit } => synthetic::bench_statements(person, limit),
         BenchCommand::Payments {
             orders,
             duplicates,

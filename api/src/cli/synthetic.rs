@@ -79,6 +79,31 @@ fn seed_history(
 }
 
 /// Writes access tokens of fresh sessions of synthetic persons, for load tests.
+/// `shebao bench statements`: the records endpoints' statements for one person, with the
+/// parameters the server would bind now (the person's local date and region's due day).
+pub fn bench_statements(person: uuid::Uuid, limit: usize) -> anyhow::Result<()> {
+    use shebao_infra::records::contributions;
+    let settings = shebao_infra::config::Settings::from_env(&super::env)?;
+    let mut conn = migrated(&settings)?;
+    let today = shebao_infra::registry::persons::local_today(&mut conn, person, SystemClock.now())?
+        .with_context(|| format!("no person {person}"))?;
+    let due_day = contributions::due_day_of(&mut conn, person)?;
+    for (name, (sql, params)) in [
+        (
+            "list",
+            contributions::list_statement_postgres(person, limit),
+        ),
+        (
+            "summary",
+            contributions::summary_statement_postgres(person, due_day, today),
+        ),
+    ] {
+        out(&format!("{name}\t{sql}"));
+        out(&format!("{name}-params\t{}", params.join("\t")));
+    }
+    Ok(())
+}
+
 pub fn bench_tokens(count: u64, path: &str) -> anyhow::Result<()> {
     use crate::auth::extract::ACCESS_TOKEN_USE;
     use crate::auth::person::{PersonClaims, APP_AUDIENCE};

@@ -1,0 +1,2 @@
+-- Nothing was done on SQLite (see up.sql).
+SELECT 1;
