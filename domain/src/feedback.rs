@@ -386,7 +386,14 @@ mod tests {
         assert_eq!(MessageBody::parse(written).unwrap().as_str(), written);
         assert_eq!(MessageBody::parse(" \n\t "), Err(ValueError::Empty));
         assert_eq!(MessageBody::parse(""), Err(ValueError::Empty));
-        for bad in ["a\rb", "a\r", "a\u{0}b", "\u{1b}[31m", "a\u{7f}", "a\u{85}b"] {
+        for bad in [
+            "a\rb",
+            "a\r",
+            "a\u{0}b",
+            "\u{1b}[31m",
+            "a\u{7f}",
+            "a\u{85}b",
+        ] {
             assert_eq!(
                 MessageBody::parse(bad),
                 Err(ValueError::ControlCharacter),
@@ -446,10 +453,7 @@ mod tests {
         assert_eq!(InstitutionCode::parse(""), Err(ValueError::Empty));
         for bad in ["h4403", "H-1", "Ｈ1", "H 1"] {
             assert!(
-                matches!(
-                    InstitutionCode::parse(bad),
-                    Err(ValueError::Format { .. })
-                ),
+                matches!(InstitutionCode::parse(bad), Err(ValueError::Format { .. })),
                 "{bad}"
             );
         }

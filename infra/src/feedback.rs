@@ -129,7 +129,10 @@ fn thread(row: ThreadRow, zone: String) -> Result<Thread, StoreError> {
         kind: stored("feedback_threads.kind", FeedbackKind::parse(&row.kind))?,
         subject: row.subject,
         related: Related::from_columns(row.related_kind.as_deref(), row.related_id.as_deref())?,
-        status: stored("feedback_threads.status", FeedbackStatus::parse(&row.status))?,
+        status: stored(
+            "feedback_threads.status",
+            FeedbackStatus::parse(&row.status),
+        )?,
         request_hash: row.request_hash,
         waiting_since: row.waiting_since,
         answered_at: row.answered_at,
