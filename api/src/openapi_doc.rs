@@ -96,6 +96,16 @@ use crate::routes;
         routes::applications::put_assistance_thresholds,
         routes::applications::list_assisted,
         routes::applications::confirm_assisted,
+        // Feedback and complaints (issue 18).
+        routes::feedback::create_feedback,
+        routes::feedback::list_feedback,
+        routes::feedback::get_feedback,
+        routes::feedback::add_message,
+        routes::feedback::rate,
+        routes::feedback::staff_queue,
+        routes::feedback::staff_get,
+        routes::feedback::staff_reply,
+        routes::feedback::staff_close,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -106,6 +116,7 @@ use crate::routes;
         (name = "records", description = "The person's records: contributions, accounts, benefits, who looked at them"),
         (name = "payments", description = "Paying premiums: what is owed, payees, orders through the payment gateway and its notifications"),
         (name = "applications", description = "Applications (业务办理) with a timeline: unemployment benefit, retirement, transfer between regions, medical filing elsewhere; the staff review them and the decision changes the records"),
+        (name = "feedback", description = "Feedback and complaints (监督投诉): the person's threads with the agency; the staff's queue (overdue after five working days), replies and closing"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
     )
 )]

@@ -164,6 +164,7 @@ fn the_readme_quotes_every_example_verbatim() {
         names,
         [
             "applications.sh",
+            "feedback.sh",
             "import.sh",
             "pay.sh",
             "phone.sh",
@@ -201,6 +202,7 @@ fn every_readme_example_is_a_script_a_test_runs() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let scripts: Vec<String> = [
         "applications.sh",
+        "feedback.sh",
         "import.sh",
         "pay.sh",
         "phone.sh",
@@ -224,7 +226,7 @@ fn every_readme_example_is_a_script_a_test_runs() {
         blocks += 1;
         rest = &body[end + 3..];
     }
-    assert_eq!(blocks, 11);
+    assert_eq!(blocks, 12);
 }
 
 fn unindented(text: &str) -> String {
@@ -360,4 +362,56 @@ fn the_applications_walk_through_approves_unemployment_benefit() {
         "{out}"
     );
     assert!(!out.contains("a long caseworker password"), "{out}");
+}
+
+#[test]
+#[ignore = "needs curl, jq and python3 like the walk-throughs; .ci/run runs it with --ignored"]
+fn the_feedback_walk_through_answers_a_complaint() {
+    let demo = Demo::start();
+    let out = demo.run(&["feedback.sh"], "a long caseworker password\n");
+    assert!(
+        out.contains("staff account complaints (caseworker, region 440300) created"),
+        "{out}"
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 8, "{out}");
+    assert_eq!(lines[2]["name"], "陈静", "{out}");
+    let thread = &lines[3];
+    assert_eq!(thread["kind"], "complaint", "{out}");
+    assert_eq!(thread["status"], "open", "{out}");
+    assert_eq!(thread["subject"], "窗口办理等候时间过长", "{out}");
+    assert_eq!(thread["authors"], serde_json::json!(["person"]), "{out}");
+    let queue = lines[4]["queue"].as_array().unwrap();
+    assert_eq!(queue.len(), 1, "{out}");
+    assert_eq!(queue[0]["overdue"], false, "{out}");
+    assert_eq!(lines[5]["status"], "answered", "{out}");
+    let seen = &lines[6];
+    assert_eq!(seen["status"], "answered", "{out}");
+    assert_eq!(seen["answered"], true, "{out}");
+    let messages = seen["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{out}");
+    assert_eq!(messages[0]["author"], "person", "{out}");
+    // Stored as written: the line break comes back.
+    assert!(
+        messages[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("小时。\n希望"),
+        "{out}"
+    );
+    assert_eq!(messages[1]["author"], "caseworker", "{out}");
+    assert!(
+        messages[1]["body"]
+            .as_str()
+            .unwrap()
+            .contains("增开两个窗口"),
+        "{out}"
+    );
+    assert_eq!(lines[7]["stars"], 5, "{out}");
+    assert_eq!(lines[7]["status"], "answered", "{out}");
+    assert!(!out.contains("a long caseworker password"), "{out}");
+    assert!(
+        !out.contains("complaints\""),
+        "no staff name in an answer: {out}"
+    );
 }

@@ -86,6 +86,7 @@ pub mod contribution;
 pub mod employer;
 pub mod error;
 pub mod estimate;
+pub mod feedback;
 pub mod identity;
 pub mod insurance;
 pub mod jobs;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod feedback;
 pub mod identity;
 pub mod jobs;
 mod outbound;

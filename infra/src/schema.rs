@@ -691,3 +691,44 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_delegates,
     persons,
 );
+
+// Feedback and complaints (issue 18).
+diesel::table! {
+    feedback_threads (id) {
+        id -> Text,
+        person_id -> Text,
+        region_code -> Text,
+        kind -> Text,
+        subject -> Text,
+        related_kind -> Nullable<Text>,
+        related_id -> Nullable<Text>,
+        status -> Text,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        waiting_since -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        last_reply_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        rating_stars -> Nullable<Integer>,
+        rating_comment -> Nullable<Text>,
+        rated_at -> Nullable<Timestamp>,
+        activity_key -> Text,
+        queue_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback_messages (id) {
+        id -> Text,
+        thread_id -> Text,
+        author_role -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(feedback_messages -> feedback_threads (thread_id));
+diesel::joinable!(feedback_threads -> regions (region_code));
+diesel::allow_tables_to_appear_in_same_query!(feedback_threads, feedback_messages, regions);

@@ -5,6 +5,7 @@
 
 pub mod applications;
 pub mod document;
+pub mod feedback;
 pub mod identity;
 pub mod imports;
 pub mod jobs;

@@ -206,6 +206,19 @@ catalogue! {
         ("所在地区尚无缴费参数，无法测算。",
          "The region has no contribution parameters; no estimate can be made.");
 
+    // Feedback and complaints (issue 18).
+    FeedbackClosed = 409, "feedback_closed", title::CONFLICT,
+        ("该留言已关闭，不能再回复或关闭。",
+         "This thread is closed: it takes no more messages and cannot be closed again.");
+    FeedbackNotAnswered = 409, "feedback_not_answered", title::CONFLICT,
+        ("尚无可评价的答复（或追问尚待答复），请在答复后评价。",
+         "There is no answer to rate yet (or a follow-up waits for one); rate it once the agency has answered.");
+    FeedbackAlreadyRated = 409, "feedback_already_rated", title::CONFLICT,
+        ("该留言已评价，每条留言只能评价一次。", "This thread is rated already; a thread is rated once.");
+    /// `{what}`: the kind of record named, in the request's language.
+    RelatedNotFound = 422, "related_not_found", title::UNPROCESSABLE,
+        ("关联的{what}不存在或不属于您。", "The related {what} does not exist or is not yours.");
+
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,
         ("短信服务暂时不可用，请稍后重试。", "The SMS service is unavailable right now; try again shortly.");

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod employers;
 pub mod estimate;
 pub mod fallback;
+pub mod feedback;
 pub mod health;
 pub mod imports;
 pub mod jobs;
@@ -98,5 +99,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(applications::assistance_eligibility)
         .service(applications::put_assistance_thresholds)
         .service(applications::list_assisted)
-        .service(applications::confirm_assisted);
+        .service(applications::confirm_assisted)
+        // Feedback and complaints (issue 18).
+        .service(feedback::create_feedback)
+        .service(feedback::list_feedback)
+        .service(feedback::get_feedback)
+        .service(feedback::add_message)
+        .service(feedback::rate)
+        .service(feedback::staff_queue)
+        .service(feedback::staff_get)
+        .service(feedback::staff_reply)
+        .service(feedback::staff_close);
 }

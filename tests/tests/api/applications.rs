@@ -13,13 +13,13 @@ use shebao_infra::registry::staff;
 use shebao_tests::{assert_problem, spawn_app_with, TestApp, TestOptions, STAFF_PASSWORD};
 
 /// 张伟: Shenzhen (440300), employed since 2014-01: over ten years of unemployment insurance.
-const ZHANG: (&str, &str, &str) = ("440300198603120277", "张伟", "A44030000001");
+pub(crate) const ZHANG: (&str, &str, &str) = ("440300198603120277", "张伟", "A44030000001");
 /// 李娜: Shenzhen too.
-const LI: (&str, &str, &str) = ("440300199007010420", "李娜", "A44030000002");
+pub(crate) const LI: (&str, &str, &str) = ("440300199007010420", "李娜", "A44030000002");
 /// 周杰: Beijing (110000), a man born 1969-08-08.
-const ZHOU: (&str, &str, &str) = ("110000196908080091", "周杰", "A11000000009");
+pub(crate) const ZHOU: (&str, &str, &str) = ("110000196908080091", "周杰", "A11000000009");
 
-async fn demo() -> TestApp {
+pub(crate) async fn demo() -> TestApp {
     spawn_app_with(TestOptions {
         demo_seed: true,
         env: vec![("SHEBAO_ACCESS_TOKEN_TTL_SECS", "3600".into())],
@@ -29,7 +29,7 @@ async fn demo() -> TestApp {
 }
 
 /// Registers `phone`, binds `who`; returns (plain token, stepped-up token).
-async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
+pub(crate) async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
     let pair = app.register(phone).await;
     let token = pair["access_token"].as_str().unwrap().to_owned();
     let stepped = app.step_up(&token, phone).await;
@@ -45,7 +45,12 @@ async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, 
 }
 
 /// A staff account of `role` serving `region` (as `create-staff --region`), signed in.
-async fn staff_in(app: &TestApp, name: &str, role: StaffRole, region: Option<&str>) -> String {
+pub(crate) async fn staff_in(
+    app: &TestApp,
+    name: &str,
+    role: StaffRole,
+    region: Option<&str>,
+) -> String {
     let id = app.create_staff(name, role).await;
     if let Some(region) = region {
         let mut conn = DbConnection::open(&app.db.url).unwrap();
@@ -74,7 +79,13 @@ async fn apply(
         .unwrap()
 }
 
-async fn applied(app: &TestApp, token: &str, key: &str, kind: &str, data: Value) -> Value {
+pub(crate) async fn applied(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    kind: &str,
+    data: Value,
+) -> Value {
     let res = apply(app, token, key, kind, data).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
@@ -109,7 +120,7 @@ fn statuses(app: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn unemployment() -> Value {
+pub(crate) fn unemployment() -> Value {
     json!({"reason": "contract_ended", "last_day": "2026-10-31"})
 }
 

@@ -5,6 +5,7 @@ mod applications;
 mod demo;
 mod errors;
 mod estimate;
+mod feedback;
 mod identity;
 mod identity_limits;
 mod imports;

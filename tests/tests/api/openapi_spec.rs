@@ -128,6 +128,11 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/staff/reconciliations",
         "/v1/me/notification-preferences",
         "/v1/staff/campaigns/{kind}:run",
+        // Feedback (issue 18): a thread, the person's follow-up, the agency's answer, a rating.
+        "/v1/me/feedback",
+        "/v1/me/feedback/{id}/messages",
+        "/v1/staff/feedback/{id}/messages",
+        "/v1/me/feedback/{id}/rating",
     ];
     for (_, path, _, _) in &examples {
         assert!(
@@ -142,12 +147,14 @@ async fn every_request_example_of_the_spec_is_accepted() {
     let mut person: Option<(String, String)> = None; // (access token, phone)
     let mut stepped_up: Option<String> = None;
     let mut sent = 0;
+    let mut thread: Option<String> = None; // the feedback thread the example created
     for step in order {
         for (method, path, media, example) in examples.iter().filter(|e| e.1 == step) {
             let url = path
                 .replace("{code}", "440300")
                 .replace("{year}", "2025")
-                .replace("{kind}", "due");
+                .replace("{kind}", "due")
+                .replace("{id}", thread.as_deref().unwrap_or("{id}"));
             let mut body = example.clone();
             let phone = body["phone"].as_str().map(str::to_owned);
             if path == "/v1/auth/sms-codes" {
@@ -224,6 +231,10 @@ async fn every_request_example_of_the_spec_is_accepted() {
             if path.ends_with(":import") {
                 let result: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(result["rejected_total"], 0, "{path} ({media}): {text}");
+            }
+            if path == "/v1/me/feedback" {
+                let created: Value = serde_json::from_str(&text).unwrap();
+                thread = created["id"].as_str().map(str::to_owned);
             }
             if path == "/v1/auth/register" {
                 let pair: Value = serde_json::from_str(&text).unwrap();

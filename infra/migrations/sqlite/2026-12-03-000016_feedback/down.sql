@@ -1,0 +1,2 @@
+DROP TABLE feedback_messages;
+DROP TABLE feedback_threads;
