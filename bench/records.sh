@@ -318,8 +318,10 @@ profile() {
     sleep 2
     perf record -q -e cpu-clock -F 997 -p "$SERVER_PID" -o "$STATE/perf-$name.data" -- sleep 10 2>/dev/null || true
     wait "$wrk_pid" || true
-    perf report -i "$STATE/perf-$name.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
-        grep -E '^ +[0-9.]+%' | head -25 | tee "$STATE/profile-$name.txt"
+    perf report -i "$STATE/perf-$name.data" --stdio --no-children --sort dso,symbol >"$STATE/perf-$name.txt" 2>/dev/null || true
+    # The 25 heaviest functions (perf pads its lines with spaces and dashes).
+    awk '/^ +[0-9.]+%/ && n < 25 { sub(/[ -]+$/, ""); print substr($0, 1, 160); n++ }' "$STATE/perf-$name.txt" |
+        tee "$STATE/profile-$name.txt"
 }
 profile list /v1/me/contributions
 profile summary /v1/me/contributions/summary

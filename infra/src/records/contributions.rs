@@ -265,8 +265,11 @@ pub fn summary_statement_postgres(
     due_day: u8,
     today: NaiveDate,
 ) -> (String, Vec<String>) {
-    let bound = shebao_domain::statement::arrears_through(today, due_day).to_string();
-    (summary_sql("$1", "$2"), vec![person.to_string(), bound])
+    let q = SummaryQuery {
+        person: person.to_string(),
+        bound: shebao_domain::statement::arrears_through(today, due_day).to_string(),
+    };
+    split_debug_query(&diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string())
 }
 
 /// `SELECT … -- binds: ["a", 51]` (diesel's `debug_query`) as the statement and its values.
@@ -406,13 +409,13 @@ struct SummaryRow {
     longest_gap: i64,
 }
 
-/// The summary's statement, with the backend's placeholders (`$1`/`?` for the person, `$2`/`?`
-/// for the newest month in arrears if unpaid). One pass over the person's rows — on PostgreSQL
+/// The summary's statement, with `person` and `bound` in place of its parameters (the person, and
+/// the newest month in arrears if unpaid). One pass over the person's rows — on PostgreSQL
 /// off the covering index alone — with the same meaning as [`shebao_domain::statement::summarize`]:
 /// a stored `due` month up to the bound is in arrears; months are counted once however many
 /// employers paid them; the longest gap is between consecutive distinct paid months (a month's
 /// number is `year * 12 + month`).
-pub fn summary_sql(person: &str, bound: &str) -> String {
+fn summary_sql(person: &str, bound: &str) -> String {
     format!(
         "WITH r AS ( \
            SELECT insurance, period, employer_fen, employee_fen, \
@@ -442,6 +445,48 @@ pub fn summary_sql(person: &str, bound: &str) -> String {
     )
 }
 
+/// [`summary_sql`] cut at its two parameters (the bound comes first in the text).
+static SUMMARY_PARTS: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
+    let text = summary_sql("\u{1}", "\u{2}");
+    let (head, rest) = text.split_once('\u{2}').unwrap_or((&text, ""));
+    let (middle, tail) = rest.split_once('\u{1}').unwrap_or((rest, ""));
+    [head.to_owned(), middle.to_owned(), tail.to_owned()]
+});
+
+/// The summary as a statement diesel keeps prepared on each connection: its own type (a static
+/// query id) and nothing marking it unsafe to cache, unlike `sql_query`, which PostgreSQL would
+/// plan afresh on every request (a millisecond, more than running it).
+#[derive(diesel::query_builder::QueryId)]
+struct SummaryQuery {
+    person: String,
+    bound: String,
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for SummaryQuery
+where
+    DB: diesel::backend::Backend,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        let [head, middle, tail] = &*SUMMARY_PARTS;
+        out.push_sql(head);
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.bound)?;
+        out.push_sql(middle);
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.person)?;
+        out.push_sql(tail);
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for SummaryQuery {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<C> RunQueryDsl<C> for SummaryQuery {}
+
 /// A person's statement per insurance (in the order of `InsuranceType::ALL`, insurances without
 /// rows left out), added up by the database in one query rather than row by row here: what
 /// [`shebao_domain::statement::summarize`] gives over [`month_rows`], which the tests hold it to.
@@ -451,20 +496,13 @@ pub fn summary(
     due_day: u8,
     today: NaiveDate,
 ) -> Result<Vec<shebao_domain::statement::InsuranceSummary>, StoreError> {
-    use diesel::sql_types::Text;
     use shebao_domain::money::Fen;
     let bound = shebao_domain::statement::arrears_through(today, due_day).to_string();
-    let person = person_id.to_string();
-    let rows: Vec<SummaryRow> = db_run!(conn,
-        postgres: |c| diesel::sql_query(summary_sql("$1", "$2"))
-            .bind::<Text, _>(&person)
-            .bind::<Text, _>(&bound)
-            .load(c),
-        sqlite: |c| diesel::sql_query(summary_sql("?1", "?2"))
-            .bind::<Text, _>(&person)
-            .bind::<Text, _>(&bound)
-            .load(c),
-    )?;
+    let q = SummaryQuery {
+        person: person_id.to_string(),
+        bound,
+    };
+    let rows: Vec<SummaryRow> = db_run!(conn, |c| q.load(c))?;
     let count = |field: &str, n: i64| {
         u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("summary {field}: {n}")))
     };
