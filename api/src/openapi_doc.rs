@@ -96,6 +96,14 @@ use crate::routes;
         routes::applications::put_assistance_thresholds,
         routes::applications::list_assisted,
         routes::applications::confirm_assisted,
+        // Notices (issue 18).
+        routes::notices::create,
+        routes::notices::list,
+        routes::notices::get,
+        routes::notices::audience_size,
+        routes::notices::send_sms,
+        routes::notices::list_mine,
+        routes::notices::mark_read,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -107,6 +115,7 @@ use crate::routes;
         (name = "payments", description = "Paying premiums: what is owed, payees, orders through the payment gateway and its notifications"),
         (name = "applications", description = "Applications (业务办理) with a timeline: unemployment benefit, retirement, transfer between regions, medical filing elsewhere; the staff review them and the decision changes the records"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
+        (name = "notices", description = "Personalised notices (policy, jobs, training, services): the staff publish them with an audience rule, count the audience and send them by SMS; the person reads those meant for them"),
     )
 )]
 pub struct ApiDoc;

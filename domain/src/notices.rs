@@ -440,7 +440,9 @@ impl AudienceRule {
             && self.gender.is_none_or(|g| g == p.gender)
             && (self.employment_status.is_empty()
                 || self.employment_status.contains(&p.employment_status))
-            && self.medical_category.is_none_or(|m| m == p.medical_category)
+            && self
+                .medical_category
+                .is_none_or(|m| m == p.medical_category)
             && self.has_arrears.is_none_or(|a| a == p.has_arrears)
             && (self.receives.is_empty() || self.receives.iter().any(|b| p.receives.contains(b)))
     }
@@ -452,7 +454,10 @@ impl AudienceRule {
     pub fn birth_bounds(&self, today: NaiveDate) -> BirthBounds {
         BirthBounds {
             // age 0 is every age: no bound.
-            born_on_or_before: self.age_min.filter(|a| *a > 0).map(|a| latest_birth(a, today)),
+            born_on_or_before: self
+                .age_min
+                .filter(|a| *a > 0)
+                .map(|a| latest_birth(a, today)),
             born_after: self.age_max.map(|a| latest_birth(a + 1, today)),
         }
     }
@@ -607,8 +612,8 @@ pub fn award_running(starts: Period, months: Option<u32>, today: NaiveDate) -> b
 pub fn sms_text(kind: NoticeKind, title: &NoticeTitle) -> String {
     let lead = format!("【掌上社保】{}通知：", kind.name_zh());
     let tail = "。详情请在掌上社保查看。";
-    let room = crate::reminders::ONE_SEGMENT
-        .saturating_sub(lead.chars().count() + tail.chars().count());
+    let room =
+        crate::reminders::ONE_SEGMENT.saturating_sub(lead.chars().count() + tail.chars().count());
     let title = title.as_str();
     let shown: String = if title.chars().count() <= room {
         title.to_owned()
@@ -739,7 +744,10 @@ mod tests {
         );
         check(
             AudienceParts {
-                employment_status: Some(vec![EmploymentStatus::Employed, EmploymentStatus::Retired]),
+                employment_status: Some(vec![
+                    EmploymentStatus::Employed,
+                    EmploymentStatus::Retired,
+                ]),
                 ..Default::default()
             },
             false,
@@ -974,7 +982,12 @@ mod tests {
         assert!(!month_in_arrears(Due, nov, d(2026, 12, 15), 15));
         assert!(month_in_arrears(Due, nov, d(2026, 12, 16), 15));
         assert!(month_in_arrears(Due, nov, d(2026, 12, 3), 2));
-        assert!(!month_in_arrears(Due, Period::parse("2026-12").unwrap(), d(2026, 12, 31), 1));
+        assert!(!month_in_arrears(
+            Due,
+            Period::parse("2026-12").unwrap(),
+            d(2026, 12, 31),
+            1
+        ));
     }
 
     #[test]
@@ -1014,20 +1027,32 @@ mod tests {
         assert_eq!(s.publish_at, now);
         assert_eq!(s.status(now), NoticeStatus::Published);
         assert_eq!(s.status(at("2026-12-31T16:00:00Z")), NoticeStatus::Expired);
-        let later = Schedule::new(Some(at("2026-12-10T00:00:00Z")), at("2026-12-20T00:00:00Z"), now)
-            .unwrap();
+        let later = Schedule::new(
+            Some(at("2026-12-10T00:00:00Z")),
+            at("2026-12-20T00:00:00Z"),
+            now,
+        )
+        .unwrap();
         assert_eq!(later.status(now), NoticeStatus::Scheduled);
         assert!(!later.is_live(now));
         assert!(later.is_live(at("2026-12-10T00:00:00Z")));
         assert!(!later.is_live(at("2026-12-20T00:00:00Z")));
         assert_eq!(
-            Schedule::new(Some(at("2026-12-10T00:00:00Z")), at("2026-12-10T00:00:00Z"), now)
-                .unwrap_err()
-                .0,
+            Schedule::new(
+                Some(at("2026-12-10T00:00:00Z")),
+                at("2026-12-10T00:00:00Z"),
+                now
+            )
+            .unwrap_err()
+            .0,
             "expire_at"
         );
-        assert!(Schedule::new(Some(at("2026-11-01T00:00:00Z")), at("2026-12-01T00:00:00Z"), now)
-            .is_err());
+        assert!(Schedule::new(
+            Some(at("2026-11-01T00:00:00Z")),
+            at("2026-12-01T00:00:00Z"),
+            now
+        )
+        .is_err());
         assert!(Schedule::new(None, at("2028-01-01T00:00:00Z"), now).is_err());
     }
 
@@ -1047,13 +1072,18 @@ mod tests {
             "第一行\n第二行"
         );
         assert_eq!(NoticeBody::parse("a\tb"), Err(ValueError::ControlCharacter));
-        assert_eq!(NoticeBody::parse("a\u{0}b"), Err(ValueError::ControlCharacter));
+        assert_eq!(
+            NoticeBody::parse("a\u{0}b"),
+            Err(ValueError::ControlCharacter)
+        );
         assert_eq!(
             NoticeBody::parse(&"字".repeat(4001)),
             Err(ValueError::TooLong { max: 4000 })
         );
         assert_eq!(
-            NoticeLink::parse("HTTPS://HRSS.sz.gov.cn/zph").unwrap().as_str(),
+            NoticeLink::parse("HTTPS://HRSS.sz.gov.cn/zph")
+                .unwrap()
+                .as_str(),
             "https://hrss.sz.gov.cn/zph"
         );
         for bad in [
@@ -1087,7 +1117,11 @@ mod tests {
         );
         let long = NoticeTitle::parse(&"长".repeat(100)).unwrap();
         let text = sms_text(NoticeKind::Policy, &long);
-        assert_eq!(text.chars().count(), crate::reminders::ONE_SEGMENT, "{text}");
+        assert_eq!(
+            text.chars().count(),
+            crate::reminders::ONE_SEGMENT,
+            "{text}"
+        );
         assert!(text.contains('…'));
         assert!(text.ends_with("。详情请在掌上社保查看。"));
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod identity;
 pub mod jobs;
+pub mod notices;
 mod outbound;
 pub mod payments;
 pub mod records;

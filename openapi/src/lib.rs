@@ -8,6 +8,7 @@ pub mod document;
 pub mod identity;
 pub mod imports;
 pub mod jobs;
+pub mod notices;
 pub mod ops;
 pub mod payments;
 pub mod problem;

@@ -206,6 +206,10 @@ catalogue! {
         ("所在地区尚无缴费参数，无法测算。",
          "The region has no contribution parameters; no estimate can be made.");
 
+    // Notices (issue 18).
+    NoticeExpired = 409, "notice_expired", title::CONFLICT,
+        ("该通知已过期，不能再发送。", "The notice has expired; it can no longer be sent.");
+
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,
         ("短信服务暂时不可用，请稍后重试。", "The SMS service is unavailable right now; try again shortly.");

@@ -1139,7 +1139,10 @@ pub async fn add_document(
 // The staff's routes
 
 /// The region a staff member is limited to: a caseworker's own, if they have one.
-async fn staff_scope(state: &AppState, staff: &Staff) -> Result<Option<String>, ApiError> {
+pub(crate) async fn staff_scope(
+    state: &AppState,
+    staff: &Staff,
+) -> Result<Option<String>, ApiError> {
     if staff.role != StaffRole::Caseworker {
         return Ok(None);
     }

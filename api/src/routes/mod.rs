@@ -10,6 +10,7 @@ pub mod imports;
 pub mod jobs;
 pub mod lookups;
 pub mod me;
+pub mod notices;
 pub mod payments;
 pub mod persons;
 pub mod records;
@@ -98,5 +99,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(applications::assistance_eligibility)
         .service(applications::put_assistance_thresholds)
         .service(applications::list_assisted)
-        .service(applications::confirm_assisted);
+        .service(applications::confirm_assisted)
+        // Notices (issue 18).
+        .service(notices::create)
+        .service(notices::list)
+        .service(notices::get)
+        .service(notices::audience_size)
+        .service(notices::send_sms)
+        .service(notices::list_mine)
+        .service(notices::mark_read);
 }

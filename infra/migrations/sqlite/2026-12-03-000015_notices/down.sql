@@ -1,0 +1,4 @@
+DROP INDEX persons_audience_idx;
+ALTER TABLE notification_preferences DROP COLUMN notices;
+DROP TABLE notice_reads;
+DROP TABLE notices;
