@@ -128,6 +128,8 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/staff/reconciliations",
         "/v1/me/notification-preferences",
         "/v1/staff/campaigns/{kind}:run",
+        // Notices (issue 18): the example is aimed at a seeded region.
+        "/v1/staff/notices",
     ];
     for (_, path, _, _) in &examples {
         assert!(
