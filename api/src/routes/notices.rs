@@ -523,20 +523,17 @@ pub async fn list_mine(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let after = page
-        .after
-        .as_deref()
-        .map(|key| {
-            store::parse_position(key).ok_or_else(|| {
-                field_error_of(
-                    "cursor",
-                    Issue::Value(ValueError::Format {
-                        expected: "a cursor from a previous page",
-                    }),
-                )
-            })
-        })
-        .transpose()?;
+    // A cursor no page gave, which names no position, is past the end: an empty page.
+    let after = match page.after.as_deref().map(store::parse_position) {
+        Some(None) => {
+            return Ok(HttpResponse::Ok().json(dto::MyNoticeList {
+                items: Vec::new(),
+                next_cursor: None,
+            }))
+        }
+        Some(position) => position,
+        None => None,
+    };
     let (person, now, limit) = (me.person_id, state.now(), page.limit);
     let filter = PersonFilter { kind, unread };
     let (items, more) = state

@@ -825,6 +825,12 @@ async fn read_marks_filters_publication_expiry_and_pages() {
         assert_problem(res, 422, "validation_failed").await;
     }
 
+    // A cursor no page gave, naming no position, reads as past the end.
+    let forged = app
+        .get_ok(&token, "/v1/me/notices?cursor=bm9uc2Vuc2U")
+        .await;
+    assert_eq!(forged, json!({"items": [], "next_cursor": null}));
+
     // An hour later the short one has expired: gone from the list, and 404 to mark read; the
     // next day the scheduled one shows.
     app.clock.advance(Duration::hours(1));
