@@ -19,6 +19,8 @@ use crate::startup::Application;
 use crate::{openapi_doc, telemetry};
 
 #[cfg(feature = "synthetic")]
+mod notices_bench;
+#[cfg(feature = "synthetic")]
 pub mod pay_bench;
 #[cfg(feature = "synthetic")]
 mod reminders_bench;
@@ -156,6 +158,14 @@ pub enum BenchCommand {
         #[arg(long)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Prints the SQL that counts NOTICE's audience on AS_OF (default today in Beijing), with
+    /// its parameters written in (PostgreSQL): for `EXPLAIN` and pgbench in bench/notices.sh.
+    NoticeSql {
+        #[arg(long)]
+        notice: uuid::Uuid,
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
     /// Runs the SMS stand-in on LISTEN until SIGTERM (for `shebao worker` processes to send to).
     SmsStandin {
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -244,6 +254,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<()> {
             account_sid,
             auth_token,
         } => reminders_bench::sms_standin(&listen, &account_sid, &auth_token),
+        BenchCommand::NoticeSql { notice, as_of } => notices_bench::notice_sql(notice, as_of),
     }
 }
 

@@ -19,8 +19,10 @@ use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Date, HasSqlType, Integer, Text};
-use shebao_domain::notices::{award_running, ArrearsCutoff};
-use shebao_domain::notices::{month_in_arrears, AudienceRule, Benefit, PersonFacts, ReceiveWindow};
+use shebao_domain::notices::{
+    award_running, month_in_arrears, ArrearsCutoff, AudienceRule, Benefit, PersonFacts,
+    ReceiveWindow,
+};
 use shebao_domain::period::Period;
 use shebao_domain::region::TimeZoneName;
 use shebao_domain::statement::ContributionStatus;
