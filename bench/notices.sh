@@ -2,10 +2,10 @@
 # The notices benchmark: the audience size of a notice over a million persons on PostgreSQL.
 # In one run: GET /v1/staff/notices/{id}/audience-size under wrk (release server), the very
 # count SQL the server runs (`shebao bench notice-sql`) under `pgbench -f`, and `pgbench -S`,
-# each with the same number of clients; `EXPLAIN (ANALYZE, BUFFERS)` of the count. Two notices:
-# a job fair for the unemployed of Shenzhen of working age (the persons' columns and their
-# index), and a reminder for flexible workers with a month in arrears (a look into each
-# candidate's contribution months). See bench/README.md.
+# each with the same number of clients; `EXPLAIN (ANALYZE, BUFFERS)` of the count. Three
+# notices: a job fair for the unemployed of Shenzhen of working age (the persons' own columns),
+# a reminder for flexible workers with a month in arrears (their unpaid months) and one for
+# pensioners of 60 and over (their benefit payments). See bench/README.md.
 #
 #   bench/notices.sh                       # 1,000,000 persons
 #   PERSONS=100000 bench/notices.sh        # a tenth, to try it out
@@ -26,7 +26,7 @@ ROOT=$PWD
 PERSONS=${PERSONS:-1000000}
 SEED=${SEED:-42}
 CLIENTS=${CLIENTS:-2}          # wrk connections = pgbench clients (a count keeps a core busy)
-DURATION=${DURATION:-20}       # seconds of each measured run
+DURATION=${DURATION:-15}       # seconds of each measured run
 WARMUP=${WARMUP:-3}            # seconds of an unmeasured run before each measured one
 PORT=${PORT:-18090}
 PGBENCH_SCALE=${PGBENCH_SCALE:-10}
@@ -144,9 +144,9 @@ else
     "$BIN" seed --persons "$PERSONS" --seed "$SEED"
     # The synthetic persons are employed (90 %) or in flexible employment (10 %). Give them
     # the rest of what a rule reads, deterministically by their (random) ids: 6 % of the
-    # employed out of work with last month's benefit paid, 9 % retired with last month's
-    # pension; every flexible worker last month paid and a quarter of them a month three
-    # months ago unpaid (in arrears).
+    # employed out of work, drawing unemployment benefit for three months, 9 % retired with a
+    # year of pensions; three months of pension contributions for everyone, paid, but for a
+    # quarter of the flexible workers who left the oldest unpaid (in arrears).
     echo "== the rest of the facts a rule reads"
     started=$(date +%s.%N)
     cat >"$STATE/facts.sql" <<'SQL'
@@ -155,21 +155,23 @@ UPDATE persons SET employment_status = CASE
     WHEN get_byte(decode(substr(id, 1, 2), 'hex'), 0) < 42 THEN 'retired'
     ELSE employment_status END
 WHERE employment_status = 'employed';
+INSERT INTO contributions (id, person_id, employer_id, employer_key, period, insurance,
+    declared_wage_fen, base_fen, employer_fen, employee_fen, status, paid_at, created_at, updated_at)
+SELECT gen_random_uuid()::text, p.id, NULL, '',
+       to_char(date_trunc('month', now()) - make_interval(months => k), 'YYYY-MM'),
+       'pension', 600000, 600000, 0, 120000, s.status,
+       CASE s.status WHEN 'paid' THEN now() END, now(), now()
+FROM persons p CROSS JOIN generate_series(1, 3) AS k
+CROSS JOIN LATERAL (SELECT CASE
+    WHEN k = 3 AND p.employment_status = 'flexible'
+         AND get_byte(decode(substr(p.id, 3, 2), 'hex'), 0) < 64 THEN 'due'
+    ELSE 'paid' END AS status) s;
 INSERT INTO benefit_payments (id, external_id, person_id, kind, period, amount_fen, paid_at, created_at)
-SELECT gen_random_uuid()::text, 'BENCH-' || id, id,
-       CASE employment_status WHEN 'retired' THEN 'pension' ELSE 'unemployment' END,
-       to_char(now() - interval '1 month', 'YYYY-MM'), 300000, now(), now()
-FROM persons WHERE employment_status IN ('retired', 'unemployed');
-INSERT INTO contributions (id, person_id, employer_id, employer_key, period, insurance,
-    declared_wage_fen, base_fen, employer_fen, employee_fen, status, paid_at, created_at, updated_at)
-SELECT gen_random_uuid()::text, id, NULL, '', to_char(now() - interval '1 month', 'YYYY-MM'),
-       'pension', 600000, 600000, 0, 120000, 'paid', now(), now(), now()
-FROM persons WHERE employment_status = 'flexible';
-INSERT INTO contributions (id, person_id, employer_id, employer_key, period, insurance,
-    declared_wage_fen, base_fen, employer_fen, employee_fen, status, paid_at, created_at, updated_at)
-SELECT gen_random_uuid()::text, id, NULL, '', to_char(now() - interval '3 months', 'YYYY-MM'),
-       'pension', 600000, 600000, 0, 120000, 'due', NULL, now(), now()
-FROM persons WHERE employment_status = 'flexible' AND get_byte(decode(substr(id, 3, 2), 'hex'), 0) < 64;
+SELECT gen_random_uuid()::text, 'BENCH-' || p.id || '-' || k, p.id,
+       CASE p.employment_status WHEN 'retired' THEN 'pension' ELSE 'unemployment' END,
+       to_char(date_trunc('month', now()) - make_interval(months => k), 'YYYY-MM'), 300000, now(), now()
+FROM persons p CROSS JOIN generate_series(1, 12) AS k
+WHERE p.employment_status = 'retired' OR (p.employment_status = 'unemployed' AND k <= 3);
 SQL
     psql_on "$DB" -f "$STATE/facts.sql"
     psql_on "$DB" -c "VACUUM (ANALYZE) persons, contributions, benefit_payments, benefit_awards, regions"
@@ -181,7 +183,7 @@ echo "== database"
 psql_on "$DB" -F ' ' -c "SELECT 'persons by status:', string_agg(employment_status || ' ' || n, ', ' ORDER BY employment_status) FROM (SELECT employment_status, count(*) AS n FROM persons GROUP BY 1) s"
 psql_on "$DB" -c "SELECT 'contribution rows: ' || count(*) FROM contributions"
 psql_on "$DB" -c "SELECT 'benefit payments: ' || count(*) FROM benefit_payments"
-psql_on "$DB" -F ' ' -c "SELECT 'size of ' || relname || ':', pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname IN ('persons', 'persons_audience_idx', 'persons_region_idx', 'contributions_person_month_key') ORDER BY relname"
+psql_on "$DB" -F ' ' -c "SELECT 'size of ' || relname || ':', pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname IN ('persons', 'persons_audience_idx', 'contributions', 'contributions_unpaid_idx', 'benefit_payments', 'benefit_payments_recent_idx') ORDER BY relname"
 
 echo "== starting the server on $BASE (jobs off: nothing else runs in it)"
 SHEBAO_LISTEN="127.0.0.1:$PORT" SHEBAO_JOBS=off SHEBAO_DEMO_SEED=false \
@@ -208,6 +210,7 @@ TOKEN=$(jq -n --arg u "$STAFF_USER" --arg p "$STAFF_PASSWORD" '{username: $u, pa
 NOTICES=(
     'jobfair|job|深圳市冬季大型招聘会|{"regions": ["440300"], "employment_status": ["unemployed"], "age_min": 16, "age_max": 59}'
     'arrears|service|灵活就业人员补缴提醒|{"employment_status": ["flexible"], "has_arrears": true}'
+    'pensioners|service|养老保险待遇资格认证提醒|{"receives": ["pension"], "age_min": 60}'
 )
 
 declare -A ID PERSONS_OF RPS P50 P99 SERVER_CPU PG_CPU SQL_TPS SQL_LAT SQL_CPU
@@ -286,16 +289,39 @@ echo "CPU: postgres $(percent "$a" "$b" 4) %, machine $(percent "$a" "$b" 2) %"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f %%", a / b * 100 }'; }
 echo
 echo "== summary: $PERSONS persons, $CLIENTS clients, ${DURATION} s each, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %16s %16s\n' "" jobfair arrears
-printf '%-34s %16s %16s\n' "persons reached" "${PERSONS_OF[jobfair]}" "${PERSONS_OF[arrears]}"
-printf '%-34s %16s %16s\n' "endpoint requests/s" "${RPS[jobfair]}" "${RPS[arrears]}"
-printf '%-34s %16s %16s\n' "endpoint p50 / p99 (ms)" "${P50[jobfair]} / ${P99[jobfair]}" "${P50[arrears]} / ${P99[arrears]}"
-printf '%-34s %16s %16s\n' "the count SQL, pgbench -f (tps)" "${SQL_TPS[jobfair]}" "${SQL_TPS[arrears]}"
-printf '%-34s %16s %16s\n' "the count SQL, mean latency (ms)" "${SQL_LAT[jobfair]}" "${SQL_LAT[arrears]}"
-printf '%-34s %16s %16s\n' "endpoint / its SQL" "$(ratio "${RPS[jobfair]}" "${SQL_TPS[jobfair]}")" "$(ratio "${RPS[arrears]}" "${SQL_TPS[arrears]}")"
-printf '%-34s %16s %16s\n' "endpoint / pgbench -S" "$(ratio "${RPS[jobfair]}" "$S_TPS")" "$(ratio "${RPS[arrears]}" "$S_TPS")"
-printf '%-34s %16s %16s\n' "server CPU (endpoint run)" "${SERVER_CPU[jobfair]}" "${SERVER_CPU[arrears]}"
-printf '%-34s %16s %16s\n' "postgres CPU (endpoint run)" "${PG_CPU[jobfair]}" "${PG_CPU[arrears]}"
-printf '%-34s %16s %16s\n' "postgres CPU (pgbench -f run)" "${SQL_CPU[jobfair]}" "${SQL_CPU[arrears]}"
+COLS=(jobfair arrears pensioners)
+# One line of the summary: a label, then the figure (the function given) of each notice.
+row() {
+    local label=$1 name
+    shift
+    printf '%-34s' "$label"
+    for name in "${COLS[@]}"; do
+        printf ' %16s' "$("$@" "$name")"
+    done
+    printf '\n'
+}
+persons_of() { echo "${PERSONS_OF[$1]}"; }
+rps_of() { echo "${RPS[$1]}"; }
+lat_of() { echo "${P50[$1]} / ${P99[$1]}"; }
+sql_tps_of() { echo "${SQL_TPS[$1]}"; }
+sql_lat_of() { echo "${SQL_LAT[$1]}"; }
+vs_sql() { ratio "${RPS[$1]}" "${SQL_TPS[$1]}"; }
+vs_s() { ratio "${RPS[$1]}" "$S_TPS"; }
+server_cpu_of() { echo "${SERVER_CPU[$1]}"; }
+pg_cpu_of() { echo "${PG_CPU[$1]}"; }
+sql_cpu_of() { echo "${SQL_CPU[$1]}"; }
+printf '%-34s' ""
+printf ' %16s' "${COLS[@]}"
+printf '\n'
+row "persons reached" persons_of
+row "endpoint requests/s" rps_of
+row "endpoint p50 / p99 (ms)" lat_of
+row "the count SQL, pgbench -f (tps)" sql_tps_of
+row "the count SQL, mean latency (ms)" sql_lat_of
+row "endpoint / its SQL" vs_sql
+row "endpoint / pgbench -S" vs_s
+row "server CPU (endpoint run)" server_cpu_of
+row "postgres CPU (endpoint run)" pg_cpu_of
+row "postgres CPU (pgbench -f run)" sql_cpu_of
 echo "pgbench -S: $S_TPS tps, mean latency $S_LAT ms ($CLIENTS clients)"
 echo "(output saved in $RESULT; keys and the server log in $STATE)"

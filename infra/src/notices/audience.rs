@@ -166,6 +166,9 @@ impl Condition {
                 .param(Param::Text(m.as_str().to_owned()));
         }
         if let Some(has) = rule.has_arrears() {
+            // Unpaid months only (the partial index `contributions_unpaid_idx`); of those, a
+            // month stored `arrears`, one before last month, or last month in a region whose
+            // due day has passed (the regions are few: one uncorrelated look-up).
             let cut = ArrearsCutoff::on(today);
             let last_month = Param::Text(cut.last_month.to_string());
             q.push(if has {
@@ -173,20 +176,22 @@ impl Condition {
             } else {
                 " AND NOT EXISTS "
             })
-            .push("(SELECT 1 FROM contributions c WHERE c.person_id = p.id AND (c.status = '")
-            .push(ContributionStatus::Arrears.as_str())
-            .push("' OR (c.status = '")
+            .push("(SELECT 1 FROM contributions c WHERE c.person_id = p.id AND c.status IN ('")
             .push(ContributionStatus::Due.as_str())
-            .push("' AND (c.period < ")
+            .push("', '")
+            .push(ContributionStatus::Arrears.as_str())
+            .push("') AND (c.status = '")
+            .push(ContributionStatus::Arrears.as_str())
+            .push("' OR c.period < ")
             .param(last_month.clone())
             .push(" OR (c.period = ")
             .param(last_month)
             .push(
-                " AND (SELECT rd.contribution_due_day FROM regions rd \
-                     WHERE rd.code = p.region_code) < ",
+                " AND p.region_code IN (SELECT rd.code FROM regions rd \
+                     WHERE rd.contribution_due_day < ",
             )
             .param(Param::Int(i32::try_from(cut.day).unwrap_or(i32::MAX)))
-            .push(")))))");
+            .push("))))");
         }
         if !rule.receives().is_empty() {
             let w = ReceiveWindow::on(today);

@@ -34,7 +34,12 @@ CREATE TABLE notice_reads (
 -- No row, or 1: the account hears of notices by SMS.
 ALTER TABLE notification_preferences ADD COLUMN notices INTEGER NOT NULL DEFAULT 1;
 
--- The audience count over the persons: job and training notices are for the unemployed (or
--- another status) of some regions and ages; this index answers those without reading the table
--- (see bench/notices.sh).
-CREATE INDEX persons_audience_idx ON persons (employment_status, region_code, birth_date);
+-- The audience query (see bench/notices.sh). Job and training notices are for the unemployed
+-- (or another status) of some regions and ages: this index answers those, and gives the ids a
+-- look into the person's months or benefits needs, without reading the table.
+CREATE INDEX persons_audience_idx ON persons (employment_status, region_code, birth_date, id);
+-- Whether a person has a month in arrears: only unpaid months can be, and they are few.
+CREATE INDEX contributions_unpaid_idx ON contributions (person_id, period)
+    WHERE status IN ('due', 'arrears');
+-- Whether a person receives a benefit: a payment of this month or the last.
+CREATE INDEX benefit_payments_recent_idx ON benefit_payments (period, kind, person_id);
