@@ -19,6 +19,8 @@ use crate::startup::Application;
 use crate::{openapi_doc, telemetry};
 
 #[cfg(feature = "synthetic")]
+mod notices_bench;
+#[cfg(feature = "synthetic")]
 pub mod pay_bench;
 #[cfg(feature = "synthetic")]
 mod reminders_bench;
@@ -167,6 +169,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Prints the SQL that counts NOTICE's audience on AS_OF (default today in Beijing), with
+    /// its parameters written in (PostgreSQL): for `EXPLAIN` and pgbench in bench/notices.sh.
+    NoticeSql {
+        #[arg(long)]
+        notice: uuid::Uuid,
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
     /// Runs the SMS stand-in on LISTEN until SIGTERM (for `shebao worker` processes to send to).
     SmsStandin {
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -256,6 +266,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<()> {
             account_sid,
             auth_token,
         } => reminders_bench::sms_standin(&listen, &account_sid, &auth_token),
+        BenchCommand::NoticeSql { notice, as_of } => notices_bench::notice_sql(notice, as_of),
     }
 }
 
@@ -311,8 +322,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 let s = seed::demo(&mut conn, &vault, now)?;
                 out(&format!(
-                    "demo loaded: {} regions, {} employers, {} persons, {} monthly contribution rows, {} medical transactions, {} benefit payments",
-                    s.regions, s.employers, s.persons, s.contributions, s.medical_transactions, s.benefit_payments
+                    "demo loaded: {} regions, {} employers, {} persons, {} monthly contribution rows, {} medical transactions, {} benefit payments, {} notices",
+                    s.regions, s.employers, s.persons, s.contributions, s.medical_transactions, s.benefit_payments, s.notices
                 ));
                 out(&format!(
                     "demo person (fictional): name {}, national ID {}, card number {}",

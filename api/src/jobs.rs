@@ -12,6 +12,7 @@ use shebao_infra::config::Settings;
 use shebao_infra::db::{Db, StoreError};
 use shebao_infra::jobs::probe::{self, Probe};
 use shebao_infra::jobs::{schedules, Handlers, Runner, RunnerConfig};
+use shebao_infra::notices::sms::{self as notice_sms, NoticeCampaignJob};
 use shebao_infra::reminders::campaigns::{kind_of, CampaignJob};
 use shebao_infra::reminders::sms::{self as reminder_sms, SmsReminder};
 use shebao_security::PiiVault;
@@ -19,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Every job kind this build runs.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     probe::KIND,
     "campaign.due",
     "campaign.arrears",
@@ -27,6 +28,7 @@ pub const KINDS: [&str; 7] = [
     "campaign.resident_window",
     reminder_sms::KIND,
     reminder_sms::EVENT_KIND,
+    notice_sms::KIND,
 ];
 
 /// Persons read and enqueued per transaction by a campaign.
@@ -34,8 +36,13 @@ pub(crate) const CAMPAIGN_PAGE: usize = 500;
 
 /// Every job kind this build knows, with its handler.
 pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {
-    let mut h = Handlers::new().with(probe::KIND, Probe);
-    for campaign in Campaign::ALL {
+    let mut h = Handlers::new().with(probe::KIND, Probe).with(
+        notice_sms::KIND,
+        NoticeCampaignJob {
+            page: CAMPAIGN_PAGE,
+        },
+    );
+    for campaign in Campaign::SCHEDULED {
         h = h.with(
             kind_of(campaign),
             CampaignJob {

@@ -106,6 +106,14 @@ use crate::routes;
         routes::feedback::staff_get,
         routes::feedback::staff_reply,
         routes::feedback::staff_close,
+        // Notices (issue 18).
+        routes::notices::create,
+        routes::notices::list,
+        routes::notices::get,
+        routes::notices::audience_size,
+        routes::notices::send_sms,
+        routes::notices::list_mine,
+        routes::notices::mark_read,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -118,6 +126,7 @@ use crate::routes;
         (name = "applications", description = "Applications (业务办理) with a timeline: unemployment benefit, retirement, transfer between regions, medical filing elsewhere; the staff review them and the decision changes the records"),
         (name = "feedback", description = "Feedback and complaints (监督投诉): the person's threads with the agency; the staff's queue (overdue after five working days), replies and closing"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
+        (name = "notices", description = "Personalised notices (policy, jobs, training, services): the staff publish them with an audience rule, count the audience and send them by SMS; the person reads those meant for them"),
     )
 )]
 pub struct ApiDoc;

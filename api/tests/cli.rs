@@ -582,6 +582,7 @@ mod worker {
                     period: None,
                     time_zone: zone,
                     text: format!("reminder {i}"),
+                    notice_id: None,
                 };
                 let job = NewJob {
                     kind: kind.clone(),

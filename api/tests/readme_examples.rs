@@ -165,6 +165,8 @@ fn the_readme_quotes_every_example_verbatim() {
         [
             "applications.sh",
             "feedback.sh",
+        "notices.sh",
+            "notices.sh",
             "import.sh",
             "pay.sh",
             "phone.sh",
@@ -226,7 +228,7 @@ fn every_readme_example_is_a_script_a_test_runs() {
         blocks += 1;
         rest = &body[end + 3..];
     }
-    assert_eq!(blocks, 12);
+    assert_eq!(blocks, 13);
 }
 
 fn unindented(text: &str) -> String {
@@ -414,4 +416,42 @@ fn the_feedback_walk_through_answers_a_complaint() {
         !out.contains("complaints\""),
         "no staff name in an answer: {out}"
     );
+}
+
+#[test]
+#[ignore = "needs curl, jq and python3 like the walk-throughs; .ci/run runs it with --ignored"]
+fn the_notices_walk_through_publishes_for_a_region_and_the_person_reads_it() {
+    let demo = Demo::start();
+    let out = demo.run(&["notices.sh"], "a long caseworker password\n");
+    assert!(
+        out.contains("staff account notices (caseworker, region 440300) created"),
+        "{out}"
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 8, "{out}");
+    assert_eq!(lines[2]["name"], "李娜", "{out}");
+    assert_eq!(lines[3]["kind"], "training", "{out}");
+    assert_eq!(lines[3]["status"], "published", "{out}");
+    assert_eq!(
+        lines[3]["audience"]["regions"],
+        serde_json::json!(["440300"]),
+        "{out}"
+    );
+    // 李娜 and the other employed demo persons of Shenzhen of 30 to 45.
+    assert!(lines[4]["persons"].as_i64().unwrap() >= 1, "{out}");
+    // Unread: this notice (the newest) and the demo's notice for everyone.
+    let unread = lines[5].as_array().unwrap();
+    assert_eq!(unread.len(), 2, "{out}");
+    assert_eq!(
+        unread[0]["title"], "深圳市职工技能提升补贴开始申领",
+        "{out}"
+    );
+    assert!(unread.iter().all(|n| n["read"] == false), "{out}");
+    assert_eq!(lines[6]["read"], true, "{out}");
+    assert_eq!(
+        lines[7],
+        serde_json::json!(["关于调整2026年度社会保险缴费基数上下限的通知"]),
+        "{out}"
+    );
+    assert!(!out.contains("a long caseworker password"), "{out}");
 }

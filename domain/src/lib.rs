@@ -92,6 +92,7 @@ pub mod insurance;
 pub mod jobs;
 pub mod ledger;
 pub mod money;
+pub mod notices;
 pub mod payments;
 pub mod pension;
 pub mod period;

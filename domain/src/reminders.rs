@@ -20,16 +20,33 @@ pub enum Campaign {
     Statement,
     /// The resident medical premium window opens or is about to close.
     ResidentWindow,
+    /// A notice sent by SMS to its audience (issue 18): not on a schedule, fired per notice.
+    Notice,
 }
 
-string_enum!(Campaign, allowed = "due, arrears, statement, resident_window", {
+string_enum!(Campaign, allowed = "due, arrears, statement, resident_window, notice", {
     Due => "due",
     Arrears => "arrears",
     Statement => "statement",
     ResidentWindow => "resident_window",
+    Notice => "notice",
 });
 
 impl Campaign {
+    /// The campaigns that run on a schedule (and may be fired by hand for a slot).
+    pub const SCHEDULED: [Campaign; 4] = [
+        Campaign::Due,
+        Campaign::Arrears,
+        Campaign::Statement,
+        Campaign::ResidentWindow,
+    ];
+
+    /// Whether the campaign runs on a schedule, in slots; a notice's messages go out when the
+    /// notice is sent, once per person and notice.
+    pub fn is_scheduled(self) -> bool {
+        Campaign::SCHEDULED.contains(&self)
+    }
+
     /// The key that makes a message once: one campaign, one person, one slot. The slot is the
     /// campaign's own (the scheduled instant, or the period it is about).
     pub fn dedupe_key(self, person_id: &str, slot: &str) -> String {
@@ -104,7 +121,8 @@ pub fn due_text(period: Period, amount: Fen, due: NaiveDate) -> String {
 /// the firing itself (a slot fired twice enqueues nothing twice). Read in Beijing time (the
 /// schedules' zone): `due` a month (`2026-12`), `arrears` an ISO week (`2026-W50`), `statement`
 /// a quarter (`2026-Q4`), `resident_window` a day (`2026-12-03`; each region's window phase is
-/// decided per person, see [`window_phase`]).
+/// decided per person, see [`window_phase`]). A notice has no slots (its messages are keyed by
+/// the notice): its "slot" is the day, never used as a key.
 pub fn campaign_slot(campaign: Campaign, as_of: DateTime<Utc>) -> String {
     let day = TimeZoneName::ASIA_SHANGHAI.local_date(as_of);
     match campaign {
@@ -114,7 +132,7 @@ pub fn campaign_slot(campaign: Campaign, as_of: DateTime<Utc>) -> String {
             format!("{}-W{:02}", w.year(), w.week())
         }
         Campaign::Statement => format!("{}-Q{}", day.year(), (day.month() - 1) / 3 + 1),
-        Campaign::ResidentWindow => day.format("%Y-%m-%d").to_string(),
+        Campaign::ResidentWindow | Campaign::Notice => day.format("%Y-%m-%d").to_string(),
     }
 }
 
@@ -125,6 +143,8 @@ pub struct Preferences {
     pub arrears: bool,
     pub statement: bool,
     pub resident_window: bool,
+    /// Notices sent by SMS.
+    pub notices: bool,
 }
 
 impl Default for Preferences {
@@ -134,6 +154,7 @@ impl Default for Preferences {
             arrears: true,
             statement: true,
             resident_window: true,
+            notices: true,
         }
     }
 }
@@ -146,6 +167,7 @@ impl Preferences {
             Campaign::Arrears => self.arrears,
             Campaign::Statement => self.statement,
             Campaign::ResidentWindow => self.resident_window,
+            Campaign::Notice => self.notices,
         }
     }
 }
@@ -481,6 +503,24 @@ mod tests {
         assert!(no_arrears.allows(Campaign::Due));
         assert!(no_arrears.allows(Campaign::Statement));
         assert!(no_arrears.allows(Campaign::ResidentWindow));
+        assert!(no_arrears.allows(Campaign::Notice));
+        let no_notices = Preferences {
+            notices: false,
+            ..all
+        };
+        assert!(!no_notices.allows(Campaign::Notice));
+        assert!(no_notices.allows(Campaign::Due));
+    }
+
+    #[test]
+    fn only_the_notice_campaign_is_off_schedule() {
+        assert!(Campaign::SCHEDULED.iter().all(|c| c.is_scheduled()));
+        assert!(!Campaign::Notice.is_scheduled());
+        assert_eq!(Campaign::ALL.len(), Campaign::SCHEDULED.len() + 1);
+        assert_eq!(
+            Campaign::Notice.dedupe_key("p-1", "notice-n-1"),
+            "sms:notice:p-1:notice-n-1"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod db;
 pub mod feedback;
 pub mod identity;
 pub mod jobs;
+pub mod notices;
 mod outbound;
 pub mod payments;
 pub mod records;

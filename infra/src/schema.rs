@@ -502,6 +502,7 @@ diesel::table! {
         statement -> Integer,
         resident_window -> Integer,
         updated_at -> Timestamp,
+        notices -> Integer,
     }
 }
 
@@ -732,3 +733,32 @@ diesel::table! {
 diesel::joinable!(feedback_messages -> feedback_threads (thread_id));
 diesel::joinable!(feedback_threads -> regions (region_code));
 diesel::allow_tables_to_appear_in_same_query!(feedback_threads, feedback_messages, regions);
+
+// Personalised notices (issue 18).
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        link -> Nullable<Text>,
+        audience -> Text,
+        region_code -> Nullable<Text>,
+        publish_at -> Timestamp,
+        expire_at -> Timestamp,
+        sms_job_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notice_reads (person_id, notice_id) {
+        person_id -> Text,
+        notice_id -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(notice_reads -> notices (notice_id));
+diesel::allow_tables_to_appear_in_same_query!(notices, notice_reads);

@@ -210,6 +210,7 @@ pub struct DemoSummary {
     pub contributions: usize,
     pub medical_transactions: usize,
     pub benefit_payments: usize,
+    pub notices: usize,
     pub demo_person: DemoPerson,
 }
 
@@ -608,6 +609,7 @@ fn demo_in_tx(
     let mut ctx = ImportContext::new(vault.clone());
     load::<MedicalTransactions>(conn, &mut ctx, medical, ts)?;
     load::<BenefitPayments>(conn, &mut ctx, benefits, ts)?;
+    let notices = demo_notices(conn, now)?;
     Ok(DemoSummary {
         regions: REGIONS.len(),
         employers: EMPLOYERS.len(),
@@ -615,6 +617,7 @@ fn demo_in_tx(
         contributions: rows.len(),
         medical_transactions,
         benefit_payments,
+        notices,
         demo_person,
     })
 }
@@ -803,4 +806,109 @@ fn unemployment_payments(
         });
     }
     Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notices (issue 18)
+
+/// A demo notice: kind, title, body, link, rule.
+struct NoticeSpec {
+    kind: shebao_domain::notices::NoticeKind,
+    title: &'static str,
+    body: &'static str,
+    link: Option<&'static str>,
+    audience: fn() -> Result<shebao_domain::notices::AudienceParts, StoreError>,
+}
+
+fn regions_of(codes: &[&str]) -> Result<Option<Vec<RegionCode>>, StoreError> {
+    codes
+        .iter()
+        .map(|c| parse("region", RegionCode::parse(c)))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+const NOTICES: &[NoticeSpec] = &[
+    // Everyone: 张伟 and every other demo person see it.
+    NoticeSpec {
+        kind: shebao_domain::notices::NoticeKind::Policy,
+        title: "关于调整2026年度社会保险缴费基数上下限的通知",
+        body: "自2026年7月1日起，职工社会保险缴费基数下限为上年度全口径城镇单位就业人员月平均工资的60%，上限为300%。\n灵活就业人员可在上下限之间自行选择缴费基数。",
+        link: Some("https://www.mohrss.gov.cn/"),
+        audience: || Ok(shebao_domain::notices::AudienceParts::default()),
+    },
+    // The unemployed of Shenzhen of working age (the demo has none until one is registered).
+    NoticeSpec {
+        kind: shebao_domain::notices::NoticeKind::Job,
+        title: "深圳市2026年冬季大型招聘会",
+        body: "12月12日9:00—16:00，深圳会展中心1号馆，300余家企业提供岗位1万余个。\n请携带身份证和简历，失业登记人员可现场办理就业登记。",
+        link: Some("https://hrss.sz.gov.cn/"),
+        audience: || {
+            Ok(shebao_domain::notices::AudienceParts {
+                regions: regions_of(&["440300"])?,
+                age_min: Some(16),
+                age_max: Some(59),
+                employment_status: Some(vec![EmploymentStatus::Unemployed]),
+                ..Default::default()
+            })
+        },
+    },
+    // The unemployed of Beijing: 郑涛 sees it.
+    NoticeSpec {
+        kind: shebao_domain::notices::NoticeKind::Training,
+        title: "北京市失业人员免费职业技能培训开始报名",
+        body: "领取失业保险金期间参加职业技能培训，培训费全额补贴，取得证书后另发技能提升补贴。\n报名请到户籍或常住地街道社保所。",
+        link: Some("https://rsj.beijing.gov.cn/"),
+        audience: || {
+            Ok(shebao_domain::notices::AudienceParts {
+                regions: regions_of(&["110000"])?,
+                employment_status: Some(vec![EmploymentStatus::Unemployed]),
+                ..Default::default()
+            })
+        },
+    },
+    // Pensioners (paid a pension this month or last): 孙建国 sees it.
+    NoticeSpec {
+        kind: shebao_domain::notices::NoticeKind::Service,
+        title: "2026年度养老保险待遇资格认证提醒",
+        body: "领取养老金的人员请于12个月内完成一次资格认证，可在掌上社保“资格认证”中自助办理，也可由亲属协助。",
+        link: None,
+        audience: || {
+            Ok(shebao_domain::notices::AudienceParts {
+                receives: Some(vec![shebao_domain::notices::Benefit::Pension]),
+                ..Default::default()
+            })
+        },
+    },
+];
+
+/// The demo notices, shown from `now` for 90 days. They were loaded by nobody on the staff:
+/// their author is the nil id.
+fn demo_notices(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    use crate::notices::store::{self, NewNotice};
+    use shebao_domain::notices::{AudienceRule, NoticeBody, NoticeLink, NoticeTitle, Schedule};
+    let schedule = parse(
+        "notice schedule",
+        Schedule::new(Some(now), now + chrono::Duration::days(90), now)
+            .map_err(|(field, e)| format!("{field}: {e}")),
+    )?;
+    for n in NOTICES {
+        let new = NewNotice {
+            kind: n.kind,
+            title: parse("notice title", NoticeTitle::parse(n.title))?,
+            body: parse("notice body", NoticeBody::parse(n.body))?,
+            link: n
+                .link
+                .map(|l| parse("notice link", NoticeLink::parse(l)))
+                .transpose()?,
+            audience: parse(
+                "notice audience",
+                AudienceRule::new((n.audience)()?).map_err(|i| format!("{i:?}")),
+            )?,
+            schedule,
+            created_by: Uuid::nil(),
+        };
+        store::insert(conn, &new, now.naive_utc())?;
+    }
+    Ok(NOTICES.len())
 }

@@ -9,6 +9,7 @@ pub mod feedback;
 pub mod identity;
 pub mod imports;
 pub mod jobs;
+pub mod notices;
 pub mod ops;
 pub mod payments;
 pub mod problem;

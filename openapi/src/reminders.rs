@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// and event messages (a payment failed) are not campaigns and always go out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"due": true, "arrears": true, "statement": false, "resident_window": true}))]
+#[schema(example = json!({"due": true, "arrears": true, "statement": false, "resident_window": true, "notices": true}))]
 pub struct NotificationPreferences {
     /// The month's premium is due (flexible employment), on the 10th.
     pub due: bool,
@@ -19,6 +19,23 @@ pub struct NotificationPreferences {
     pub statement: bool,
     /// The resident medical premium window opens, and closes in 14 days.
     pub resident_window: bool,
+    /// Notices meant for the person (policy, jobs, training, services) that the agency sends
+    /// by SMS.
+    pub notices: bool,
+}
+
+/// The account's new choices. `notices` may be left out (it then stays as it is), so a client
+/// written before notices existed keeps working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"due": true, "arrears": true, "statement": false, "resident_window": true, "notices": false}))]
+pub struct NotificationPreferencesUpdate {
+    pub due: bool,
+    pub arrears: bool,
+    pub statement: bool,
+    pub resident_window: bool,
+    #[serde(default)]
+    pub notices: Option<bool>,
 }
 
 /// The instant whose slot to fire.

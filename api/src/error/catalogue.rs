@@ -218,6 +218,9 @@ catalogue! {
     /// `{what}`: the kind of record named, in the request's language.
     RelatedNotFound = 422, "related_not_found", title::UNPROCESSABLE,
         ("关联的{what}不存在或不属于您。", "The related {what} does not exist or is not yours.");
+    // Notices (issue 18).
+    NoticeExpired = 409, "notice_expired", title::CONFLICT,
+        ("该通知已过期，不能再发送。", "The notice has expired; it can no longer be sent.");
 
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,

@@ -11,6 +11,7 @@ pub mod imports;
 pub mod jobs;
 pub mod lookups;
 pub mod me;
+pub mod notices;
 pub mod payments;
 pub mod persons;
 pub mod records;
@@ -109,5 +110,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(feedback::staff_queue)
         .service(feedback::staff_get)
         .service(feedback::staff_reply)
-        .service(feedback::staff_close);
+        .service(feedback::staff_close)
+        // Notices (issue 18).
+        .service(notices::create)
+        .service(notices::list)
+        .service(notices::get)
+        .service(notices::audience_size)
+        .service(notices::send_sms)
+        .service(notices::list_mine)
+        .service(notices::mark_read);
 }

@@ -5,7 +5,9 @@ use shebao_domain::reminders::{Campaign, Preferences};
 use shebao_domain::staff::StaffRole;
 use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::reminders::{campaigns, prefs};
-use shebao_openapi::reminders::{CampaignRun, CampaignRunRequest, NotificationPreferences};
+use shebao_openapi::reminders::{
+    CampaignRun, CampaignRunRequest, NotificationPreferences, NotificationPreferencesUpdate,
+};
 
 use crate::audit::Audit;
 use crate::auth::extract::{Json, Staff};
@@ -19,6 +21,7 @@ fn wire(p: Preferences) -> NotificationPreferences {
         arrears: p.arrears,
         statement: p.statement,
         resident_window: p.resident_window,
+        notices: p.notices,
     }
 }
 
@@ -37,9 +40,9 @@ pub async fn get_preferences(
     Ok(HttpResponse::Ok().json(wire(p)))
 }
 
-/// Replaces the account's choices. A campaign turned off sends nothing more to the account,
-/// including its messages already queued.
-#[utoipa::path(put, operation_id = "put_notification_preferences", path = "/v1/me/notification-preferences", tag = "me", request_body = NotificationPreferences, security(("person_bearer" = [])),
+/// Replaces the account's choices (`notices` left out stays as it is). A campaign turned off
+/// sends nothing more to the account, including its messages already queued.
+#[utoipa::path(put, operation_id = "put_notification_preferences", path = "/v1/me/notification-preferences", tag = "me", request_body = NotificationPreferencesUpdate, security(("person_bearer" = [])),
     responses(
         (status = 200, description = "The account's choices now", body = NotificationPreferences),
         (status = 422, description = "A field is missing, unknown or not a boolean", body = shebao_openapi::Problem, content_type = "application/problem+json"),
@@ -49,15 +52,9 @@ pub async fn put_preferences(
     req: HttpRequest,
     state: web::Data<AppState>,
     person: Person,
-    body: Json<NotificationPreferences>,
+    body: Json<NotificationPreferencesUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let p = Preferences {
-        due: b.due,
-        arrears: b.arrears,
-        statement: b.statement,
-        resident_window: b.resident_window,
-    };
     let account = person.account_id;
     let now = state.now().naive_utc();
     let entry = Audit::of(&req).entry(
@@ -69,6 +66,17 @@ pub async fn put_preferences(
     let saved = state
         .db
         .transaction(move |c| {
+            let notices = match b.notices {
+                Some(on) => on,
+                None => prefs::get(c, account)?.notices,
+            };
+            let p = Preferences {
+                due: b.due,
+                arrears: b.arrears,
+                statement: b.statement,
+                resident_window: b.resident_window,
+                notices,
+            };
             prefs::put(c, account, &p, now)?;
             audit::record(c, &entry, now)?;
             prefs::get(c, account)
@@ -99,8 +107,11 @@ pub async fn run_campaign(
     body: Json<CampaignRunRequest>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require(&[StaffRole::Admin])?;
-    let campaign =
-        Campaign::parse(&path.into_inner()).map_err(|_| ApiError::NotFound("campaign"))?;
+    // A notice's messages are sent per notice (`POST /v1/staff/notices/{id}/sms`), not by slot.
+    let campaign = Campaign::parse(&path.into_inner())
+        .ok()
+        .filter(|c| c.is_scheduled())
+        .ok_or(ApiError::NotFound("campaign"))?;
     let as_of = body.0.as_of;
     let now = state.now();
     let entry = Audit::of(&req).staff(

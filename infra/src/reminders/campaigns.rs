@@ -23,6 +23,7 @@ pub fn kind_of(campaign: Campaign) -> &'static str {
         Campaign::Arrears => "campaign.arrears",
         Campaign::Statement => "campaign.statement",
         Campaign::ResidentWindow => "campaign.resident_window",
+        Campaign::Notice => crate::notices::sms::KIND,
     }
 }
 
@@ -39,8 +40,13 @@ pub struct Reminder<'a> {
     pub text: String,
 }
 
-/// The job of one reminder: due at once, or at the next local 08:00.
-fn reminder_job(r: Reminder<'_>, now: DateTime<Utc>) -> Result<NewJob, StoreError> {
+/// The job of one reminder: due at once, or at the next local 08:00. `notice`: the notice a
+/// `notice` reminder announces (checked still shown, and still aimed at the person, at sending).
+fn reminder_job(
+    r: Reminder<'_>,
+    notice: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<NewJob, StoreError> {
     let kind = JobKind::parse(super::sms::KIND)
         .map_err(|e| StoreError::Config(format!("job kind: {e}")))?;
     let payload = ReminderPayload {
@@ -50,6 +56,7 @@ fn reminder_job(r: Reminder<'_>, now: DateTime<Utc>) -> Result<NewJob, StoreErro
         period: r.period,
         time_zone: r.zone,
         text: r.text,
+        notice_id: notice,
     };
     Ok(NewJob {
         kind,
@@ -67,7 +74,7 @@ pub fn enqueue_reminder(
     r: Reminder<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Ok(queue::enqueue(conn, &reminder_job(r, now)?, now)?.is_some())
+    Ok(queue::enqueue(conn, &reminder_job(r, None, now)?, now)?.is_some())
 }
 
 /// Enqueues a page of reminders in one statement per 1,000 (what [`enqueue_reminder`] does for
@@ -77,9 +84,28 @@ pub fn enqueue_reminders<'a>(
     reminders: impl IntoIterator<Item = Reminder<'a>>,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    enqueue_jobs(conn, reminders, None, now)
+}
+
+/// [`enqueue_reminders`] for the messages that announce `notice` (campaign `notice`).
+pub fn enqueue_notice_reminders<'a>(
+    conn: &mut DbConnection,
+    reminders: impl IntoIterator<Item = Reminder<'a>>,
+    notice: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    enqueue_jobs(conn, reminders, Some(notice), now)
+}
+
+fn enqueue_jobs<'a>(
+    conn: &mut DbConnection,
+    reminders: impl IntoIterator<Item = Reminder<'a>>,
+    notice: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let jobs = reminders
         .into_iter()
-        .map(|r| reminder_job(r, now))
+        .map(|r| reminder_job(r, notice, now))
         .collect::<Result<Vec<_>, _>>()?;
     queue::enqueue_many(conn, &jobs, now)
 }
@@ -108,6 +134,10 @@ pub fn run_campaign(
             super::statement::enqueue(conn, &campaign_slot(campaign, as_of), page, now)
         }
         Campaign::ResidentWindow => super::window::enqueue(conn, page, now),
+        // Not slotted: each notice has its own job (`crate::notices::sms`).
+        Campaign::Notice => Err(StoreError::Config(
+            "the notice campaign runs per notice, not per slot".into(),
+        )),
     }
 }
 

@@ -15,17 +15,24 @@ fn flag(b: bool) -> i32 {
 }
 
 pub fn get(conn: &mut DbConnection, account: Uuid) -> Result<Preferences, StoreError> {
-    let row: Option<(i32, i32, i32, i32)> = np::table
+    let row: Option<(i32, i32, i32, i32, i32)> = np::table
         .find(account.to_string())
-        .select((np::due, np::arrears, np::statement, np::resident_window))
+        .select((
+            np::due,
+            np::arrears,
+            np::statement,
+            np::resident_window,
+            np::notices,
+        ))
         .first(conn)
         .optional()?;
     Ok(match row {
-        Some((due, arrears, statement, resident_window)) => Preferences {
+        Some((due, arrears, statement, resident_window, notices)) => Preferences {
             due: due != 0,
             arrears: arrears != 0,
             statement: statement != 0,
             resident_window: resident_window != 0,
+            notices: notices != 0,
         },
         None => Preferences::default(),
     })
@@ -45,6 +52,7 @@ pub fn put(
             np::arrears.eq(flag(p.arrears)),
             np::statement.eq(flag(p.statement)),
             np::resident_window.eq(flag(p.resident_window)),
+            np::notices.eq(flag(p.notices)),
             np::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -56,6 +64,7 @@ pub fn put(
                 np::arrears.eq(flag(p.arrears)),
                 np::statement.eq(flag(p.statement)),
                 np::resident_window.eq(flag(p.resident_window)),
+                np::notices.eq(flag(p.notices)),
                 np::updated_at.eq(now),
             ))
             .on_conflict_do_nothing();
@@ -68,6 +77,7 @@ pub fn put(
                     np::arrears.eq(flag(p.arrears)),
                     np::statement.eq(flag(p.statement)),
                     np::resident_window.eq(flag(p.resident_window)),
+                    np::notices.eq(flag(p.notices)),
                     np::updated_at.eq(now),
                 ))
                 .execute(conn)?;
@@ -94,6 +104,7 @@ pub fn opted_out(
         Campaign::Arrears => q.filter(np::arrears.eq(0)),
         Campaign::Statement => q.filter(np::statement.eq(0)),
         Campaign::ResidentWindow => q.filter(np::resident_window.eq(0)),
+        Campaign::Notice => q.filter(np::notices.eq(0)),
     };
     Ok(q.load::<String>(conn)?.into_iter().collect())
 }

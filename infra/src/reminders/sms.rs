@@ -51,6 +51,10 @@ pub struct ReminderPayload {
     /// The zone whose daylight the message waits for.
     pub time_zone: TimeZoneName,
     pub text: String,
+    /// The notice a `notice` reminder announces: sent only while it is shown and still aimed at
+    /// the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_id: Option<Uuid>,
 }
 
 /// An event message: not a campaign, so neither capped nor subject to the preferences.
@@ -318,6 +322,7 @@ struct Delivery {
     account: Uuid,
     person: Option<Uuid>,
     period: Option<Period>,
+    notice: Option<Uuid>,
     zone: TimeZoneName,
     text: String,
 }
@@ -332,6 +337,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
             account: p.account_id,
             person: None,
             period: None,
+            notice: None,
             zone: p.time_zone,
             text: p.text,
         });
@@ -344,6 +350,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
         account: p.account_id,
         person: p.person_id,
         period: p.period,
+        notice: p.notice_id,
         zone: p.time_zone,
         text: p.text,
     })
@@ -380,6 +387,13 @@ fn before_sending(
         if let (Campaign::Due, Some(person), Some(period)) = (campaign, d.person, d.period) {
             if !super::due::still_due(conn, person, period)? {
                 return Ok(Before::Skip("the month is paid, or being paid"));
+            }
+        }
+        if let (Campaign::Notice, Some(person), Some(notice)) = (campaign, d.person, d.notice) {
+            if !crate::notices::sms::still_for(conn, notice, person, now)? {
+                return Ok(Before::Skip(
+                    "the notice expired, or is no longer aimed at the person",
+                ));
             }
         }
     }

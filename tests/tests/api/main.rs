@@ -12,6 +12,7 @@ mod imports;
 mod jobs;
 mod lookups;
 mod migrations;
+mod notices;
 mod openapi_spec;
 mod operations;
 mod payments;
