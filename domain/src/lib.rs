@@ -87,6 +87,7 @@ pub mod employer;
 pub mod error;
 pub mod estimate;
 pub mod identity;
+pub mod institutions;
 pub mod insurance;
 pub mod jobs;
 pub mod ledger;
