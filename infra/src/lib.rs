@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod identity;
+pub mod institutions;
 pub mod jobs;
 mod outbound;
 pub mod payments;
