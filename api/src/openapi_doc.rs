@@ -96,6 +96,15 @@ use crate::routes;
         routes::applications::put_assistance_thresholds,
         routes::applications::list_assisted,
         routes::applications::confirm_assisted,
+        // Designated institutions and appointments (issue 18).
+        routes::imports::import_institutions,
+        routes::institutions::list_institutions,
+        routes::institutions::get_institution,
+        routes::institutions::create_slot,
+        routes::institutions::list_slots,
+        routes::appointments::book,
+        routes::appointments::list,
+        routes::appointments::cancel,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -107,6 +116,7 @@ use crate::routes;
         (name = "payments", description = "Paying premiums: what is owed, payees, orders through the payment gateway and its notifications"),
         (name = "applications", description = "Applications (业务办理) with a timeline: unemployment benefit, retirement, transfer between regions, medical filing elsewhere; the staff review them and the decision changes the records"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
+        (name = "institutions", description = "Designated hospitals and pharmacies (医保定点) near a point, with whether the caller's insurance covers them; appointment slots and the person's appointments (预约挂号), never overbooked"),
     )
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod document;
 pub mod identity;
 pub mod imports;
+pub mod institutions;
 pub mod jobs;
 pub mod ops;
 pub mod payments;

@@ -1,12 +1,14 @@
 //! HTTP handlers, one module per capability.
 
 pub mod applications;
+pub mod appointments;
 pub mod auth;
 pub mod employers;
 pub mod estimate;
 pub mod fallback;
 pub mod health;
 pub mod imports;
+pub mod institutions;
 pub mod jobs;
 pub mod lookups;
 pub mod me;
@@ -98,5 +100,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(applications::assistance_eligibility)
         .service(applications::put_assistance_thresholds)
         .service(applications::list_assisted)
-        .service(applications::confirm_assisted);
+        .service(applications::confirm_assisted)
+        // Designated institutions and appointments (issue 18).
+        .service(imports::import_institutions)
+        .service(institutions::list_institutions)
+        .service(institutions::get_institution)
+        .service(institutions::create_slot)
+        .service(institutions::list_slots)
+        .service(appointments::book)
+        .service(appointments::list)
+        .service(appointments::cancel);
 }
