@@ -8,6 +8,7 @@ mod estimate;
 mod identity;
 mod identity_limits;
 mod imports;
+mod institutions;
 mod jobs;
 mod lookups;
 mod migrations;
