@@ -377,11 +377,21 @@ fn the_services_walk_through_books_the_last_place_of_a_slot() {
     assert!(!near.is_empty(), "{out}");
     assert_eq!(near[0]["name"], "北京大学深圳医院", "{out}");
     assert_eq!(near[0]["covered"], true, "{out}");
-    assert!(near[0]["geo_uri"].as_str().unwrap().starts_with("geo:22.5"), "{out}");
-    let distances: Vec<u64> = near.iter().map(|i| i["distance_m"].as_u64().unwrap()).collect();
+    assert!(
+        near[0]["geo_uri"].as_str().unwrap().starts_with("geo:22.5"),
+        "{out}"
+    );
+    let distances: Vec<u64> = near
+        .iter()
+        .map(|i| i["distance_m"].as_u64().unwrap())
+        .collect();
     assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{out}");
     assert!(
-        lines[4].as_array().unwrap().iter().any(|s| s["places_left"] == 1),
+        lines[4]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["places_left"] == 1),
         "{out}"
     );
     // The last place booked; the slot full.

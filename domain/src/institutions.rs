@@ -199,6 +199,21 @@ fn microdegrees(s: &str) -> Result<i64, ValueError> {
         expected: "decimal degrees such as 22.543096",
     };
     let s = s.trim();
+    match plain_microdegrees(s) {
+        Ok(v) => Ok(v),
+        // Other spellings of a number (`2.25e1`, `.5`): through a float, rounded.
+        Err(_) => match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v.abs() < 1000.0 => Ok((v * 1e6).round() as i64),
+            _ => Err(FORMAT),
+        },
+    }
+}
+
+/// A plain decimal (`-22.5430965`), digit by digit.
+fn plain_microdegrees(s: &str) -> Result<i64, ValueError> {
+    const FORMAT: ValueError = ValueError::Format {
+        expected: "decimal degrees such as 22.543096",
+    };
     let (negative, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
@@ -258,11 +273,23 @@ impl GeoPoint {
         microdegrees(s)
     }
 
-    /// A position from decimal-degree texts; the error names the coordinate at fault.
+    /// A position from decimal-degree texts; the error names the coordinate at fault. The range
+    /// is checked on the value as written too, so `54.0000001` is out although it rounds to 54.
     pub fn parse(lat: &str, lon: &str) -> Result<GeoPoint, (&'static str, ValueError)> {
-        let lat = microdegrees(lat).map_err(|e| ("latitude", e))?;
-        let lon = microdegrees(lon).map_err(|e| ("longitude", e))?;
-        GeoPoint::from_e6(lat, lon)
+        let lat_e6 = microdegrees(lat).map_err(|e| ("latitude", e))?;
+        let lon_e6 = microdegrees(lon).map_err(|e| ("longitude", e))?;
+        let p = GeoPoint::from_e6(lat_e6, lon_e6)?;
+        let written = |s: &str| s.trim().parse::<f64>().ok();
+        let inside = |v: Option<f64>, min: i32, max: i32| {
+            v.is_none_or(|v| f64::from(min) / 1e6 <= v && v <= f64::from(max) / 1e6)
+        };
+        if !inside(written(lat), LAT_MIN_E6, LAT_MAX_E6) {
+            return GeoPoint::from_e6(i64::MAX, lon_e6);
+        }
+        if !inside(written(lon), LON_MIN_E6, LON_MAX_E6) {
+            return GeoPoint::from_e6(lat_e6, i64::MAX);
+        }
+        Ok(p)
     }
 
     pub fn lat_e6(self) -> i32 {
@@ -365,29 +392,17 @@ pub const MAX_RADIUS_M: u32 = 50_000;
 pub const DEFAULT_RADIUS_M: u32 = 5_000;
 
 /// A search radius from kilometres as text (`5`, `0.5`, `12.25`): more than 0 and at most 50,
-/// to the metre.
+/// rounded to the metre (a radius under half a metre is one metre).
 pub fn radius_m(km: &str) -> Result<u32, ValueError> {
     const RANGE: ValueError = ValueError::Range { min: 0, max: 50 };
-    let km = km.trim();
-    let (whole, fraction) = km.split_once('.').unwrap_or((km, ""));
-    let ok = !whole.is_empty()
-        && whole.len() <= 3
-        && fraction.len() <= 3
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.bytes().all(|b| b.is_ascii_digit())
-        && !(km.contains('.') && fraction.is_empty());
-    if !ok {
-        return Err(ValueError::Format {
-            expected: "kilometres, such as 5 or 0.5 (at most 3 decimals)",
-        });
-    }
-    let whole: u32 = whole.parse().map_err(|_| RANGE)?;
-    let fraction: u32 = format!("{fraction:0<3}").parse().map_err(|_| RANGE)?;
-    let metres = whole * 1000 + fraction;
-    if metres == 0 || metres > MAX_RADIUS_M {
+    let km: f64 = km.trim().parse().map_err(|_| ValueError::Format {
+        expected: "kilometres, such as 5 or 0.5",
+    })?;
+    if !km.is_finite() || km <= 0.0 || km > f64::from(MAX_RADIUS_M) / 1000.0 {
         return Err(RANGE);
     }
-    Ok(metres)
+    // Within (0, 50 000]: the cast cannot overflow.
+    Ok(((km * 1000.0).round() as u32).clamp(1, MAX_RADIUS_M))
 }
 
 /// One institution found near a point: its distance and its code, the order of the list.
@@ -615,11 +630,12 @@ mod tests {
         assert_eq!(microdegrees("22.5430965"), Ok(22_543_097));
         assert_eq!(microdegrees("22.5430964999"), Ok(22_543_096));
         assert_eq!(microdegrees("-22.5430965"), Ok(-22_543_097));
-        for bad in [
-            "", "abc", "22.", ".5", "1e5", "22,54", "1234.5", "NaN", "2 2",
-        ] {
+        for bad in ["", "abc", "1e5", "22,54", "1234.5", "NaN", "inf", "2 2"] {
             assert!(microdegrees(bad).is_err(), "{bad}");
         }
+        // Other spellings of numbers, through a float.
+        assert_eq!(microdegrees("2.25e1"), Ok(22_500_000));
+        assert_eq!(microdegrees(".5"), Ok(500_000));
     }
 
     #[test]
@@ -637,6 +653,15 @@ mod tests {
         );
         assert_eq!(GeoPoint::parse("22", "72.9").unwrap_err().0, "longitude");
         assert_eq!(GeoPoint::parse("22", "136.1").unwrap_err().0, "longitude");
+        // The bounds hold for the value as written, not only once rounded.
+        assert_eq!(
+            GeoPoint::parse("54.0000001", "114").unwrap_err().0,
+            "latitude"
+        );
+        assert_eq!(
+            GeoPoint::parse("22", "72.9999999").unwrap_err().0,
+            "longitude"
+        );
         // Paris, New York, the southern hemisphere.
         assert!(GeoPoint::parse("48.8566", "2.3522").is_err());
         assert!(GeoPoint::parse("40.7128", "-74.006").is_err());
@@ -711,12 +736,17 @@ mod tests {
         assert_eq!(radius_m("12.25"), Ok(12_250));
         assert_eq!(radius_m("50"), Ok(50_000));
         assert_eq!(radius_m("0.001"), Ok(1));
-        assert_eq!(
-            radius_m("50.001"),
-            Err(ValueError::Range { min: 0, max: 50 })
-        );
-        assert_eq!(radius_m("0"), Err(ValueError::Range { min: 0, max: 50 }));
-        for bad in ["", "-1", "1.2345", "five", "1e3", "5."] {
+        assert_eq!(radius_m("1.2345"), Ok(1_235));
+        assert_eq!(radius_m("0.00001"), Ok(1));
+        assert_eq!(radius_m("5e0"), Ok(5_000));
+        for out in ["50.001", "50.0000001", "0", "-1", "inf"] {
+            assert_eq!(
+                radius_m(out),
+                Err(ValueError::Range { min: 0, max: 50 }),
+                "{out}"
+            );
+        }
+        for bad in ["", "five", "NaN x"] {
             assert!(
                 matches!(radius_m(bad), Err(ValueError::Format { .. })),
                 "{bad}"

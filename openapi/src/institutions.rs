@@ -71,14 +71,18 @@ pub struct InstitutionQuery {
     /// Longitude of the point (73–136).
     #[param(value_type = f64, required = true, minimum = 73, maximum = 136, example = 114.0579)]
     pub lon: Option<String>,
-    /// Radius in kilometres, more than 0 and at most 50, up to 3 decimals; default 5.
+    /// Radius in kilometres, more than 0 and at most 50 (to the metre); default 5.
     #[param(value_type = Option<f64>, exclusive_minimum = 0, maximum = 50, example = 5)]
     pub radius_km: Option<String>,
     /// Only this kind.
     #[param(value_type = Option<InstitutionKind>)]
     pub kind: Option<String>,
-    /// Only institutions with this department (exact name, e.g. `内科`).
-    #[param(min_length = 1, max_length = 32)]
+    /// Only institutions with this department (exact name, e.g. `内科`; no `|`).
+    #[param(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^|\x00-\x1f\x7f-\x9f]*[^|\s\x00-\x1f\x7f-\x9f][^|\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub department: Option<String>,
     /// Only this grade (1–3).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 3)]
@@ -162,7 +166,11 @@ pub struct NearbyList {
 #[schema(example = json!({"department": "内科", "starts_at": "2026-11-26T01:00:00Z", "ends_at": "2026-11-26T01:30:00Z", "capacity": 10}))]
 pub struct SlotRequest {
     /// One of the institution's departments.
-    #[schema(min_length = 1, max_length = 32)]
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^|\x00-\x1f\x7f-\x9f]*[^|\s\x00-\x1f\x7f-\x9f][^|\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub department: String,
     /// In the future.
     pub starts_at: DateTime<Utc>,
@@ -196,8 +204,12 @@ pub struct SlotList {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SlotQuery {
-    /// Only this department.
-    #[param(min_length = 1, max_length = 32)]
+    /// Only this department (no `|`).
+    #[param(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^|\x00-\x1f\x7f-\x9f]*[^|\s\x00-\x1f\x7f-\x9f][^|\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub department: Option<String>,
     /// Slots starting at or after this instant (RFC 3339); default now.
     #[param(value_type = Option<DateTime<Utc>>, example = "2026-11-24T00:00:00Z")]

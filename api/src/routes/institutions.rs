@@ -119,10 +119,14 @@ fn near_after(key: &str) -> Ranked {
 
 fn search(q: dto::InstitutionQuery) -> Result<Search, ApiError> {
     let mut f = Fields::new();
-    let lat = f.required("lat", q.lat.as_deref(), GeoPoint::degrees);
-    let lon = f.required("lon", q.lon.as_deref(), GeoPoint::degrees);
+    let lat = f.required("lat", q.lat.as_deref(), |t| {
+        GeoPoint::degrees(t).map(|_| t.to_owned())
+    });
+    let lon = f.required("lon", q.lon.as_deref(), |t| {
+        GeoPoint::degrees(t).map(|_| t.to_owned())
+    });
     let center = match (lat, lon) {
-        (Some(lat), Some(lon)) => match GeoPoint::from_e6(lat, lon) {
+        (Some(lat), Some(lon)) => match GeoPoint::parse(&lat, &lon) {
             Ok(p) => Some(p),
             Err((which, e)) => {
                 f.add(
@@ -372,7 +376,7 @@ fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     responses(
         (status = 200, description = "A page of slots, earliest first", body = dto::SlotList),
         (status = 404, description = "No institution has this code (`institution_not_found`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`from`/`to` not RFC 3339 or `to` not after `from`, the department invalid, or `limit`/`cursor` invalid (`validation_failed`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`from`/`to` not RFC 3339, the department invalid, or `limit`/`cursor` invalid (`validation_failed`)", body = shebao_openapi::Problem, content_type = "application/problem+json")))]
 #[get("/v1/institutions/{code}/slots")]
 pub async fn list_slots(
     state: web::Data<AppState>,
@@ -391,13 +395,8 @@ pub async fn list_slots(
         Some(raw) => instant("from", raw)?,
         None => state.now(),
     };
+    // A `to` not after `from` is an empty window: an empty page.
     let to = q.to.as_deref().map(|raw| instant("to", raw)).transpose()?;
-    if to.is_some_and(|to| to <= from) {
-        return Err(field_error_of(
-            "to",
-            Issue::Value(shebao_domain::ValueError::Rule("must be after from")),
-        ));
-    }
     let page = PageRequest::parse(&PageQuery {
         limit: q.limit,
         cursor: q.cursor,

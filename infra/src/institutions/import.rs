@@ -239,9 +239,13 @@ impl Importer for Institutions {
         let region = raw.required("region", RegionCode::parse)?;
         let address = raw.required("address", text(MAX_ADDRESS_CHARS))?;
         let phone = raw.required("phone", InstitutionPhone::parse)?;
-        let lat = raw.required("latitude", GeoPoint::degrees)?;
-        let lon = raw.required("longitude", GeoPoint::degrees)?;
-        let position = GeoPoint::from_e6(lat, lon)
+        let lat = raw
+            .get("latitude")
+            .ok_or(RejectReason::Missing("latitude"))?;
+        let lon = raw
+            .get("longitude")
+            .ok_or(RejectReason::Missing("longitude"))?;
+        let position = GeoPoint::parse(lat, lon)
             .map_err(|(field, error)| RejectReason::Invalid { field, error })?;
         let categories = raw.required("medical_categories", categories)?;
         let departments = raw
