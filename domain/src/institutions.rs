@@ -405,6 +405,25 @@ pub fn radius_m(km: &str) -> Result<u32, ValueError> {
     Ok(((km * 1000.0).round() as u32).clamp(1, MAX_RADIUS_M))
 }
 
+/// The radius the search reads first: 1 km. A page is settled as soon as a circle holds more
+/// institutions past the cursor than the page takes — nothing outside it can come before them —
+/// so in a city the first small box answers; elsewhere the circle doubles up to the radius asked
+/// for. Each box read is a few index pages instead of the whole radius's.
+pub const FIRST_RADIUS_M: u32 = 1_000;
+
+/// The radii a search reads, widening until `radius_m`: from the cursor's distance plus
+/// [`FIRST_RADIUS_M`] (at least that), doubling.
+pub fn search_radii(radius_m: u32, after: Option<&Ranked>) -> Vec<u32> {
+    let from = after.map_or(0, |a| a.distance_m);
+    let mut r = from.saturating_add(FIRST_RADIUS_M).min(radius_m);
+    let mut out = vec![r];
+    while r < radius_m {
+        r = r.saturating_mul(2).min(radius_m);
+        out.push(r);
+    }
+    out
+}
+
 /// One institution found near a point: its distance and its code, the order of the list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ranked {
@@ -752,6 +771,23 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_search_widens_from_one_kilometre_past_the_cursor() {
+        assert_eq!(search_radii(5_000, None), [1_000, 2_000, 4_000, 5_000]);
+        assert_eq!(search_radii(500, None), [500]);
+        assert_eq!(search_radii(50_000, None).last(), Some(&50_000));
+        let after = Ranked {
+            distance_m: 3_500,
+            code: "X".into(),
+        };
+        assert_eq!(search_radii(5_000, Some(&after)), [4_500, 5_000]);
+        let beyond = Ranked {
+            distance_m: u32::MAX,
+            code: String::new(),
+        };
+        assert_eq!(search_radii(5_000, Some(&beyond)), [5_000]);
     }
 
     #[test]

@@ -189,8 +189,9 @@ fn search(q: dto::InstitutionQuery) -> Result<Search, ApiError> {
 /// address, phone and a `geo:` URI (RFC 5870) for the phone's map app. Narrowed by `kind`,
 /// `department` and `level`. Anyone may search; with a bound person's token each institution
 /// also says whether their insurance covers it (`covered`); without a token that field is
-/// absent, and an invalid token is 401. The positions come from a bounding box read off an index,
-/// then every distance is computed exactly. The cursor is the last institution's
+/// absent, and an invalid token is 401. The positions come from a bounding box read off an index
+/// (1 km around the point first, widening until a page is settled or the radius reached), then
+/// every distance is computed exactly. The cursor is the last institution's
 /// (distance, code): pass it with the same search for the next page.
 #[utoipa::path(get, operation_id = "list_institutions", path = "/v1/institutions", tag = "institutions", params(dto::InstitutionQuery),
     security((), ("person_bearer" = [])),
@@ -211,8 +212,15 @@ pub async fn list_institutions(
     let (mut ranked, rows, insured) = state
         .db
         .read(move |c| {
-            let candidates = store::in_box(c, &s.center.bounding_box(s.radius_m), &s.filter)?;
-            let ranked = rules::nearest(s.center, s.radius_m, candidates, s.after.as_ref(), limit);
+            // Widening circles: the first that holds more than a page past the cursor settles it.
+            let mut ranked = Vec::new();
+            for r in rules::search_radii(s.radius_m, s.after.as_ref()) {
+                let candidates = store::in_box(c, &s.center.bounding_box(r), &s.filter)?;
+                ranked = rules::nearest(s.center, r, candidates, s.after.as_ref(), limit);
+                if ranked.len() > limit {
+                    break;
+                }
+            }
             let codes: Vec<String> = ranked.iter().take(limit).map(|r| r.code.clone()).collect();
             let rows = store::by_codes(c, &codes)?;
             let insured = match person {

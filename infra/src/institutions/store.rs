@@ -123,37 +123,50 @@ pub struct SearchFilter {
     pub department: Option<Department>,
 }
 
-/// The codes and positions of the institutions inside `bbox` that pass `filter`.
+/// The codes and positions of the institutions inside `bbox` that pass `filter`. One of two
+/// fixed statements (with or without the department), so each is prepared once per connection
+/// and never planned again; the kind and level, read from the same index entries, are checked
+/// here rather than in SQL, which would take a statement per combination of filters.
 pub fn in_box(
     conn: &mut DbConnection,
     bbox: &BoundingBox,
     filter: &SearchFilter,
 ) -> Result<Vec<(String, GeoPoint)>, StoreError> {
-    let mut q = institutions::table
-        .filter(institutions::lat_e6.between(bbox.min_lat_e6, bbox.max_lat_e6))
-        .filter(institutions::lon_e6.between(bbox.min_lon_e6, bbox.max_lon_e6))
-        .select((
-            institutions::code,
-            institutions::lat_e6,
-            institutions::lon_e6,
-        ))
-        .into_boxed();
-    if let Some(kind) = filter.kind {
-        q = q.filter(institutions::kind.eq(kind.as_str()));
-    }
-    if let Some(level) = filter.level {
-        q = q.filter(institutions::level.eq(i32::from(level.get())));
-    }
-    if let Some(department) = &filter.department {
-        q = q.filter(diesel::dsl::exists(
-            institution_departments::table
-                .filter(institution_departments::institution_code.eq(institutions::code))
-                .filter(institution_departments::department.eq(department.as_str().to_owned())),
-        ));
-    }
-    let rows: Vec<(String, i32, i32)> = q.load(conn)?;
+    type Row = (String, i32, i32, String, Option<i32>);
+    let columns = (
+        institutions::code,
+        institutions::lat_e6,
+        institutions::lon_e6,
+        institutions::kind,
+        institutions::level,
+    );
+    let inside = || {
+        institutions::lat_e6
+            .between(bbox.min_lat_e6, bbox.max_lat_e6)
+            .and(institutions::lon_e6.between(bbox.min_lon_e6, bbox.max_lon_e6))
+    };
+    let rows: Vec<Row> = match &filter.department {
+        None => institutions::table
+            .filter(inside())
+            .select(columns)
+            .load(conn)?,
+        Some(department) => institutions::table
+            .filter(inside())
+            .filter(diesel::dsl::exists(
+                institution_departments::table
+                    .filter(institution_departments::institution_code.eq(institutions::code))
+                    .filter(institution_departments::department.eq(department.as_str())),
+            ))
+            .select(columns)
+            .load(conn)?,
+    };
+    let kind = filter.kind.as_ref().map(InstitutionKind::as_str);
+    let level = filter.level.map(|l| i32::from(l.get()));
     rows.into_iter()
-        .map(|(code, lat, lon)| {
+        .filter(|(_, _, _, k, l)| {
+            kind.is_none_or(|want| want == k) && level.is_none_or(|want| Some(want) == *l)
+        })
+        .map(|(code, lat, lon, _, _)| {
             let p = GeoPoint::from_e6(i64::from(lat), i64::from(lon))
                 .map_err(|(what, e)| StoreError::Corrupt(format!("institutions.{what}: {e}")))?;
             Ok((code, p))
