@@ -322,8 +322,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 let s = seed::demo(&mut conn, &vault, now)?;
                 out(&format!(
-                    "demo loaded: {} regions, {} employers, {} persons, {} monthly contribution rows, {} medical transactions, {} benefit payments, {} notices",
-                    s.regions, s.employers, s.persons, s.contributions, s.medical_transactions, s.benefit_payments, s.notices
+                    "demo loaded: {} regions, {} employers, {} persons, {} monthly contribution rows, {} medical transactions, {} benefit payments, {} notices, {} institutions with {} appointment slots",
+                    s.regions, s.employers, s.persons, s.contributions, s.medical_transactions, s.benefit_payments, s.notices, s.institutions, s.slots
                 ));
                 out(&format!(
                     "demo person (fictional): name {}, national ID {}, card number {}",

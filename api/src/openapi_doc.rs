@@ -114,6 +114,15 @@ use crate::routes;
         routes::notices::send_sms,
         routes::notices::list_mine,
         routes::notices::mark_read,
+        // Designated institutions and appointments (issue 18).
+        routes::imports::import_institutions,
+        routes::institutions::list_institutions,
+        routes::institutions::get_institution,
+        routes::institutions::create_slot,
+        routes::institutions::list_slots,
+        routes::appointments::book,
+        routes::appointments::list,
+        routes::appointments::cancel,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -127,6 +136,7 @@ use crate::routes;
         (name = "feedback", description = "Feedback and complaints (监督投诉): the person's threads with the agency; the staff's queue (overdue after five working days), replies and closing"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
         (name = "notices", description = "Personalised notices (policy, jobs, training, services): the staff publish them with an audience rule, count the audience and send them by SMS; the person reads those meant for them"),
+        (name = "institutions", description = "Designated hospitals and pharmacies (医保定点) near a point, with whether the caller's insurance covers them; appointment slots and the person's appointments (预约挂号), never overbooked"),
     )
 )]
 pub struct ApiDoc;

@@ -165,11 +165,11 @@ fn the_readme_quotes_every_example_verbatim() {
         [
             "applications.sh",
             "feedback.sh",
-        "notices.sh",
-            "notices.sh",
             "import.sh",
+            "notices.sh",
             "pay.sh",
             "phone.sh",
+            "services.sh",
             "staff.sh"
         ]
     );
@@ -206,8 +206,10 @@ fn every_readme_example_is_a_script_a_test_runs() {
         "applications.sh",
         "feedback.sh",
         "import.sh",
+        "notices.sh",
         "pay.sh",
         "phone.sh",
+        "services.sh",
         "staff.sh",
     ]
     .iter()
@@ -228,7 +230,7 @@ fn every_readme_example_is_a_script_a_test_runs() {
         blocks += 1;
         rest = &body[end + 3..];
     }
-    assert_eq!(blocks, 13);
+    assert_eq!(blocks, 14);
 }
 
 fn unindented(text: &str) -> String {
@@ -454,4 +456,41 @@ fn the_notices_walk_through_publishes_for_a_region_and_the_person_reads_it() {
         "{out}"
     );
     assert!(!out.contains("a long caseworker password"), "{out}");
+}
+
+#[test]
+#[ignore = "needs curl, jq and python3 like the walk-throughs; .ci/run runs it with --ignored"]
+fn the_services_walk_through_books_the_last_place_of_a_slot() {
+    let demo = Demo::start();
+    let out = demo.run(&["services.sh"], "");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 7, "{out}");
+    assert_eq!(lines[2]["name"], "吴秀英", "{out}");
+    // Covered hospitals near the Civic Centre, nearest first, each with a geo: URI.
+    let near = lines[3].as_array().unwrap();
+    assert!(!near.is_empty(), "{out}");
+    assert_eq!(near[0]["name"], "北京大学深圳医院", "{out}");
+    assert_eq!(near[0]["covered"], true, "{out}");
+    assert!(
+        near[0]["geo_uri"].as_str().unwrap().starts_with("geo:22.5"),
+        "{out}"
+    );
+    let distances: Vec<u64> = near
+        .iter()
+        .map(|i| i["distance_m"].as_u64().unwrap())
+        .collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{out}");
+    assert!(
+        lines[4]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["places_left"] == 1),
+        "{out}"
+    );
+    // The last place booked; the slot full.
+    assert_eq!(lines[5]["status"], "booked", "{out}");
+    assert_eq!(lines[5]["hospital"], "北京大学深圳医院", "{out}");
+    assert_eq!(lines[5]["places_left"], 0, "{out}");
+    assert_eq!(lines[6]["places_left"], 0, "{out}");
 }

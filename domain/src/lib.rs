@@ -88,6 +88,7 @@ pub mod error;
 pub mod estimate;
 pub mod feedback;
 pub mod identity;
+pub mod institutions;
 pub mod insurance;
 pub mod jobs;
 pub mod ledger;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod feedback;
 pub mod identity;
+pub mod institutions;
 pub mod jobs;
 pub mod notices;
 mod outbound;

@@ -762,3 +762,73 @@ diesel::table! {
 
 diesel::joinable!(notice_reads -> notices (notice_id));
 diesel::allow_tables_to_appear_in_same_query!(notices, notice_reads);
+
+// Designated institutions, slots and appointments (issue 18).
+diesel::table! {
+    institutions (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        level -> Nullable<Integer>,
+        region_code -> Text,
+        address -> Text,
+        phone -> Text,
+        lat_e6 -> Integer,
+        lon_e6 -> Integer,
+        covers_employee -> Bool,
+        covers_resident -> Bool,
+        departments -> Text,
+        accepts_filed_elsewhere -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    institution_departments (institution_code, department) {
+        institution_code -> Text,
+        department -> Text,
+    }
+}
+
+diesel::table! {
+    institution_slots (id) {
+        id -> Text,
+        institution_code -> Text,
+        department -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Integer,
+        booked -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> Text,
+        person_id -> Text,
+        slot_id -> Text,
+        status -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(institution_departments -> institutions (institution_code));
+diesel::joinable!(institution_slots -> institutions (institution_code));
+diesel::joinable!(appointments -> institution_slots (slot_id));
+diesel::joinable!(appointments -> persons (person_id));
+diesel::joinable!(institutions -> regions (region_code));
+diesel::allow_tables_to_appear_in_same_query!(
+    institutions,
+    institution_departments,
+    institution_slots,
+    appointments,
+);
+diesel::allow_tables_to_appear_in_same_query!(institutions, regions);
+diesel::allow_tables_to_appear_in_same_query!(appointments, persons);
+diesel::allow_tables_to_appear_in_same_query!(appointments, accounts);
+diesel::allow_tables_to_appear_in_same_query!(appointments, regions);

@@ -211,6 +211,9 @@ pub struct DemoSummary {
     pub medical_transactions: usize,
     pub benefit_payments: usize,
     pub notices: usize,
+    /// Designated hospitals, pharmacies and clinics, and appointment slots (issue 18).
+    pub institutions: usize,
+    pub slots: usize,
     pub demo_person: DemoPerson,
 }
 
@@ -610,6 +613,7 @@ fn demo_in_tx(
     load::<MedicalTransactions>(conn, &mut ctx, medical, ts)?;
     load::<BenefitPayments>(conn, &mut ctx, benefits, ts)?;
     let notices = demo_notices(conn, now)?;
+    let (institutions, slots) = demo_institutions(conn, vault, &mut ctx, &persons_loaded, now)?;
     Ok(DemoSummary {
         regions: REGIONS.len(),
         employers: EMPLOYERS.len(),
@@ -618,6 +622,8 @@ fn demo_in_tx(
         medical_transactions,
         benefit_payments,
         notices,
+        institutions,
+        slots,
         demo_person,
     })
 }
@@ -911,4 +917,463 @@ fn demo_notices(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, St
         store::insert(conn, &new, now.naive_utc())?;
     }
     Ok(NOTICES.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Designated institutions and appointment slots (issue 18)
+
+/// One demo institution: code, name, kind, level, region, address, phone, latitude, longitude,
+/// medical categories, departments, accepts filed treatment from elsewhere. Names are those of
+/// well-known public hospitals and pharmacy chains; addresses, phones and positions are
+/// illustrative (near the real places, WGS-84), like every other figure of the demo.
+type DemoInstitution = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<u8>,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+);
+
+const HOSPITAL_DEPARTMENTS: &str = "内科|外科|儿科|妇产科|眼科|口腔科|急诊科";
+
+const DEMO_INSTITUTIONS: &[DemoInstitution] = &[
+    // Shenzhen (440300).
+    (
+        "H440303001",
+        "深圳市人民医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市罗湖区东门北路1017号",
+        "0755-25533018",
+        "22.557100",
+        "114.123600",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H440304001",
+        "北京大学深圳医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市福田区莲花路1120号",
+        "0755-83923333",
+        "22.561000",
+        "114.048000",
+        "employee|resident",
+        "内科|外科|儿科|妇产科|骨科|皮肤科|急诊科",
+        true,
+    ),
+    (
+        "H440304002",
+        "香港大学深圳医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市福田区海园一路1号",
+        "0755-86913333",
+        "22.531600",
+        "113.996200",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H440304003",
+        "深圳市第二人民医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市福田区笋岗西路3002号",
+        "0755-83366388",
+        "22.558500",
+        "114.083800",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H440304004",
+        "深圳市儿童医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市福田区益田路7019号",
+        "0755-83936101",
+        "22.549500",
+        "114.053000",
+        "employee|resident",
+        "儿科|小儿外科|新生儿科|儿童保健科|急诊科",
+        true,
+    ),
+    (
+        "H440304005",
+        "深圳市福田区第二人民医院",
+        "hospital",
+        Some(2),
+        "440300",
+        "深圳市福田区景田北路6号",
+        "0755-83988281",
+        "22.559500",
+        "114.043200",
+        "employee|resident",
+        "内科|外科|儿科|急诊科",
+        false,
+    ),
+    (
+        "H440305001",
+        "深圳市南山区人民医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市南山区桃园路89号",
+        "0755-26553111",
+        "22.533700",
+        "113.923700",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H440306001",
+        "深圳市宝安区人民医院",
+        "hospital",
+        Some(3),
+        "440300",
+        "深圳市宝安区龙井二路118号",
+        "0755-27788311",
+        "22.562200",
+        "113.886700",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        false,
+    ),
+    (
+        "C440304001",
+        "福田区莲花北社区健康服务中心",
+        "clinic",
+        Some(1),
+        "440300",
+        "深圳市福田区莲花北村富莲大厦",
+        "0755-83110290",
+        "22.560400",
+        "114.060100",
+        "employee|resident",
+        "全科|预防保健科|中医科",
+        false,
+    ),
+    (
+        "C440303001",
+        "罗湖区东门社区健康服务中心",
+        "clinic",
+        Some(1),
+        "440300",
+        "深圳市罗湖区东门中路2038号",
+        "0755-82330115",
+        "22.548000",
+        "114.120000",
+        "employee|resident",
+        "全科|预防保健科",
+        false,
+    ),
+    // Pharmacies: the employee scheme's personal accounts pay there; one also serves residents.
+    (
+        "P440305001",
+        "老百姓大药房（南山店）",
+        "pharmacy",
+        None,
+        "440300",
+        "深圳市南山区南海大道2163号",
+        "0755-26401234",
+        "22.530000",
+        "113.935000",
+        "employee",
+        "",
+        false,
+    ),
+    (
+        "P440304001",
+        "海王星辰健康药房（福田中心店）",
+        "pharmacy",
+        None,
+        "440300",
+        "深圳市福田区福华三路88号",
+        "0755-83761234",
+        "22.541000",
+        "114.056000",
+        "employee",
+        "",
+        false,
+    ),
+    (
+        "P440303002",
+        "大参林药房（东门店）",
+        "pharmacy",
+        None,
+        "440300",
+        "深圳市罗湖区东门南路3001号",
+        "0755-82281234",
+        "22.546000",
+        "114.119000",
+        "employee|resident",
+        "",
+        false,
+    ),
+    // Beijing (110000).
+    (
+        "H110105001",
+        "北京市朝阳医院",
+        "hospital",
+        Some(3),
+        "110000",
+        "北京市朝阳区工人体育场南路8号",
+        "010-85231000",
+        "39.925600",
+        "116.451600",
+        "employee|resident",
+        "内科|外科|急诊科|呼吸内科|心血管内科|眼科",
+        true,
+    ),
+    (
+        "H110101001",
+        "北京协和医院",
+        "hospital",
+        Some(3),
+        "110000",
+        "北京市东城区帅府园1号",
+        "010-69156114",
+        "39.912300",
+        "116.417000",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H110102001",
+        "北京大学第一医院",
+        "hospital",
+        Some(3),
+        "110000",
+        "北京市西城区西什库大街8号",
+        "010-83572211",
+        "39.930500",
+        "116.378200",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H110108001",
+        "北京大学第三医院",
+        "hospital",
+        Some(3),
+        "110000",
+        "北京市海淀区花园北路49号",
+        "010-82266699",
+        "39.982200",
+        "116.357700",
+        "employee|resident",
+        HOSPITAL_DEPARTMENTS,
+        true,
+    ),
+    (
+        "H110105002",
+        "北京市朝阳区双桥医院",
+        "hospital",
+        Some(2),
+        "110000",
+        "北京市朝阳区双桥路5号",
+        "010-85361234",
+        "39.890500",
+        "116.571000",
+        "employee|resident",
+        "内科|外科|急诊科",
+        false,
+    ),
+    (
+        "C110105001",
+        "朝阳区双井社区卫生服务中心",
+        "clinic",
+        Some(1),
+        "110000",
+        "北京市朝阳区广渠路28号",
+        "010-87771234",
+        "39.893000",
+        "116.461000",
+        "employee|resident",
+        "全科|预防保健科|中医科",
+        false,
+    ),
+    (
+        "P110105001",
+        "金象大药房（朝阳店）",
+        "pharmacy",
+        None,
+        "110000",
+        "北京市朝阳区朝阳门外大街18号",
+        "010-65991234",
+        "39.920000",
+        "116.443000",
+        "employee",
+        "",
+        false,
+    ),
+    (
+        "P110101001",
+        "同仁堂药店（王府井店）",
+        "pharmacy",
+        None,
+        "110000",
+        "北京市东城区王府井大街241号",
+        "010-65251234",
+        "39.914000",
+        "116.411000",
+        "employee|resident",
+        "",
+        false,
+    ),
+];
+
+/// Where the demo publishes slots: (institution, department, places a slot). Each day's 09:30
+/// slot of the first holds 3 places, two of them booked by demo persons: one place left.
+const DEMO_SLOTS: &[(&str, &str, i32)] = &[
+    ("H440304001", "内科", 20),
+    ("H440304001", "儿科", 15),
+    ("H440303001", "内科", 20),
+    ("H110105001", "内科", 20),
+];
+
+/// The slots of each day (local time, Asia/Shanghai): start, minutes.
+const DEMO_SLOT_TIMES: &[(u32, u32, i64)] = &[(8, 30, 60), (9, 30, 60), (10, 30, 60), (14, 0, 90)];
+
+/// The demo persons (card numbers) who hold the almost full slot's other places.
+const DEMO_BOOKERS: &[&str] = &["A44030000002", "A44030000005"];
+
+/// Loads the demo institutions through the import's own loader, and for the next 7 days the
+/// slots of `DEMO_SLOTS`, with two demo persons booked into each day's 09:30 slot of the first.
+fn demo_institutions(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    ctx: &mut ImportContext,
+    persons_loaded: &[(NationalId, &PersonSpec)],
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), StoreError> {
+    use crate::institutions::appointments::{self, NewAppointment};
+    use crate::institutions::import::Institutions;
+    use crate::institutions::slots::{self, NewSlot};
+    use crate::records::imports::RawRow;
+    use chrono::TimeZone;
+    use shebao_domain::institutions::{Department, InstitutionCode};
+
+    let mut rows = Vec::new();
+    for &(
+        code,
+        name,
+        kind,
+        level,
+        region,
+        address,
+        phone,
+        lat,
+        lon,
+        categories,
+        departments,
+        accepts,
+    ) in DEMO_INSTITUTIONS
+    {
+        let mut raw = RawRow::new();
+        let level = level.map(|l| l.to_string()).unwrap_or_default();
+        for (column, value) in [
+            ("code", code),
+            ("name", name),
+            ("kind", kind),
+            ("level", level.as_str()),
+            ("region", region),
+            ("address", address),
+            ("phone", phone),
+            ("latitude", lat),
+            ("longitude", lon),
+            ("medical_categories", categories),
+            ("departments", departments),
+            (
+                "accepts_filed_elsewhere",
+                if accepts { "true" } else { "false" },
+            ),
+        ] {
+            raw.set(column, value);
+        }
+        rows.push(
+            Institutions::parse(&raw).map_err(|r| {
+                StoreError::Config(format!("seed institution {code}: {}", r.code()))
+            })?,
+        );
+    }
+    let institutions = rows.len();
+    load::<Institutions>(conn, ctx, rows, now.naive_utc())?;
+
+    let mut bookers = Vec::new();
+    for card in DEMO_BOOKERS {
+        if let Some((nid, _)) = persons_loaded.iter().find(|(_, s)| s.card == *card) {
+            if let Some(p) = persons::find_by_national_id(conn, vault, nid)? {
+                bookers.push(p.id);
+            }
+        }
+    }
+    let zone = TimeZoneName::ASIA_SHANGHAI.tz();
+    let today = now.with_timezone(&zone).date_naive();
+    let mut count = 0;
+    for day in 1..=7 {
+        let date = today + chrono::Duration::days(day);
+        for (i, &(code, department, capacity)) in DEMO_SLOTS.iter().enumerate() {
+            for &(hour, minute, minutes) in DEMO_SLOT_TIMES {
+                let local = date
+                    .and_hms_opt(hour, minute, 0)
+                    .ok_or_else(|| StoreError::Config("seed slot time".into()))?;
+                let starts_at = zone
+                    .from_local_datetime(&local)
+                    .earliest()
+                    .ok_or_else(|| StoreError::Config("seed slot time".into()))?
+                    .with_timezone(&Utc);
+                let almost_full = i == 0 && (hour, minute) == (9, 30);
+                let slot = slots::create(
+                    conn,
+                    &NewSlot {
+                        institution: parse("institution code", InstitutionCode::parse(code))?,
+                        department: parse("department", Department::parse(department))?,
+                        starts_at,
+                        ends_at: starts_at + chrono::Duration::minutes(minutes),
+                        capacity: if almost_full { 3 } else { capacity },
+                    },
+                    now,
+                )?;
+                count += 1;
+                if almost_full {
+                    for (n, person) in bookers.iter().enumerate() {
+                        let booked = appointments::book(
+                            conn,
+                            &NewAppointment {
+                                person_id: *person,
+                                slot_id: slot.id,
+                                idempotency_key: format!("demo-{day}-{n}"),
+                                request_hash: slot.id.to_string(),
+                            },
+                            now,
+                        )?;
+                        booked
+                            .map_err(|e| StoreError::Config(format!("seed appointment: {e:?}")))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok((institutions, count))
 }

@@ -37,7 +37,7 @@ pub struct ImportRejection {
     /// Stable code: `malformed_line`, `line_too_long`, `not_utf8`, `unknown_field`,
     /// `missing_field`, `invalid_field`, `unknown_person`, `unknown_employer`,
     /// `no_year_parameters`, `employer_required`, `total_mismatch`, `adjustment_incomplete`,
-    /// `external_id_conflict`.
+    /// `external_id_conflict`, `unknown_region`.
     pub code: String,
     /// The column the rejection is about, when it is about one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ pub mod document;
 pub mod feedback;
 pub mod identity;
 pub mod imports;
+pub mod institutions;
 pub mod jobs;
 pub mod notices;
 pub mod ops;

@@ -148,6 +148,8 @@ pub struct TestApp {
     pub pay_url: String,
     /// Where `/metrics` is served (its own listener).
     pub metrics_url: String,
+    /// The server's keys, as environment values (see [`TestApp::keys`]).
+    key_env: Vec<(&'static str, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -179,13 +181,10 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         shebao_api::telemetry::init("debug", LogFormat::Pretty);
     }
     let clock = TestClock::at(opts.start);
-    let app = Application::build(
-        settings.clone(),
-        KeyMaterial::generate(),
-        Arc::new(clock.clone()),
-    )
-    .await
-    .unwrap();
+    let key_env = fresh_key_env();
+    let app = Application::build(settings.clone(), keys_of(&key_env), Arc::new(clock.clone()))
+        .await
+        .unwrap();
     let port = app.port();
     let handle = app.handle();
     let sms_url = app.sms_standin_url().unwrap_or_default();
@@ -209,7 +208,35 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         sms_url,
         pay_url,
         metrics_url,
+        key_env,
     }
+}
+
+/// Three fresh random keys as the environment would give them (base64 of 32 bytes), so the test
+/// can hold the same keys as the server it starts.
+fn fresh_key_env() -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    use shebao_security::keys::{BLIND_INDEX_KEY_ENV, PII_KEY_ENV, SIGNING_KEY_ENV};
+    let random = || {
+        let mut bytes = Vec::with_capacity(32);
+        bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+        bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    vec![
+        (PII_KEY_ENV, random()),
+        (BLIND_INDEX_KEY_ENV, random()),
+        (SIGNING_KEY_ENV, random()),
+    ]
+}
+
+fn keys_of(env: &[(&'static str, String)]) -> KeyMaterial {
+    KeyMaterial::load(
+        &|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
+        std::path::Path::new("/nonexistent-shebao-test-keys"),
+        false,
+    )
+    .unwrap()
 }
 
 /// Where test servers write the demo payment keys: a directory of this test process.
@@ -385,4 +412,122 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
     body
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many bound persons at once (issue 18: the overbooking test needs hundreds of them)
+
+/// A person registered, with an app account bound to them and a live session (see
+/// [`TestApp::bound_persons`]).
+#[derive(Debug, Clone)]
+pub struct BoundTestPerson {
+    pub person_id: Uuid,
+    pub account_id: Uuid,
+    pub session_id: Uuid,
+    /// The account's phone (E.164): where its SMS go.
+    pub phone: String,
+    /// An access token of the session, valid for an hour from when it was made.
+    pub token: String,
+}
+
+impl TestApp {
+    /// The server's keys: a test can encrypt, blind-index and sign as the server does.
+    pub fn keys(&self) -> KeyMaterial {
+        keys_of(&self.key_env)
+    }
+
+    /// An access token of `session` of `account`, signed with the server's key, valid for an
+    /// hour from the test clock's now (after the clock moved on, a fresh one).
+    pub fn access_token(&self, account: Uuid, session: Uuid) -> String {
+        use shebao_api::auth::person::{PersonClaims, APP_AUDIENCE};
+        let now = self.clock.now().timestamp();
+        let claims = PersonClaims {
+            iss: self.settings.token_issuer.clone(),
+            aud: APP_AUDIENCE.to_owned(),
+            sub: account.to_string(),
+            sid: session.to_string(),
+            exp: now + 3600,
+            iat: now,
+            jti: Uuid::now_v7().to_string(),
+            token_use: shebao_api::auth::extract::ACCESS_TOKEN_USE.to_owned(),
+            step_up_until: None,
+        };
+        shebao_security::TokenSigner::new(&self.keys())
+            .unwrap()
+            .sign(&claims)
+            .unwrap()
+    }
+
+    /// `n` fictional persons of `region` (employee scheme, employed), each with an app account
+    /// (phone `+86137{tag:02}{i:06}`) bound to them and a live session, written straight into the
+    /// database — registering hundreds of phones through the API would meet the SMS limits.
+    /// `tag` (0–39) keeps the persons of several calls apart.
+    pub async fn bound_persons(&self, n: u32, region: &str, tag: u8) -> Vec<BoundTestPerson> {
+        use shebao_domain::identity::{NationalId, PersonName, PhoneNumber};
+        use shebao_domain::person::{CardNumber, EmploymentStatus, MedicalCategory};
+        use shebao_domain::region::RegionCode;
+        use shebao_infra::identity::{accounts, sessions};
+        use shebao_infra::registry::persons::{self, NewPerson};
+        assert!(tag < 40 && n <= 1000);
+        let (url, keys, region) = (self.db.url.clone(), self.keys(), region.to_owned());
+        let ts = self.clock.now().naive_utc();
+        let made = tokio::task::spawn_blocking(move || {
+            let vault = shebao_security::PiiVault::new(&keys);
+            let mut conn = DbConnection::open(&url).unwrap();
+            let people: Vec<(Uuid, NewPerson)> = (0..n)
+                .map(|i| {
+                    let born = chrono::NaiveDate::from_ymd_opt(1950 + i32::from(tag), 1, 1)
+                        .unwrap()
+                        + Duration::days(i64::from(i / 500));
+                    let p = NewPerson {
+                        national_id: NationalId::from_parts(
+                            &format!("{}01", &region[..4]),
+                            born,
+                            u16::try_from(i % 500 * 2 + 1).unwrap(),
+                        )
+                        .unwrap(),
+                        name: PersonName::parse("测试人员").unwrap(),
+                        region: RegionCode::parse(&region).unwrap(),
+                        card_number: CardNumber::parse(&format!("T{tag:02}{i:08}")).unwrap(),
+                        medical_category: MedicalCategory::Employee,
+                        employment_status: EmploymentStatus::Employed,
+                    };
+                    (Uuid::now_v7(), p)
+                })
+                .collect();
+            for chunk in people.chunks(500) {
+                persons::insert_many(&mut conn, &vault, chunk, ts).unwrap();
+            }
+            people
+                .iter()
+                .enumerate()
+                .map(|(i, (person, _))| {
+                    let phone = format!("+86137{tag:02}{i:06}");
+                    let e164 = PhoneNumber::parse(&phone).unwrap();
+                    let account = accounts::create(&mut conn, &vault, &e164, "x", ts)
+                        .unwrap()
+                        .unwrap();
+                    accounts::bind(&mut conn, account.id, *person, ts)
+                        .unwrap()
+                        .unwrap();
+                    let session =
+                        sessions::create(&mut conn, account.id, "test", None, ts).unwrap();
+                    (*person, account.id, session, phone)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        made.into_iter()
+            .map(
+                |(person_id, account_id, session_id, phone)| BoundTestPerson {
+                    person_id,
+                    account_id,
+                    session_id,
+                    phone,
+                    token: self.access_token(account_id, session_id),
+                },
+            )
+            .collect()
+    }
 }

@@ -256,3 +256,29 @@ pub fn mfa_token(state: &AppState, account_id: Uuid, device: &str) -> Result<Str
     };
     state.signer.sign(&claims).map_err(ApiError::internal)
 }
+
+/// A person if the request carries a bearer token, nobody if it carries none: for the public
+/// routes that say more to a signed-in person (whether their insurance covers an institution).
+/// A token that is there but not valid is refused (401), never taken for no token.
+#[derive(Debug, Clone)]
+pub struct MaybePerson(pub Option<Person>);
+
+/// Only a token that is there and invalid: 401.
+impl ProblemSet for MaybePerson {
+    fn codes() -> Vec<ErrorCode> {
+        vec![ErrorCode::Unauthorized, ErrorCode::TokenExpired]
+    }
+}
+
+impl FromRequest for MaybePerson {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !req.headers().contains_key(header::AUTHORIZATION) {
+            return Box::pin(async { Ok(MaybePerson(None)) });
+        }
+        let person = Person::from_request(req, payload);
+        Box::pin(async move { Ok(MaybePerson(Some(person.await?))) })
+    }
+}

@@ -221,6 +221,21 @@ catalogue! {
     // Notices (issue 18).
     NoticeExpired = 409, "notice_expired", title::CONFLICT,
         ("该通知已过期，不能再发送。", "The notice has expired; it can no longer be sent.");
+    // Institutions and appointments (issue 18).
+    InstitutionNotFound = 404, "institution_not_found", title::NOT_FOUND,
+        ("没有该编码的定点医药机构。", "No designated institution has this code.");
+    SlotNotFound = 404, "slot_not_found", title::NOT_FOUND,
+        ("该号源不存在。", "No such appointment slot.");
+    AppointmentNotFound = 404, "appointment_not_found", title::NOT_FOUND,
+        ("该预约不存在。", "No such appointment of yours.");
+    SlotFull = 409, "slot_full", title::CONFLICT,
+        ("该号源已约满，请选择其他时段。", "Every place of this slot is taken; choose another slot.");
+    /// `{id}`: the appointment the person holds in the slot.
+    AppointmentExists = 409, "appointment_exists", title::CONFLICT,
+        ("您已预约该号源（{id}）。", "You hold an appointment in this slot already ({id}).");
+    SlotStarted = 409, "slot_started", title::CONFLICT,
+        ("该号源已开始就诊，不能再预约或取消。",
+         "This slot has started: it can no longer be booked or cancelled.");
 
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,

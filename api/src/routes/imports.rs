@@ -23,7 +23,9 @@ mod rows;
 
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
+use shebao_domain::staff::StaffRole;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
+use shebao_infra::institutions::import::Institutions;
 use shebao_infra::records::imports::{
     BenefitPayments, Column, Contributions, Importer, MedicalTransactions, RejectReason,
 };
@@ -31,6 +33,7 @@ use shebao_openapi::imports::{
     BenefitPaymentImportRow, ContributionImportRow, ImportRejection, ImportResult,
     MedicalTransactionImportRow,
 };
+use shebao_openapi::institutions::InstitutionImportRow;
 
 use crate::audit::Audit;
 use crate::auth::extract::{content_length, Staff, ANY_STAFF};
@@ -94,6 +97,7 @@ macro_rules! csv_body {
 csv_body!(ContributionsCsv, Contributions);
 csv_body!(MedicalTransactionsCsv, MedicalTransactions);
 csv_body!(BenefitPaymentsCsv, BenefitPayments);
+csv_body!(InstitutionsCsv, Institutions);
 
 /// The body's format, from `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,6 +400,9 @@ fn message(reason: &RejectReason, lang: Lang) -> String {
                 "This external_id belongs to another person's record.",
             )
             .to_owned(),
+        (RejectReason::UnknownRegion, l) => l
+            .pick("没有登记该地区。", "The registry holds no such region.")
+            .to_owned(),
     }
 }
 
@@ -405,7 +412,18 @@ async fn import<I: Importer>(
     staff: Staff,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    staff.require(ANY_STAFF)?;
+    import_as::<I>(req, state, staff, payload, ANY_STAFF).await
+}
+
+/// An import that only `roles` may run.
+async fn import_as<I: Importer>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    payload: web::Payload,
+    roles: &[StaffRole],
+) -> Result<HttpResponse, ApiError> {
+    staff.require(roles)?;
     let format = format_of(&req)?;
     if content_length(&req).is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
@@ -537,6 +555,43 @@ pub async fn import_benefit_payments(
     import::<BenefitPayments>(req, state, staff, payload).await
 }
 
+// ---------------------------------------------------------------------------------------------
+// Designated institutions (issue 18)
+
+/// Loads designated hospitals, pharmacies and clinics in bulk (admins). Each line is checked:
+/// the code, the kind (`hospital`, `pharmacy`, `clinic`), the level (1–3, none for a pharmacy),
+/// a region the registry holds (`unknown_region`), the phone, the position inside China's range
+/// (latitude 3–54, longitude 73–136), at least one medical category and the departments (each
+/// once). Idempotent on `code`: the same values are `unchanged`, other values replace the stored
+/// institution and its departments (`accepted`). In CSV the lists are `|`-separated. Streams
+/// like the contributions import.
+#[utoipa::path(post, operation_id = "import_institutions", path = "/v1/staff/institutions:import", tag = "institutions",
+    request_body(
+        description = "JSON Lines (one `InstitutionImportRow` object per line), a JSON array of the same objects, or CSV with a header row naming the same columns (lists `|`-separated).",
+        content(
+            (InstitutionImportRow = "application/x-ndjson"),
+            (InstitutionImportRow = "application/jsonl"),
+            ([InstitutionImportRow] = "application/json"),
+            (InstitutionsCsv = "text/csv", example = json!("code,name,kind,level,region,address,phone,latitude,longitude,medical_categories,departments,accepts_filed_elsewhere\nH44030400001,北京大学深圳医院,hospital,3,440300,深圳市福田区莲花路1120号,0755-83923333,22.561,114.048,employee|resident,内科|外科|儿科,true\n"))
+        )
+    ),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The import ran: counts and the rejected lines (`unknown_region`, `invalid_field` naming the field, …)", body = ImportResult),
+        (status = 413, description = "The body is larger than 2 GiB (`payload_too_large`); batches before the limit stay written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-ndjson`, `application/jsonl`, `application/json` or `text/csv` (`unsupported_media_type`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The first line is not UTF-8 (`not_utf8`), or the CSV header lacks a required column or names an unknown one (`validation_failed`, the columns in `errors`); nothing was written", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
+#[post("/v1/staff/institutions:import")]
+pub async fn import_institutions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    import_as::<Institutions>(req, state, staff, payload, &[StaffRole::Admin]).await
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -582,5 +637,6 @@ mod tests {
         check::<ContributionImportRow>(Contributions::COLUMNS);
         check::<MedicalTransactionImportRow>(MedicalTransactions::COLUMNS);
         check::<BenefitPaymentImportRow>(BenefitPayments::COLUMNS);
+        check::<InstitutionImportRow>(Institutions::COLUMNS);
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per capability.
 
 pub mod applications;
+pub mod appointments;
 pub mod auth;
 pub mod employers;
 pub mod estimate;
@@ -8,6 +9,7 @@ pub mod fallback;
 pub mod feedback;
 pub mod health;
 pub mod imports;
+pub mod institutions;
 pub mod jobs;
 pub mod lookups;
 pub mod me;
@@ -118,5 +120,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(notices::audience_size)
         .service(notices::send_sms)
         .service(notices::list_mine)
-        .service(notices::mark_read);
+        .service(notices::mark_read)
+        // Designated institutions and appointments (issue 18).
+        .service(imports::import_institutions)
+        .service(institutions::list_institutions)
+        .service(institutions::get_institution)
+        .service(institutions::create_slot)
+        .service(institutions::list_slots)
+        .service(appointments::book)
+        .service(appointments::list)
+        .service(appointments::cancel);
 }

@@ -93,6 +93,8 @@ pub enum RejectReason {
     AdjustmentIncomplete,
     /// The `external_id` is stored for another person.
     ExternalIdConflict,
+    /// The region is not one the registry holds (institutions).
+    UnknownRegion,
 }
 
 impl RejectReason {
@@ -111,6 +113,7 @@ impl RejectReason {
             RejectReason::TotalMismatch => "total_mismatch",
             RejectReason::AdjustmentIncomplete => "adjustment_incomplete",
             RejectReason::ExternalIdConflict => "external_id_conflict",
+            RejectReason::UnknownRegion => "unknown_region",
         }
     }
 
@@ -127,6 +130,7 @@ impl RejectReason {
             RejectReason::TotalMismatch => Some("total_fen"),
             RejectReason::AdjustmentIncomplete => Some("adjustment_reason"),
             RejectReason::ExternalIdConflict => Some("external_id"),
+            RejectReason::UnknownRegion => Some("region"),
             RejectReason::MalformedLine(_)
             | RejectReason::LineTooLong { .. }
             | RejectReason::NotUtf8 => None,
@@ -210,7 +214,7 @@ impl RawRow {
             .map(|(_, v)| v.as_str())
     }
 
-    fn required<T>(
+    pub fn required<T>(
         &self,
         field: &'static str,
         parse: impl FnOnce(&str) -> Result<T, ValueError>,
@@ -219,7 +223,7 @@ impl RawRow {
         parse(value).map_err(|error| RejectReason::Invalid { field, error })
     }
 
-    fn optional<T>(
+    pub fn optional<T>(
         &self,
         field: &'static str,
         parse: impl FnOnce(&str) -> Result<T, ValueError>,
@@ -263,7 +267,7 @@ pub fn parse_instant(s: &str) -> Result<NaiveDateTime, ValueError> {
 }
 
 /// Printable text of at most `max` characters.
-fn text(max: usize) -> impl Fn(&str) -> Result<String, ValueError> {
+pub fn text(max: usize) -> impl Fn(&str) -> Result<String, ValueError> {
     move |s: &str| {
         if s.chars().count() > max {
             return Err(ValueError::TooLong { max });

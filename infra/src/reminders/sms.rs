@@ -65,6 +65,26 @@ pub struct EventPayload {
     pub account_id: Uuid,
     pub time_zone: TimeZoneName,
     pub text: String,
+    /// What must still hold when the message goes out; when it no longer does, the message is
+    /// dropped at sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<Condition>,
+}
+
+/// A condition an event message is sent on, checked at sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Condition {
+    /// The appointment is still booked (not cancelled): its reminder.
+    AppointmentBooked { appointment_id: Uuid },
+}
+
+/// When, besides daylight, an event message goes out, and on what condition.
+#[derive(Debug, Clone, Default)]
+pub struct EventTiming {
+    /// Not before this instant (then at the first daylight after it); `None`: now.
+    pub not_before: Option<DateTime<Utc>>,
+    pub only_if: Option<Condition>,
 }
 
 /// Enqueues an event message to `account` with `dedupe_key` (`payment_failed:{payment id}`):
@@ -76,12 +96,24 @@ pub fn enqueue_event(
     dedupe_key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, StoreError> {
+    enqueue_event_at(conn, payload, dedupe_key, now, now)
+}
+
+/// [`enqueue_event`] for a message that goes out at the first daylight from `not_before` on
+/// (a reminder the day before an appointment).
+pub fn enqueue_event_at(
+    conn: &mut DbConnection,
+    payload: &EventPayload,
+    dedupe_key: &str,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, StoreError> {
     let job = NewJob {
         kind: shebao_domain::jobs::JobKind::parse(EVENT_KIND)
             .map_err(|e| StoreError::Config(format!("job kind: {e}")))?,
         payload: serde_json::to_string(payload)
             .map_err(|e| StoreError::Config(format!("payload: {e}")))?,
-        run_at: daylight_send_time(now, payload.time_zone),
+        run_at: daylight_send_time(not_before.max(now), payload.time_zone),
         max_attempts: MAX_ATTEMPTS,
         dedupe_key: Some(format!("sms:event:{dedupe_key}")),
     };
@@ -98,6 +130,27 @@ pub fn enqueue_event_to_person(
     event: &str,
     text: String,
     dedupe_key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, StoreError> {
+    enqueue_event_to_person_when(
+        conn,
+        person,
+        event,
+        text,
+        dedupe_key,
+        EventTiming::default(),
+        now,
+    )
+}
+
+/// [`enqueue_event_to_person`] at a later time and on a condition (see [`EventTiming`]).
+pub fn enqueue_event_to_person_when(
+    conn: &mut DbConnection,
+    person: Uuid,
+    event: &str,
+    text: String,
+    dedupe_key: &str,
+    when: EventTiming,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, StoreError> {
     use crate::schema::{persons, regions};
@@ -119,8 +172,15 @@ pub fn enqueue_event_to_person(
         account_id: crate::registry::stored_id("accounts.id", &account)?,
         time_zone: crate::registry::stored("regions.time_zone", TimeZoneName::parse(&zone))?,
         text,
+        only_if: when.only_if,
     };
-    enqueue_event(conn, &payload, dedupe_key, now)
+    enqueue_event_at(
+        conn,
+        &payload,
+        dedupe_key,
+        when.not_before.unwrap_or(now),
+        now,
+    )
 }
 
 /// The phone of an account, decrypted; `None` if the account is gone.
@@ -325,6 +385,7 @@ struct Delivery {
     notice: Option<Uuid>,
     zone: TimeZoneName,
     text: String,
+    only_if: Option<Condition>,
 }
 
 fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
@@ -340,6 +401,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
             notice: None,
             zone: p.time_zone,
             text: p.text,
+            only_if: p.only_if,
         });
     }
     let p: ReminderPayload = serde_json::from_str(&job.payload)
@@ -353,7 +415,19 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
         notice: p.notice_id,
         zone: p.time_zone,
         text: p.text,
+        only_if: None,
     })
+}
+
+/// Whether the appointment is still booked.
+fn appointment_booked(conn: &mut DbConnection, id: Uuid) -> Result<bool, StoreError> {
+    use crate::schema::appointments;
+    let status: Option<String> = appointments::table
+        .find(id.to_string())
+        .select(appointments::status)
+        .first(conn)
+        .optional()?;
+    Ok(status.as_deref() == Some("booked"))
 }
 
 /// What the database step before sending decided.
@@ -373,6 +447,11 @@ fn before_sending(
     let Some((phone, hash)) = phone_and_hash(conn, vault, d.account)? else {
         return Ok(Before::Skip("the account is gone"));
     };
+    if let Some(Condition::AppointmentBooked { appointment_id }) = &d.only_if {
+        if !appointment_booked(conn, *appointment_id)? {
+            return Ok(Before::Skip("the appointment was cancelled"));
+        }
+    }
     if let Some(campaign) = d.campaign {
         if !super::prefs::get(conn, d.account)?.allows(campaign) {
             return Ok(Before::Skip("the account turned the campaign off"));

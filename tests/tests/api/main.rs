@@ -9,6 +9,7 @@ mod feedback;
 mod identity;
 mod identity_limits;
 mod imports;
+mod institutions;
 mod jobs;
 mod lookups;
 mod migrations;

@@ -153,6 +153,25 @@ pub(super) fn clip(s: &str) -> String {
     }
 }
 
+/// A JSON list of strings as `|`-separated text; an item that is not a string, or holds a `|`,
+/// is refused.
+fn list(field: &'static str, items: &[serde_json::Value]) -> Result<String, RejectReason> {
+    let invalid = || RejectReason::Invalid {
+        field,
+        error: shebao_domain::ValueError::Format {
+            expected: "a list of strings without |",
+        },
+    };
+    let mut text = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            serde_json::Value::String(s) if !s.contains('|') => text.push(s.as_str()),
+            _ => return Err(invalid()),
+        }
+    }
+    Ok(text.join("|"))
+}
+
 pub(super) fn json_row(columns: &'static [Column], line: &str) -> Result<RawRow, RejectReason> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
         .map_err(|e| RejectReason::MalformedLine(clip(&e.to_string())))?;
@@ -165,11 +184,14 @@ pub(super) fn json_row(columns: &'static [Column], line: &str) -> Result<RawRow,
             serde_json::Value::Null => {}
             serde_json::Value::String(s) => row.set(c.name, s),
             serde_json::Value::Number(n) => row.set(c.name, &n.to_string()),
-            _ => {
+            serde_json::Value::Bool(b) => row.set(c.name, if *b { "true" } else { "false" }),
+            // A list (an institution's departments) reads as CSV gives it: `a|b`.
+            serde_json::Value::Array(items) => row.set(c.name, &list(c.name, items)?),
+            serde_json::Value::Object(_) => {
                 return Err(RejectReason::Invalid {
                     field: c.name,
                     error: shebao_domain::ValueError::Format {
-                        expected: "a string or a number",
+                        expected: "a string, a number, true, false or a list of strings",
                     },
                 })
             }
@@ -258,5 +280,25 @@ mod tests {
             json_row(Contributions::COLUMNS, "[1]").unwrap_err().code(),
             "malformed_line"
         );
+        // Lists and flags read as their CSV text.
+        let row = json_row(
+            Contributions::COLUMNS,
+            r#"{"national_id":["a","b"],"period":true,"insurance":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(row.get("national_id"), Some("a|b"));
+        assert_eq!(row.get("period"), Some("true"));
+        assert_eq!(row.get("insurance"), None);
+        for bad in [
+            r#"{"period":["a|b"]}"#,
+            r#"{"period":[1]}"#,
+            r#"{"period":{}}"#,
+        ] {
+            assert_eq!(
+                json_row(Contributions::COLUMNS, bad).unwrap_err().code(),
+                "invalid_field",
+                "{bad}"
+            );
+        }
     }
 }
