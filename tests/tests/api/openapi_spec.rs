@@ -160,7 +160,7 @@ async fn every_request_example_of_the_spec_is_accepted() {
     let mut stepped_up: Option<String> = None;
     let mut sent = 0;
     let mut thread: Option<String> = None; // the feedback thread the example created
-    // The slot the institution's example publishes, which the booking's example books.
+                                           // The slot the institution's example publishes, which the booking's example books.
     let mut slot: Option<String> = None;
     for step in order {
         for (method, path, media, example) in examples.iter().filter(|e| e.1 == step) {
