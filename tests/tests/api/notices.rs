@@ -921,7 +921,10 @@ async fn who_may_publish_where_and_every_invalid_notice() {
 
     // The Shenzhen caseworker sees their region's notices only; others are 404.
     let list = app.get_ok(&shenzhen, "/v1/staff/notices").await;
-    assert_eq!(ids(list["items"].as_array().unwrap()), ids(&[own.clone()]));
+    assert_eq!(
+        ids(list["items"].as_array().unwrap()),
+        ids(std::slice::from_ref(&own))
+    );
     for other in [&beijing, &everyone] {
         let id = other["id"].as_str().unwrap();
         for path in [
