@@ -835,7 +835,6 @@ async fn read_marks_filters_publication_expiry_and_pages() {
     // next day the scheduled one shows.
     app.clock.advance(Duration::hours(1));
     let token = sign_in(&app, "+8613900002001").await;
-    let admin = app.staff_token(StaffRole::Admin).await;
     assert!(!ids(&seen(&app, &token, "").await).contains(&soon));
     assert_problem(read(&app, &token, &soon).await, 404, "not_found").await;
     app.clock.advance(Duration::days(1));
@@ -922,7 +921,10 @@ async fn who_may_publish_where_and_every_invalid_notice() {
 
     // The Shenzhen caseworker sees their region's notices only; others are 404.
     let list = app.get_ok(&shenzhen, "/v1/staff/notices").await;
-    assert_eq!(ids(list["items"].as_array().unwrap()), ids(&[own.clone()]));
+    assert_eq!(
+        ids(list["items"].as_array().unwrap()),
+        ids(std::slice::from_ref(&own))
+    );
     for other in [&beijing, &everyone] {
         let id = other["id"].as_str().unwrap();
         for path in [
