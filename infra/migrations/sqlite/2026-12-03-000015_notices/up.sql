@@ -38,6 +38,8 @@ ALTER TABLE notification_preferences ADD COLUMN notices INTEGER NOT NULL DEFAULT
 -- (or another status) of some regions and ages: this index answers those, and gives the ids a
 -- look into the person's months or benefits needs, without reading the table.
 CREATE INDEX persons_audience_idx ON persons (employment_status, region_code, birth_date, id);
+-- Rules by age alone (policy notices for pensioners, for the young): a range of birth dates.
+CREATE INDEX persons_birth_idx ON persons (birth_date, id);
 -- Whether a person has a month in arrears: only unpaid months can be, and they are few.
 CREATE INDEX contributions_unpaid_idx ON contributions (person_id, period)
     WHERE status IN ('due', 'arrears');
