@@ -121,6 +121,7 @@ pub struct NoticeRequest {
         pattern = "^[Hh][Tt][Tt][Pp][Ss]://[^\\s@/?#]+([/?#][^\\s]*)?$"
     )]
     pub link: Option<String>,
+    #[serde(deserialize_with = "object_only")]
     pub audience: Audience,
     /// When it starts to show (default: now).
     #[serde(default)]
@@ -259,4 +260,15 @@ pub struct MyNoticeQuery {
         pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
     )]
     pub cursor: Option<String>,
+}
+
+/// An audience from a JSON object only: serde would also read a struct from an array of its
+/// fields in order (`[null, null]`), which the schema (an object) does not allow.
+fn object_only<'de, D>(d: D) -> Result<Audience, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    Audience::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)
 }
