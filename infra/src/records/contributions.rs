@@ -409,49 +409,40 @@ struct SummaryRow {
     longest_gap: i64,
 }
 
-/// The summary's statement, with `person` and `bound` in place of its parameters (the person, and
-/// the newest month in arrears if unpaid). One pass over the person's rows — on PostgreSQL
-/// off the covering index alone — with the same meaning as [`shebao_domain::statement::summarize`]:
-/// a stored `due` month up to the bound is in arrears; months are counted once however many
-/// employers paid them; the longest gap is between consecutive distinct paid months (a month's
-/// number is `year * 12 + month`).
-fn summary_sql(person: &str, bound: &str) -> String {
-    format!(
-        "WITH r AS ( \
-           SELECT insurance, period, employer_fen, employee_fen, \
-                  CASE WHEN status = 'due' AND period <= {bound} THEN 'arrears' ELSE status END AS st \
-           FROM contributions WHERE person_id = {person} \
-         ), paid AS ( \
-           SELECT DISTINCT insurance, \
-                  CAST(substr(period, 1, 4) AS INTEGER) * 12 + CAST(substr(period, 6, 2) AS INTEGER) AS m \
-           FROM r WHERE st = 'paid' \
-         ), gaps AS ( \
-           SELECT insurance, MAX(m - prev - 1) AS gap FROM ( \
-             SELECT insurance, m, LAG(m) OVER (PARTITION BY insurance ORDER BY m) AS prev FROM paid \
-           ) w GROUP BY insurance \
-         ) \
-         SELECT r.insurance AS insurance, \
-           COUNT(DISTINCT CASE WHEN st = 'paid' THEN period END) AS months_paid, \
-           COUNT(DISTINCT CASE WHEN st = 'due' THEN period END) AS months_due, \
-           COUNT(DISTINCT CASE WHEN st = 'arrears' THEN period END) AS months_arrears, \
-           COUNT(DISTINCT CASE WHEN st = 'pending' THEN period END) AS months_pending, \
-           MIN(period) AS first_period, MAX(period) AS last_period, \
-           CAST(COALESCE(SUM(CASE WHEN st = 'paid' THEN employee_fen END), 0) AS BIGINT) AS employee_total, \
-           CAST(COALESCE(SUM(CASE WHEN st = 'paid' THEN employer_fen END), 0) AS BIGINT) AS employer_total, \
-           CAST(COALESCE(SUM(CASE WHEN st = 'arrears' THEN employee_fen + employer_fen END), 0) AS BIGINT) AS arrears, \
-           CAST(COALESCE(MAX(gaps.gap), 0) AS BIGINT) AS longest_gap \
-         FROM r LEFT JOIN gaps ON gaps.insurance = r.insurance \
-         GROUP BY r.insurance"
-    )
-}
-
-/// [`summary_sql`] cut at its two parameters (the bound comes first in the text).
-static SUMMARY_PARTS: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
-    let text = summary_sql("\u{1}", "\u{2}");
-    let (head, rest) = text.split_once('\u{2}').unwrap_or((&text, ""));
-    let (middle, tail) = rest.split_once('\u{1}').unwrap_or((rest, ""));
-    [head.to_owned(), middle.to_owned(), tail.to_owned()]
-});
+/// The summary's statement around its two parameters: `SUMMARY_SQL[0]`, the newest month in
+/// arrears if unpaid, `SUMMARY_SQL[1]`, the person, `SUMMARY_SQL[2]`. One pass over the person's
+/// rows — on PostgreSQL off the covering index alone — with the same meaning as
+/// [`shebao_domain::statement::summarize`]: a stored `due` month up to the bound is in arrears;
+/// months are counted once however many employers paid them; the longest gap is between
+/// consecutive distinct paid months (a month's number is `year * 12 + month`).
+const SUMMARY_SQL: [&str; 3] = [
+    "WITH r AS ( \
+       SELECT insurance, period, employer_fen, employee_fen, \
+              CASE WHEN status = 'due' AND period <= ",
+    " THEN 'arrears' ELSE status END AS st \
+       FROM contributions WHERE person_id = ",
+    " ), paid AS ( \
+       SELECT DISTINCT insurance, \
+              CAST(substr(period, 1, 4) AS INTEGER) * 12 + CAST(substr(period, 6, 2) AS INTEGER) AS m \
+       FROM r WHERE st = 'paid' \
+     ), gaps AS ( \
+       SELECT insurance, MAX(m - prev - 1) AS gap FROM ( \
+         SELECT insurance, m, LAG(m) OVER (PARTITION BY insurance ORDER BY m) AS prev FROM paid \
+       ) w GROUP BY insurance \
+     ) \
+     SELECT r.insurance AS insurance, \
+       COUNT(DISTINCT CASE WHEN st = 'paid' THEN period END) AS months_paid, \
+       COUNT(DISTINCT CASE WHEN st = 'due' THEN period END) AS months_due, \
+       COUNT(DISTINCT CASE WHEN st = 'arrears' THEN period END) AS months_arrears, \
+       COUNT(DISTINCT CASE WHEN st = 'pending' THEN period END) AS months_pending, \
+       MIN(period) AS first_period, MAX(period) AS last_period, \
+       CAST(COALESCE(SUM(CASE WHEN st = 'paid' THEN employee_fen END), 0) AS BIGINT) AS employee_total, \
+       CAST(COALESCE(SUM(CASE WHEN st = 'paid' THEN employer_fen END), 0) AS BIGINT) AS employer_total, \
+       CAST(COALESCE(SUM(CASE WHEN st = 'arrears' THEN employee_fen + employer_fen END), 0) AS BIGINT) AS arrears, \
+       CAST(COALESCE(MAX(gaps.gap), 0) AS BIGINT) AS longest_gap \
+     FROM r LEFT JOIN gaps ON gaps.insurance = r.insurance \
+     GROUP BY r.insurance",
+];
 
 /// The summary as a statement diesel keeps prepared on each connection: its own type (a static
 /// query id) and nothing marking it unsafe to cache, unlike `sql_query`, which PostgreSQL would
@@ -471,7 +462,7 @@ where
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
-        let [head, middle, tail] = &*SUMMARY_PARTS;
+        let [head, middle, tail] = SUMMARY_SQL;
         out.push_sql(head);
         out.push_bind_param::<diesel::sql_types::Text, _>(&self.bound)?;
         out.push_sql(middle);
