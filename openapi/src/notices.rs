@@ -263,12 +263,22 @@ pub struct MyNoticeQuery {
 }
 
 /// An audience from a JSON object only: serde would also read a struct from an array of its
-/// fields in order (`[null, null]`), which the schema (an object) does not allow.
+/// fields in order (`[null, null]`), which the schema (an object) does not allow. The object's
+/// entries go straight to the derived reader, so an error inside names its field
+/// (`audience.age_max`).
 fn object_only<'de, D>(d: D) -> Result<Audience, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    use serde::de::Error;
-    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-    Audience::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)
+    struct ObjectOnly;
+    impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+        type Value = Audience;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Audience, A::Error> {
+            Audience::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(ObjectOnly)
 }
