@@ -219,40 +219,9 @@ impl Stars {
     }
 }
 
-/// The code of a designated institution (医保定点机构编码) a thread may name: 1..=32 characters
-/// of `A-Z 0-9`. Only its shape is checked here; whether such an institution exists is the
-/// institutions' registry's to say.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct InstitutionCode(String);
-
-impl InstitutionCode {
-    pub const MAX_CHARS: usize = 32;
-
-    pub fn parse(s: &str) -> Result<InstitutionCode, ValueError> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        if s.len() > Self::MAX_CHARS {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            return Err(ValueError::Format {
-                expected: "1-32 characters of A-Z and 0-9",
-            });
-        }
-        Ok(InstitutionCode(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+/// The code of the designated institution a thread may name: the institutions' own code, with
+/// its shape checked here and its existence by the registry.
+pub use crate::institutions::InstitutionCode;
 
 // ---------------------------------------------------------------------------------------------
 // Five working days
@@ -435,27 +404,11 @@ mod tests {
     }
 
     #[test]
-    fn stars_and_institution_codes() {
+    fn stars() {
         assert_eq!(Stars::new(1).unwrap().get(), 1);
         assert_eq!(Stars::new(5).unwrap().get(), 5);
         for bad in [0, 6, -1, 256] {
             assert_eq!(Stars::new(bad), Err(ValueError::Range { min: 1, max: 5 }));
-        }
-        assert_eq!(
-            InstitutionCode::parse("H44030300001").unwrap().as_str(),
-            "H44030300001"
-        );
-        assert!(InstitutionCode::parse(&"A".repeat(32)).is_ok());
-        assert_eq!(
-            InstitutionCode::parse(&"A".repeat(33)),
-            Err(ValueError::TooLong { max: 32 })
-        );
-        assert_eq!(InstitutionCode::parse(""), Err(ValueError::Empty));
-        for bad in ["h4403", "H-1", "Ｈ1", "H 1"] {
-            assert!(
-                matches!(InstitutionCode::parse(bad), Err(ValueError::Format { .. })),
-                "{bad}"
-            );
         }
     }
 

@@ -640,6 +640,27 @@ mod tests {
     }
 
     #[test]
+    fn institution_codes() {
+        assert_eq!(
+            InstitutionCode::parse(" H440303001 ").unwrap().as_str(),
+            "H440303001"
+        );
+        assert!(InstitutionCode::parse("P-440_3").is_ok());
+        assert!(InstitutionCode::parse(&"A".repeat(32)).is_ok());
+        assert_eq!(
+            InstitutionCode::parse(&"A".repeat(33)),
+            Err(ValueError::TooLong { max: 32 })
+        );
+        assert_eq!(InstitutionCode::parse(""), Err(ValueError::Empty));
+        for bad in ["Ｈ1", "H 1", "H/1", "H.1", "医院"] {
+            assert!(
+                matches!(InstitutionCode::parse(bad), Err(ValueError::Format { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn degrees_are_read_digit_by_digit() {
         assert_eq!(microdegrees("22.543096"), Ok(22_543_096));
         assert_eq!(microdegrees("114"), Ok(114_000_000));

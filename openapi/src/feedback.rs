@@ -63,9 +63,9 @@ impl utoipa::PartialSchema for RelatedRequest {
                 "institution_code",
                 ObjectBuilder::new()
                     .schema_type(Type::String)
-                    .pattern(Some("^[A-Z0-9]{1,32}$"))
+                    .pattern(Some("^[A-Za-z0-9_-]{1,32}$"))
                     .description(Some(
-                        "A designated hospital or pharmacy: 1–32 characters of `A-Z 0-9`.",
+                        "A designated hospital or pharmacy by its code (`GET /v1/institutions/{code}`); an unknown one is 422 `related_not_found`.",
                     )),
             )
             .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::<

@@ -13,6 +13,7 @@ use shebao_domain::region::RegionCode;
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
 use shebao_infra::db::{DbConnection, StoreError};
 use shebao_infra::feedback::{self as store, Related, Thread};
+use shebao_infra::institutions::store as institutions;
 use shebao_infra::registry::persons;
 use shebao_infra::reminders::sms as reminder_sms;
 use shebao_openapi::feedback as dto;
@@ -239,7 +240,7 @@ fn related_is_theirs(
     match related {
         Related::Application(id) => store::owns_application(c, person, *id),
         Related::Payment(id) => store::owns_payment(c, person, *id),
-        Related::Institution(_) => Ok(true),
+        Related::Institution(code) => institutions::exists(c, code),
     }
 }
 

@@ -101,6 +101,11 @@ pub fn get(
         .transpose()
 }
 
+/// Whether an institution with `code` is registered.
+pub fn exists(conn: &mut DbConnection, code: &str) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(institutions::table.find(code))).get_result(conn)?)
+}
+
 /// The institutions of `codes` (in no particular order; unknown codes are left out).
 pub fn by_codes(conn: &mut DbConnection, codes: &[String]) -> Result<Vec<Institution>, StoreError> {
     if codes.is_empty() {

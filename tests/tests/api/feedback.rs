@@ -381,24 +381,32 @@ async fn a_thread_may_name_only_the_persons_own_application_or_payment() {
     let t = file(&app, &wang, &about(json!({"payment_id": pay_id}))).await;
     assert_eq!(t["related"], json!({"payment_id": pay_id}));
 
-    // An institution by its code's shape.
-    let t = file(
+    // An institution: one the registry holds (the demo's 深圳市人民医院), not a made-up code.
+    let res = send(
         &app,
         &zhang,
+        "/v1/me/feedback",
         &about(json!({"institution_code": "H44030300001"})),
     )
     .await;
-    assert_eq!(t["related"], json!({"institution_code": "H44030300001"}));
+    assert_problem(res, 422, "related_not_found").await;
+    let t = file(
+        &app,
+        &zhang,
+        &about(json!({"institution_code": "H440303001"})),
+    )
+    .await;
+    assert_eq!(t["related"], json!({"institution_code": "H440303001"}));
     let listed = app.get_ok(&zhang, "/v1/me/feedback").await;
     assert_eq!(
         listed["items"][0]["related"],
-        json!({"institution_code": "H44030300001"})
+        json!({"institution_code": "H440303001"})
     );
 
     // Malformed: each named by its field.
     for (related, field) in [
         (
-            json!({"institution_code": "h-1"}),
+            json!({"institution_code": "H 1"}),
             "related.institution_code",
         ),
         (
