@@ -121,7 +121,6 @@ pub struct NoticeRequest {
         pattern = "^[Hh][Tt][Tt][Pp][Ss]://[^\\s@/?#]+([/?#][^\\s]*)?$"
     )]
     pub link: Option<String>,
-    #[serde(deserialize_with = "object_only")]
     pub audience: Audience,
     /// When it starts to show (default: now).
     #[serde(default)]
@@ -260,25 +259,4 @@ pub struct MyNoticeQuery {
         pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
     )]
     pub cursor: Option<String>,
-}
-
-/// An audience from a JSON object only: serde would also read a struct from an array of its
-/// fields in order (`[null, null]`), which the schema (an object) does not allow. The object's
-/// entries go straight to the derived reader, so an error inside names its field
-/// (`audience.age_max`).
-fn object_only<'de, D>(d: D) -> Result<Audience, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct ObjectOnly;
-    impl<'de> serde::de::Visitor<'de> for ObjectOnly {
-        type Value = Audience;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an object")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Audience, A::Error> {
-            Audience::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-        }
-    }
-    d.deserialize_map(ObjectOnly)
 }

@@ -14,6 +14,7 @@ use shebao_domain::staff::StaffRole;
 use shebao_security::{TokenError, VerifyOptions};
 use uuid::Uuid;
 
+use super::strict_json::Strict;
 use crate::error::{field_error_of, ApiError, ErrorCode, FieldIssue, Issue, ProblemSet, JSON_BODY};
 use crate::state::AppState;
 
@@ -146,7 +147,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let mut json: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
             integral_numbers(&mut json);
-            let value: T = serde_path_to_error::deserialize(json).map_err(json_error)?;
+            let value: T = serde_path_to_error::deserialize(Strict(json)).map_err(json_error)?;
             Ok(Json(value))
         })
     }
@@ -159,7 +160,7 @@ pub fn from_json_value<T: DeserializeOwned>(
     prefix: &str,
 ) -> Result<T, ApiError> {
     integral_numbers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|e| match json_error(e) {
+    serde_path_to_error::deserialize(Strict(value)).map_err(|e| match json_error(e) {
         ApiError::Validation(issues) => ApiError::Validation(
             issues
                 .into_iter()

@@ -6,3 +6,4 @@
 pub mod bound;
 pub mod extract;
 pub mod person;
+pub mod strict_json;

@@ -132,6 +132,32 @@ async fn wrong_json_shape_is_a_422_naming_the_field() {
     assert_eq!(body["errors"][0]["code"], "required");
 }
 
+/// serde's derived readers take a struct from an array of its fields in order; every request
+/// schema is an object, so the body, and any object inside it, must be one.
+#[tokio::test]
+async fn an_object_sent_as_an_array_is_a_422_naming_where() {
+    let app = spawn_app().await;
+    // The whole body: the staff login's fields in order would otherwise sign in.
+    let res = app
+        .post("/v1/staff/auth/login")
+        .json(&json!(["someone", "a long passphrase"]))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "$", "{body}");
+    assert_eq!(body["errors"][0]["code"], "type", "{body}");
+    // Nothing was asked of the SMS provider for a code request sent as an array.
+    let res = app
+        .post("/v1/auth/sms-codes")
+        .json(&json!(["+8613800138000", "register"]))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "$", "{body}");
+}
+
 #[tokio::test]
 async fn language_follows_accept_language() {
     let app = spawn_app().await;
