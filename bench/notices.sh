@@ -240,8 +240,11 @@ for spec in "${NOTICES[@]}"; do
     cat "$sql_file"
     counted=$(psql_on "$DB" -f "$sql_file")
     [[ $counted == "${PERSONS_OF[$name]}" ]] || die "$name: the SQL counts $counted, the endpoint ${PERSONS_OF[$name]}"
-    echo "-- EXPLAIN (ANALYZE, BUFFERS):"
-    psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) $(sed 's/;$//' "$sql_file")"
+    # As the server runs it: in a transaction with the JIT off (`audience::count`).
+    tx_file="$STATE/$name-tx.sql"
+    { echo "BEGIN;"; echo "SET LOCAL jit = off;"; cat "$sql_file"; echo "COMMIT;"; } >"$tx_file"
+    echo "-- EXPLAIN (ANALYZE, BUFFERS), with jit = off as the server sets it:"
+    psql_on "$DB" -c "SET jit = off" -c "EXPLAIN (ANALYZE, BUFFERS) $(sed 's/;$//' "$sql_file")"
 
     echo "-- wrk: GET /v1/staff/notices/{id}/audience-size, $CLIENTS connections, ${WARMUP} s warm-up + ${DURATION} s"
     url="$BASE/v1/staff/notices/${ID[$name]}/audience-size"
@@ -259,11 +262,11 @@ for spec in "${NOTICES[@]}"; do
     PG_CPU[$name]="$(percent "$a" "$b" 4) %"
     echo "CPU (100 % = one core): server ${SERVER_CPU[$name]}, postgres ${PG_CPU[$name]}, machine $(percent "$a" "$b" 2) % of $(($(nproc) * 100)) %"
 
-    echo "-- pgbench -f (the same SQL), $CLIENTS clients, ${WARMUP} s warm-up + ${DURATION} s"
+    echo "-- pgbench -f (the same SQL in the same transaction), $CLIENTS clients, ${WARMUP} s warm-up + ${DURATION} s"
     wait_quiet
-    pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -f "$sql_file" -c "$CLIENTS" -j "$CLIENTS" -T "$WARMUP" "$DB" >/dev/null 2>&1
+    pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -f "$tx_file" -c "$CLIENTS" -j "$CLIENTS" -T "$WARMUP" "$DB" >/dev/null 2>&1
     a=$(snapshot)
-    pg_out=$(pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -f "$sql_file" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" "$DB" 2>&1)
+    pg_out=$(pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -f "$tx_file" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" "$DB" 2>&1)
     b=$(snapshot)
     echo "$pg_out" | grep -E '^(tps|latency|number of transactions actually)'
     SQL_TPS[$name]=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pg_out" | head -1)
