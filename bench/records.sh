@@ -7,6 +7,7 @@
 #   bench/records.sh                              # 100,000 persons × 120 months (~34 M rows)
 #   PERSONS=10000 MONTHS=120 bench/records.sh     # a tenth, to try it out (~1 minute of seeding)
 #   REUSE=1 bench/records.sh                      # keep the loaded database, rerun the load tests
+#   BASELINE_BIN=/path/to/old/shebao bench/records.sh   # measure an earlier build first, same data
 #
 # Needs: a PostgreSQL server that the user postgres reaches without a password (PG_HOST, PG_PORT,
 # default 127.0.0.1:5432), psql and pgbench, wrk (Debian: apt-get install wrk), curl, and
@@ -228,7 +229,6 @@ LIST_HEAP_FETCHES=$(sed -n 's/.*Heap Fetches: \([0-9]*\).*/\1/p' "$STATE/list-pl
 grep -q 'Index Only Scan' "$STATE/list-plan.txt" && LIST_PLAN="Index Only Scan, heap fetches ${LIST_HEAP_FETCHES:-?}" || LIST_PLAN="NOT an index-only scan"
 echo "list plan: $LIST_PLAN"
 
-echo "== starting the server on $BASE (pool $POOL, workers $WORKERS)"
 server_env=(
     SHEBAO_LISTEN="127.0.0.1:$PORT"
     SHEBAO_DB_POOL_SIZE="$POOL"
@@ -240,33 +240,38 @@ server_env=(
     SHEBAO_METRICS_LISTEN=127.0.0.1:0
     SHEBAO_DEMO_SEED=false
 )
-if [[ $HAVE_TIME == 1 ]]; then
-    env "${server_env[@]}" /usr/bin/time -v -o "$STATE/server-time.txt" "$BIN" serve >"$STATE/server.log" 2>&1 &
-    TIME_PID=$!
-    for _ in $(seq 50); do
-        SERVER_PID=$(pgrep -P "$TIME_PID" || true)
-        [[ -n $SERVER_PID ]] && break
-        sleep 0.1
+# Starts `$1` serve (under /usr/bin/time -v, its report in `$2`) and waits until it is ready.
+start_server() {
+    local bin=$1 time_file=$2
+    echo "== starting $bin on $BASE (pool $POOL, workers $WORKERS)"
+    if [[ $HAVE_TIME == 1 ]]; then
+        env "${server_env[@]}" /usr/bin/time -v -o "$time_file" "$bin" serve >"$STATE/server.log" 2>&1 &
+        TIME_PID=$!
+        for _ in $(seq 50); do
+            SERVER_PID=$(pgrep -P "$TIME_PID" || true)
+            [[ -n $SERVER_PID ]] && break
+            sleep 0.1
+        done
+    else
+        env "${server_env[@]}" "$bin" serve >"$STATE/server.log" 2>&1 &
+        SERVER_PID=$!
+        TIME_PID=$SERVER_PID
+    fi
+    [[ -n $SERVER_PID ]] || die "the server did not start (see $STATE/server.log)"
+    for i in $(seq 120); do
+        curl -sf -o /dev/null "$BASE/readyz" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited (see $STATE/server.log)"
+        [[ $i == 120 ]] && die "the server is not ready after 60 s (see $STATE/server.log)"
+        sleep 0.5
     done
-else
-    env "${server_env[@]}" "$BIN" serve >"$STATE/server.log" 2>&1 &
-    SERVER_PID=$!
-    TIME_PID=$SERVER_PID
-fi
-[[ -n $SERVER_PID ]] || die "the server did not start (see $STATE/server.log)"
-for i in $(seq 120); do
-    curl -sf -o /dev/null "$BASE/readyz" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited (see $STATE/server.log)"
-    [[ $i == 120 ]] && die "the server is not ready after 60 s (see $STATE/server.log)"
-    sleep 0.5
-done
-
-first_token=$(head -1 "$TOKENS")
-for path in /v1/me/contributions /v1/me/contributions/summary; do
-    code=$(curl -s -o "$STATE/sample.json" -w '%{http_code}' -H "authorization: Bearer $first_token" "$BASE$path")
-    [[ $code == 200 ]] || die "GET $path answered $code: $(head -c 300 "$STATE/sample.json")"
-    echo "GET $path: 200, $(wc -c <"$STATE/sample.json") bytes"
-done
+    local first_token path code
+    first_token=$(head -1 "$TOKENS")
+    for path in /v1/me/contributions /v1/me/contributions/summary; do
+        code=$(curl -s -o "$STATE/sample.json" -w '%{http_code}' -H "authorization: Bearer $first_token" "$BASE$path")
+        [[ $code == 200 ]] || die "GET $path answered $code: $(head -c 300 "$STATE/sample.json")"
+        echo "GET $path: 200, $(wc -c <"$STATE/sample.json") bytes"
+    done
+}
 
 declare -A RPS P50 P99 SERVER_CPU PG_CPU WRK_CPU OTHER_CPU
 run_wrk() {
@@ -300,9 +305,6 @@ run_wrk() {
     bad=$(($(field non2xx) + $(field connect_errors) + $(field read_errors) + $(field write_errors) + $(field timeouts)))
     [[ $bad -eq 0 ]] || die "$name: $bad requests failed or were not 2xx (see above)"
 }
-run_wrk list /v1/me/contributions
-run_wrk summary /v1/me/contributions/summary
-
 # Where the server's CPU goes under the list's load: perf samples of the server process (the
 # software clock: this virtual machine has no hardware counters), self time by function, in a
 # separate run after the measured ones so that the sampling does not cost them anything.
@@ -323,6 +325,35 @@ profile() {
     awk '/^ +[0-9.]+%/ && n < 25 { sub(/[ -]+$/, ""); print substr($0, 1, 160); n++ }' "$STATE/perf-$name.txt" |
         tee "$STATE/profile-$name.txt"
 }
+
+# The baseline (BASELINE_BIN, optional): an earlier build measured first on the same database,
+# tokens and machine, with the index that build had (migration 17 undone for it, redone after):
+# "today's rate" side by side with this run's.
+MIGRATION_17=infra/migrations/postgres/2026-12-03-000017_contributions_covering
+if [[ -n ${BASELINE_BIN:-} ]]; then
+    [[ -x $BASELINE_BIN ]] || die "BASELINE_BIN=$BASELINE_BIN is not an executable"
+    echo "== baseline: $("$BASELINE_BIN" --version) with the list's index before migration 17"
+    started=$(date +%s.%N)
+    psql_on "$DB" -f "$MIGRATION_17/down.sql"
+    psql_on "$DB" -c "VACUUM (ANALYZE) contributions"
+    echo "(index swapped back in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
+    echo "-- baseline plan of the list:"
+    explain_prepared list
+    start_server "$BASELINE_BIN" "$STATE/baseline-time.txt"
+    run_wrk base_list /v1/me/contributions
+    run_wrk base_summary /v1/me/contributions/summary
+    profile base_list /v1/me/contributions
+    stop_server
+    echo "== migration 17 again for this build"
+    psql_on "$DB" -f "$MIGRATION_17/up.sql"
+    psql_on "$DB" -c "VACUUM (ANALYZE) contributions"
+    echo "-- plan of the list again:"
+    explain_prepared list >/dev/null
+fi
+
+start_server "$BIN" "$STATE/server-time.txt"
+run_wrk list /v1/me/contributions
+run_wrk summary /v1/me/contributions/summary
 profile list /v1/me/contributions
 profile summary /v1/me/contributions/summary
 
@@ -443,6 +474,16 @@ printf '%-30s %14s %14s %14s\n' "server CPU" "${SERVER_CPU[list]}" "${SERVER_CPU
 printf '%-30s %14s %14s %14s\n' "postgres CPU" "${PG_CPU[list]}" "${PG_CPU[summary]}" "${PG_CPU[pgbench]}"
 printf '%-30s %14s %14s %14s\n' "wrk CPU" "${WRK_CPU[list]}" "${WRK_CPU[summary]}" "-"
 printf '%-30s %14s %14s %14s\n' "other CPU (not ours)" "${OTHER_CPU[list]}" "${OTHER_CPU[summary]}" "-"
+if [[ -n ${RPS[base_list]:-} ]]; then
+    echo "baseline ($("$BASELINE_BIN" --version), index before migration 17), same run:"
+    printf '%-30s %14s %14s\n' "" list summary
+    printf '%-30s %14s %14s\n' "requests/s" "${RPS[base_list]}" "${RPS[base_summary]}"
+    printf '%-30s %14s %14s\n' "p50 latency (ms)" "${P50[base_list]}" "${P50[base_summary]}"
+    printf '%-30s %14s %14s\n' "p99 latency (ms)" "${P99[base_list]}" "${P99[base_summary]}"
+    printf '%-30s %14s %14s\n' "server CPU" "${SERVER_CPU[base_list]}" "${SERVER_CPU[base_summary]}"
+    printf '%-30s %14s %14s\n' "postgres CPU" "${PG_CPU[base_list]}" "${PG_CPU[base_summary]}"
+    printf '%-30s %14s %14s\n' "this build / baseline" "$(awk -v a="${RPS[list]}" -v b="${RPS[base_list]}" 'BEGIN { printf "%.2f×", a / b }')" "$(awk -v a="${RPS[summary]}" -v b="${RPS[base_summary]}" 'BEGIN { printf "%.2f×", a / b }')"
+fi
 echo "list plan:                     $LIST_PLAN"
 echo "server peak RSS:               $server_rss MiB"
 echo "seed (COPY, not the endpoint): ${rows_line:-"(REUSE=1: not seeded in this run)"}"
@@ -452,6 +493,9 @@ echo "VACUUM (ANALYZE) after load:   $vacuum_secs s"
 echo
 echo "targets:"
 echo "  list ≥ 70 % of the same SQL:    $(ratio "${RPS[list]}" "${CEIL_TPS[list]}") — $(met "${RPS[list]} >= 0.7 * ${CEIL_TPS[list]}")"
+if [[ -n ${RPS[base_list]:-} ]]; then
+    BASELINE_LIST_RPS=${RPS[base_list]}
+fi
 if [[ -n ${BASELINE_LIST_RPS:-} ]]; then
     echo "  list ≥ 2× the baseline ($BASELINE_LIST_RPS/s): $(awk -v a="${RPS[list]}" -v b="$BASELINE_LIST_RPS" 'BEGIN { printf "%.2f×", a / b }') — $(met "${RPS[list]} >= 2 * $BASELINE_LIST_RPS")"
 fi
