@@ -17,7 +17,7 @@ use shebao_infra::records::contributions::{
     self, ContributionCursor, ContributionFilter, ContributionRecord,
 };
 use shebao_infra::records::{benefits, medical, pension};
-use shebao_infra::registry::{persons, regions, staff};
+use shebao_infra::registry::{persons, regions, staff, Page};
 use shebao_openapi::records as dto;
 use uuid::Uuid;
 
@@ -25,6 +25,7 @@ use crate::auth::bound::BoundPerson;
 use crate::auth::extract::{PageRequest, Staff, ANY_STAFF};
 use crate::cursor;
 use crate::error::{field_error_of, ApiError, Fields, Issue, Problems};
+use crate::respond;
 use crate::routes::persons::utc;
 use crate::state::AppState;
 
@@ -59,6 +60,21 @@ fn item(r: ContributionRecord) -> dto::ContributionItem {
         paid_at: r.paid_at.map(utc),
     }
 }
+
+/// A page of contributions as the answer's JSON.
+fn contribution_page(page: Page<ContributionRecord>) -> Result<HttpResponse, ApiError> {
+    let capacity = respond::page_capacity(page.items.len(), CONTRIBUTION_JSON_BYTES);
+    respond::json_ok(
+        &dto::ContributionList {
+            items: page.items.into_iter().map(item).collect(),
+            next_cursor: page.next.as_deref().map(cursor::encode),
+        },
+        capacity,
+    )
+}
+
+/// About the JSON of one contribution month with its employer (~260 bytes).
+const CONTRIBUTION_JSON_BYTES: usize = 300;
 
 /// Validates the list's filters and page.
 fn contribution_filter(
@@ -137,10 +153,7 @@ pub async fn list_contributions(
         .db
         .run(move |c| contributions::list(c, pid, due_day, &filter, after.as_ref(), limit, today))
         .await?;
-    Ok(HttpResponse::Ok().json(dto::ContributionList {
-        items: page.items.into_iter().map(item).collect(),
-        next_cursor: page.next.as_deref().map(cursor::encode),
-    }))
+    contribution_page(page)
 }
 
 fn summary_of(summary: Vec<statement::InsuranceSummary>) -> dto::ContributionSummary {
@@ -561,8 +574,5 @@ pub async fn staff_contributions(
         })
         .await?
         .ok_or(ApiError::NotFound("person"))?;
-    Ok(HttpResponse::Ok().json(dto::ContributionList {
-        items: page.items.into_iter().map(item).collect(),
-        next_cursor: page.next.as_deref().map(cursor::encode),
-    }))
+    contribution_page(page)
 }
