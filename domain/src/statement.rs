@@ -154,15 +154,7 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
         }
         let first = mine.iter().map(|r| r.period).min();
         let last = mine.iter().map(|r| r.period).max();
-        let mut longest_gap = 0u32;
-        let mut previous: Option<Period> = None;
-        for p in paid.keys() {
-            if let Some(prev) = previous {
-                let gap = prev.months_between(*p) - 1;
-                longest_gap = longest_gap.max(u32::try_from(gap.max(0)).unwrap_or(u32::MAX));
-            }
-            previous = Some(*p);
-        }
+        let longest_gap = longest_gap(paid.keys().copied());
         out.push(InsuranceSummary {
             insurance,
             months_paid: u32::try_from(paid.len()).unwrap_or(u32::MAX),
@@ -178,6 +170,82 @@ pub fn summarize(rows: &[MonthRow]) -> Vec<InsuranceSummary> {
         });
     }
     out
+}
+
+/// The longest run of months without a paid month between two paid ones, over paid months in
+/// ascending order, each once.
+pub fn longest_gap(paid: impl IntoIterator<Item = Period>) -> u32 {
+    let mut longest = 0u32;
+    let mut previous: Option<Period> = None;
+    for p in paid {
+        if let Some(prev) = previous {
+            let gap = prev.months_between(p) - 1;
+            longest = longest.max(u32::try_from(gap.max(0)).unwrap_or(u32::MAX));
+        }
+        previous = Some(p);
+    }
+    longest
+}
+
+/// One insurance's rows of one status on the day (arrears apart from months still due), added
+/// up: distinct months, the sums of both sides, the first and the last month. What a database
+/// gives cheaply with one `GROUP BY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusTotals {
+    pub insurance: InsuranceType,
+    pub status: ContributionStatus,
+    /// Distinct months (a month with two employers' rows counts once).
+    pub months: u32,
+    pub employee: Fen,
+    pub employer: Fen,
+    pub first: Period,
+    pub last: Period,
+}
+
+impl StatusTotals {
+    /// Whether the months run without a hole from the first to the last: then there is no gap
+    /// between them, and the months need not be read one by one to know it.
+    pub fn contiguous(&self) -> bool {
+        i64::from(self.months) == self.first.months_between(self.last) + 1
+    }
+}
+
+/// The same summary as [`summarize`], from status totals instead of rows. The longest gap needs
+/// the paid months themselves only when they have a hole: `paid_months(insurance)` is asked for
+/// them then (ascending, each once), and only then.
+pub fn summarize_totals<E>(
+    totals: &[StatusTotals],
+    mut paid_months: impl FnMut(InsuranceType) -> Result<Vec<Period>, E>,
+) -> Result<Vec<InsuranceSummary>, E> {
+    let mut out = Vec::new();
+    for insurance in InsuranceType::ALL {
+        let mine: Vec<&StatusTotals> = totals.iter().filter(|t| t.insurance == insurance).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let of = |status: ContributionStatus| mine.iter().find(|t| t.status == status).copied();
+        let months = |status| of(status).map_or(0, |t| t.months);
+        let paid = of(ContributionStatus::Paid);
+        let longest_gap_months = match paid {
+            Some(p) if !p.contiguous() => longest_gap(paid_months(insurance)?),
+            _ => 0,
+        };
+        let arrears = of(ContributionStatus::Arrears);
+        out.push(InsuranceSummary {
+            insurance,
+            months_paid: months(ContributionStatus::Paid),
+            first_period: mine.iter().map(|t| t.first).min(),
+            last_period: mine.iter().map(|t| t.last).max(),
+            employee_total: paid.map_or(Fen(0), |t| t.employee),
+            employer_total: paid.map_or(Fen(0), |t| t.employer),
+            arrears_months: months(ContributionStatus::Arrears),
+            arrears: arrears.map_or(Fen(0), |t| Fen(t.employee.0.saturating_add(t.employer.0))),
+            due_months: months(ContributionStatus::Due),
+            pending_months: months(ContributionStatus::Pending),
+            longest_gap_months,
+        });
+    }
+    Ok(out)
 }
 
 /// Months as years, cut (not rounded) to two decimals: 422 months → 35.16 years.
@@ -246,6 +314,112 @@ mod tests {
         assert_eq!(pension_months(&rows), 3);
         assert_eq!(years_of_months(422), 35.16);
         assert_eq!(years_of_months(180), 15.0);
+    }
+
+    /// The totals a database's `GROUP BY insurance, status` gives over `rows`.
+    fn totals_of(rows: &[MonthRow]) -> Vec<StatusTotals> {
+        let mut groups: BTreeMap<(usize, &str), Vec<&MonthRow>> = BTreeMap::new();
+        for r in rows {
+            let i = InsuranceType::ALL
+                .iter()
+                .position(|x| *x == r.insurance)
+                .unwrap();
+            groups.entry((i, r.status.as_str())).or_default().push(r);
+        }
+        groups
+            .into_values()
+            .map(|g| {
+                let months: std::collections::BTreeSet<Period> =
+                    g.iter().map(|r| r.period).collect();
+                StatusTotals {
+                    insurance: g[0].insurance,
+                    status: g[0].status,
+                    months: u32::try_from(months.len()).unwrap(),
+                    employee: Fen(g.iter().map(|r| r.employee.0).sum()),
+                    employer: Fen(g.iter().map(|r| r.employer.0).sum()),
+                    first: *months.first().unwrap(),
+                    last: *months.last().unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn totals_summarise_as_the_rows_do_and_read_paid_months_only_for_a_hole() {
+        use ContributionStatus::*;
+        use InsuranceType::*;
+        let cases: Vec<(Vec<MonthRow>, Vec<InsuranceType>)> = vec![
+            // No rows.
+            (vec![], vec![]),
+            // Ten years without a hole, two employers paying the same month once (counted once).
+            (
+                (0..120)
+                    .map(|m| {
+                        row(
+                            &Period::parse("2016-12")
+                                .unwrap()
+                                .add_months(m)
+                                .unwrap()
+                                .to_string(),
+                            Pension,
+                            Paid,
+                            1600,
+                            800,
+                        )
+                    })
+                    .chain([row("2020-03", Pension, Paid, 500, 250)])
+                    .collect(),
+                vec![],
+            ),
+            // A hole of three months, arrears, a month due and pending at once, another insurance.
+            (
+                vec![
+                    row("2024-01", Pension, Paid, 1600, 800),
+                    row("2024-02", Pension, Paid, 1600, 800),
+                    row("2024-06", Pension, Paid, 1600, 800),
+                    row("2024-07", Pension, Arrears, 1600, 800),
+                    row("2024-07", Pension, Arrears, 300, 100),
+                    row("2024-08", Pension, Due, 1600, 800),
+                    row("2024-08", Pension, Pending, 100, 50),
+                    row("2024-01", Medical, Paid, 800, 200),
+                    row("2024-02", Medical, Due, 800, 200),
+                ],
+                vec![Pension],
+            ),
+            // A duplicate month and a hole that together span as many rows as months: the
+            // distinct count still shows the hole.
+            (
+                vec![
+                    row("2024-01", Unemployment, Paid, 10, 10),
+                    row("2024-01", Unemployment, Paid, 10, 10),
+                    row("2024-03", Unemployment, Paid, 10, 10),
+                ],
+                vec![Unemployment],
+            ),
+            // Nothing paid: no gap to look for.
+            (
+                vec![
+                    row("2025-01", Maternity, Arrears, 10, 0),
+                    row("2025-05", Maternity, Arrears, 10, 0),
+                ],
+                vec![],
+            ),
+        ];
+        for (rows, holes) in cases {
+            let mut asked = Vec::new();
+            let from_totals = summarize_totals::<()>(&totals_of(&rows), |insurance| {
+                asked.push(insurance);
+                let paid: std::collections::BTreeSet<Period> = rows
+                    .iter()
+                    .filter(|r| r.insurance == insurance && r.status == Paid)
+                    .map(|r| r.period)
+                    .collect();
+                Ok(paid.into_iter().collect())
+            })
+            .unwrap();
+            assert_eq!(from_totals, summarize(&rows), "{rows:?}");
+            assert_eq!(asked, holes, "{rows:?}");
+        }
     }
 
     #[test]
