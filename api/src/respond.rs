@@ -28,6 +28,7 @@ pub fn page_capacity(items: usize, per_item: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;

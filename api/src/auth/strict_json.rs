@@ -163,6 +163,7 @@ impl<'de> Deserializer<'de> for Strict {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde::Deserialize;
