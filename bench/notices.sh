@@ -72,38 +72,6 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# CPU from /proc, in seconds of one core: wall clock, the whole machine, the server, PostgreSQL.
-ticks=$(getconf CLK_TCK)
-snapshot() {
-    local wall machine server=0 pg
-    wall=$(date +%s.%N)
-    machine=$(awk -v t="$ticks" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / t }' /proc/stat)
-    if [[ -n $SERVER_PID && -r /proc/$SERVER_PID/stat ]]; then
-        server=$(awk -v t="$ticks" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$SERVER_PID/stat")
-    fi
-    pg=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v t="$ticks" '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { printf "%.2f", s / t }')
-    echo "$wall $machine $server ${pg:-0}"
-}
-percent() {
-    awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", (y[f] - x[f]) / (y[1] - x[1]) * 100 }'
-}
-# Waits (up to QUIET_WAIT seconds) until the machine is less than 20 % busy; measures anyway after.
-wait_quiet() {
-    local waited=0 a b busy
-    while :; do
-        a=$(snapshot)
-        sleep 2
-        b=$(snapshot)
-        busy=$(percent "$a" "$b" 2)
-        ((busy < 20)) && return
-        ((waited == 0)) && echo "(the machine is busy with other work: $busy % of a core; waiting up to $QUIET_WAIT s)"
-        waited=$((waited + 2))
-        if ((waited >= QUIET_WAIT)); then
-            echo "NOTE: still $busy % busy with other work (load $(cut -d' ' -f1 /proc/loadavg)); measuring anyway"
-            return
-        fi
-    done
-}
 # wrk's latency figure in milliseconds (`812.34us`, `1.20ms`, `2.01s`).
 to_ms() {
     awk -v v="$1" 'BEGIN {
