@@ -28,7 +28,7 @@ use shebao_domain::region::TimeZoneName;
 use shebao_domain::statement::ContributionStatus;
 use uuid::Uuid;
 
-use crate::db::{DbConnection, StoreError};
+use crate::db::{self, DbConnection, StoreError};
 use crate::registry::{persons, regions, stored, stored_id};
 use crate::schema::{benefit_payments, contributions};
 
@@ -294,16 +294,16 @@ pub fn count(
     today: NaiveDate,
 ) -> Result<i64, StoreError> {
     let sql = Condition::of(rule, today).count_sql();
-    let rows: Vec<Count> = crate::db_run!(conn,
-        postgres: |c| c.transaction(|c| {
-            // A count over a large audience passes PostgreSQL's `jit_above_cost`, and the JIT
-            // would compile the plan again on every run: 350 ms of a 670 ms count in
-            // bench/notices.sh, for a statement that runs once per preview.
+    let rows: Vec<Count> = match conn.backend() {
+        // A count over a large audience passes PostgreSQL's `jit_above_cost`, and the JIT would
+        // compile the plan again on every run: 350 ms of a 670 ms count in bench/notices.sh, for
+        // a statement that runs once per preview. Off for this transaction only.
+        db::Backend::Postgres => conn.transaction(|c| {
             diesel::sql_query("SET LOCAL jit = off").execute(c)?;
-            bound::<diesel::pg::Pg>(sql.numbered(), &sql.params).load::<Count>(c)
-        }),
-        sqlite: |c| bound::<diesel::sqlite::Sqlite>(sql.text.clone(), &sql.params).load::<Count>(c),
-    )?;
+            load(c, &sql)
+        })?,
+        db::Backend::Sqlite => load(conn, &sql)?,
+    };
     Ok(rows.first().map_or(0, |r| r.n))
 }
 
