@@ -21,12 +21,14 @@ fn example(name: &str) -> String {
     std::fs::read_to_string(repo().join("docs/examples").join(name)).unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free ports: all held open together while they are chosen (so no two are the
+/// same), then let go for the server to take. Another process may take one in between; the
+/// caller starts again on fresh ports when that happens.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
@@ -53,8 +55,22 @@ struct Demo {
 
 impl Demo {
     fn start() -> Demo {
+        // A port chosen free may be taken by another test's server before this one binds it:
+        // that attempt fails at once with "Address already in use", and the next gets new ports.
+        for attempt in 1.. {
+            match Demo::try_start() {
+                Ok(demo) => return demo,
+                Err(logs) if attempt < 5 && logs.contains("Address already in use") => continue,
+                Err(logs) => panic!("the server never became ready:\n{logs}"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// The server on fresh ports and a fresh database, or its log when it did not get ready.
+    fn try_start() -> Result<Demo, String> {
         let dir = tempfile::tempdir().unwrap();
-        let (api, sms, metrics, pay) = (free_port(), free_port(), free_port(), free_port());
+        let [api, sms, metrics, pay] = free_ports();
         let mut child = Command::new(BIN)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -77,17 +93,17 @@ impl Demo {
                 let _ = child.wait();
                 let mut logs = String::new();
                 let _ = child.stderr.take().unwrap().read_to_string(&mut logs);
-                panic!("the server never became ready:\n{logs}");
+                return Err(logs);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Demo {
+        Ok(Demo {
             child,
             dir,
             api,
             sms,
             pay,
-        }
+        })
     }
 
     /// The settings the server and `shebao admin` share: one database, one key directory.
