@@ -4,7 +4,7 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use shebao_infra::audit::{self, ActorKind};
-use shebao_infra::db::StoreError;
+use shebao_infra::db::{DbConnection, StoreError};
 use shebao_infra::institutions::appointments::{
     self as store, Appointment, AppointmentStatus, NewAppointment, NotBooked, NotCancelled,
 };
@@ -101,18 +101,20 @@ pub async fn book(
         let result = state
             .db
             .transaction(move |c| {
-                if let Some(earlier) = store::by_key(c, new.person_id, &new.idempotency_key)? {
-                    return Ok(if earlier.request_hash == new.request_hash {
-                        Ok((earlier, true))
-                    } else {
-                        Err(ErrorCode::IdempotencyKeyReused.into())
-                    });
+                if let Some(replay) = replay(c, &new)? {
+                    return Ok(replay);
                 }
                 match store::book(c, &new, now)? {
                     Ok(a) => {
                         entry.subject_id = Some(a.id.to_string());
                         audit::record(c, &entry, now.naive_utc())?;
                         Ok(Ok((a, false)))
+                    }
+                    // On PostgreSQL each statement sees what committed before it began: a twin
+                    // with this key may have booked between the first look and this one, and
+                    // then its appointment is this request's answer, not a conflict.
+                    Err(n @ NotBooked::AlreadyBooked(_)) => {
+                        Ok(replay(c, &new)?.unwrap_or_else(|| Err(not_booked(n))))
                     }
                     Err(n) => Ok(Err(not_booked(n))),
                 }
@@ -129,6 +131,23 @@ pub async fn book(
         res.insert_header(("Idempotent-Replayed", "true"));
     }
     Ok(res.json(view(&appointment)))
+}
+
+/// A booking's answer: the appointment and whether it replays an earlier request, or the error.
+type Booked = Result<(Appointment, bool), ApiError>;
+
+/// The answer to an earlier booking with the request's key, if there is one: that appointment
+/// (replayed) for the same body, `idempotency_key_reused` for another.
+fn replay(c: &mut DbConnection, new: &NewAppointment) -> Result<Option<Booked>, StoreError> {
+    Ok(
+        store::by_key(c, new.person_id, &new.idempotency_key)?.map(|earlier| {
+            if earlier.request_hash == new.request_hash {
+                Ok((earlier, true))
+            } else {
+                Err(ErrorCode::IdempotencyKeyReused.into())
+            }
+        }),
+    )
 }
 
 /// The person's appointments, newest first, booked and cancelled.
