@@ -82,6 +82,7 @@ pub mod applications;
 pub mod assistance;
 pub mod auth;
 pub mod benefits;
+pub mod certificates;
 pub mod contribution;
 pub mod employer;
 pub mod error;
