@@ -123,6 +123,12 @@ use crate::routes;
         routes::appointments::book,
         routes::appointments::list,
         routes::appointments::cancel,
+        // Contribution certificates (issue 14 part 3).
+        routes::certificates::issue_certificate,
+        routes::certificates::list_certificates,
+        routes::certificates::certificate_pdf,
+        routes::certificates::revoke_certificate,
+        routes::certificates::verify_certificate,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),
@@ -136,6 +142,7 @@ use crate::routes;
         (name = "feedback", description = "Feedback and complaints (监督投诉): the person's threads with the agency; the staff's queue (overdue after five working days), replies and closing"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),
         (name = "notices", description = "Personalised notices (policy, jobs, training, services): the staff publish them with an audience rule, count the audience and send them by SMS; the person reads those meant for them"),
+        (name = "certificates", description = "The contribution certificate (参保证明): the person issues a PDF of their months and totals for a period, downloads, lists and revokes it; anyone verifies it by the URL in its QR code (a token signed with the key of /.well-known/jwks.json) and a copy's SHA-256"),
         (name = "institutions", description = "Designated hospitals and pharmacies (医保定点) near a point, with whether the caller's insurance covers them; appointment slots and the person's appointments (预约挂号), never overbooked"),
     )
 )]

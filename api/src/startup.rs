@@ -266,6 +266,20 @@ pub fn spawn_payment_poller(payments: Payments, every: Duration) -> tokio::task:
     })
 }
 
+/// The base of the links the service prints: `SHEBAO_PUBLIC_URL`, or this server's own address
+/// (its listen host, 127.0.0.1 for a wildcard one, and the port it got).
+fn public_url(settings: &Settings, port: u16) -> String {
+    settings.public_url.clone().unwrap_or_else(|| {
+        let host = settings
+            .listen
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .filter(|h| !h.is_empty() && *h != "0.0.0.0" && *h != "[::]")
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}:{port}")
+    })
+}
+
 /// Where the gateway sends notifications: `SHEBAO_PAY_NOTIFY_URL`, or this server's own route.
 fn notify_url(settings: &Settings, port: u16) -> String {
     settings.pay.notify_url.clone().unwrap_or_else(|| {
@@ -420,6 +434,7 @@ impl Application {
             .map(|n| n.get())
             .unwrap_or(2);
         let state = web::Data::new(AppState {
+            public_url: public_url(&settings, port),
             db,
             vault,
             signer,

@@ -11,6 +11,9 @@ use crate::routing::RouteTable;
 /// What every handler can reach. Cheap to clone (everything inside is shared).
 pub struct AppState {
     pub settings: Settings,
+    /// The base of the links the service prints (`SHEBAO_PUBLIC_URL`, or this server's own
+    /// address): `http://127.0.0.1:8080`, no trailing slash.
+    pub public_url: String,
     pub db: Db,
     pub vault: PiiVault,
     pub signer: TokenSigner,

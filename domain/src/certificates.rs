@@ -37,8 +37,9 @@ impl CertificateKind {
     }
 }
 
-/// The longest period one certificate covers: ten years of months.
-pub const MAX_SPAN_MONTHS: i64 = 120;
+/// The longest period one certificate covers: forty years of months (a whole working life, which
+/// is what housing offices and pension transfers ask for; about ten pages).
+pub const MAX_SPAN_MONTHS: i64 = 480;
 
 /// How long a certificate verifies after it is issued.
 pub const VALID_DAYS: i64 = 90;
@@ -68,7 +69,7 @@ impl PeriodError {
                 expected: "a month not before `from`",
             },
             PeriodError::TooLong => ValueError::Format {
-                expected: "a month at most 120 months after `from` (inclusive)",
+                expected: "a month at most 480 months from `from` (both included)",
             },
             PeriodError::Future => ValueError::Format {
                 expected: "a month not after the current month",
@@ -360,7 +361,7 @@ mod tests {
     }
 
     #[test]
-    fn a_period_is_ordered_not_in_the_future_and_at_most_ten_years() {
+    fn a_period_is_ordered_not_in_the_future_and_at_most_forty_years() {
         let now = p("2026-12");
         assert_eq!(
             CertificatePeriod::new(p("2025-01"), p("2024-12"), now),
@@ -370,10 +371,10 @@ mod tests {
             CertificatePeriod::new(p("2026-01"), p("2027-01"), now),
             Err(PeriodError::Future)
         );
-        // 2017-01..2026-12 is 120 months: allowed; one more is not.
-        assert!(CertificatePeriod::new(p("2017-01"), p("2026-12"), now).is_ok());
+        // 1987-01..2026-12 is 480 months: allowed; one more is not.
+        assert!(CertificatePeriod::new(p("1987-01"), p("2026-12"), now).is_ok());
         assert_eq!(
-            CertificatePeriod::new(p("2016-12"), p("2026-12"), now),
+            CertificatePeriod::new(p("1986-12"), p("2026-12"), now),
             Err(PeriodError::TooLong)
         );
         let one = CertificatePeriod::new(p("2026-12"), p("2026-12"), now).unwrap();

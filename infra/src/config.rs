@@ -23,6 +23,10 @@ pub enum LogFormat {
 pub struct Settings {
     /// `SHEBAO_LISTEN`: address and port to serve on.
     pub listen: String,
+    /// `SHEBAO_PUBLIC_URL`: the service's address as the outside world reaches it
+    /// (`https://shebao.example.gov.cn`), for links printed in documents (a certificate's
+    /// download and verification URLs). Unset: `http://<listen host>:<port>`.
+    pub public_url: Option<String>,
     /// `DATABASE_URL`: `sqlite://PATH` (default) or `postgres://…`.
     pub database_url: String,
     /// `SHEBAO_LOG`: a tracing filter (`info`, `shebao=debug,actix_web=info`).
@@ -337,6 +341,8 @@ impl Settings {
         let sms_standin = parse_bool(get, "SHEBAO_SMS_STANDIN", embedded)?;
         let settings = Settings {
             listen: non_empty("SHEBAO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            public_url: non_empty("SHEBAO_PUBLIC_URL")
+                .map(|u| u.trim().trim_end_matches('/').to_owned()),
             database_url,
             log: non_empty("SHEBAO_LOG").unwrap_or_else(|| "info".to_owned()),
             log_format,
@@ -388,6 +394,14 @@ impl Settings {
                 name: "SHEBAO_SMS_AUTH_TOKEN",
                 reason: "required when SHEBAO_SMS_URL is set".into(),
             });
+        }
+        if let Some(url) = &settings.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError {
+                    name: "SHEBAO_PUBLIC_URL",
+                    reason: format!("expected an http:// or https:// URL, got {url:?}"),
+                });
+            }
         }
         if settings.db_pool_size == 0 {
             return Err(ConfigError {
@@ -468,6 +482,13 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
+            .field(
+                "public_url",
+                &self
+                    .public_url
+                    .as_deref()
+                    .unwrap_or("(from the listen address)"),
+            )
             .field("database_url", &redact_url(&self.database_url))
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -518,6 +539,17 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_env(&move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_public_url_is_an_http_url_without_its_last_slash() {
+        assert_eq!(load(&[]).unwrap().public_url, None);
+        let s = load(&[("SHEBAO_PUBLIC_URL", "https://shebao.example.cn/ ")]).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://shebao.example.cn"));
+        let e = load(&[("SHEBAO_PUBLIC_URL", "shebao.example.cn")])
+            .err()
+            .unwrap();
+        assert_eq!(e.name, "SHEBAO_PUBLIC_URL");
     }
 
     #[test]

@@ -832,3 +832,22 @@ diesel::allow_tables_to_appear_in_same_query!(institutions, regions);
 diesel::allow_tables_to_appear_in_same_query!(appointments, persons);
 diesel::allow_tables_to_appear_in_same_query!(appointments, accounts);
 diesel::allow_tables_to_appear_in_same_query!(appointments, regions);
+
+diesel::table! {
+    certificates (id) {
+        id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        period_from -> Text,
+        period_to -> Text,
+        issued_to -> Text,
+        national_id_masked -> Text,
+        pdf -> Binary,
+        sha256 -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(certificates -> persons (person_id));

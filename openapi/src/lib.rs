@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod applications;
+pub mod certificates;
 pub mod document;
 pub mod feedback;
 pub mod identity;

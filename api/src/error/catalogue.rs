@@ -236,6 +236,12 @@ catalogue! {
     SlotStarted = 409, "slot_started", title::CONFLICT,
         ("该号源已开始就诊，不能再预约或取消。",
          "This slot has started: it can no longer be booked or cancelled.");
+    // Contribution certificates (issue 14 part 3).
+    CertificateNotFound = 404, "certificate_not_found", title::NOT_FOUND,
+        ("该证明不存在。", "No such certificate.");
+    CertificateLimit = 429, "certificate_limit", title::TOO_MANY,
+        ("24 小时内出具的参保证明已达上限（10 份），请稍后再试。",
+         "You have been issued the most certificates allowed in 24 hours (10); try again later.");
 
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod appointments;
 pub mod auth;
+pub mod certificates;
 pub mod employers;
 pub mod estimate;
 pub mod fallback;
@@ -129,5 +130,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(institutions::list_slots)
         .service(appointments::book)
         .service(appointments::list)
-        .service(appointments::cancel);
+        .service(appointments::cancel)
+        // Contribution certificates (issue 14 part 3). The PDF's route before anything that
+        // could take `{id}.pdf` as an id.
+        .service(certificates::issue_certificate)
+        .service(certificates::list_certificates)
+        .service(certificates::certificate_pdf)
+        .service(certificates::revoke_certificate)
+        .service(certificates::verify_certificate);
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod applications;
+mod certificates;
 mod demo;
 mod errors;
 mod estimate;

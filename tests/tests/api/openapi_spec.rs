@@ -145,6 +145,8 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/me/feedback/{id}/rating",
         // Notices (issue 18): the example is aimed at a seeded region.
         "/v1/staff/notices",
+        // Contribution certificates (issue 14 part 3): the bound person's, for past months.
+        "/v1/me/certificates",
     ];
     for (_, path, _, _) in &examples {
         assert!(
