@@ -134,3 +134,19 @@ pub struct VerifyQuery {
     #[param(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: Option<String>,
 }
+
+/// A PDF document: the bytes themselves (`type: string, format: binary`).
+pub struct PdfFile;
+
+impl utoipa::PartialSchema for PdfFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("The certificate as issued (PDF)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PdfFile {}

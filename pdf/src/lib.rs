@@ -72,7 +72,7 @@ const TOTAL_COLUMNS: [f32; 7] = [LEFT, 118.0, 180.0, 240.0, 320.0, 400.0, 460.0]
 /// The certificate as a PDF.
 pub fn certificate(sheet: &CertificateSheet<'_>) -> Result<Vec<u8>, PdfError> {
     let font = Font::new(Data::from(FONT), 0).ok_or(PdfError::Font)?;
-    let qr = QrCode::encode_text(sheet.qr_text, QrCodeEcc::Medium)
+    let qr = QrCode::encode_text(sheet.qr_text, QrCodeEcc::Low)
         .map_err(|e| PdfError::Qr(e.to_string()))?;
     let c = sheet.content;
 
@@ -183,13 +183,15 @@ pub fn certificate(sheet: &CertificateSheet<'_>) -> Result<Vec<u8>, PdfError> {
         );
         let mut surface = page.surface();
         if n == 0 {
-            draw_qr(&mut surface, &qr, RIGHT - 110.0, 40.0, 110.0);
+            // 150 pt: a URL with its token is a code of version 14 or so at level L (73
+            // modules, and the quiet zone), about 0.65 mm a module, which phone cameras read.
+            draw_qr(&mut surface, &qr, RIGHT - 150.0, 36.0, 150.0);
             text(
                 &mut surface,
                 &font,
                 8.0,
-                RIGHT - 96.0,
-                162.0,
+                RIGHT - 100.0,
+                196.0,
                 "扫码核验真伪",
             );
         }

@@ -326,7 +326,7 @@ pub async fn list_certificates(
     params(("id" = Uuid, Path, description = "The certificate's id")),
     security(("person_bearer" = [])),
     responses(
-        (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 200, description = "The PDF", content_type = "application/pdf", body = inline(dto::PdfFile)),
         (status = 404, description = "No such certificate of yours (`certificate_not_found`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
         Problems<BoundPerson>))]
 #[get("/v1/me/certificates/{id}.pdf")]

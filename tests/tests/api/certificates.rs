@@ -511,6 +511,85 @@ async fn the_qr_token_verifies_offline_against_the_jwks() {
     .is_err());
 }
 
+/// Page one of the PDF as a greyscale raster, 300 dpi without anti-aliasing (`pdftoppm`,
+/// poppler-utils): width, height, pixels.
+fn first_page_grey(pdf: &[u8]) -> (usize, usize, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("certificate.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args([
+            "-r",
+            "300",
+            "-gray",
+            "-aa",
+            "no",
+            "-aaVector",
+            "no",
+            "-f",
+            "1",
+            "-l",
+            "1",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pdftoppm failed: {out:?}");
+    // Binary PGM: "P5\n<width> <height>\n255\n" and one byte a pixel.
+    let bytes = out.stdout;
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8(bytes[start..at].to_vec()).unwrap());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = bytes[at + 1..].to_vec();
+    assert_eq!(pixels.len(), w * h);
+    (w, h, pixels)
+}
+
+#[tokio::test]
+async fn the_qr_code_holds_the_verify_url() {
+    if !on_path("pdftoppm") {
+        assert!(
+            std::env::var("SHEBAO_REQUIRE_PDFTOTEXT").as_deref() != Ok("1"),
+            "SHEBAO_REQUIRE_PDFTOTEXT=1 but poppler's pdftoppm is not on PATH"
+        );
+        eprintln!("note: pdftoppm not installed; the QR code is not decoded");
+        return;
+    }
+    let app = demo().await;
+    let token = bound(&app, "+8613800000037", ZHANG).await;
+    let issued = issue(&app, &token, "insured_status", "2026-01", "2026-11").await;
+    let pdf = download(&app, &token, &issued).await;
+    let (w, h, pixels) = first_page_grey(&pdf);
+    // The top right corner of page one, where the code is, in black and white (rqrr found
+    // nothing in the whole page's anti-aliased grey).
+    let (left, height) = (w / 2, h / 3);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w - left, height, |x, y| {
+        if pixels[y * w + left + x] < 128 {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on page one");
+    let (_, text) = grids[0].decode().unwrap();
+    assert_eq!(text, issued["verify_url"].as_str().unwrap());
+    // And the URL it holds verifies.
+    let v = verify(&app, &path_of(&app, &text)).await;
+    assert_eq!(v["valid"], true);
+}
+
 #[tokio::test]
 async fn another_persons_certificate_is_not_found() {
     let app = demo().await;
