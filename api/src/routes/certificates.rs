@@ -165,57 +165,9 @@ pub async fn issue_certificate(
     if !rules::may_issue(issued) {
         return Err(limit_reached(&state, pid, window_start, now).await);
     }
-    let id = Uuid::now_v7();
-    // Whole seconds: what the token and the JSON say is what the database keeps.
-    let issued_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let expires_at = rules::expires_at(issued_at);
-    let issued_to = person.name.masked();
-    let claims = CertificateClaims {
-        iss: state.settings.token_issuer.clone(),
-        aud: TOKEN_AUDIENCE.to_owned(),
-        sub: id.to_string(),
-        token_use: TOKEN_USE.to_owned(),
-        kind: kind.as_str().to_owned(),
-        period: dto::CertificatePeriod {
-            from: period.from.to_string(),
-            to: period.to.to_string(),
-        },
-        issued_to: issued_to.clone(),
-        iat: issued_at.timestamp(),
-        exp: expires_at.timestamp(),
-    };
-    let token = state.signer.sign(&claims).map_err(ApiError::internal)?;
-    let verify_url = format!("{}?token={token}", verify_page(&state, id));
-
-    // The PDF: CPU work, off the async executor.
-    let content = rules::content(
-        kind,
-        period,
-        &rows.into_iter().map(|(r, _)| r).collect::<Vec<_>>(),
-    );
-    let (page_url, qr_text) = (verify_page(&state, id), verify_url.clone());
-    let (issued_text, expires_text) = (
-        local_text(issued_at, &me.time_zone),
-        local_text(expires_at, &me.time_zone),
-    );
-    let (name_masked, id_masked) = (issued_to.clone(), person.national_id_masked.clone());
-    let pdf = web::block(move || {
-        shebao_pdf::certificate(&shebao_pdf::CertificateSheet {
-            id: &id.to_string(),
-            content: &content,
-            name_masked: &name_masked,
-            national_id_masked: &id_masked,
-            issued_at: &issued_text,
-            expires_at: &expires_text,
-            verify_url: &page_url,
-            qr_text: &qr_text,
-        })
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    let sha256 = opaque::sha256_hex_of(&pdf);
-
+    let rows: Vec<_> = rows.into_iter().map(|(r, _)| r).collect();
+    let draft = Draft::new(&state, &person, rules::content(kind, period, &rows), now)?;
+    let pdf = render(&draft, &me).await?;
     let mut entry = Audit::of(&req).entry(
         ActorKind::Person,
         Some(me.account_id.to_string()),
@@ -223,20 +175,8 @@ pub async fn issue_certificate(
         "success",
     );
     entry.subject_kind = Some("certificate");
-    entry.subject_id = Some(id.to_string());
-    let record = NewCertificate {
-        id,
-        person_id: pid,
-        kind,
-        from: period.from,
-        to: period.to,
-        issued_to,
-        national_id_masked: person.national_id_masked,
-        pdf,
-        sha256,
-        issued_at: issued_at.naive_utc(),
-        expires_at: expires_at.naive_utc(),
-    };
+    entry.subject_id = Some(draft.id.to_string());
+    let record = draft.record(pid, pdf);
     let stored = state
         .db
         .transaction(move |c| {
@@ -253,14 +193,118 @@ pub async fn issue_certificate(
     if !stored {
         return Err(limit_reached(&state, pid, window_start, now).await);
     }
+    let pdf_url = pdf_url(&state, draft.id);
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, pdf_url(&state, id)))
+        .insert_header((header::LOCATION, pdf_url.clone()))
         .json(dto::CertificateIssued {
-            id,
-            pdf_url: pdf_url(&state, id),
-            verify_url,
-            expires_at,
+            id: draft.id,
+            pdf_url,
+            verify_url: draft.verify_url,
+            expires_at: draft.expires_at,
         }))
+}
+
+/// A certificate before it is a PDF: its content, who it is for (masked), its times and its
+/// signed verification URL.
+struct Draft {
+    id: Uuid,
+    content: rules::CertificateContent,
+    issued_to: String,
+    national_id_masked: String,
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    /// The verification page, as printed.
+    verify_page: String,
+    /// The page with the signed token: what the QR code holds.
+    verify_url: String,
+}
+
+impl Draft {
+    fn new(
+        state: &AppState,
+        person: &persons::Person,
+        content: rules::CertificateContent,
+        now: DateTime<Utc>,
+    ) -> Result<Draft, ApiError> {
+        let id = Uuid::now_v7();
+        // Whole seconds: what the token and the JSON say is what the database keeps.
+        let issued_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let expires_at = rules::expires_at(issued_at);
+        let issued_to = person.name.masked();
+        let claims = CertificateClaims {
+            iss: state.settings.token_issuer.clone(),
+            aud: TOKEN_AUDIENCE.to_owned(),
+            sub: id.to_string(),
+            token_use: TOKEN_USE.to_owned(),
+            kind: content.kind.as_str().to_owned(),
+            period: dto::CertificatePeriod {
+                from: content.period.from.to_string(),
+                to: content.period.to.to_string(),
+            },
+            issued_to: issued_to.clone(),
+            iat: issued_at.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = state.signer.sign(&claims).map_err(ApiError::internal)?;
+        let verify_page = verify_page(state, id);
+        Ok(Draft {
+            id,
+            verify_url: format!("{verify_page}?token={token}"),
+            verify_page,
+            content,
+            issued_to,
+            national_id_masked: person.national_id_masked.clone(),
+            issued_at,
+            expires_at,
+        })
+    }
+
+    /// The row to store, with the PDF and its SHA-256.
+    fn record(&self, person_id: Uuid, pdf: Vec<u8>) -> NewCertificate {
+        NewCertificate {
+            id: self.id,
+            person_id,
+            kind: self.content.kind,
+            from: self.content.period.from,
+            to: self.content.period.to,
+            issued_to: self.issued_to.clone(),
+            national_id_masked: self.national_id_masked.clone(),
+            sha256: opaque::sha256_hex_of(&pdf),
+            pdf,
+            issued_at: self.issued_at.naive_utc(),
+            expires_at: self.expires_at.naive_utc(),
+        }
+    }
+}
+
+/// The PDF of a draft, its times in the person's zone; CPU work, off the async executor.
+async fn render(draft: &Draft, me: &BoundPerson) -> Result<Vec<u8>, ApiError> {
+    let id = draft.id.to_string();
+    let content = draft.content.clone();
+    let texts = [
+        draft.issued_to.clone(),
+        draft.national_id_masked.clone(),
+        local_text(draft.issued_at, &me.time_zone),
+        local_text(draft.expires_at, &me.time_zone),
+        draft.verify_page.clone(),
+        draft.verify_url.clone(),
+    ];
+    web::block(move || {
+        let [name, national_id, issued_at, expires_at, page, url] = &texts;
+        shebao_pdf::certificate(&shebao_pdf::CertificateSheet {
+            id: &id,
+            content: &content,
+            name_masked: name,
+            national_id_masked: national_id,
+            issued_at,
+            expires_at,
+            verify_url: page,
+            qr_text: url,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 /// 429 `certificate_limit`, with `Retry-After` until the oldest issue of the window leaves it.
