@@ -438,6 +438,31 @@ mod tests {
     }
 
     #[test]
+    fn a_period_covering_every_month_gives_the_summarys_totals() {
+        use ContributionStatus::*;
+        use InsuranceType::*;
+        let rows = vec![
+            row("2020-01", Pension, Paid),
+            row("2020-02", Pension, Arrears),
+            row("2020-04", Pension, Paid), // February (in arrears) and March unpaid
+            row("2020-04", Medical, Pending),
+            row("2020-05", Unemployment, Due),
+        ];
+        let all = CertificatePeriod::new(p("2020-01"), p("2020-05"), p("2026-12")).unwrap();
+        let c = content(CertificateKind::InsuredStatus, all, &rows);
+        assert_eq!(c.totals, statement::summarize(&rows));
+        assert_eq!(c.totals[0].longest_gap_months, 2);
+        // A shorter period leaves the months outside it out of the totals.
+        let spring = CertificatePeriod::new(p("2020-03"), p("2020-05"), p("2026-12")).unwrap();
+        let c = content(CertificateKind::InsuredStatus, spring, &rows);
+        assert_eq!(c.totals[0].months_paid, 1);
+        assert_eq!(c.totals[0].arrears_months, 0);
+        assert_eq!(c.standing[0], (Pension, Standing::Suspended));
+        assert_eq!(c.standing[2], (Unemployment, Standing::Active));
+        assert_eq!(Standing::Suspended.word_zh(), "暂停缴费");
+    }
+
+    #[test]
     fn yuan_prints_two_decimals() {
         assert_eq!(yuan(123456), "1234.56");
         assert_eq!(yuan(5), "0.05");
