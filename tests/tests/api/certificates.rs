@@ -725,3 +725,46 @@ async fn requests_are_checked_issuing_is_limited_and_the_list_pages() {
     let token = pair["access_token"].as_str().unwrap();
     issue(&app, token, "insured_status", "2026-10", "2026-11").await;
 }
+
+#[tokio::test]
+async fn links_use_the_public_url() {
+    let app = spawn_app_with(TestOptions {
+        demo_seed: true,
+        env: vec![("SHEBAO_PUBLIC_URL", "https://shebao.example.cn/".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let token = bound(&app, "+8613800000038", ZHANG).await;
+    let issued = issue(&app, &token, "insured_status", "2026-06", "2026-11").await;
+    let id = issued["id"].as_str().unwrap();
+    assert_eq!(
+        issued["pdf_url"],
+        format!("https://shebao.example.cn/v1/me/certificates/{id}.pdf")
+    );
+    let verify_url = issued["verify_url"].as_str().unwrap();
+    let prefix = format!("https://shebao.example.cn/v1/certificates/{id}/verify?token=");
+    assert!(verify_url.starts_with(&prefix), "{verify_url}");
+    // The same URL on this server verifies.
+    let v = verify(
+        &app,
+        &verify_url.replacen("https://shebao.example.cn", "", 1),
+    )
+    .await;
+    assert_eq!(v["valid"], true);
+    let pdf = app
+        .get(&format!("/v1/me/certificates/{id}.pdf"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = pdf_extract::extract_text_from_mem(&pdf).unwrap();
+    assert!(
+        text.contains(&format!(
+            "https://shebao.example.cn/v1/certificates/{id}/verify"
+        )),
+        "the printed verification address"
+    );
+}
