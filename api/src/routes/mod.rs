@@ -16,6 +16,7 @@ pub mod me;
 pub mod notices;
 pub mod payments;
 pub mod persons;
+pub mod proxies;
 pub mod records;
 pub mod regions;
 pub mod reminders;
@@ -129,5 +130,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(institutions::list_slots)
         .service(appointments::book)
         .service(appointments::list)
-        .service(appointments::cancel);
+        .service(appointments::cancel)
+        // Family and proxy access (issue 14 part 1).
+        .service(proxies::create_proxy)
+        .service(proxies::list_proxies)
+        .service(proxies::revoke_proxy)
+        .service(proxies::create_proxy_token)
+        .service(proxies::list_proxy_invitations)
+        .service(proxies::accept_proxy_invitation)
+        .service(proxies::list_proxy_activity);
 }
