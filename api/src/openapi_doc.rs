@@ -131,6 +131,8 @@ use crate::routes;
         routes::proxies::list_proxy_invitations,
         routes::proxies::accept_proxy_invitation,
         routes::proxies::list_proxy_activity,
+        routes::proxies::create_proxy_request,
+        routes::proxies::confirm_proxy_request,
     ),
     components(schemas(shebao_openapi::Problem, shebao_openapi::FieldError)),
     modifiers(&CommonResponses, &ProblemCodes),

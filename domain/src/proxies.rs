@@ -216,6 +216,37 @@ pub fn token_ttl(now: DateTime<Utc>, grant_expires_at: DateTime<Utc>) -> Option<
 pub const CODE_TTL_SECS: i64 = 300;
 pub const CODE_MAX_ATTEMPTS: i32 = 5;
 
+/// A relative may ask for access (the assisted path, which texts the person) once a minute and
+/// ten times a day, like the SMS codes of sign-in.
+pub const REQUEST_COOLDOWN_SECS: i64 = 60;
+pub const REQUESTS_PER_DAY: usize = 10;
+
+/// Why a relative may not ask again now, with the seconds to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestRefused {
+    Cooldown(i64),
+    DailyCap(i64),
+}
+
+/// Whether a relative who made requests at `made` (those of the last 24 hours, any order) may
+/// make another at `now`.
+pub fn may_request(made: &[DateTime<Utc>], now: DateTime<Utc>) -> Result<(), RequestRefused> {
+    let day_ago = now - Duration::days(1);
+    let mut recent: Vec<DateTime<Utc>> = made.iter().copied().filter(|t| *t > day_ago).collect();
+    recent.sort();
+    if let Some(last) = recent.last() {
+        let since = (now - *last).num_seconds();
+        if since < REQUEST_COOLDOWN_SECS {
+            return Err(RequestRefused::Cooldown(REQUEST_COOLDOWN_SECS - since));
+        }
+    }
+    if recent.len() >= REQUESTS_PER_DAY {
+        let frees = recent[recent.len() - REQUESTS_PER_DAY] + Duration::days(1);
+        return Err(RequestRefused::DailyCap((frees - now).num_seconds().max(1)));
+    }
+    Ok(())
+}
+
 /// Every person's route a proxy token may reach, by method and route pattern, and the scope it
 /// needs. Anything not here is refused to a proxy token (`scope_denied`).
 pub const ROUTE_SCOPES: &[(&str, &str, ProxyScope)] = &[
@@ -434,6 +465,27 @@ mod tests {
                 "{m} {p} twice"
             );
         }
+    }
+
+    #[test]
+    fn requests_wait_a_minute_and_stop_at_ten_a_day() {
+        let now = t(12);
+        assert_eq!(may_request(&[], now), Ok(()));
+        assert_eq!(
+            may_request(&[now - Duration::seconds(20)], now),
+            Err(RequestRefused::Cooldown(40))
+        );
+        assert_eq!(may_request(&[now - Duration::seconds(60)], now), Ok(()));
+        // Ten in the last day, the first 23 hours ago: free again in an hour.
+        let ten: Vec<_> = (0..10)
+            .map(|i| now - Duration::hours(23) + Duration::minutes(i * 10))
+            .collect();
+        assert_eq!(may_request(&ten, now), Err(RequestRefused::DailyCap(3600)));
+        // Older than a day: not counted.
+        let old: Vec<_> = (0..10)
+            .map(|i| now - Duration::days(2) + Duration::minutes(i))
+            .collect();
+        assert_eq!(may_request(&old, now), Ok(()));
     }
 
     #[test]

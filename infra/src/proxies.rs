@@ -600,19 +600,28 @@ pub fn request_of_requester(
         .transpose()
 }
 
-/// How many requests `requester` made since `since`, and when the last one was made.
+/// When `requester` made requests since `since`.
 pub fn requests_since(
     conn: &mut DbConnection,
     requester: Uuid,
     since: NaiveDateTime,
-) -> Result<(i64, Option<NaiveDateTime>), StoreError> {
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
     let rows: Vec<NaiveDateTime> = proxy_requests::table
         .filter(proxy_requests::requester_account_id.eq(requester.to_string()))
         .filter(proxy_requests::created_at.ge(since))
         .select(proxy_requests::created_at)
         .load(conn)?;
-    let last = rows.iter().max().copied();
-    Ok((i64::try_from(rows.len()).unwrap_or(i64::MAX), last))
+    Ok(rows.into_iter().map(|t| t.and_utc()).collect())
+}
+
+/// The account bound to `person`, if any.
+pub fn bound_account(conn: &mut DbConnection, person: Uuid) -> Result<Option<Uuid>, StoreError> {
+    let id: Option<String> = accounts::table
+        .filter(accounts::person_id.eq(person.to_string()))
+        .select(accounts::id)
+        .first(conn)
+        .optional()?;
+    id.map(|id| stored_id("accounts.id", &id)).transpose()
 }
 
 /// Counts one more try at the request's code.
@@ -637,4 +646,107 @@ pub fn finish_request(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The assisted path's code, sent through the jobs system
+
+/// The job that texts the principal the code of a relative's request.
+pub const CODE_SMS_KIND: &str = "sms.proxy_code";
+
+/// What the job carries: the code encrypted under the request's id (never in clear at rest).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CodePayload {
+    pub request_id: Uuid,
+    pub account_id: Uuid,
+    pub code_enc: String,
+}
+
+fn code_aad(request: Uuid) -> Vec<u8> {
+    format!("proxy_requests.code:{request}").into_bytes()
+}
+
+/// Queues the text of `code` to the principal's `account`, at once (a code cannot wait for
+/// daylight), once per request.
+pub fn enqueue_code(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    request: Uuid,
+    account: Uuid,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let payload = CodePayload {
+        request_id: request,
+        account_id: account,
+        code_enc: vault.encrypt(code, &code_aad(request)),
+    };
+    let job = crate::jobs::NewJob {
+        kind: shebao_domain::jobs::JobKind::parse(CODE_SMS_KIND)
+            .map_err(|e| StoreError::Config(format!("job kind: {e}")))?,
+        payload: serde_json::to_string(&payload)
+            .map_err(|e| StoreError::Config(format!("payload: {e}")))?,
+        run_at: now,
+        max_attempts: 3,
+        dedupe_key: Some(format!("sms:proxy_code:{request}")),
+    };
+    crate::jobs::queue::enqueue(conn, &job, now)?;
+    Ok(())
+}
+
+/// Sends the code of a request still pending and unexpired; a request confirmed, failed or
+/// expired meanwhile is not texted.
+#[derive(Clone)]
+pub struct ProxyCodeSms {
+    pub sms: std::sync::Arc<dyn shebao_domain::ports::SmsSender>,
+    pub vault: PiiVault,
+}
+
+impl crate::jobs::JobHandler for ProxyCodeSms {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a crate::jobs::JobContext,
+        job: &'a crate::jobs::Job,
+    ) -> crate::jobs::JobFuture<'a> {
+        use crate::jobs::{JobDone, JobFailure};
+        Box::pin(async move {
+            let p: CodePayload = serde_json::from_str(&job.payload)
+                .map_err(|e| JobFailure::permanent(e.to_string()))?;
+            let now = ctx.clock.now().naive_utc();
+            let vault = self.vault.clone();
+            let (request_id, account) = (p.request_id, p.account_id);
+            let (open, phone) = ctx
+                .db
+                .run(move |c| {
+                    let open: Option<(String, NaiveDateTime)> = proxy_requests::table
+                        .find(request_id.to_string())
+                        .select((proxy_requests::status, proxy_requests::code_expires_at))
+                        .first(c)
+                        .optional()?;
+                    let open = open.is_some_and(|(s, until)| s == REQUEST_PENDING && until > now);
+                    Ok((open, crate::identity::accounts::phone(c, &vault, account)?))
+                })
+                .await
+                .map_err(|e| JobFailure::retry(e.to_string()))?;
+            let (true, Some(to)) = (open, phone) else {
+                return Ok(JobDone::Done);
+            };
+            let code = self
+                .vault
+                .decrypt(&p.code_enc, &code_aad(request_id))
+                .map_err(|e| JobFailure::permanent(e.to_string()))?;
+            let message = shebao_domain::ports::SmsMessage {
+                id: job.id.to_string(),
+                to,
+                body: format!(
+                    "【社保】您的亲属正在申请为您办理亲情代办，验证码 {code}，5 分钟内有效。如您同意，请把验证码告诉对方；如不认识对方，请勿透露。"
+                ),
+            };
+            self.sms
+                .send(&message)
+                .await
+                .map_err(|e| JobFailure::retry(e.to_string()))?;
+            Ok(JobDone::Done)
+        })
+    }
 }

@@ -204,7 +204,6 @@ pub struct ProxyRequestAccepted {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"code": "123456"}))]
 pub struct ProxyConfirmBody {
     /// The 6-digit code the principal read from their phone.
     #[schema(pattern = "^[0-9]{6}$")]

@@ -138,5 +138,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(proxies::create_proxy_token)
         .service(proxies::list_proxy_invitations)
         .service(proxies::accept_proxy_invitation)
-        .service(proxies::list_proxy_activity);
+        .service(proxies::list_proxy_activity)
+        .service(proxies::create_proxy_request)
+        .service(proxies::confirm_proxy_request);
 }

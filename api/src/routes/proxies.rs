@@ -4,14 +4,17 @@
 //! rules are in `shebao_domain::proxies`; enforcement on every route is in `auth::proxy`.
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
-use shebao_domain::identity::PhoneNumber;
-use shebao_domain::proxies::{self as rules, ProxyScope, Relation, ScopeSet};
+use chrono::{Duration, NaiveDateTime};
+use shebao_domain::auth::sms_policy;
+use shebao_domain::identity::{NationalId, PersonName, PhoneNumber};
+use shebao_domain::proxies::{self as rules, ProxyScope, Relation, RequestRefused, ScopeSet};
 use shebao_infra::audit::{self, ActorKind};
-use shebao_infra::identity::accounts;
+use shebao_infra::identity::{accounts, codes};
 use shebao_infra::proxies::{self, Grant, Side};
+use shebao_infra::registry::persons;
 use shebao_openapi::proxies as dto;
 use shebao_openapi::staff::PageQuery;
+use shebao_security::opaque;
 use uuid::Uuid;
 
 use crate::audit::Audit;
@@ -483,4 +486,188 @@ pub async fn activity_page(
             .collect(),
         next_cursor: list.next.as_deref().map(cursor::encode),
     })
+}
+
+/// The assisted path, for a person without a smartphone: the relative names the person (ID
+/// number and name) and the scopes; if they match a bound person, that person's phone gets a
+/// code (through the jobs system), which they read to the relative. The answer is the same
+/// whether or not anything matched. Once a minute and ten times a day per account.
+#[utoipa::path(post, operation_id = "create_proxy_request", path = "/v1/me/proxy-requests", tag = "proxies", request_body = dto::ProxyRequestBody,
+    security(("person_bearer" = [])),
+    responses(
+        (status = 202, description = "Taken; a code is on its way if the details match a bound person", body = dto::ProxyRequestAccepted),
+        (status = 422, description = "A field is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<(Person, problems::SmsCooldown, problems::SmsDailyCap)>))]
+#[post("/v1/me/proxy-requests")]
+pub async fn create_proxy_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    body: Json<dto::ProxyRequestBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let mut f = Fields::new();
+    let national_id = f.check("national_id", NationalId::parse(&b.national_id));
+    let name = f.check("name", PersonName::parse(&b.name));
+    let scopes = f.check("scopes", scopes_of(&b.scopes));
+    let (Some(national_id), Some(name), Some(scopes)) = (national_id, name, scopes) else {
+        return Err(f.into_error());
+    };
+    let relation = b.relation.map_or(Relation::Other, relation_of);
+    let (requester, vault, now) = (person.account_id, state.vault.clone(), state.now());
+    let ts = now.naive_utc();
+    let id = Uuid::now_v7();
+    let code = opaque::random_digits(sms_policy::CODE_DIGITS);
+    let mut entry = Audit::of(&req).entry(
+        ActorKind::Person,
+        Some(requester.to_string()),
+        "proxy.request",
+        "success",
+    );
+    entry.subject_kind = Some("proxy_request");
+    entry.subject_id = Some(id.to_string());
+    state
+        .db
+        .transaction(move |c| {
+            let made = proxies::requests_since(c, requester, ts - Duration::days(1))?;
+            match rules::may_request(&made, now) {
+                Ok(()) => {}
+                Err(RequestRefused::Cooldown(wait)) => {
+                    return Ok(Err(ErrorCode::SmsCooldown.retry_after(wait)))
+                }
+                Err(RequestRefused::DailyCap(wait)) => {
+                    return Ok(Err(ErrorCode::SmsDailyCap.retry_after(wait)))
+                }
+            }
+            // The person, if the ID number and the name both match and an account other than
+            // the requester's is bound to them.
+            let matched = match persons::find_by_national_id(c, &vault, &national_id)? {
+                Some(p) if p.name == name => proxies::bound_account(c, p.id)?
+                    .filter(|a| *a != requester)
+                    .map(|a| (p.id, a)),
+                _ => None,
+            };
+            proxies::insert_request(
+                c,
+                &proxies::NewRequest {
+                    id,
+                    requester_account_id: requester,
+                    person_id: matched.map(|m| m.0),
+                    principal_account_id: matched.map(|m| m.1),
+                    code_hash: matched.map(|_| codes::code_hash(&vault, id, &code)),
+                    relation,
+                    scopes,
+                    code_expires_at: ts + Duration::seconds(rules::CODE_TTL_SECS),
+                },
+                ts,
+            )?;
+            if let Some((_, principal)) = matched {
+                proxies::enqueue_code(c, &vault, id, principal, &code, now)?;
+            }
+            audit::record(c, &entry, ts)?;
+            Ok(Ok(()))
+        })
+        .await??;
+    Ok(HttpResponse::Accepted().json(dto::ProxyRequestAccepted {
+        id,
+        expires_in: rules::CODE_TTL_SECS,
+    }))
+}
+
+/// The relative enters the code the person read to them: the grant is active at once (90
+/// days, the request's scopes and relation). A wrong, expired or used code, or a fifth wrong
+/// try, is 422 `proxy_code_invalid`; after five wrong tries the request is spent.
+#[utoipa::path(post, operation_id = "confirm_proxy_request", path = "/v1/me/proxy-requests/{id}/confirm", tag = "proxies", request_body = dto::ProxyConfirmBody,
+    params(("id" = Uuid, Path, description = "The request's id")), security(("person_bearer" = [])),
+    responses(
+        (status = 201, description = "Active", body = dto::GrantView),
+        (status = 404, description = "No request of this account (`proxy_request_not_found`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The code is malformed, wrong, expired or tried too often (`proxy_code_invalid`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Person>))]
+#[post("/v1/me/proxy-requests/{id}/confirm")]
+pub async fn confirm_proxy_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    path: web::Path<String>,
+    body: Json<dto::ProxyConfirmBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = grant_id(&path.into_inner(), ErrorCode::ProxyRequestNotFound)?;
+    let code = body.0.code;
+    if code.len() != sms_policy::CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(crate::error::field_error_of(
+            "code",
+            crate::error::Issue::Value(shebao_domain::ValueError::Format {
+                expected: "6 digits",
+            }),
+        ));
+    }
+    let (requester, vault, now) = (person.account_id, state.vault.clone(), state.now());
+    let ts = now.naive_utc();
+    let mut entry = Audit::of(&req).entry(
+        ActorKind::Person,
+        Some(requester.to_string()),
+        "proxy.request_confirm",
+        "success",
+    );
+    entry.subject_kind = Some("proxy_request");
+    entry.subject_id = Some(id.to_string());
+    let grant = state
+        .db
+        .transaction(move |c| {
+            let invalid = || Ok(Err(ApiError::Code(ErrorCode::ProxyCodeInvalid)));
+            let Some(r) = proxies::request_of_requester(c, id, requester)? else {
+                return Ok(Err(ApiError::Code(ErrorCode::ProxyRequestNotFound)));
+            };
+            if r.status != proxies::REQUEST_PENDING
+                || r.code_expires_at <= ts
+                || r.attempts >= rules::CODE_MAX_ATTEMPTS
+            {
+                return invalid();
+            }
+            proxies::count_attempt(c, id)?;
+            let given = codes::code_hash(&vault, id, &code);
+            // Keyed hashes are compared: timing tells nothing of the code.
+            let right = r.code_hash.as_deref() == Some(given.as_str());
+            let (true, Some(principal), Some(person_id)) =
+                (right, r.principal_account_id, r.person_id)
+            else {
+                if r.attempts + 1 >= rules::CODE_MAX_ATTEMPTS {
+                    proxies::finish_request(c, id, proxies::REQUEST_FAILED, None)?;
+                }
+                return invalid();
+            };
+            // Still bound to the person it was asked for, and the requester still has a phone.
+            let (Some(bound), Some(phone), Some(me)) = (
+                proxies::bound_account(c, person_id)?,
+                accounts::phone(c, &vault, requester)?,
+                accounts::get(c, requester)?,
+            ) else {
+                return invalid();
+            };
+            if bound != principal {
+                return invalid();
+            }
+            let g = proxies::insert(
+                c,
+                &vault,
+                &proxies::NewGrant {
+                    principal_account_id: principal,
+                    principal_person_id: person_id,
+                    holder_phone: &phone,
+                    holder_phone_hash: &me.phone_hash,
+                    holder_account_id: Some(requester),
+                    relation: r.relation,
+                    scopes: r.scopes,
+                    origin: proxies::ORIGIN_REQUEST,
+                    expires_at: ts + Duration::days(rules::ASSISTED_GRANT_DAYS),
+                },
+                ts,
+            )?;
+            proxies::finish_request(c, id, proxies::REQUEST_CONFIRMED, Some(g.id))?;
+            audit::record(c, &entry, ts)?;
+            Ok(Ok(g))
+        })
+        .await??;
+    Ok(HttpResponse::Created().json(grant_view(grant, now)))
 }

@@ -697,3 +697,145 @@ async fn every_person_route_is_mapped_to_a_scope_or_refused_to_a_proxy() {
     assert!(refused >= 20, "{refused}");
     assert!(seen.len() >= ROUTE_SCOPES.len() + refused);
 }
+
+/// The newest code texted to `phone` about proxy access, once it has come (30 s at most).
+async fn proxy_code(app: &TestApp, phone: &str, nth: usize) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let bodies: Vec<String> = app
+            .sms_messages(phone)
+            .await
+            .iter()
+            .filter_map(|m| m["body"].as_str())
+            .filter(|b| b.contains("亲情代办"))
+            .map(str::to_owned)
+            .collect();
+        if bodies.len() >= nth {
+            return bodies[0]
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .unwrap()
+                .to_owned();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no code came to {phone}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn ask(app: &TestApp, token: &str, national_id: &str, name: &str) -> reqwest::Response {
+    app.post("/v1/me/proxy-requests")
+        .bearer_auth(token)
+        .json(&json!({"national_id": national_id, "name": name, "scopes": ["read_records"], "relation": "child"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn confirm(app: &TestApp, token: &str, id: &str, code: &str) -> reqwest::Response {
+    app.post(&format!("/v1/me/proxy-requests/{id}/confirm"))
+        .bearer_auth(token)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn asked(app: &TestApp, token: &str, national_id: &str, name: &str) -> Value {
+    app.clock.advance(Duration::seconds(61));
+    let res = ask(app, token, national_id, name).await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn the_assisted_path_works_only_with_the_principals_code() {
+    let app = demo().await;
+    let (plain, _) = principal(&app).await;
+    let relative = access(&app.register(RELATIVE_PHONE).await);
+    let stranger = access(&app.register(STRANGER_PHONE).await);
+
+    // The same answer whether the ID number is unknown, the name wrong, or both match.
+    let unknown = shebao_domain::identity::NationalId::from_parts(
+        "110101",
+        chrono::NaiveDate::from_ymd_opt(1951, 2, 3).unwrap(),
+        999,
+    )
+    .unwrap();
+    let nobody = asked(&app, &relative, unknown.expose(), "无此人").await;
+    let wrong_name = asked(&app, &relative, WANG.0, "王方").await;
+    let req = asked(&app, &relative, WANG.0, WANG.1).await;
+    let id = req["id"].as_str().unwrap().to_owned();
+    // Once a minute.
+    let res = ask(&app, &relative, WANG.0, WANG.1).await;
+    let p = assert_problem(res, 429, "sms_cooldown").await;
+    assert!(p["detail"].as_str().is_some());
+    // Only the matching request texted the principal, once.
+    let code = proxy_code(&app, PRINCIPAL_PHONE, 1).await;
+    assert_eq!(
+        app.sms_messages(PRINCIPAL_PHONE)
+            .await
+            .iter()
+            .filter(|m| m["body"].as_str().unwrap().contains("亲情代办"))
+            .count(),
+        1
+    );
+    // No code confirms a request that matched nobody, the principal's included.
+    for other in [&nobody, &wrong_name] {
+        let res = confirm(&app, &relative, other["id"].as_str().unwrap(), &code).await;
+        assert_problem(res, 422, "proxy_code_invalid").await;
+    }
+    // Someone else's request is not found, even with the right code.
+    let res = confirm(&app, &stranger, &id, &code).await;
+    assert_problem(res, 404, "proxy_request_not_found").await;
+    // A code of the relative's own phone is not the principal's.
+    let own = app.sms_code(RELATIVE_PHONE, "login").await;
+    let res = confirm(&app, &relative, &id, &own).await;
+    assert_problem(res, 422, "proxy_code_invalid").await;
+    let res = confirm(&app, &relative, &id, "12ab").await;
+    assert_problem(res, 422, "validation_failed").await;
+
+    // The principal's code makes the grant active at once.
+    let res = confirm(&app, &relative, &id, &code).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let g: Value = res.json().await.unwrap();
+    assert_eq!(g["status"], "active");
+    assert_eq!(g["scopes"], json!(["read_records"]));
+    assert_eq!(g["relation"], "child");
+    assert_eq!(g["principal"]["name"], "王*");
+    assert_eq!(g["holder_phone"], "+86 139****9001");
+    // Once.
+    let res = confirm(&app, &relative, &id, &code).await;
+    assert_problem(res, 422, "proxy_code_invalid").await;
+    let gid = g["id"].as_str().unwrap();
+    assert_eq!(
+        app.get_ok(&plain, "/v1/me/proxies").await["items"][0]["id"],
+        gid
+    );
+    let token = access(&proxy_token(&app, &relative, gid).await);
+    app.get_ok(&token, "/v1/me/contributions").await;
+
+    // A code expires after five minutes.
+    let late = asked(&app, &relative, WANG.0, WANG.1).await;
+    let code = proxy_code(&app, PRINCIPAL_PHONE, 2).await;
+    app.clock.advance(Duration::seconds(301));
+    let res = confirm(&app, &relative, late["id"].as_str().unwrap(), &code).await;
+    assert_problem(res, 422, "proxy_code_invalid").await;
+
+    // Five wrong tries spend the request: the right code is refused after them.
+    let tried = asked(&app, &relative, WANG.0, WANG.1).await;
+    let tried_id = tried["id"].as_str().unwrap();
+    let code = proxy_code(&app, PRINCIPAL_PHONE, 3).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        let res = confirm(&app, &relative, tried_id, wrong).await;
+        assert_problem(res, 422, "proxy_code_invalid").await;
+    }
+    let res = confirm(&app, &relative, tried_id, &code).await;
+    assert_problem(res, 422, "proxy_code_invalid").await;
+}
