@@ -402,6 +402,8 @@ pub fn record_activity(
 #[derive(Debug, Clone)]
 pub struct Activity {
     pub id: Uuid,
+    /// For whom (the principal's name, masked).
+    pub principal_name_masked: String,
     pub grant_id: Uuid,
     pub holder_account_id: Uuid,
     pub holder_phone_masked: String,
@@ -440,10 +442,12 @@ pub fn activity(
 ) -> Result<Page<Activity>, StoreError> {
     let mut q = proxy_activity::table
         .inner_join(proxy_grants::table)
+        .inner_join(persons::table.on(persons::id.eq(proxy_grants::principal_person_id)))
         .select((
             ActivityRow::as_select(),
             proxy_grants::relation,
             proxy_grants::holder_phone_enc,
+            persons::name,
         ))
         .order(proxy_activity::id.desc())
         .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
@@ -455,11 +459,16 @@ pub fn activity(
     if let Some(after) = after {
         q = q.filter(proxy_activity::id.lt(after.to_owned()));
     }
-    let rows: Vec<(ActivityRow, String, String)> = q.load(conn)?;
+    let rows: Vec<(ActivityRow, String, String, String)> = q.load(conn)?;
     let items = rows
         .into_iter()
-        .map(|(r, relation, enc)| {
+        .map(|(r, relation, enc, name)| {
             Ok(Activity {
+                principal_name_masked: stored(
+                    "persons.name",
+                    shebao_domain::identity::PersonName::parse(&name),
+                )?
+                .masked(),
                 id: stored_id("proxy_activity.id", &r.id)?,
                 grant_id: stored_id("proxy_activity.grant_id", &r.grant_id)?,
                 holder_account_id: stored_id(

@@ -890,3 +890,4 @@ diesel::allow_tables_to_appear_in_same_query!(proxy_grants, proxy_activity);
 diesel::allow_tables_to_appear_in_same_query!(proxy_grants, persons);
 diesel::allow_tables_to_appear_in_same_query!(proxy_grants, accounts);
 diesel::allow_tables_to_appear_in_same_query!(proxy_grants, regions);
+diesel::allow_tables_to_appear_in_same_query!(proxy_activity, persons);

@@ -32,14 +32,23 @@ fn access(pair: &Value) -> String {
     pair["access_token"].as_str().unwrap().to_owned()
 }
 
-/// Registers `phone` and binds 王芳; returns (plain token, stepped-up token).
+/// 张伟: the relative in the test that reads the relative's own access log (which needs a
+/// bound card).
+const ZHANG: (&str, &str, &str) = ("440300198603120277", "张伟", "A44030000001");
+
+/// Registers the principal's phone and binds 王芳; returns (plain token, stepped-up token).
 async fn principal(app: &TestApp) -> (String, String) {
-    let token = access(&app.register(PRINCIPAL_PHONE).await);
-    let stepped = app.step_up(&token, PRINCIPAL_PHONE).await;
+    bound(app, PRINCIPAL_PHONE, WANG).await
+}
+
+/// Registers `phone` and binds `who`; returns (plain token, stepped-up token).
+async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
+    let token = access(&app.register(phone).await);
+    let stepped = app.step_up(&token, phone).await;
     let res = app
         .post("/v1/me/binding")
         .bearer_auth(&stepped)
-        .json(&json!({"national_id": WANG.0, "name": WANG.1, "card_number": WANG.2}))
+        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
         .send()
         .await
         .unwrap();
@@ -111,7 +120,7 @@ fn payload(token: &str) -> Value {
 async fn a_relative_reads_and_pays_within_the_scopes_and_is_refused_outside_them() {
     let app = demo().await;
     let (plain, stepped) = principal(&app).await;
-    let relative = access(&app.register(RELATIVE_PHONE).await);
+    let (relative, _) = bound(&app, RELATIVE_PHONE, ZHANG).await;
 
     // Granting needs a step-up; the scopes and the expiry are checked.
     let body = json!({"phone": RELATIVE_PHONE, "relation": "child", "scopes": ["read_records", "pay_premiums"], "expires_at": in_days(&app, 30)});
@@ -325,6 +334,35 @@ async fn a_relative_reads_and_pays_within_the_scopes_and_is_refused_outside_them
         )
         .await;
     assert_eq!(second["items"][0]["id"], items[3]["id"]);
+    // The relative's own access log shows what they did, for whom.
+    let log = app.get_ok(&relative, "/v1/me/access-log").await;
+    let logged = log["items"].as_array().unwrap();
+    assert_eq!(logged.len(), items.len(), "{log}");
+    assert_eq!(logged[0]["action"], "proxy.request");
+    assert_eq!(logged[0]["staff_id"], Value::Null);
+    assert_eq!(logged[0]["proxy"]["for_name"], "王*");
+    assert_eq!(logged[0]["proxy"]["route"], "/v1/me/proxies/{id}/token");
+    assert_eq!(logged[0]["proxy"]["grant_id"], id.as_str());
+    let page = app.get_ok(&relative, "/v1/me/access-log?limit=4").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get_ok(
+            &relative,
+            &format!("/v1/me/access-log?limit=100&cursor={cursor}"),
+        )
+        .await;
+    assert_eq!(
+        rest["items"].as_array().unwrap().len(),
+        items.len() - 4,
+        "{rest}"
+    );
+    // The principal's own log has no such entries: they acted for nobody.
+    let principal_log = app.get_ok(&plain, "/v1/me/access-log").await;
+    assert!(principal_log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e.get("proxy").is_none()));
     // Nobody else sees it.
     let stranger = access(&app.register(STRANGER_PHONE).await);
     assert_eq!(
