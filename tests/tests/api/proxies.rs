@@ -877,3 +877,55 @@ async fn the_assisted_path_works_only_with_the_principals_code() {
     let res = confirm(&app, &relative, tried_id, &code).await;
     assert_problem(res, 422, "proxy_code_invalid").await;
 }
+
+#[tokio::test]
+async fn an_application_made_by_a_relative_texts_the_principal() {
+    let app = demo().await;
+    let (_, stepped) = bound(&app, PRINCIPAL_PHONE, ZHANG).await;
+    let relative = access(&app.register(RELATIVE_PHONE).await);
+    let (id, token) = acting(&app, &stepped, &relative, &["apply"]).await;
+    let res = app
+        .post("/v1/me/applications")
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "proxy-apply-01")
+        .json(&json!({"kind": "unemployment_benefit", "data": {"reason": "contract_ended", "last_day": "2026-10-31"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let list = app.get_ok(&token, "/v1/me/applications").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let res = app
+        .get("/v1/me/contributions")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "scope_denied").await;
+
+    // The principal's phone gets the text (through the jobs), naming the relative, masked.
+    let started = std::time::Instant::now();
+    let text = loop {
+        let found = app
+            .sms_messages(PRINCIPAL_PHONE)
+            .await
+            .iter()
+            .filter_map(|m| m["body"].as_str().map(str::to_owned))
+            .find(|b| b.contains("亲情代办"));
+        if let Some(t) = found {
+            break t;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(text.contains("业务办理"), "{text}");
+    assert!(text.contains("+86 139****9001"), "{text}");
+    // Once: the read of the list and the refusal text nothing.
+    let mut conn = app.db.connect();
+    let queued: i64 = jobs::table
+        .filter(jobs::dedupe_key.like(format!("sms:event:proxy:{id}:%")))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(queued, 1);
+}
