@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 use shebao_domain::ports::Clock;
 use shebao_domain::proxies::{scope_for, ProxyScope, ROUTE_SCOPES};
-use shebao_infra::schema::jobs;
+use shebao_infra::schema::{audit_log, jobs};
 use shebao_tests::{assert_problem, spawn_app_with, TestApp, TestOptions};
 
 /// 王芳: flexible employment in Shenzhen, with months to pay.
@@ -385,6 +385,20 @@ async fn a_relative_reads_and_pays_within_the_scopes_and_is_refused_outside_them
         .unwrap();
     assert!(payload.contains("亲情代办"), "{payload}");
     assert!(payload.contains("缴费"), "{payload}");
+    // The audit log says who acted for the principal.
+    let relative_id = app.get_ok(&relative, "/v1/me").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let actions: Vec<String> = audit_log::table
+        .filter(audit_log::reason.eq(format!("proxy: account {relative_id} under grant {id}")))
+        .select(audit_log::action)
+        .load(&mut conn)
+        .unwrap();
+    assert!(
+        actions.iter().any(|a| a.starts_with("payment.")),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
