@@ -152,3 +152,22 @@ fn sms_text(grant: &proxies::Grant, scope: Option<ProxyScope>) -> String {
         what
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::claims_an_actor;
+    use base64::Engine;
+
+    fn token(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"EdDSA"}"#), b64(payload))
+    }
+
+    #[test]
+    fn only_a_token_claiming_an_actor_is_looked_at_early() {
+        assert!(claims_an_actor(&token(r#"{"sub":"a","act":{"sub":"b"}}"#)));
+        assert!(!claims_an_actor(&token(r#"{"sub":"a"}"#)));
+        assert!(!claims_an_actor("not a token"));
+        assert!(!claims_an_actor("a.%%%.c"));
+    }
+}

@@ -366,3 +366,54 @@ impl FromRequest for MaybePerson {
         Box::pin(async move { Ok(MaybePerson(Some(person.await?))) })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use shebao_domain::proxies::ProxyScope;
+
+    fn claims(v: serde_json::Value) -> AnyAccessClaims {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_proxy_token_needs_its_actor_scope_and_grant_together() {
+        let (principal, holder, sid, grant) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let own = claims(serde_json::json!({"sub": principal, "sid": sid, "exp": 10}))
+            .verified()
+            .unwrap();
+        assert_eq!(own.account_id, principal);
+        assert!(own.proxy.is_none());
+        let proxy = claims(serde_json::json!({
+            "sub": principal, "sid": sid, "exp": 10, "step_up_until": 5,
+            "act": {"sub": holder}, "scope": "read_records apply", "grant_id": grant,
+        }))
+        .verified()
+        .unwrap();
+        let p = proxy.proxy.unwrap();
+        assert_eq!(
+            (p.grant_id, p.holder_account_id),
+            (grant, holder),
+            "{proxy:?}"
+        );
+        assert!(p.scopes.contains(ProxyScope::Apply));
+        assert!(!p.scopes.contains(ProxyScope::PayPremiums));
+        assert_eq!(proxy.step_up_until, Some(5));
+        // Half a proxy token, or one with an unknown scope, is no token at all.
+        for half in [
+            serde_json::json!({"sub": principal, "sid": sid, "exp": 10, "act": {"sub": holder}}),
+            serde_json::json!({"sub": principal, "sid": sid, "exp": 10, "act": {"sub": holder}, "scope": "read_records"}),
+            serde_json::json!({"sub": principal, "sid": sid, "exp": 10, "scope": "read_records", "grant_id": grant}),
+            serde_json::json!({"sub": principal, "sid": sid, "exp": 10, "act": {"sub": holder}, "scope": "bind", "grant_id": grant}),
+            serde_json::json!({"sub": principal, "sid": sid, "exp": 10, "act": {"sub": "x"}, "scope": "apply", "grant_id": grant}),
+        ] {
+            assert!(claims(half.clone()).verified().is_none(), "{half}");
+        }
+    }
+}
