@@ -1,10 +1,11 @@
 //! Building audit entries from a request: who (given), from where and under which request id.
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
 use shebao_domain::staff::AccessReason;
 use shebao_infra::audit::{ActorKind, AuditEntry};
 
 use crate::auth::extract::{client_ip, Staff};
+use crate::auth::proxy::ProxyActing;
 use crate::context;
 use crate::error::{field_error_of, ApiError, Issue};
 
@@ -40,7 +41,14 @@ impl<'a> Audit<'a> {
             subject_kind: None,
             subject_id: None,
             outcome,
-            reason: None,
+            // An action taken by a relative under a proxy grant says so: the actor id is the
+            // principal's account (whose data it is), the reason names who acted.
+            reason: self.req.extensions().get::<ProxyActing>().map(|p| {
+                format!(
+                    "proxy: account {} under grant {}",
+                    p.holder_account_id, p.grant_id
+                )
+            }),
             client_ip: client_ip(self.req),
             request_id: context::current().map(|c| c.request_id),
         }

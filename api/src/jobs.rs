@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Every job kind this build runs.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     probe::KIND,
     "campaign.due",
     "campaign.arrears",
@@ -29,6 +29,7 @@ pub const KINDS: [&str; 8] = [
     reminder_sms::KIND,
     reminder_sms::EVENT_KIND,
     notice_sms::KIND,
+    shebao_infra::proxies::CODE_SMS_KIND,
 ];
 
 /// Persons read and enqueued per transaction by a campaign.
@@ -51,9 +52,14 @@ pub fn handlers(sms: Arc<dyn SmsSender>, vault: PiiVault) -> Handlers {
             },
         );
     }
+    let code_sms = shebao_infra::proxies::ProxyCodeSms {
+        sms: sms.clone(),
+        vault: vault.clone(),
+    };
     let sender = SmsReminder { sms, vault };
     h.with(reminder_sms::KIND, sender.clone())
         .with(reminder_sms::EVENT_KIND, sender)
+        .with(shebao_infra::proxies::CODE_SMS_KIND, code_sms)
 }
 
 /// The schedules every deployment has: (name, kind, cron expression), in Beijing time.

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi_doc;
+pub mod proxy_activity;
 pub mod respond;
 pub mod routes;
 pub mod routing;

@@ -26,10 +26,23 @@ pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 /// What a verified person access token says.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifiedToken {
+    /// The account the token acts for (for a proxy token, the principal's).
     pub account_id: Uuid,
+    /// The session the token belongs to (for a proxy token, the relative's own session).
     pub session_id: Uuid,
     pub step_up_until: Option<i64>,
     pub exp: i64,
+    /// Set for a token acting under a proxy grant (亲情代办).
+    pub proxy: Option<ProxyRef>,
+}
+
+/// What a proxy token says about the grant it acts under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyRef {
+    pub grant_id: Uuid,
+    /// The relative's account (`act.sub`).
+    pub holder_account_id: Uuid,
+    pub scopes: shebao_domain::proxies::ScopeSet,
 }
 
 /// A map whose entries are forgotten `ttl` after they were put, holding at most

@@ -474,6 +474,8 @@ impl Application {
                     web::JsonConfig::default()
                         .error_handler(|e, _| ApiError::MalformedJson(e.to_string()).into()),
                 )
+                // Inside `observe`: every request made with a proxy token is recorded.
+                .wrap(from_fn(crate::proxy_activity::record))
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
                 .route("/openapi.json", web::get().to(openapi_json))

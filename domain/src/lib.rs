@@ -100,6 +100,7 @@ pub mod pension;
 pub mod period;
 pub mod person;
 pub mod ports;
+pub mod proxies;
 pub mod region;
 pub mod reminders;
 pub mod retirement;

@@ -851,3 +851,62 @@ diesel::table! {
 }
 
 diesel::joinable!(certificates -> persons (person_id));
+
+// Family and proxy access (issue 14 part 1).
+diesel::table! {
+    proxy_grants (id) {
+        id -> Text,
+        principal_account_id -> Text,
+        principal_person_id -> Text,
+        holder_phone_hash -> Text,
+        holder_phone_enc -> Text,
+        holder_account_id -> Nullable<Text>,
+        relation -> Text,
+        scopes -> Text,
+        status -> Text,
+        origin -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    proxy_requests (id) {
+        id -> Text,
+        requester_account_id -> Text,
+        person_id -> Nullable<Text>,
+        principal_account_id -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        relation -> Text,
+        scopes -> Text,
+        status -> Text,
+        attempts -> Integer,
+        code_expires_at -> Timestamp,
+        grant_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    proxy_activity (id) {
+        id -> Text,
+        grant_id -> Text,
+        principal_account_id -> Text,
+        holder_account_id -> Text,
+        method -> Text,
+        route -> Text,
+        status -> Integer,
+        device -> Text,
+        client_ip -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(proxy_activity -> proxy_grants (grant_id));
+diesel::allow_tables_to_appear_in_same_query!(proxy_grants, proxy_activity);
+diesel::allow_tables_to_appear_in_same_query!(proxy_grants, persons);
+diesel::allow_tables_to_appear_in_same_query!(proxy_grants, accounts);
+diesel::allow_tables_to_appear_in_same_query!(proxy_grants, regions);
+diesel::allow_tables_to_appear_in_same_query!(proxy_activity, persons);

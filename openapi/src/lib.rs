@@ -15,6 +15,7 @@ pub mod notices;
 pub mod ops;
 pub mod payments;
 pub mod problem;
+pub mod proxies;
 pub mod records;
 pub mod reminders;
 pub mod staff;

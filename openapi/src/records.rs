@@ -251,14 +251,32 @@ pub struct BenefitList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccessLogEntry {
     pub at: DateTime<Utc>,
-    pub staff_id: String,
+    /// The staff member; null for an action the account took for someone else as a relative
+    /// (亲情代办, see `proxy`).
+    pub staff_id: Option<String>,
     /// `caseworker` or `admin`.
     #[schema(value_type = Option<crate::wire::StaffRole>)]
     pub staff_role: Option<String>,
-    /// What was done, e.g. `person.read`, `contributions.read`.
+    /// What was done, e.g. `person.read`, `contributions.read`; `proxy.request` for an action
+    /// taken as a relative.
     pub action: String,
     /// The reason the staff member gave.
     pub reason: Option<String>,
+    /// Set for a request this account made for someone else under a proxy grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyAccess>,
+}
+
+/// A request the account made as a relative, for whom, and its answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProxyAccess {
+    pub grant_id: Uuid,
+    /// The principal's name, masked.
+    pub for_name: String,
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+    pub device: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

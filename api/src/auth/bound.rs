@@ -25,11 +25,14 @@ pub struct BoundPerson {
     pub due_day: u8,
 }
 
-/// The person's routes answer 401 like any person's, and 403 `binding_required` until an ID
-/// card is bound.
+/// The person's routes answer 401 like any person's, 403 `binding_required` until an ID card
+/// is bound, and 403 `scope_denied` to a proxy token the route is not open to.
 impl ProblemSet for BoundPerson {
     fn codes() -> Vec<ErrorCode> {
-        bearer_problems(ErrorCode::BindingRequired)
+        let mut codes = bearer_problems(ErrorCode::BindingRequired);
+        // A proxy token on a route outside its grant's scopes (亲情代办).
+        codes.push(ErrorCode::ScopeDenied);
+        codes
     }
 }
 

@@ -6,4 +6,5 @@
 pub mod bound;
 pub mod extract;
 pub mod person;
+pub mod proxy;
 pub mod strict_json;

@@ -243,6 +243,24 @@ catalogue! {
         ("24 小时内出具的参保证明已达上限（10 份），请稍后再试。",
          "You have been issued the most certificates allowed in 24 hours (10); try again later.");
 
+    // Family and proxy access (issue 14 part 1, 亲情代办).
+    ScopeDenied = 403, "scope_denied", title::FORBIDDEN,
+        ("代办授权不包含此操作。", "The proxy grant this token acts under does not cover this operation.");
+    ProxySelf = 422, "proxy_self", title::UNPROCESSABLE,
+        ("不能授权给自己的账户。", "A grant cannot name your own account's phone.");
+    GrantNotFound = 404, "grant_not_found", title::NOT_FOUND,
+        ("没有该代办授权。", "No such proxy grant of yours.");
+    InvitationNotFound = 404, "invitation_not_found", title::NOT_FOUND,
+        ("没有该代办邀请，或邀请已失效。", "No such open proxy invitation to your phone.");
+    GrantNotActive = 404, "grant_not_active", title::NOT_FOUND,
+        ("该代办授权未生效、已撤销或已过期。",
+         "This proxy grant is not active: not accepted yet, revoked or expired.");
+    ProxyRequestNotFound = 404, "proxy_request_not_found", title::NOT_FOUND,
+        ("没有该代办申请。", "No such proxy request of yours.");
+    ProxyCodeInvalid = 422, "proxy_code_invalid", title::UNPROCESSABLE,
+        ("验证码错误、已失效或尝试次数过多，请重新申请。",
+         "The code is wrong, expired or tried too often; make a new request.");
+
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,
         ("短信服务暂时不可用，请稍后重试。", "The SMS service is unavailable right now; try again shortly.");

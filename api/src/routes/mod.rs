@@ -17,6 +17,7 @@ pub mod me;
 pub mod notices;
 pub mod payments;
 pub mod persons;
+pub mod proxies;
 pub mod records;
 pub mod regions;
 pub mod reminders;
@@ -137,5 +138,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(certificates::list_certificates)
         .service(certificates::certificate_pdf)
         .service(certificates::revoke_certificate)
-        .service(certificates::verify_certificate);
+        .service(certificates::verify_certificate)
+        // Family and proxy access (issue 14 part 1).
+        .service(proxies::create_proxy)
+        .service(proxies::list_proxies)
+        .service(proxies::revoke_proxy)
+        .service(proxies::create_proxy_token)
+        .service(proxies::list_proxy_invitations)
+        .service(proxies::accept_proxy_invitation)
+        .service(proxies::list_proxy_activity)
+        .service(proxies::create_proxy_request)
+        .service(proxies::confirm_proxy_request);
 }

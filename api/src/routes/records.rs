@@ -477,7 +477,8 @@ fn payment(p: benefits::BenefitPayment) -> dto::BenefitPayment {
     }
 }
 
-/// Who on the staff read or changed this person's records, when and why. Never another person.
+/// Who on the staff read or changed this person's records, when and why, and what this account
+/// did for others as a relative (亲情代办), newest first. Never another person's entries.
 #[utoipa::path(get, operation_id = "access_log", path = "/v1/me/access-log", tag = "records", params(shebao_openapi::staff::PageQuery), security(("person_bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = dto::AccessLog),
@@ -491,9 +492,11 @@ pub async fn access_log(
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(&query)?;
     let pid = me.person_id.to_string();
+    let account = me.account_id;
     let limit = page.limit;
     let after = page.after.clone();
-    let (entries, roles) = state
+    let vault = state.vault.clone();
+    let (entries, roles, acted) = state
         .db
         .run(move |c| {
             let entries =
@@ -503,22 +506,68 @@ pub async fn access_log(
                 .iter()
                 .filter_map(|e| e.actor_id.clone())
                 .collect();
-            Ok((entries, staff::roles_of(c, &ids)?))
+            let acted = shebao_infra::proxies::activity(
+                c,
+                &vault,
+                account,
+                shebao_infra::proxies::Side::Held,
+                after.as_deref(),
+                limit,
+            )?;
+            Ok((entries, staff::roles_of(c, &ids)?, acted))
         })
         .await?;
+    // Both lists are keyed by UUIDv7 ids (they sort by time): merged newest first, one cursor.
+    let more = entries.next.is_some() || acted.next.is_some();
+    let mut items: Vec<(String, dto::AccessLogEntry)> = entries
+        .items
+        .into_iter()
+        .map(|e| {
+            (
+                e.id.clone(),
+                dto::AccessLogEntry {
+                    at: utc(e.occurred_at),
+                    staff_role: e.actor_id.as_ref().and_then(|id| roles.get(id).cloned()),
+                    staff_id: e.actor_id,
+                    action: e.action,
+                    reason: e.reason,
+                    proxy: None,
+                },
+            )
+        })
+        .chain(acted.items.into_iter().map(|a| {
+            (
+                a.id.to_string(),
+                dto::AccessLogEntry {
+                    at: utc(a.occurred_at),
+                    staff_id: None,
+                    staff_role: None,
+                    action: "proxy.request".to_owned(),
+                    reason: None,
+                    proxy: Some(dto::ProxyAccess {
+                        grant_id: a.grant_id,
+                        for_name: a.principal_name_masked,
+                        method: a.method,
+                        route: a.route,
+                        status: a.status,
+                        device: a.device,
+                    }),
+                },
+            )
+        }))
+        .collect();
+    items.sort_by(|a, b| b.0.cmp(&a.0));
+    let next = (more || items.len() > limit)
+        .then(|| {
+            items
+                .get(limit.min(items.len()).saturating_sub(1))
+                .map(|(id, _)| id.clone())
+        })
+        .flatten();
+    items.truncate(limit);
     Ok(HttpResponse::Ok().json(dto::AccessLog {
-        items: entries
-            .items
-            .into_iter()
-            .map(|e| dto::AccessLogEntry {
-                at: utc(e.occurred_at),
-                staff_role: e.actor_id.as_ref().and_then(|id| roles.get(id).cloned()),
-                staff_id: e.actor_id.unwrap_or_default(),
-                action: e.action,
-                reason: e.reason,
-            })
-            .collect(),
-        next_cursor: entries.next.as_deref().map(cursor::encode),
+        items: items.into_iter().map(|(_, e)| e).collect(),
+        next_cursor: next.as_deref().map(cursor::encode),
     }))
 }
 

@@ -19,6 +19,7 @@ mod openapi_spec;
 mod operations;
 mod payments;
 mod platform;
+mod proxies;
 mod records;
 mod reminders;
 mod staff_registry;

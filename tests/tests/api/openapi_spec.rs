@@ -131,6 +131,9 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/auth/register",
         "/v1/auth/login",
         "/v1/me/binding",
+        // Family access (issue 14 part 1): an invitation to another phone.
+        "/v1/me/proxies",
+        "/v1/me/proxy-requests",
         "/v1/me/appointments",
         "/v1/me/flexible-base",
         "/v1/me/payees",

@@ -1,0 +1,3 @@
+DROP TABLE proxy_activity;
+DROP TABLE proxy_requests;
+DROP TABLE proxy_grants;
