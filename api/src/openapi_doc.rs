@@ -83,6 +83,10 @@ use crate::routes;
         routes::payments::run_reconciliation,
         routes::payments::get_reconciliation,
         routes::payments::trial_balance,
+        // Benefit payouts (issue 14 §2).
+        routes::payouts::get_payout_account,
+        routes::payouts::put_payout_account,
+        routes::payouts::cancel_payout_account_change,
         routes::applications::create_application,
         routes::applications::list_applications,
         routes::applications::get_application,
@@ -132,6 +136,7 @@ use crate::routes;
         (name = "identity", description = "The phone app: SMS codes, registration, sign-in with TOTP, token refresh"),
         (name = "records", description = "The person's records: contributions, accounts, benefits, who looked at them"),
         (name = "payments", description = "Paying premiums: what is owed, payees, orders through the payment gateway and its notifications"),
+        (name = "payouts", description = "Benefit payouts (待遇发放): the person's payout account (a UnionPay card or a digital wallet, masked; a change waits out a cooling period and is texted at once) and the staff's monthly payout runs through the gateway's transfer operation"),
         (name = "applications", description = "Applications (业务办理) with a timeline: unemployment benefit, retirement, transfer between regions, medical filing elsewhere; the staff review them and the decision changes the records"),
         (name = "feedback", description = "Feedback and complaints (监督投诉): the person's threads with the agency; the staff's queue (overdue after five working days), replies and closing"),
         (name = "me", description = "The signed-in person's account: sessions, TOTP, step-up, binding the ID card"),

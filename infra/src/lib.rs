@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod notices;
 mod outbound;
 pub mod payments;
+pub mod payouts;
 pub mod records;
 pub mod registry;
 pub mod reminders;

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod notices;
 pub mod ops;
 pub mod payments;
+pub mod payouts;
 pub mod problem;
 pub mod records;
 pub mod reminders;

@@ -17,6 +17,7 @@ mod notices;
 mod openapi_spec;
 mod operations;
 mod payments;
+mod payouts;
 mod platform;
 mod records;
 mod reminders;

@@ -131,6 +131,8 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/auth/register",
         "/v1/auth/login",
         "/v1/me/binding",
+        // Benefit payouts (issue 14 §2): needs the fresh step-up of the binding.
+        "/v1/me/payout-account",
         "/v1/me/appointments",
         "/v1/me/flexible-base",
         "/v1/me/payees",
