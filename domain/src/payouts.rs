@@ -396,24 +396,29 @@ pub fn amount_due(awards: &[Award], period: Period) -> Option<Fen> {
         .filter(|f| *f > Fen::ZERO)
 }
 
-/// The bill number of attempt `attempt` (1, 2, …) to pay `benefit` for `period` to `person`:
-/// the same inputs always give the same number, so a run killed after the gateway took a bill
-/// sends the same bill again (the gateway is idempotent on it). `PO` + `YYYYMM` + `P`/`U` + 20 hex
-/// characters of the person's id + a two-digit attempt: 31 characters of `[A-Za-z0-9]`.
+/// The bill number of attempt `attempt` (1, 2, …) to pay `benefit` for `period` to `person_id`
+/// (a UUID): the same inputs always give the same number, so a run killed after the gateway
+/// took a bill sends the same bill again (the gateway is idempotent on it). `P` (pension) or
+/// `U` + `YYYYMM` + the whole person id in base 62 (22 characters) + a two-digit attempt: 31
+/// characters of `[A-Za-z0-9]`, within the protocol's 32.
 pub fn out_bill_no(person_id: &str, benefit: BenefitKind, period: Period, attempt: u32) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let letter = match benefit {
         BenefitKind::Pension => 'P',
         BenefitKind::Unemployment => 'U',
     };
-    let mut hex: String = person_id.chars().filter(char::is_ascii_hexdigit).collect();
-    while hex.len() < 20 {
-        hex.push('0');
+    let hex: String = person_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let mut n = u128::from_str_radix(&hex, 16).unwrap_or(0);
+    let mut id = [b'0'; 22];
+    for slot in id.iter_mut().rev() {
+        *slot = DIGITS[(n % 62) as usize];
+        n /= 62;
     }
     format!(
-        "PO{:04}{:02}{letter}{}{:02}",
+        "{letter}{:04}{:02}{}{:02}",
         period.year(),
         period.month(),
-        &hex[..20],
+        String::from_utf8_lossy(&id),
         attempt % 100
     )
 }
@@ -507,6 +512,35 @@ pub fn account_change_text(destination: &PayoutDestination, effective: &str) -> 
     )
 }
 
+/// The SMS that tells an entitled person without a payout account in effect that they were
+/// not paid.
+pub fn no_account_text(benefit: BenefitKind, period: Period) -> String {
+    format!(
+        "【社保】您{}年{}月的{}因未设置待遇领取账户（或账户尚在变更等待期内）暂未发放。请在掌上社保设置领取账户，下次发放时将补发。",
+        period.year(),
+        period.month(),
+        benefit_name(benefit)
+    )
+}
+
+fn benefit_name(benefit: BenefitKind) -> &'static str {
+    match benefit {
+        BenefitKind::Pension => "养老金",
+        BenefitKind::Unemployment => "失业保险金",
+    }
+}
+
+/// The gateway's transfer remark: the same for every attempt of a month, so a bill sent again
+/// is the same request.
+pub fn transfer_remark(benefit: BenefitKind, period: Period) -> String {
+    format!(
+        "{}年{}月{}",
+        period.year(),
+        period.month(),
+        benefit_name(benefit)
+    )
+}
+
 /// The SMS that tells a person a payout failed, and why.
 pub fn payout_failed_text(
     benefit: BenefitKind,
@@ -514,10 +548,7 @@ pub fn payout_failed_text(
     amount: Fen,
     reason: TransferFailReason,
 ) -> String {
-    let what = match benefit {
-        BenefitKind::Pension => "养老金",
-        BenefitKind::Unemployment => "失业保险金",
-    };
+    let what = benefit_name(benefit);
     format!(
         "【社保】您{}年{}月的{what}{}元未能发放：{}。请在掌上社保更新待遇领取账户，下次发放时将补发。",
         period.year(),
@@ -729,7 +760,24 @@ mod tests {
     fn bill_numbers_are_deterministic_and_fit_the_protocol() {
         let id = "0192f1c4-9a7e-7c3b-8d2e-4f5a6b7c8d9e";
         let a = out_bill_no(id, BenefitKind::Pension, p(2026, 12), 1);
-        assert_eq!(a, "PO202612P0192f1c49a7e7c3b8d2e01");
+        assert_eq!(a.len(), 31);
+        assert!(a.starts_with("P202612") && a.ends_with("01"), "{a}");
+        // Two ids equal but in their last hex digit differ in the number (the whole id counts).
+        let b = out_bill_no(
+            "0192f1c4-9a7e-7c3b-8d2e-4f5a6b7c8d9f",
+            BenefitKind::Pension,
+            p(2026, 12),
+            1,
+        );
+        assert_ne!(a, b);
+        // The largest id still fits 22 base-62 digits.
+        let max = out_bill_no(
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            BenefitKind::Pension,
+            p(2026, 12),
+            1,
+        );
+        assert_eq!(max, "P2026127n42DGM5Tflk9n8mt7Fhc701");
         assert_eq!(a, out_bill_no(id, BenefitKind::Pension, p(2026, 12), 1));
         assert_ne!(a, out_bill_no(id, BenefitKind::Pension, p(2026, 12), 2));
         assert_ne!(

@@ -70,9 +70,9 @@ pub enum PayoutBenefit {
 /// A payout run: pays every person entitled to `benefit` for `period` who has no transfer for
 /// that month yet (or whose last one failed).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"period": "2026-12", "benefit": "pension"}))]
+#[schema(example = json!({"period": "2026-11", "benefit": "pension"}))]
 pub struct PayoutRunRequest {
-    #[schema(example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[schema(example = "2026-11", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: String,
     pub benefit: PayoutBenefit,
 }

@@ -4,21 +4,30 @@
 //! for, so a stolen session cannot redirect a pension silently — and the staff's monthly
 //! payout runs through the payment gateway's transfer operation.
 
-use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use shebao_domain::benefits::BenefitKind;
 use shebao_domain::payouts::{self as rules, PayoutDestination};
+use shebao_domain::period::Period;
+use shebao_domain::staff::StaffRole;
 use shebao_infra::audit::{self, ActorKind};
 use shebao_infra::payouts::accounts::{self, AccountRow};
+use shebao_infra::payouts::runs::{self, ItemRow, RunReport};
+use shebao_infra::payouts::service;
 use shebao_infra::reminders::sms as reminder_sms;
 use shebao_openapi::payouts as dto;
+use shebao_openapi::staff::PageQuery;
 use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::bound::BoundPerson;
-use crate::auth::extract::Json;
+use crate::auth::extract::{Json, PageRequest, Staff};
 use crate::auth::person::Person;
-use crate::error::{problems, ApiError, ErrorCode, Fields, Issue, Problems};
+use crate::cursor;
+use crate::error::{field_error_of, problems, ApiError, ErrorCode, Fields, Issue, Problems};
 use crate::state::AppState;
+
+const ADMIN: &[StaffRole] = &[StaffRole::Admin];
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -208,4 +217,172 @@ pub async fn cancel_payout_account_change(
     } else {
         Err(ErrorCode::NoPendingPayoutChange.into())
     }
+}
+
+fn wire_benefit(b: &str) -> dto::PayoutBenefit {
+    if b == BenefitKind::Unemployment.as_str() {
+        dto::PayoutBenefit::Unemployment
+    } else {
+        dto::PayoutBenefit::Pension
+    }
+}
+
+fn wire_status(s: &str) -> dto::PayoutStatus {
+    match s {
+        runs::PAID => dto::PayoutStatus::Paid,
+        runs::FAILED => dto::PayoutStatus::Failed,
+        _ => dto::PayoutStatus::Pending,
+    }
+}
+
+fn run_view(r: RunReport) -> dto::PayoutRunView {
+    let totals = |status: &str| {
+        r.by_status
+            .iter()
+            .find(|(s, _, _)| s == status)
+            .map(|(_, count, amount)| dto::StatusTotals {
+                count: u32::try_from(*count).unwrap_or(u32::MAX),
+                amount_fen: *amount,
+            })
+            .unwrap_or_default()
+    };
+    let n = |v: i32| u32::try_from(v).unwrap_or(0);
+    dto::PayoutRunView {
+        id: Uuid::parse_str(&r.run.id).unwrap_or_default(),
+        period: r.run.period.clone(),
+        benefit: wire_benefit(&r.run.benefit),
+        started_at: utc(r.run.started_at),
+        finished_at: r.run.finished_at.map(utc),
+        entitled: n(r.run.entitled),
+        skipped_no_account: n(r.run.skipped_no_account),
+        already_paid: n(r.run.already_paid),
+        pending: totals(runs::PENDING),
+        paid: totals(runs::PAID),
+        failed: totals(runs::FAILED),
+    }
+}
+
+/// A transfer attempt as the person sees it.
+pub fn payout_view(i: ItemRow) -> dto::PayoutView {
+    dto::PayoutView {
+        benefit: wire_benefit(&i.benefit),
+        status: wire_status(&i.status),
+        period: i.period,
+        amount_fen: i.amount_fen,
+        destination: i.destination_masked,
+        fail_reason: i.fail_reason,
+        attempt: u32::try_from(i.attempt).unwrap_or(0),
+        updated_at: utc(i.updated_at),
+    }
+}
+
+/// Pays every person entitled to `benefit` for `period` (by their approved applications'
+/// awards) who has not been paid for it yet: one transfer per person, benefit and month,
+/// exactly once however often the run is repeated or killed (each attempt's bill number is
+/// recorded before the gateway is called; a repeat sends the same bill, which the gateway
+/// answers with the bill it has). Persons without a payout account in effect are skipped,
+/// counted and texted; a failed transfer (a closed account) goes back to the fund and is paid
+/// by a later run once the account is fixed. Synchronous: the answer is the finished run.
+/// Admins only.
+#[utoipa::path(post, operation_id = "run_payout", path = "/v1/staff/payouts", tag = "payouts", request_body = dto::PayoutRunRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "The run, finished: counts and amounts by status", body = dto::PayoutRunView),
+        (status = 422, description = "A field is invalid, or the month has not begun yet (`payout_period_not_due`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The payment gateway is not configured (`gateway_unavailable`)", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
+#[post("/v1/staff/payouts")]
+pub async fn run_payout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<dto::PayoutRunRequest>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ADMIN)?;
+    let period =
+        Period::parse(&body.0.period).map_err(|e| field_error_of("period", Issue::Value(e)))?;
+    let benefit = match body.0.benefit {
+        dto::PayoutBenefit::Pension => BenefitKind::Pension,
+        dto::PayoutBenefit::Unemployment => BenefitKind::Unemployment,
+    };
+    // Beijing's calendar: a month is paid from its first day on.
+    let now = state.now();
+    let today = shebao_domain::region::TimeZoneName::parse("Asia/Shanghai")
+        .map_or(now.date_naive(), |zone| zone.local_date(now));
+    if period > Period::containing(today) {
+        return Err(ErrorCode::PayoutPeriodNotDue.into());
+    }
+    let payments = state
+        .payments
+        .as_ref()
+        .ok_or_else(|| ErrorCode::GatewayUnavailable.retry_after(30))?;
+    let run = service::run(
+        payments,
+        &state.vault,
+        period,
+        benefit,
+        staff.id.to_string(),
+    )
+    .await?;
+    let entry = Audit::of(&req).staff(&staff, "payout.run", "payout_run", run.to_string());
+    let now = state.now().naive_utc();
+    let report = state
+        .db
+        .transaction(move |c| {
+            audit::record(c, &entry, now)?;
+            runs::report(c, run)
+        })
+        .await?
+        .ok_or(ApiError::NotFound("payout run"))?;
+    Ok(HttpResponse::Created().json(run_view(report)))
+}
+
+/// A run: counts and amounts of its transfers by status. Admins only.
+#[utoipa::path(get, operation_id = "get_payout_run", path = "/v1/staff/payouts/{id}", tag = "payouts",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The run", body = dto::PayoutRunView),
+        (status = 404, description = "No such run", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
+#[get("/v1/staff/payouts/{id}")]
+pub async fn get_payout_run(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ADMIN)?;
+    let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::NotFound("payout run"))?;
+    let report = state
+        .db
+        .read(move |c| runs::report(c, id))
+        .await?
+        .ok_or(ApiError::NotFound("payout run"))?;
+    Ok(HttpResponse::Ok().json(run_view(report)))
+}
+
+/// The runs, newest first, paginated. Admins only.
+#[utoipa::path(get, operation_id = "list_payout_runs", path = "/v1/staff/payouts", tag = "payouts",
+    params(PageQuery), security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "A page of runs", body = dto::PayoutRunList),
+        (status = 422, description = "The page is invalid", body = shebao_openapi::Problem, content_type = "application/problem+json"),
+        Problems<Staff>))]
+#[get("/v1/staff/payouts")]
+pub async fn list_payout_runs(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(ADMIN)?;
+    let page = PageRequest::parse(&query.into_inner())?;
+    let (after, limit) = (page.after, page.limit);
+    let result = state
+        .db
+        .read(move |c| runs::list(c, after.as_deref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(dto::PayoutRunList {
+        items: result.items.into_iter().map(run_view).collect(),
+        next_cursor: result.next.as_deref().map(cursor::encode),
+    }))
 }

@@ -2,3 +2,5 @@
 //! monthly payout runs with their transfer attempts ([`runs`], [`service`]).
 
 pub mod accounts;
+pub mod runs;
+pub mod service;

@@ -138,6 +138,8 @@ async fn every_request_example_of_the_spec_is_accepted() {
         "/v1/me/payees",
         "/v1/me/payments",
         "/v1/staff/reconciliations",
+        // Benefit payouts (issue 14 §2): a run of the current month.
+        "/v1/staff/payouts",
         "/v1/me/notification-preferences",
         "/v1/staff/campaigns/{kind}:run",
         // Feedback (issue 18): a thread, the person's follow-up, the agency's answer, a rating.
