@@ -396,6 +396,16 @@ pub fn amount_due(awards: &[Award], period: Period) -> Option<Fen> {
         .filter(|f| *f > Fen::ZERO)
 }
 
+/// A pension in payment (paid for the month before, without an award on record: imported from
+/// the previous system) continues at that month's regular amount. A month that carried the
+/// yearly adjustment (July) records as its delta the rise for January to July, seven months,
+/// of which six are back pay: the regular amount is what was paid less those six.
+pub fn continued_pension(last_paid: Fen, adjustment: Option<Fen>) -> Option<Fen> {
+    let delta = adjustment.unwrap_or(Fen::ZERO);
+    let back_pay = Fen(delta.0 - delta.0 / 7);
+    last_paid.checked_sub(back_pay).filter(|f| *f > Fen::ZERO)
+}
+
 /// The bill number of attempt `attempt` (1, 2, …) to pay `benefit` for `period` to `person_id`
 /// (a UUID): the same inputs always give the same number, so a run killed after the gateway
 /// took a bill sends the same bill again (the gateway is idempotent on it). `P` (pension) or
@@ -754,6 +764,18 @@ mod tests {
             Some(Fen(350_000))
         );
         assert_eq!(amount_due(&[pension], p(2025, 12)), None);
+    }
+
+    #[test]
+    fn a_pension_in_payment_continues_at_its_regular_amount() {
+        // 2026: 3,200 + 6 × 73 = 3,638 yuan a month; July paid 3,638 + 6 × 73 = 4,076 with an
+        // adjustment of 7 × 73 = 511.
+        assert_eq!(continued_pension(Fen(363_800), None), Some(Fen(363_800)));
+        assert_eq!(
+            continued_pension(Fen(407_600), Some(Fen(51_100))),
+            Some(Fen(363_800))
+        );
+        assert_eq!(continued_pension(Fen(0), None), None);
     }
 
     #[test]

@@ -130,8 +130,9 @@ pub fn finish_run(
     Ok(())
 }
 
-/// Everyone entitled to `benefit` for `period` by their approved applications' awards, with
-/// the amount due, by person id.
+/// Everyone entitled to `benefit` for `period`, with the amount due, by person id: by their
+/// approved applications' awards, and for a pension also every pension in payment (paid for
+/// the month before, imported from the previous system) of a person without a pension award.
 pub fn entitled(
     conn: &mut DbConnection,
     benefit: BenefitKind,
@@ -164,6 +165,33 @@ pub fn entitled(
         if let Some(amount) = rules::amount_due(&awards, period) {
             out.push((stored_id("benefit_awards.person_id", &person)?, amount));
         }
+    }
+    if benefit == BenefitKind::Pension {
+        let awarded: std::collections::BTreeSet<String> =
+            rows.iter().map(|r| r.0.clone()).collect();
+        let last: Vec<(String, i64, Option<i64>)> = benefit_payments::table
+            .filter(benefit_payments::kind.eq(benefit.as_str()))
+            .filter(benefit_payments::period.eq(period.prev().to_string()))
+            .order((
+                benefit_payments::person_id.asc(),
+                benefit_payments::id.asc(),
+            ))
+            .select((
+                benefit_payments::person_id,
+                benefit_payments::amount_fen,
+                benefit_payments::adjustment_delta_fen,
+            ))
+            .load(conn)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (person, amount, delta) in last {
+            if awarded.contains(&person) || !seen.insert(person.clone()) {
+                continue;
+            }
+            if let Some(amount) = rules::continued_pension(Fen(amount), delta.map(Fen)) {
+                out.push((stored_id("benefit_payments.person_id", &person)?, amount));
+            }
+        }
+        out.sort_by_key(|(p, _)| *p);
     }
     Ok(out)
 }

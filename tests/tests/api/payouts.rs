@@ -520,3 +520,37 @@ async fn a_payout_run_repeated_and_killed_pays_each_person_once_and_retries_a_cl
     // Bo was told of each failure once.
     assert_eq!(texts(&app, &bo.phone, "未能发放", 2).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_pension_in_payment_from_the_previous_system_is_paid_on() {
+    use shebao_domain::staff::StaffRole;
+    use shebao_infra::schema::benefit_payments;
+    let app = app().await;
+    let p = app.bound_persons(1, "440300", 4).await.remove(0);
+    // October's pension was paid by the previous system, with no award on record here.
+    let mut conn = app.db.connect();
+    let now = app.clock.now().naive_utc();
+    diesel::insert_into(benefit_payments::table)
+        .values((
+            benefit_payments::id.eq(uuid::Uuid::now_v7().to_string()),
+            benefit_payments::external_id.eq("OLD-PEN-2026-10"),
+            benefit_payments::person_id.eq(p.person_id.to_string()),
+            benefit_payments::kind.eq("pension"),
+            benefit_payments::period.eq("2026-10"),
+            benefit_payments::amount_fen.eq(363_800i64),
+            benefit_payments::paid_at.eq(now),
+            benefit_payments::created_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let stepped = app.step_up(&p.token, &p.phone).await;
+    assert_eq!(put_account(&app, &stepped, &wallet()).await.status(), 200);
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let november = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(november["entitled"], 1, "{november}");
+    assert_eq!(totals(&november, "paid"), (1, 363_800), "{november}");
+    // Nothing for unemployment: no award.
+    let none = run(&app, &admin, "2026-11", "unemployment").await;
+    assert_eq!(none["entitled"], 0, "{none}");
+}
