@@ -127,8 +127,8 @@ pub async fn get_payout_account(
 
 /// Sets the payout account, with a fresh step-up. The change takes effect after the cooling
 /// period (the very first account too: the simplest rule, and the safest), replaces a change
-/// still pending, and is texted to the account's phone at once (queued in the same
-/// transaction; it goes out in daylight hours, which the 24-hour default cooling outlasts).
+/// still pending, and is texted to the account's phone at once, night or day (queued in the
+/// same transaction, as an alert that does not wait for daylight).
 #[utoipa::path(put, operation_id = "put_payout_account", path = "/v1/me/payout-account", tag = "payouts", request_body = dto::PayoutAccountRequest,
     security(("person_bearer" = [])),
     responses(
@@ -165,7 +165,7 @@ pub async fn put_payout_account(
         .db
         .transaction(move |c| {
             let id = accounts::set(c, &vault, pid, &destination, now, effective)?;
-            reminder_sms::enqueue_event_to_person(
+            reminder_sms::enqueue_alert_to_person(
                 c,
                 pid,
                 "payout_account_changed",

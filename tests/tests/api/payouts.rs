@@ -178,8 +178,11 @@ async fn a_change_waits_out_its_cooling_period_is_texted_at_once_and_is_stored_e
     let after = app.get_ok(&fresh, "/v1/me/payout-account").await;
     assert_eq!(after["current"]["number"], "6222 **** **** 0128", "{after}");
     assert_eq!(after["pending"], Value::Null);
-    // A second change: the card stays current until the wallet's cooling is over; cancelled,
-    // the card stays for good.
+    // A second change, at 02:00 Beijing time: the alert still goes at once (it does not wait
+    // for daylight); the card stays current until the wallet's cooling is over; cancelled, the
+    // card stays for good.
+    app.clock.advance(Duration::hours(18 - 9));
+    let fresh = app.access_token(p.account_id, p.session_id);
     let stepped = app.step_up(&fresh, &p.phone).await;
     let body: Value = put_account(&app, &stepped, &wallet())
         .await
@@ -519,6 +522,26 @@ async fn a_payout_run_repeated_and_killed_pays_each_person_once_and_retries_a_cl
     assert_eq!(bo_benefits["items"].as_array().unwrap().len(), 1);
     // Bo was told of each failure once.
     assert_eq!(texts(&app, &bo.phone, "未能发放", 2).await.len(), 2);
+    // Every transfer notification (all but the lost one's) was verified, decrypted and taken.
+    let started = std::time::Instant::now();
+    let finished = loop {
+        let deliveries = control(&app, "/control/notifications", Value::Null).await;
+        let finished: Vec<Value> = deliveries["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["event_type"] == "MCHTRANSFER.BILL.FINISHED")
+            .cloned()
+            .collect();
+        if finished.len() >= 3 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break finished;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished.len(), 3, "{finished:?}");
+    for d in &finished {
+        assert!(matches!(d["status"].as_u64(), Some(200 | 204)), "{d}");
+    }
 }
 
 #[tokio::test]
