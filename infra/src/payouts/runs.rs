@@ -137,8 +137,9 @@ pub fn entitled(
     conn: &mut DbConnection,
     benefit: BenefitKind,
     period: Period,
+    today: chrono::NaiveDate,
 ) -> Result<Vec<(Uuid, Fen)>, StoreError> {
-    let rows: Vec<(String, i64, Option<i32>, String)> = benefit_awards::table
+    let rows: Vec<(String, i64, Option<i32>, String, NaiveDateTime)> = benefit_awards::table
         .filter(benefit_awards::kind.eq(benefit.as_str()))
         .order((benefit_awards::person_id.asc(), benefit_awards::id.asc()))
         .select((
@@ -146,15 +147,16 @@ pub fn entitled(
             benefit_awards::monthly_amount_fen,
             benefit_awards::months,
             benefit_awards::starts,
+            benefit_awards::created_at,
         ))
         .load(conn)?;
     let mut out = Vec::new();
     let mut i = 0;
     while i < rows.len() {
-        let person = rows[i].0.clone();
+        let (person, granted) = (rows[i].0.clone(), rows[i].4.date());
         let mut awards = Vec::new();
         while i < rows.len() && rows[i].0 == person {
-            let (_, monthly, months, starts) = &rows[i];
+            let (_, monthly, months, starts, _) = &rows[i];
             awards.push(Award {
                 monthly: Fen(*monthly),
                 months: months.map(|m| u32::try_from(m).unwrap_or(0)),
@@ -162,8 +164,18 @@ pub fn entitled(
             });
             i += 1;
         }
+        let id = stored_id("benefit_awards.person_id", &person)?;
+        // A pension whose yearly qualification check (养老待遇资格认证) is overdue is
+        // suspended: not in payment until a check is approved.
+        if benefit == BenefitKind::Pension {
+            let last = crate::applications::effects::last_confirmation(conn, id)?;
+            let since = last.map_or(granted, |l| l.date()).max(granted);
+            if shebao_domain::applications::qualification(since, today).suspended {
+                continue;
+            }
+        }
         if let Some(amount) = rules::amount_due(&awards, period) {
-            out.push((stored_id("benefit_awards.person_id", &person)?, amount));
+            out.push((id, amount));
         }
     }
     if benefit == BenefitKind::Pension {

@@ -38,7 +38,11 @@ pub async fn run(
     let run = db
         .transaction(move |c| runs::start_run(c, period, benefit, &started_by, ts))
         .await?;
-    let entitled = db.read(move |c| runs::entitled(c, benefit, period)).await?;
+    // The day in Beijing, the agency's calendar (a suspended pension is judged on it).
+    let today = (now + chrono::TimeDelta::hours(8)).date_naive();
+    let entitled = db
+        .read(move |c| runs::entitled(c, benefit, period, today))
+        .await?;
     let (mut skipped, mut already) = (0u32, 0u32);
     for (person, amount) in &entitled {
         let (person, amount, vault2) = (*person, *amount, vault.clone());

@@ -566,12 +566,24 @@ async fn a_pension_in_payment_from_the_previous_system_is_paid_on() {
         ))
         .execute(&mut conn)
         .unwrap();
+    // A pension granted over a year ago whose qualification check was never made is
+    // suspended: not in payment.
+    let q = app.bound_persons(1, "440300", 5).await.remove(0);
+    award(&app, q.person_id, "pension", 300_000, None, "2025-01");
+    diesel::update(
+        shebao_infra::schema::benefit_awards::table
+            .filter(shebao_infra::schema::benefit_awards::person_id.eq(q.person_id.to_string())),
+    )
+    .set(shebao_infra::schema::benefit_awards::created_at.eq(now - Duration::days(400)))
+    .execute(&mut conn)
+    .unwrap();
     let stepped = app.step_up(&p.token, &p.phone).await;
     assert_eq!(put_account(&app, &stepped, &wallet()).await.status(), 200);
     app.clock.advance(Duration::seconds(COOLING_SECS));
     let admin = app.staff_token(StaffRole::Admin).await;
     let november = run(&app, &admin, "2026-11", "pension").await;
     assert_eq!(november["entitled"], 1, "{november}");
+    assert_eq!(november["skipped_no_account"], 0, "{november}");
     assert_eq!(totals(&november, "paid"), (1, 363_800), "{november}");
     // Nothing for unemployment: no award.
     let none = run(&app, &admin, "2026-11", "unemployment").await;
