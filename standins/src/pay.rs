@@ -13,11 +13,20 @@
 //!   answer like the real one) is CSV in the real bill's layout: a header, one row per payment
 //!   and per refund (each value prefixed with a backquote, amounts in yuan), then a summary.
 //!
+//! - `POST /v3/fund-app/mch-transfer/transfer-bills` — a transfer (商家转账) to a payee's bank
+//!   card or wallet → `{out_bill_no, transfer_bill_no, create_time, state}`; carried out at
+//!   once (`SUCCESS`, or `FAIL` with a `fail_reason` if the destination was closed); the same
+//!   `out_bill_no` with the same body answers the same bill, with another `400 INVALID_REQUEST`.
+//! - `GET /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` — the bill.
+//!
 //! Control routes (no signature; the real gateway has no such thing):
 //! - `POST /control/orders/{out_trade_no}/pay` `{outcome, notify}` — the payer pays.
 //! - `GET /control/orders`, `GET /control/notifications`, `GET /control/keys`.
+//! - `GET /control/transfers`; `POST /control/payout-destinations/close` `{type, institution,
+//!   account_no, reason}` and `…/reopen`; `POST /control/transfers/lose-answers` `{times}`.
 //!
-//! Notifications (`TRANSACTION.SUCCESS` when paid, `REFUND.SUCCESS` when refunded) are
+//! Notifications (`TRANSACTION.SUCCESS` when paid, `REFUND.SUCCESS` when refunded,
+//! `MCHTRANSFER.BILL.FINISHED` when a transfer is carried out) are
 //! encrypted with the APIv3 key, signed with the platform key and POSTed to the order's
 //! `notify_url`; an answer other than 200/204 (or none within the timeout) is retried after the
 //! configured delays (the real schedule by default: 15 s, 15 s, 30 s, 3 min, 10 min, …).
