@@ -55,10 +55,15 @@ struct Demo {
 
 impl Demo {
     fn start() -> Demo {
+        Demo::start_with(&[])
+    }
+
+    /// The demo with more settings (`SHEBAO_…` variables) than the defaults.
+    fn start_with(settings: &[(&str, &str)]) -> Demo {
         // A port chosen free may be taken by another test's server before this one binds it:
         // that attempt fails at once with "Address already in use", and the next gets new ports.
         for attempt in 1.. {
-            match Demo::try_start() {
+            match Demo::try_start(settings) {
                 Ok(demo) => return demo,
                 Err(logs) if attempt < 5 && logs.contains("Address already in use") => continue,
                 Err(logs) => panic!("the server never became ready:\n{logs}"),
@@ -68,7 +73,7 @@ impl Demo {
     }
 
     /// The server on fresh ports and a fresh database, or its log when it did not get ready.
-    fn try_start() -> Result<Demo, String> {
+    fn try_start(settings: &[(&str, &str)]) -> Result<Demo, String> {
         let dir = tempfile::tempdir().unwrap();
         let [api, sms, metrics, pay] = free_ports();
         let mut child = Command::new(BIN)
@@ -79,6 +84,7 @@ impl Demo {
             .env("SHEBAO_SMS_STANDIN_LISTEN", format!("127.0.0.1:{sms}"))
             .env("SHEBAO_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
             .env("SHEBAO_PAY_STANDIN_LISTEN", format!("127.0.0.1:{pay}"))
+            .envs(settings.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -181,10 +187,12 @@ fn the_readme_quotes_every_example_verbatim() {
         [
             "applications.sh",
             "certificates.sh",
+            "family.sh",
             "feedback.sh",
             "import.sh",
             "notices.sh",
             "pay.sh",
+            "payouts.sh",
             "phone.sh",
             "services.sh",
             "staff.sh"
@@ -222,10 +230,12 @@ fn every_readme_example_is_a_script_a_test_runs() {
     let scripts: Vec<String> = [
         "applications.sh",
         "certificates.sh",
+        "family.sh",
         "feedback.sh",
         "import.sh",
         "notices.sh",
         "pay.sh",
+        "payouts.sh",
         "phone.sh",
         "services.sh",
         "staff.sh",
@@ -248,7 +258,7 @@ fn every_readme_example_is_a_script_a_test_runs() {
         blocks += 1;
         rest = &body[end + 3..];
     }
-    assert_eq!(blocks, 15);
+    assert_eq!(blocks, 17);
 }
 
 fn unindented(text: &str) -> String {
@@ -559,4 +569,82 @@ fn which(tool: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+#[test]
+#[ignore = "needs curl, jq and python3 like the walk-throughs; .ci/run runs it with --ignored"]
+fn the_family_walk_through_lets_a_daughter_read_and_her_father_watch() {
+    let demo = Demo::start();
+    let out = demo.run(&["family.sh"], "");
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["name"], "孙建国", "{out}");
+    assert_eq!(lines[1]["status"], "invited", "{out}");
+    // The invitation shows who it is from, masked.
+    assert_eq!(
+        lines[2]["principal"]["national_id"], "110***********0415",
+        "{out}"
+    );
+    assert_eq!(
+        lines[2]["scopes"],
+        serde_json::json!(["read_records"]),
+        "{out}"
+    );
+    assert_eq!(lines[3]["status"], "active", "{out}");
+    // Read as the daughter: his records.
+    assert!(
+        lines[4]["pension_contribution_months"].as_i64().unwrap() > 0,
+        "{out}"
+    );
+    assert!(!lines[5].as_array().unwrap().is_empty(), "{out}");
+    assert_eq!(lines[6]["code"], "scope_denied", "{out}");
+    // The father sees the three requests, refused one included, newest first.
+    let activity: Vec<&serde_json::Value> = lines[7..]
+        .iter()
+        .take_while(|l| l.get("route").is_some())
+        .collect();
+    assert_eq!(activity.len(), 3, "{out}");
+    assert_eq!(activity[0]["status"], 403, "{out}");
+    assert_eq!(
+        activity[2]["route"], "/v1/me/contributions/summary",
+        "{out}"
+    );
+    let rest = &lines[7 + activity.len()..];
+    assert_eq!(rest[0]["status"], "revoked", "{out}");
+    assert_eq!(rest[1]["status"], 401, "{out}");
+    assert!(!out.contains("110000195803150415"), "{out}");
+}
+
+#[test]
+#[ignore = "needs curl, jq and python3 like the walk-throughs; .ci/run runs it with --ignored"]
+fn the_payout_walk_through_pays_a_pension_to_a_wallet_once() {
+    let demo = Demo::start_with(&[("SHEBAO_PAYOUT_COOLING_SECS", "4")]);
+    let out = demo.run(
+        &["staff.sh", "family.sh", "payouts.sh"],
+        "a long demo password\n",
+    );
+    let lines = json_lines(&out);
+    let last: Vec<&serde_json::Value> = lines.iter().rev().take(6).rev().collect();
+    // Pending first, masked; then in effect once the cooling period is over.
+    assert!(last[0]["current"].is_null(), "{out}");
+    let pending = last[0]["pending"]["number"].as_str().unwrap();
+    assert!(
+        pending.ends_with("1234") && !pending.contains("12345678"),
+        "{out}"
+    );
+    assert!(out.contains("待遇领取账户正在变更"), "{out}");
+    assert_eq!(last[1]["current"], pending, "{out}");
+    assert!(last[1]["pending"].is_null(), "{out}");
+    // One run pays him; the second pays nobody again.
+    assert!(last[2]["paid"]["count"].as_i64().unwrap() >= 1, "{out}");
+    assert_eq!(last[2]["failed"]["count"], 0, "{out}");
+    assert!(last[3]["already_paid"].as_i64().unwrap() >= 1, "{out}");
+    assert_eq!(last[3]["paid"]["count"], 0, "{out}");
+    assert_eq!(last[4]["status"], "paid", "{out}");
+    let transfers = last[5].as_array().unwrap();
+    assert_eq!(
+        transfers.len(),
+        last[2]["paid"]["count"].as_u64().unwrap() as usize,
+        "{out}"
+    );
+    assert!(transfers.iter().all(|t| t["state"] == "SUCCESS"), "{out}");
 }

@@ -96,6 +96,7 @@ pub mod ledger;
 pub mod money;
 pub mod notices;
 pub mod payments;
+pub mod payouts;
 pub mod pension;
 pub mod period;
 pub mod person;

@@ -97,6 +97,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// The payment gateway (WeChat Pay API v3): see [`PaySettings`].
     pub pay: PaySettings,
+    /// `SHEBAO_PAYOUT_COOLING_SECS`: how long after a change a new payout account takes effect
+    /// (default 86400, a day).
+    pub payout_cooling_secs: u64,
 }
 
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
@@ -388,6 +391,11 @@ impl Settings {
                     reason,
                 })?,
             pay,
+            payout_cooling_secs: parse_num(
+                get,
+                "SHEBAO_PAYOUT_COOLING_SECS",
+                shebao_domain::payouts::DEFAULT_COOLING_SECS,
+            )?,
         };
         if settings.sms_url.is_some() && non_empty("SHEBAO_SMS_AUTH_TOKEN").is_none() {
             return Err(ConfigError {
@@ -504,6 +512,7 @@ impl fmt::Debug for Settings {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("workers", &self.workers)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("payout_cooling_secs", &self.payout_cooling_secs)
             .field(
                 "sms_url",
                 &self.sms_url.as_deref().unwrap_or("(built-in stand-in)"),

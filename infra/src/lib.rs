@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod notices;
 mod outbound;
 pub mod payments;
+pub mod payouts;
 pub mod proxies;
 pub mod records;
 pub mod registry;

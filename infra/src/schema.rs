@@ -910,3 +910,58 @@ diesel::allow_tables_to_appear_in_same_query!(proxy_grants, persons);
 diesel::allow_tables_to_appear_in_same_query!(proxy_grants, accounts);
 diesel::allow_tables_to_appear_in_same_query!(proxy_grants, regions);
 diesel::allow_tables_to_appear_in_same_query!(proxy_activity, persons);
+
+// Benefit payouts (issue 14 §2).
+diesel::table! {
+    payout_accounts (id) {
+        id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        institution -> Text,
+        number_enc -> Text,
+        number_masked -> Text,
+        created_at -> Timestamp,
+        effective_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payout_runs (id) {
+        id -> Text,
+        period -> Text,
+        benefit -> Text,
+        started_by -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        entitled -> Integer,
+        skipped_no_account -> Integer,
+        already_paid -> Integer,
+    }
+}
+
+diesel::table! {
+    payout_items (id) {
+        id -> Text,
+        run_id -> Text,
+        person_id -> Text,
+        benefit -> Text,
+        period -> Text,
+        attempt -> Integer,
+        out_bill_no -> Text,
+        amount_fen -> BigInt,
+        destination_enc -> Text,
+        destination_masked -> Text,
+        status -> Text,
+        fail_reason -> Nullable<Text>,
+        transfer_bill_no -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payout_accounts -> persons (person_id));
+diesel::joinable!(payout_items -> payout_runs (run_id));
+diesel::joinable!(payout_items -> persons (person_id));
+diesel::allow_tables_to_appear_in_same_query!(payout_accounts, persons);
+diesel::allow_tables_to_appear_in_same_query!(payout_items, payout_runs, persons);

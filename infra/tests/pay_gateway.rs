@@ -759,3 +759,92 @@ async fn keys_load_from_the_files_the_standin_writes() {
     }
     standin.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transfers (商家转账): benefit payouts
+
+fn transfer(
+    no: &OutTradeNo,
+    fen: i64,
+    account_no: &str,
+    notify_url: &str,
+) -> shebao_domain::payments::TransferRequest {
+    shebao_domain::payments::TransferRequest {
+        out_bill_no: no.clone(),
+        transfer_scene_id: "1000".into(),
+        amount: Fen(fen),
+        remark: "2026年12月养老金".into(),
+        notify_url: notify_url.into(),
+        payee: shebao_domain::payments::TransferPayee {
+            kind: "WALLET",
+            institution: "ecny".into(),
+            account_no: account_no.into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_is_idempotent_by_bill_number_and_fails_to_a_closed_account() {
+    use shebao_domain::payouts::{TransferFailReason, TransferState};
+    let standin = standin_with(0);
+    let gw = gateway(&standin.base_url);
+    let inbox = receiver(0).await;
+    let no = order_no("PAYOUT");
+    let request = transfer(&no, 363_800, "0012345678901234", &inbox.url);
+    let accepted = gw.create_transfer(&request).await.unwrap();
+    assert_eq!(accepted.out_bill_no, no);
+    assert_eq!(accepted.state, TransferState::Accepted);
+    // The same bill again: the same bill, as it stands now (carried out).
+    let again = gw.create_transfer(&request).await.unwrap();
+    assert_eq!(again.transfer_bill_no, accepted.transfer_bill_no);
+    assert_eq!(again.state, TransferState::Success);
+    // The same number with another body is refused.
+    let other = transfer(&no, 363_801, "0012345678901234", &inbox.url);
+    assert_eq!(
+        gw.create_transfer(&other).await,
+        Err(GatewayError::OrderNoUsed)
+    );
+    let bill = gw.query_transfer(&no).await.unwrap();
+    assert_eq!(
+        (bill.state, bill.amount, bill.fail_reason),
+        (TransferState::Success, Some(Fen(363_800)), None)
+    );
+    assert_eq!(
+        gw.query_transfer(&order_no("NEVER")).await,
+        Err(GatewayError::NotFound)
+    );
+    // Its notification verifies and carries the bill.
+    let got = wait_for(&inbox.got, 1).await;
+    let note = gw.verify_notification(&got[0]).unwrap();
+    assert_eq!(note.event, NotificationEvent::TransferFinished);
+    let NotificationResource::TransferBill(b) = note.resource else {
+        panic!("a transfer bill");
+    };
+    assert_eq!((b.out_bill_no, b.state), (no, TransferState::Success));
+    // A closed account: the transfer fails with the reason the bank gave.
+    let closed = reqwest::Client::new()
+        .post(format!("{}/control/payout-destinations/close", standin.base_url))
+        .json(&json!({"type": "WALLET", "institution": "ecny", "account_no": "0099999999999999", "reason": "ACCOUNT_NOT_EXIST"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success());
+    let no = order_no("PAYOUT");
+    gw.create_transfer(&transfer(&no, 100, "0099999999999999", NOWHERE))
+        .await
+        .unwrap();
+    let failed = gw.query_transfer(&no).await.unwrap();
+    assert_eq!(
+        (failed.state, failed.fail_reason),
+        (
+            TransferState::Fail,
+            Some(TransferFailReason::AccountNotExist)
+        )
+    );
+    // The control API lists both, the payee masked.
+    let listed = control(&standin, "/control/transfers").await;
+    let listed = listed["transfers"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["payee"], "WALLET ecny ****1234");
+    assert!(!listed[0].to_string().contains("0012345678901234"));
+}

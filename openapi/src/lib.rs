@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod notices;
 pub mod ops;
 pub mod payments;
+pub mod payouts;
 pub mod problem;
 pub mod proxies;
 pub mod records;

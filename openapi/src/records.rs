@@ -246,6 +246,9 @@ pub struct BenefitList {
     pub awards: Vec<crate::applications::BenefitAward>,
     /// A pensioner's qualification check, and whether the pension is suspended for want of it.
     pub pension_qualification: Option<crate::applications::PensionQualification>,
+    /// The latest benefit transfers to the person's payout account (at most 24, newest month
+    /// first), with their status and masked destination; a paid one is also in `items`.
+    pub payouts: Vec<crate::payouts::PayoutView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -13,11 +13,20 @@
 //!   answer like the real one) is CSV in the real bill's layout: a header, one row per payment
 //!   and per refund (each value prefixed with a backquote, amounts in yuan), then a summary.
 //!
+//! - `POST /v3/fund-app/mch-transfer/transfer-bills` — a transfer (商家转账) to a payee's bank
+//!   card or wallet → `{out_bill_no, transfer_bill_no, create_time, state}`; carried out at
+//!   once (`SUCCESS`, or `FAIL` with a `fail_reason` if the destination was closed); the same
+//!   `out_bill_no` with the same body answers the same bill, with another `400 INVALID_REQUEST`.
+//! - `GET /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` — the bill.
+//!
 //! Control routes (no signature; the real gateway has no such thing):
 //! - `POST /control/orders/{out_trade_no}/pay` `{outcome, notify}` — the payer pays.
 //! - `GET /control/orders`, `GET /control/notifications`, `GET /control/keys`.
+//! - `GET /control/transfers`; `POST /control/payout-destinations/close` `{type, institution,
+//!   account_no, reason}` and `…/reopen`; `POST /control/transfers/lose-answers` `{times}`.
 //!
-//! Notifications (`TRANSACTION.SUCCESS` when paid, `REFUND.SUCCESS` when refunded) are
+//! Notifications (`TRANSACTION.SUCCESS` when paid, `REFUND.SUCCESS` when refunded,
+//! `MCHTRANSFER.BILL.FINISHED` when a transfer is carried out) are
 //! encrypted with the APIv3 key, signed with the platform key and POSTed to the order's
 //! `notify_url`; an answer other than 200/204 (or none within the timeout) is retried after the
 //! configured delays (the real schedule by default: 15 s, 15 s, 30 s, 3 min, 10 min, …).
@@ -274,7 +283,28 @@ fn routes(shared: web::Data<Shared>) -> impl FnOnce(&mut web::ServiceConfig) {
                 "/control/notifications",
                 web::get().to(control_notifications),
             )
-            .route("/control/keys", web::get().to(control_keys));
+            .route("/control/keys", web::get().to(control_keys))
+            .route(
+                "/v3/fund-app/mch-transfer/transfer-bills",
+                web::post().to(create_transfer),
+            )
+            .route(
+                "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}",
+                web::get().to(query_transfer),
+            )
+            .route("/control/transfers", web::get().to(control_transfers))
+            .route(
+                "/control/transfers/lose-answers",
+                web::post().to(control_lose_answers),
+            )
+            .route(
+                "/control/payout-destinations/close",
+                web::post().to(control_close_destination),
+            )
+            .route(
+                "/control/payout-destinations/reopen",
+                web::post().to(control_reopen_destination),
+            );
     }
 }
 
@@ -396,6 +426,14 @@ struct Store {
     refund_list: Vec<String>,
     deliveries: Vec<Delivery>,
     bills: HashMap<String, Vec<u8>>,
+    transfers: HashMap<String, TransferRecord>,
+    transfer_list: Vec<String>,
+    /// Closed payout destinations (`TYPE:INSTITUTION:ACCOUNT`) and the `fail_reason` a transfer
+    /// to each ends with.
+    closed_destinations: HashMap<String, String>,
+    /// How many transfer creations from now on are carried out but answered `500 SYSTEM_ERROR`
+    /// and not notified, as if the merchant died before it could record the answer.
+    lose_transfer_answers: u32,
 }
 
 #[derive(Clone)]
@@ -1037,6 +1075,290 @@ fn bill_csv(store: &Store, date: NaiveDate, appid: &str, mchid: &str) -> Vec<u8>
         tracing::error!("pay stand-in: could not write a bill");
     }
     writer.into_inner().unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfers (商家转账): the merchant pays a person's bank card or wallet
+
+#[derive(Clone)]
+struct TransferRecord {
+    request: Value,
+    out_bill_no: String,
+    transfer_bill_no: String,
+    appid: String,
+    amount: i64,
+    remark: String,
+    scene: String,
+    payee_masked: String,
+    state: &'static str,
+    fail_reason: Option<String>,
+    created_at: DateTime<FixedOffset>,
+    updated_at: DateTime<FixedOffset>,
+}
+
+impl TransferRecord {
+    /// The bill as a query answers it (and as a notification's resource carries it).
+    fn bill(&self, mchid: &str) -> Value {
+        let mut b = json!({
+            "mch_id": mchid,
+            "appid": self.appid,
+            "out_bill_no": self.out_bill_no,
+            "transfer_bill_no": self.transfer_bill_no,
+            "state": self.state,
+            "transfer_amount": self.amount,
+            "transfer_remark": self.remark,
+            "create_time": self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "update_time": self.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        });
+        if let Some(reason) = &self.fail_reason {
+            b["fail_reason"] = json!(reason);
+        }
+        b
+    }
+}
+
+/// The failure reasons a closed destination can be given.
+const TRANSFER_FAILURES: [&str; 3] = ["ACCOUNT_NOT_EXIST", "ACCOUNT_FROZEN", "NAME_NOT_CORRECT"];
+
+#[derive(Deserialize)]
+struct Payee {
+    #[serde(rename = "type")]
+    kind: String,
+    institution: String,
+    account_no: String,
+}
+
+impl Payee {
+    fn key(&self) -> String {
+        format!("{}:{}:{}", self.kind, self.institution, self.account_no)
+    }
+
+    fn masked(&self) -> String {
+        let n = &self.account_no;
+        let tail = &n[n.len().saturating_sub(4)..];
+        format!("{} {} ****{tail}", self.kind, self.institution)
+    }
+
+    fn valid(&self) -> bool {
+        matches!(self.kind.as_str(), "BANK_CARD" | "WALLET")
+            && !self.institution.trim().is_empty()
+            && (8..=64).contains(&self.account_no.len())
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateTransfer {
+    appid: String,
+    out_bill_no: String,
+    transfer_scene_id: String,
+    transfer_amount: i64,
+    transfer_remark: String,
+    notify_url: Option<String>,
+    payee: Payee,
+}
+
+/// Creates a transfer bill and carries it out at once: `SUCCESS`, or `FAIL` with the reason
+/// its destination was closed with. The answer is the bill as accepted (`ACCEPTED`); the
+/// outcome comes by query and by a `MCHTRANSFER.BILL.FINISHED` notification. The same
+/// `out_bill_no` with the same body answers the same bill as it stands; another body is
+/// `400 INVALID_REQUEST`.
+async fn create_transfer(req: HttpRequest, body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
+    let (raw, t) = match s.signed_request::<CreateTransfer>(&req, &body) {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused,
+    };
+    if t.appid != s.config.appid {
+        return s.error(
+            StatusCode::BAD_REQUEST,
+            "APPID_MCHID_NOT_MATCH",
+            "appid和mch_id不匹配",
+        );
+    }
+    if !valid_out_trade_no(&t.out_bill_no)
+        || t.transfer_amount <= 0
+        || t.transfer_scene_id.trim().is_empty()
+        || t.transfer_remark.trim().is_empty()
+        || !t.payee.valid()
+    {
+        return s.error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "参数错误");
+    }
+    let mut store = s.store();
+    let lose = store.lose_transfer_answers > 0;
+    if lose {
+        store.lose_transfer_answers -= 1;
+    }
+    if let Some(existing) = store.transfers.get(&t.out_bill_no) {
+        let same = existing.request == raw;
+        let answer = json!({
+            "out_bill_no": existing.out_bill_no,
+            "transfer_bill_no": existing.transfer_bill_no,
+            "create_time": existing.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "state": existing.state,
+        });
+        drop(store);
+        if lose {
+            return s.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SYSTEM_ERROR",
+                "系统错误",
+            );
+        }
+        return if same {
+            s.signed(StatusCode::OK, Some(&answer))
+        } else {
+            s.error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "商户单号重复")
+        };
+    }
+    let now = now_beijing();
+    let fail_reason = store.closed_destinations.get(&t.payee.key()).cloned();
+    let record = TransferRecord {
+        request: raw,
+        out_bill_no: t.out_bill_no.clone(),
+        transfer_bill_no: format!("1330000{}", random_digits(20)),
+        appid: t.appid,
+        amount: t.transfer_amount,
+        remark: t.transfer_remark,
+        scene: t.transfer_scene_id,
+        payee_masked: t.payee.masked(),
+        state: if fail_reason.is_some() {
+            "FAIL"
+        } else {
+            "SUCCESS"
+        },
+        fail_reason,
+        created_at: now,
+        updated_at: now,
+    };
+    store.transfer_list.push(record.out_bill_no.clone());
+    store
+        .transfers
+        .insert(record.out_bill_no.clone(), record.clone());
+    drop(store);
+    // A lost answer loses the notification too: only a query finds the outcome.
+    if let Some(url) = t.notify_url.filter(|u| !lose && !u.trim().is_empty()) {
+        notify(
+            &s,
+            url,
+            "MCHTRANSFER.BILL.FINISHED",
+            "商家转账单据终态通知",
+            "mch_payment",
+            record.bill(&s.config.mchid),
+            record.out_bill_no.clone(),
+            None,
+            1,
+        );
+    }
+    if lose {
+        return s.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYSTEM_ERROR",
+            "系统错误",
+        );
+    }
+    s.signed(
+        StatusCode::OK,
+        Some(&json!({
+            "out_bill_no": record.out_bill_no,
+            "transfer_bill_no": record.transfer_bill_no,
+            "create_time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "state": "ACCEPTED",
+        })),
+    )
+}
+
+async fn query_transfer(
+    req: HttpRequest,
+    path: web::Path<String>,
+    s: web::Data<Shared>,
+) -> HttpResponse {
+    if let Some(refused) = s.refuse_unsigned(&req, b"") {
+        return refused;
+    }
+    let found = s.store().transfers.get(path.as_str()).cloned();
+    match found {
+        Some(t) => s.signed(StatusCode::OK, Some(&t.bill(&s.config.mchid))),
+        None => s.error(StatusCode::NOT_FOUND, "NOT_FOUND", "记录不存在"),
+    }
+}
+
+async fn control_transfers(s: web::Data<Shared>) -> HttpResponse {
+    let store = s.store();
+    let transfers: Vec<Value> = store
+        .transfer_list
+        .iter()
+        .filter_map(|k| store.transfers.get(k))
+        .map(|t| {
+            let mut b = t.bill(&s.config.mchid);
+            b["transfer_scene_id"] = json!(t.scene);
+            b["payee"] = json!(t.payee_masked);
+            b
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({ "transfers": transfers }))
+}
+
+#[derive(Deserialize)]
+struct LoseAnswers {
+    times: u32,
+}
+
+async fn control_lose_answers(body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
+    match serde_json::from_slice::<LoseAnswers>(&body) {
+        Ok(l) => {
+            s.store().lose_transfer_answers = l.times;
+            HttpResponse::Ok().json(json!({ "times": l.times }))
+        }
+        Err(e) => control_error(
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"times\": 3}}: {e}"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct DestinationControl {
+    #[serde(flatten)]
+    payee: Payee,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Closes a destination: transfers to it from now on end `FAIL` with `reason` (default
+/// `ACCOUNT_FROZEN`, a closed account).
+async fn control_close_destination(body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
+    let d: DestinationControl = match serde_json::from_slice(&body) {
+        Ok(d) => d,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"type\": \"WALLET\", \"institution\": \"ecny\", \"account_no\": \"…\", \"reason\": \"ACCOUNT_FROZEN\"}}: {e}"),
+            )
+        }
+    };
+    let reason = d.reason.unwrap_or_else(|| "ACCOUNT_FROZEN".to_owned());
+    if !TRANSFER_FAILURES.contains(&reason.as_str()) {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            format!("reason must be one of {}", TRANSFER_FAILURES.join(", ")),
+        );
+    }
+    s.store()
+        .closed_destinations
+        .insert(d.payee.key(), reason.clone());
+    HttpResponse::Ok().json(json!({ "closed": d.payee.masked(), "reason": reason }))
+}
+
+async fn control_reopen_destination(body: web::Bytes, s: web::Data<Shared>) -> HttpResponse {
+    let d: DestinationControl = match serde_json::from_slice(&body) {
+        Ok(d) => d,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("{e}")),
+    };
+    let was = s
+        .store()
+        .closed_destinations
+        .remove(&d.payee.key())
+        .is_some();
+    HttpResponse::Ok().json(json!({ "reopened": was }))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -261,6 +261,12 @@ catalogue! {
         ("验证码错误、已失效或尝试次数过多，请重新申请。",
          "The code is wrong, expired or tried too often; make a new request.");
 
+    // Benefit payouts (issue 14 §2: payout accounts and monthly payouts).
+    NoPendingPayoutChange = 404, "no_pending_payout_change", title::NOT_FOUND,
+        ("没有等待生效的待遇领取账户变更。", "No change of payout account is waiting to take effect.");
+    PayoutPeriodNotDue = 422, "payout_period_not_due", title::UNPROCESSABLE,
+        ("该月份尚未到发放时间。", "This month is not due for payment yet.");
+
     // The service itself.
     SmsUnavailable = 503, "sms_unavailable", title::UNAVAILABLE,
         ("短信服务暂时不可用，请稍后重试。", "The SMS service is unavailable right now; try again shortly.");

@@ -16,6 +16,7 @@ pub mod lookups;
 pub mod me;
 pub mod notices;
 pub mod payments;
+pub mod payouts;
 pub mod persons;
 pub mod proxies;
 pub mod records;
@@ -92,6 +93,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(payments::run_reconciliation)
         .service(payments::get_reconciliation)
         .service(payments::trial_balance)
+        // Benefit payouts (issue 14 §2).
+        .service(payouts::get_payout_account)
+        .service(payouts::put_payout_account)
+        .service(payouts::cancel_payout_account_change)
+        .service(payouts::run_payout)
+        .service(payouts::list_payout_runs)
+        .service(payouts::get_payout_run)
         .service(applications::create_application)
         .service(applications::list_applications)
         .service(applications::get_application)

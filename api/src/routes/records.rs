@@ -425,7 +425,7 @@ pub async fn list_benefits(
         None => None,
     };
     let (pid, limit, today) = (me.person_id, page.limit, me.today(state.now()));
-    let (result, rows, drawn, awards, confirmed) = state
+    let (result, rows, drawn, awards, confirmed, payouts) = state
         .db
         .run(move |c| {
             Ok((
@@ -434,6 +434,7 @@ pub async fn list_benefits(
                 benefits::months(c, pid, BenefitKind::Unemployment.as_str())?,
                 effects::awards_of(c, pid)?,
                 effects::last_confirmation(c, pid)?,
+                shebao_infra::payouts::runs::of_person(c, pid, 24)?,
             ))
         })
         .await?;
@@ -461,6 +462,10 @@ pub async fn list_benefits(
             .map(crate::routes::applications::award_view)
             .collect(),
         pension_qualification: qualification,
+        payouts: payouts
+            .into_iter()
+            .map(crate::routes::payouts::payout_view)
+            .collect(),
     }))
 }
 

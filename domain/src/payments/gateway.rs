@@ -492,14 +492,17 @@ pub enum NotificationEvent {
     RefundSuccess,
     RefundAbnormal,
     RefundClosed,
+    /// A transfer bill (商家转账) reached `SUCCESS` or `FAIL`.
+    TransferFinished,
 }
 
 impl NotificationEvent {
-    pub const ALL: [NotificationEvent; 4] = [
+    pub const ALL: [NotificationEvent; 5] = [
         NotificationEvent::TransactionSuccess,
         NotificationEvent::RefundSuccess,
         NotificationEvent::RefundAbnormal,
         NotificationEvent::RefundClosed,
+        NotificationEvent::TransferFinished,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -508,6 +511,7 @@ impl NotificationEvent {
             NotificationEvent::RefundSuccess => "REFUND.SUCCESS",
             NotificationEvent::RefundAbnormal => "REFUND.ABNORMAL",
             NotificationEvent::RefundClosed => "REFUND.CLOSED",
+            NotificationEvent::TransferFinished => "MCHTRANSFER.BILL.FINISHED",
         }
     }
 
@@ -516,7 +520,7 @@ impl NotificationEvent {
             .into_iter()
             .find(|event| event.as_str() == s.trim())
             .ok_or(ValueError::OneOf {
-                allowed: "TRANSACTION.SUCCESS, REFUND.SUCCESS, REFUND.ABNORMAL, REFUND.CLOSED",
+                allowed: "TRANSACTION.SUCCESS, REFUND.SUCCESS, REFUND.ABNORMAL, REFUND.CLOSED, MCHTRANSFER.BILL.FINISHED",
             })
     }
 }
@@ -548,6 +552,56 @@ pub struct Notification {
 pub enum NotificationResource {
     Transaction(Transaction),
     Refund(Refund),
+    TransferBill(TransferBill),
+}
+
+/// Where a transfer goes: the payee's bank card or wallet. Sent only to the gateway (in the
+/// signed request body, over TLS in production), never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TransferPayee {
+    /// `BANK_CARD` or `WALLET`.
+    pub kind: &'static str,
+    /// The bank code (`ICBC`) or the wallet provider (`ecny`).
+    pub institution: String,
+    pub account_no: String,
+}
+
+impl std::fmt::Debug for TransferPayee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.kind,
+            self.institution,
+            crate::payouts::mask(&self.account_no)
+        )
+    }
+}
+
+/// A transfer to create (商家转账 `POST /v3/fund-app/mch-transfer/transfer-bills`). The same
+/// `out_bill_no` with the same body is the same bill; with another body it is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRequest {
+    /// Same rules as an `out_trade_no`: 6–32 of `[A-Za-z0-9_*-]`.
+    pub out_bill_no: OutTradeNo,
+    /// The transfer's scene (转账场景), agreed with the gateway.
+    pub transfer_scene_id: String,
+    pub amount: Fen,
+    pub remark: String,
+    pub notify_url: String,
+    pub payee: TransferPayee,
+}
+
+/// A transfer bill as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferBill {
+    pub out_bill_no: OutTradeNo,
+    pub transfer_bill_no: String,
+    pub state: crate::payouts::TransferState,
+    pub fail_reason: Option<crate::payouts::TransferFailReason>,
+    /// Absent in the creation's answer.
+    pub amount: Option<Fen>,
+    pub create_time: DateTime<FixedOffset>,
 }
 
 /// Why a gateway call failed.
@@ -614,6 +668,17 @@ pub trait PaymentGateway: Send + Sync + 'static {
 
     /// The day's trade bill (downloaded, its hash checked, parsed).
     fn trade_bill<'a>(&'a self, date: NaiveDate) -> GatewayFuture<'a, TradeBill>;
+
+    /// Creates a transfer bill (or answers the one made before with the same request).
+    fn create_transfer<'a>(
+        &'a self,
+        request: &'a TransferRequest,
+    ) -> GatewayFuture<'a, TransferBill>;
+
+    /// A transfer bill as the gateway sees it now ([`GatewayError::NotFound`] if it never
+    /// arrived).
+    fn query_transfer<'a>(&'a self, out_bill_no: &'a OutTradeNo)
+        -> GatewayFuture<'a, TransferBill>;
 
     /// Verifies a notification's signature and decrypts its resource. No I/O.
     fn verify_notification(

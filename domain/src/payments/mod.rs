@@ -11,7 +11,7 @@ pub use gateway::{
     AppOrder, Bilingual, FailureCode, GatewayError, GatewayFuture, Notification, NotificationEvent,
     NotificationResource, OutRefundNo, OutTradeNo, PaymentGateway, PrepayId, Refund, RefundRequest,
     RefundStatus, SignedNotification, TradeBill, TradeBillRow, TradeBillSummary, TradeState,
-    Transaction,
+    Transaction, TransferBill, TransferPayee, TransferRequest,
 };
 pub use order::PaymentStatus;
 pub use payables::{Payable, PayableId, PayableKind};

@@ -122,6 +122,19 @@ impl Payments {
         &self.gateway
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Where the gateway sends notifications (premium payments' and transfers' alike).
+    pub fn notify_url(&self) -> &str {
+        &self.notify_url
+    }
+
     fn now(&self) -> NaiveDateTime {
         self.clock.now().naive_utc()
     }
@@ -351,6 +364,12 @@ impl Payments {
                 let status = r.status.as_str().to_owned();
                 self.db
                     .transaction(move |c| store::apply_refund(c, &no, &status, now))
+                    .await?;
+            }
+            NotificationResource::TransferBill(b) => {
+                let (bill, at) = (b.clone(), self.clock.now());
+                self.db
+                    .transaction(move |c| crate::payouts::runs::record_bill(c, &bill, at))
                     .await?;
             }
         }

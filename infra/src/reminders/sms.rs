@@ -69,6 +69,10 @@ pub struct EventPayload {
     /// dropped at sending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_if: Option<Condition>,
+    /// A security alert (a payout account changed): sent at once, night or day, like an SMS
+    /// code; other event messages wait for daylight.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub immediate: bool,
 }
 
 /// A condition an event message is sent on, checked at sending.
@@ -113,7 +117,11 @@ pub fn enqueue_event_at(
             .map_err(|e| StoreError::Config(format!("job kind: {e}")))?,
         payload: serde_json::to_string(payload)
             .map_err(|e| StoreError::Config(format!("payload: {e}")))?,
-        run_at: daylight_send_time(not_before.max(now), payload.time_zone),
+        run_at: if payload.immediate {
+            not_before.max(now)
+        } else {
+            daylight_send_time(not_before.max(now), payload.time_zone)
+        },
         max_attempts: MAX_ATTEMPTS,
         dedupe_key: Some(format!("sms:event:{dedupe_key}")),
     };
@@ -153,6 +161,43 @@ pub fn enqueue_event_to_person_when(
     when: EventTiming,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, StoreError> {
+    send_to_person(conn, person, event, text, dedupe_key, when, false, now)
+}
+
+/// An alert to the bound account of `person` that goes out at once, night or day (a payout
+/// account changed: the person must hear of it before it takes effect). Otherwise as
+/// [`enqueue_event_to_person`].
+pub fn enqueue_alert_to_person(
+    conn: &mut DbConnection,
+    person: Uuid,
+    event: &str,
+    text: String,
+    dedupe_key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, StoreError> {
+    send_to_person(
+        conn,
+        person,
+        event,
+        text,
+        dedupe_key,
+        EventTiming::default(),
+        true,
+        now,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send_to_person(
+    conn: &mut DbConnection,
+    person: Uuid,
+    event: &str,
+    text: String,
+    dedupe_key: &str,
+    when: EventTiming,
+    immediate: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, StoreError> {
     use crate::schema::{persons, regions};
     let account: Option<String> = accounts::table
         .filter(accounts::person_id.eq(person.to_string()))
@@ -173,6 +218,7 @@ pub fn enqueue_event_to_person_when(
         time_zone: crate::registry::stored("regions.time_zone", TimeZoneName::parse(&zone))?,
         text,
         only_if: when.only_if,
+        immediate,
     };
     enqueue_event_at(
         conn,
@@ -386,6 +432,7 @@ struct Delivery {
     zone: TimeZoneName,
     text: String,
     only_if: Option<Condition>,
+    immediate: bool,
 }
 
 fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
@@ -402,6 +449,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
             zone: p.time_zone,
             text: p.text,
             only_if: p.only_if,
+            immediate: p.immediate,
         });
     }
     let p: ReminderPayload = serde_json::from_str(&job.payload)
@@ -416,6 +464,7 @@ fn delivery(job: &Job) -> Result<Delivery, JobFailure> {
         zone: p.time_zone,
         text: p.text,
         only_if: None,
+        immediate: false,
     })
 }
 
@@ -490,7 +539,11 @@ impl JobHandler for SmsReminder {
         Box::pin(async move {
             let d = delivery(job)?;
             let now = ctx.clock.now();
-            let send_at = daylight_send_time(now, d.zone);
+            let send_at = if d.immediate {
+                now
+            } else {
+                daylight_send_time(now, d.zone)
+            };
             if send_at > now {
                 return Ok(JobDone::Later(send_at));
             }

@@ -18,6 +18,7 @@ mod notices;
 mod openapi_spec;
 mod operations;
 mod payments;
+mod payouts;
 mod platform;
 mod proxies;
 mod records;

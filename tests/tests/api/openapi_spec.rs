@@ -134,11 +134,15 @@ async fn every_request_example_of_the_spec_is_accepted() {
         // Family access (issue 14 part 1): an invitation to another phone.
         "/v1/me/proxies",
         "/v1/me/proxy-requests",
+        // Benefit payouts (issue 14 §2): needs the fresh step-up of the binding.
+        "/v1/me/payout-account",
         "/v1/me/appointments",
         "/v1/me/flexible-base",
         "/v1/me/payees",
         "/v1/me/payments",
         "/v1/staff/reconciliations",
+        // Benefit payouts (issue 14 §2): a run of the current month.
+        "/v1/staff/payouts",
         "/v1/me/notification-preferences",
         "/v1/staff/campaigns/{kind}:run",
         // Feedback (issue 18): a thread, the person's follow-up, the agency's answer, a rating.

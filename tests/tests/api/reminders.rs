@@ -819,6 +819,7 @@ async fn reminders_wait_for_daylight_in_each_zone_and_at_most_three_a_day_reach_
         time_zone: shebao_domain::region::TimeZoneName::ASIA_SHANGHAI,
         text: "event".into(),
         only_if: None,
+        immediate: false,
     };
     assert!(
         reminder_sms::enqueue_event(&mut pop.conn, &event, "payment_failed:p-1", now)

@@ -1,0 +1,591 @@
+//! Benefit payouts end to end (issue 14 §2): the payout account (validation, masking,
+//! encryption at rest, step-up, the cooling period and the SMS sent at once), and the monthly
+//! payout runs (once per person and month however often repeated or killed, a closed
+//! account's failure, its SMS and its retry, the ledger balancing, the payment in
+//! `/v1/me/benefits`, staff only).
+
+use chrono::Duration;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use shebao_domain::ports::Clock;
+use shebao_infra::schema::payout_accounts;
+use shebao_tests::{assert_problem, spawn_app_with, BoundTestPerson, TestApp, TestOptions};
+
+const COOLING_SECS: i64 = 3600;
+
+async fn app() -> TestApp {
+    let app = spawn_app_with(TestOptions {
+        env: vec![
+            ("SHEBAO_PAYOUT_COOLING_SECS", COOLING_SECS.to_string()),
+            ("SHEBAO_ACCESS_TOKEN_TTL_SECS", "3600".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    app.seed_regions();
+    app
+}
+
+/// One bound person with a stepped-up token.
+async fn person(app: &TestApp, tag: u8) -> (BoundTestPerson, String) {
+    let p = app.bound_persons(1, "440300", tag).await.remove(0);
+    let stepped = app.step_up(&p.token, &p.phone).await;
+    (p, stepped)
+}
+
+async fn put_account(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .put(app.url("/v1/me/payout-account"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn wallet() -> Value {
+    json!({"kind": "wallet", "provider": "ecny", "wallet_id": "0012345678901234"})
+}
+
+fn card() -> Value {
+    json!({"kind": "bank_card", "bank_code": "ICBC", "card_number": "6222 0212 3456 7890 128"})
+}
+
+/// The texts to `phone` containing `needle`, once `expected` have come or 30 s passed.
+async fn texts(app: &TestApp, phone: &str, needle: &str, expected: usize) -> Vec<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let found: Vec<String> = app
+            .sms_messages(phone)
+            .await
+            .iter()
+            .filter_map(|m| m["body"].as_str())
+            .filter(|b| b.contains(needle))
+            .map(str::to_owned)
+            .collect();
+        if found.len() >= expected || started.elapsed() > std::time::Duration::from_secs(30) {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_payout_account_is_validated_and_needs_a_fresh_step_up() {
+    let app = app().await;
+    let (p, stepped) = person(&app, 1).await;
+    // Without a step-up: refused, nothing stored.
+    assert_problem(
+        put_account(&app, &p.token, &wallet()).await,
+        403,
+        "step_up_required",
+    )
+    .await;
+    let cases = [
+        (
+            json!({"kind": "bank_card", "bank_code": "ICBC", "card_number": "6222021234567890127"}),
+            "card_number",
+        ),
+        (
+            json!({"kind": "bank_card", "bank_code": "ICBC", "card_number": "622202123456789"}),
+            "card_number",
+        ),
+        (
+            json!({"kind": "bank_card", "bank_code": "HSBC", "card_number": "6222021234567890128"}),
+            "bank_code",
+        ),
+        (
+            json!({"kind": "bank_card", "bank_code": "ICBC"}),
+            "card_number",
+        ),
+        (
+            json!({"kind": "wallet", "provider": "wechat", "wallet_id": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6"}),
+            "wallet_id",
+        ),
+        (
+            json!({"kind": "wallet", "provider": "alipay", "wallet_id": "1088102122524333"}),
+            "wallet_id",
+        ),
+        (
+            json!({"kind": "wallet", "provider": "paypal", "wallet_id": "x"}),
+            "provider",
+        ),
+        (
+            json!({"kind": "wallet", "provider": "ecny", "wallet_id": "0012345678901234", "card_number": "6222021234567890128"}),
+            "card_number",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = put_account(&app, &stepped, &body).await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    }
+    let none = app.get_ok(&p.token, "/v1/me/payout-account").await;
+    assert_eq!(none, json!({"current": null, "pending": null}));
+    // Valid ones of each provider pass.
+    for body in [
+        card(),
+        json!({"kind": "wallet", "provider": "wechat", "wallet_id": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}),
+        json!({"kind": "wallet", "provider": "alipay", "wallet_id": "2088102122524333"}),
+        wallet(),
+    ] {
+        let res = put_account(&app, &stepped, &body).await;
+        assert_eq!(res.status(), 200, "{body}: {}", res.text().await.unwrap());
+    }
+    // Staff tokens and anonymous callers do not reach it.
+    let res = app.get("/v1/me/payout-account").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn a_change_waits_out_its_cooling_period_is_texted_at_once_and_is_stored_encrypted() {
+    let app = app().await;
+    let (p, stepped) = person(&app, 2).await;
+    let now = app.clock.now();
+    let res = put_account(&app, &stepped, &card()).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["current"], Value::Null, "{body}");
+    let pending = &body["pending"];
+    assert_eq!(pending["kind"], "bank_card");
+    assert_eq!(pending["institution"], "ICBC");
+    assert_eq!(pending["number"], "6222 **** **** 0128");
+    let effective: chrono::DateTime<chrono::Utc> =
+        pending["effective_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(effective, now + Duration::seconds(COOLING_SECS));
+    // The text goes at once, naming the bank and the last four digits, not the number.
+    let sms = texts(&app, &p.phone, "待遇领取账户", 1).await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].contains("尾号0128"), "{}", sms[0]);
+    assert!(!sms[0].contains("6222021234567890128"));
+    // At rest: the column holds ciphertext, never the number.
+    let mut conn = app.db.connect();
+    let stored: Vec<(String, String)> = payout_accounts::table
+        .select((payout_accounts::number_enc, payout_accounts::number_masked))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].0.starts_with("v1:"), "{}", stored[0].0);
+    assert!(!stored[0].0.contains("6222021234567890128"));
+    assert!(!stored[0].0.contains("0128"));
+    // Just before the end of the cooling period it is still pending; then it is current.
+    app.clock.advance(Duration::seconds(COOLING_SECS - 1));
+    let fresh = app.access_token(p.account_id, p.session_id);
+    let before = app.get_ok(&fresh, "/v1/me/payout-account").await;
+    assert_eq!(before["current"], Value::Null);
+    assert_eq!(before["pending"]["number"], "6222 **** **** 0128");
+    app.clock.advance(Duration::seconds(1));
+    let after = app.get_ok(&fresh, "/v1/me/payout-account").await;
+    assert_eq!(after["current"]["number"], "6222 **** **** 0128", "{after}");
+    assert_eq!(after["pending"], Value::Null);
+    // A second change, at 02:00 Beijing time: the alert still goes at once (it does not wait
+    // for daylight); the card stays current until the wallet's cooling is over; cancelled, the
+    // card stays for good.
+    app.clock.advance(Duration::hours(18 - 9));
+    let fresh = app.access_token(p.account_id, p.session_id);
+    let stepped = app.step_up(&fresh, &p.phone).await;
+    let body: Value = put_account(&app, &stepped, &wallet())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["current"]["number"], "6222 **** **** 0128");
+    assert_eq!(body["pending"]["institution"], "ecny");
+    assert_eq!(body["pending"]["number"], "0012 **** **** 1234");
+    assert_eq!(texts(&app, &p.phone, "待遇领取账户", 2).await.len(), 2);
+    let cancel = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .delete(app.url("/v1/me/payout-account/pending"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(cancel(fresh.clone()).await.status(), 204);
+    assert_problem(cancel(fresh.clone()).await, 404, "no_pending_payout_change").await;
+    app.clock.advance(Duration::seconds(COOLING_SECS * 2));
+    let fresh = app.access_token(p.account_id, p.session_id);
+    let last = app.get_ok(&fresh, "/v1/me/payout-account").await;
+    assert_eq!(last["current"]["number"], "6222 **** **** 0128");
+    assert_eq!(last["pending"], Value::Null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payout runs
+
+/// Grants `person` a benefit as an approved application would (an application row and its
+/// award), straight into the database.
+fn award(
+    app: &TestApp,
+    person: uuid::Uuid,
+    kind: &str,
+    monthly_fen: i64,
+    months: Option<i32>,
+    starts: &str,
+) {
+    use shebao_infra::schema::{applications, benefit_awards};
+    let mut conn = app.db.connect();
+    let now = app.clock.now().naive_utc();
+    let application = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(applications::table)
+        .values((
+            applications::id.eq(&application),
+            applications::person_id.eq(person.to_string()),
+            applications::region_code.eq("440300"),
+            applications::kind.eq(if kind == "pension" {
+                "retirement"
+            } else {
+                "unemployment_benefit"
+            }),
+            applications::status.eq("approved"),
+            applications::data.eq("{}"),
+            applications::missing.eq("[]"),
+            applications::idempotency_key.eq(format!("test-{application}")),
+            applications::request_hash.eq("test"),
+            applications::version.eq(1),
+            applications::created_at.eq(now),
+            applications::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::insert_into(benefit_awards::table)
+        .values((
+            benefit_awards::id.eq(uuid::Uuid::now_v7().to_string()),
+            benefit_awards::person_id.eq(person.to_string()),
+            benefit_awards::application_id.eq(&application),
+            benefit_awards::kind.eq(kind),
+            benefit_awards::monthly_amount_fen.eq(monthly_fen),
+            benefit_awards::months.eq(months),
+            benefit_awards::starts.eq(starts),
+            benefit_awards::created_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+async fn control(app: &TestApp, path: &str, body: Value) -> Value {
+    let res = app
+        .client
+        .request(
+            if body.is_null() {
+                reqwest::Method::GET
+            } else {
+                reqwest::Method::POST
+            },
+            format!("{}{path}", app.pay_url),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{path}");
+    res.json().await.unwrap()
+}
+
+async fn run(app: &TestApp, admin: &str, period: &str, benefit: &str) -> Value {
+    let res = app
+        .post("/v1/staff/payouts")
+        .bearer_auth(admin)
+        .json(&json!({"period": period, "benefit": benefit}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+fn totals(run: &Value, status: &str) -> (i64, i64) {
+    (
+        run[status]["count"].as_i64().unwrap(),
+        run[status]["amount_fen"].as_i64().unwrap(),
+    )
+}
+
+/// The gateway's transfers, as (out_bill_no, state) in creation order.
+async fn transfers(app: &TestApp) -> Vec<(String, String, i64)> {
+    control(app, "/control/transfers", Value::Null).await["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["out_bill_no"].as_str().unwrap().to_owned(),
+                t["state"].as_str().unwrap().to_owned(),
+                t["transfer_amount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_payout_run_repeated_and_killed_pays_each_person_once_and_retries_a_closed_account() {
+    use shebao_domain::staff::StaffRole;
+    let app = app().await;
+    let persons = app.bound_persons(3, "440300", 3).await;
+    let (ann, bo, cai) = (&persons[0], &persons[1], &persons[2]);
+    award(&app, ann.person_id, "pension", 350_000, None, "2026-01");
+    award(&app, bo.person_id, "pension", 280_000, None, "2026-06");
+    award(&app, cai.person_id, "pension", 300_000, None, "2026-01");
+    // Not entitled to a pension this month: an unemployment benefit only, and a pension from
+    // next year.
+    award(
+        &app,
+        cai.person_id,
+        "unemployment",
+        180_000,
+        Some(12),
+        "2026-11",
+    );
+    // Ann: an e-CNY wallet; Bo: a bank card; Cai: none.
+    for (p, body) in [(ann, wallet()), (bo, card())] {
+        let stepped = app.step_up(&p.token, &p.phone).await;
+        assert_eq!(put_account(&app, &stepped, &body).await.status(), 200);
+    }
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let admin = app.staff_token(StaffRole::Admin).await;
+    // Staff only, admins only; a month not begun yet is refused.
+    let cw = app.staff_token(StaffRole::Caseworker).await;
+    let body = json!({"period": "2026-11", "benefit": "pension"});
+    let res = app
+        .post("/v1/staff/payouts")
+        .bearer_auth(&cw)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .post("/v1/staff/payouts")
+        .bearer_auth(app.access_token(ann.account_id, ann.session_id))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .post("/v1/staff/payouts")
+        .bearer_auth(&admin)
+        .json(&json!({"period": "2026-12", "benefit": "pension"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "payout_period_not_due").await;
+    // Bo's card is closed at his bank; the gateway takes Ann's bill but the run never hears
+    // back (every try's answer is lost, and no notification comes): exactly what a run killed
+    // between the gateway's call and recording its answer leaves behind.
+    control(
+        &app,
+        "/control/payout-destinations/close",
+        json!({"type": "BANK_CARD", "institution": "ICBC", "account_no": "6222021234567890128", "reason": "ACCOUNT_FROZEN"}),
+    )
+    .await;
+    control(&app, "/control/transfers/lose-answers", json!({"times": 3})).await;
+
+    let first = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(first["entitled"], 3, "{first}");
+    assert_eq!(first["skipped_no_account"], 1);
+    assert_eq!(
+        first["already_paid"],
+        0,
+        "{first} {:?}",
+        transfers(&app).await
+    );
+    assert_eq!(totals(&first, "pending"), (1, 350_000), "{first}");
+    assert_eq!(totals(&first, "failed"), (1, 280_000));
+    assert_eq!(totals(&first, "paid"), (0, 0));
+    let at_gateway = transfers(&app).await;
+    assert_eq!(at_gateway.len(), 2, "{at_gateway:?}");
+    assert_eq!(
+        (at_gateway[0].1.as_str(), at_gateway[0].2),
+        ("SUCCESS", 350_000)
+    );
+    assert_eq!(at_gateway[1].1, "FAIL");
+    // Bo is told why, Cai that he has no account.
+    let bo_sms = texts(&app, &bo.phone, "未能发放", 1).await;
+    assert_eq!(bo_sms.len(), 1, "{bo_sms:?}");
+    assert!(
+        bo_sms[0].contains("已冻结或已销户") && bo_sms[0].contains("2800.00元"),
+        "{}",
+        bo_sms[0]
+    );
+    assert_eq!(
+        texts(&app, &cai.phone, "未设置待遇领取账户", 1).await.len(),
+        1
+    );
+
+    // The second run resumes Ann's bill (the same bill: the gateway still has one) and tries
+    // Bo again, whose card is still closed.
+    let second = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(second["already_paid"], 1, "{second}");
+    assert_eq!(totals(&second, "failed"), (1, 280_000), "{second}");
+    assert_eq!(totals(&second, "paid"), (0, 0));
+    assert_eq!(
+        app.get_ok(
+            &admin,
+            &format!("/v1/staff/payouts/{}", first["id"].as_str().unwrap())
+        )
+        .await["paid"],
+        json!({"count": 1, "amount_fen": 350_000})
+    );
+    // Bo's bank reopens the card: the third run pays him.
+    control(
+        &app,
+        "/control/payout-destinations/reopen",
+        json!({"type": "BANK_CARD", "institution": "ICBC", "account_no": "6222021234567890128"}),
+    )
+    .await;
+    let third = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(third["already_paid"], 1, "{third}");
+    assert_eq!(totals(&third, "paid"), (1, 280_000), "{third}");
+    // And a fourth changes nothing.
+    let fourth = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(fourth["already_paid"], 2, "{fourth}");
+    assert_eq!(fourth["skipped_no_account"], 1);
+    assert_eq!(totals(&fourth, "paid"), (0, 0));
+    assert_eq!(totals(&fourth, "failed"), (0, 0));
+    // Each person paid once at the gateway: Ann's one bill, Bo's two failures and one success.
+    let at_gateway = transfers(&app).await;
+    let successes: Vec<&(String, String, i64)> =
+        at_gateway.iter().filter(|t| t.1 == "SUCCESS").collect();
+    assert_eq!(successes.len(), 2, "{at_gateway:?}");
+    assert_eq!(at_gateway.len(), 4, "{at_gateway:?}");
+    assert_ne!(successes[0].0, successes[1].0);
+    // The runs list, newest first.
+    let list = app.get_ok(&admin, "/v1/staff/payouts?limit=2").await;
+    assert_eq!(list["items"][0]["id"], fourth["id"]);
+    assert!(list["next_cursor"].is_string());
+
+    // The ledger balances; the payable nets to zero; the pension fund paid out exactly the two
+    // payments (the failed ones came back).
+    let tb = app
+        .get_ok(&admin, "/v1/staff/ledger/trial-balance?as_of=2100-01-01")
+        .await;
+    assert_eq!(tb["balanced"], true, "{tb}");
+    let line = |name: &str| {
+        tb["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["account"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {tb}"))
+    };
+    assert_eq!(line("benefits_payable")["balance_fen"], 0);
+    assert_eq!(line("fund_pool.pension")["balance_fen"], 630_000);
+    assert_eq!(
+        line("gateway_clearing.wechat_transfer")["balance_fen"],
+        -630_000
+    );
+
+    // The payment shows in the person's benefits, with its status and masked destination.
+    let ann_token = app.access_token(ann.account_id, ann.session_id);
+    let benefits = app.get_ok(&ann_token, "/v1/me/benefits").await;
+    let items = benefits["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{benefits}");
+    assert_eq!(items[0]["period"], "2026-11");
+    assert_eq!(items[0]["amount_fen"], 350_000);
+    assert_eq!(benefits["payouts"][0]["status"], "paid", "{benefits}");
+    assert_eq!(
+        benefits["payouts"][0]["destination"],
+        "ecny 0012 **** **** 1234"
+    );
+    let bo_token = app.access_token(bo.account_id, bo.session_id);
+    let bo_benefits = app.get_ok(&bo_token, "/v1/me/benefits").await;
+    let attempts: Vec<(String, Value)> = bo_benefits["payouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["status"].as_str().unwrap().to_owned(),
+                p["fail_reason"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("paid".to_owned(), Value::Null),
+            ("failed".to_owned(), json!("ACCOUNT_FROZEN")),
+            ("failed".to_owned(), json!("ACCOUNT_FROZEN")),
+        ],
+        "{bo_benefits}"
+    );
+    assert_eq!(
+        bo_benefits["payouts"][0]["destination"],
+        "ICBC 6222 **** **** 0128"
+    );
+    assert!(!bo_benefits.to_string().contains("6222021234567890128"));
+    assert_eq!(bo_benefits["items"].as_array().unwrap().len(), 1);
+    // Bo was told of each failure once.
+    assert_eq!(texts(&app, &bo.phone, "未能发放", 2).await.len(), 2);
+    // Every transfer notification (all but the lost one's) was verified, decrypted and taken.
+    let started = std::time::Instant::now();
+    let finished = loop {
+        let deliveries = control(&app, "/control/notifications", Value::Null).await;
+        let finished: Vec<Value> = deliveries["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["event_type"] == "MCHTRANSFER.BILL.FINISHED")
+            .cloned()
+            .collect();
+        if finished.len() >= 3 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break finished;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished.len(), 3, "{finished:?}");
+    for d in &finished {
+        assert!(matches!(d["status"].as_u64(), Some(200 | 204)), "{d}");
+    }
+}
+
+#[tokio::test]
+async fn a_pension_in_payment_from_the_previous_system_is_paid_on() {
+    use shebao_domain::staff::StaffRole;
+    use shebao_infra::schema::benefit_payments;
+    let app = app().await;
+    let p = app.bound_persons(1, "440300", 4).await.remove(0);
+    // October's pension was paid by the previous system, with no award on record here.
+    let mut conn = app.db.connect();
+    let now = app.clock.now().naive_utc();
+    diesel::insert_into(benefit_payments::table)
+        .values((
+            benefit_payments::id.eq(uuid::Uuid::now_v7().to_string()),
+            benefit_payments::external_id.eq("OLD-PEN-2026-10"),
+            benefit_payments::person_id.eq(p.person_id.to_string()),
+            benefit_payments::kind.eq("pension"),
+            benefit_payments::period.eq("2026-10"),
+            benefit_payments::amount_fen.eq(363_800i64),
+            benefit_payments::paid_at.eq(now),
+            benefit_payments::created_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    // A pension granted over a year ago whose qualification check was never made is
+    // suspended: not in payment.
+    let q = app.bound_persons(1, "440300", 5).await.remove(0);
+    award(&app, q.person_id, "pension", 300_000, None, "2025-01");
+    diesel::update(
+        shebao_infra::schema::benefit_awards::table
+            .filter(shebao_infra::schema::benefit_awards::person_id.eq(q.person_id.to_string())),
+    )
+    .set(shebao_infra::schema::benefit_awards::created_at.eq(now - Duration::days(400)))
+    .execute(&mut conn)
+    .unwrap();
+    let stepped = app.step_up(&p.token, &p.phone).await;
+    assert_eq!(put_account(&app, &stepped, &wallet()).await.status(), 200);
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let november = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(november["entitled"], 1, "{november}");
+    assert_eq!(november["skipped_no_account"], 0, "{november}");
+    assert_eq!(totals(&november, "paid"), (1, 363_800), "{november}");
+    // Nothing for unemployment: no award.
+    let none = run(&app, &admin, "2026-11", "unemployment").await;
+    assert_eq!(none["entitled"], 0, "{none}");
+}
