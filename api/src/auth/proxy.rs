@@ -2,7 +2,7 @@
 //! extractor calls [`admit`] for every request carrying one: the grant must still be active (read
 //! on every request, so revoking or expiry bites at once) and the route must be one the grant's
 //! scopes open (`shebao_domain::proxies::ROUTE_SCOPES`, default deny). The request is marked
-//! ([`ProxyActing`]) so that `crate::proxy_activity` records it, refused or not.
+//! ([`ProxyActing`]) so that the proxy-activity middleware records it, refused or not.
 
 use actix_web::{HttpMessage, HttpRequest};
 use shebao_domain::proxies::{scope_for, ProxyScope};
