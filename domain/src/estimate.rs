@@ -192,7 +192,7 @@ fn ratio(bp: u32) -> String {
 
 fn divisor_text(d: MonthsDivisor) -> String {
     let h = d.hundredths();
-    if h % 100 == 0 {
+    if h.is_multiple_of(100) {
         (h / 100).to_string()
     } else {
         format!("{}.{:02}", h / 100, h % 100)

@@ -204,7 +204,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A UnionPay card number: 16 to 19 digits (spaces allowed on input), Luhn-valid.

@@ -459,7 +459,9 @@ pub fn project_balance_growing(
         let (mut credited, mut weighted) = (0i128, 0i128);
         for m in 0..k {
             let index = month + m;
-            if index >= growth.first_rise_after && (index - growth.first_rise_after) % 12 == 0 {
+            if index >= growth.first_rise_after
+                && (index - growth.first_rise_after).is_multiple_of(12)
+            {
                 credit = grow(credit, growth.annual_bp, 1);
             }
             credited += i128::from(credit.0);

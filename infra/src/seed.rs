@@ -739,7 +739,7 @@ fn medical_year(
             };
             push(MedicalKind::Outpatient, hospital, 1, total, account, fund)?;
         }
-        if back == 5 && i % 3 == 0 {
+        if back == 5 && i.is_multiple_of(3) {
             let total = 1_860_000 + salt * 10_000;
             let fund = (total - 130_000) * 85 / 100;
             let account = if has_account { 60_000 } else { 0 };

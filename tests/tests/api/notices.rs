@@ -60,7 +60,7 @@ const DAYS: [(i32, u32, u32); 5] = [
 /// Which persons of the population live in Beijing (the rest in Shenzhen): not in step with the
 /// other facts' patterns.
 fn in_beijing(i: usize) -> bool {
-    (i / 2) % 2 == 0
+    (i / 2).is_multiple_of(2)
 }
 
 impl Population {
