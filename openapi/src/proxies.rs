@@ -106,7 +106,7 @@ pub enum GrantRole {
 #[into_params(parameter_in = Query)]
 pub struct GrantListQuery {
     /// `principal` (default) or `holder`.
-    #[param(value_type = Option<GrantRole>)]
+    #[param(value_type = Option<GrantRole>, inline)]
     pub role: Option<String>,
     /// Items per page, 1–100 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
