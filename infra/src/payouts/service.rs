@@ -54,6 +54,8 @@ pub async fn run(
         }
         let mut no_account = false;
         // The earlier months first (the catch-up), then the run's own; each its own attempt.
+        // Once a transfer fails (a closed account), the person's other months wait for the next
+        // run rather than fail too (and text them again).
         for (month, amount) in &o.months {
             let (person, month, amount, vault2) = (o.person, *month, *amount, vault.clone());
             let this_month = month == period;
@@ -64,10 +66,16 @@ pub async fn run(
                 })
                 .await;
             match prepared {
-                Ok(Prepared::Send(item)) => send(payments, vault, &item, false).await?,
+                Ok(Prepared::Send(item)) => {
+                    if send(payments, vault, &item, false).await? {
+                        break;
+                    }
+                }
                 Ok(Prepared::Resume(item)) => {
                     already += u32::from(this_month);
-                    send(payments, vault, &item, true).await?;
+                    if send(payments, vault, &item, true).await? {
+                        break;
+                    }
                 }
                 Ok(Prepared::AlreadyPaid) => already += u32::from(this_month),
                 Ok(Prepared::NoAccount) => no_account = true,
@@ -111,14 +119,15 @@ fn request_of(
 }
 
 /// Sends an attempt's bill (a resumed one is first looked up: the gateway may have it) and
-/// records what the gateway says. A bill the gateway only accepted is looked up once more: the
-/// notification, or the next run, records it when it is final.
+/// records what the gateway says; `true` when the transfer failed. A bill the gateway only
+/// accepted is looked up once more: the notification, or the next run, records it when it is
+/// final.
 async fn send(
     payments: &Payments,
     vault: &PiiVault,
     item: &ItemRow,
     resume: bool,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let request = request_of(payments, item, &item.destination(vault)?)?;
     let gateway = payments.gateway();
     let found = if resume {
@@ -143,13 +152,13 @@ async fn send(
         Ok(bill) => bill,
         Err(error) => {
             tracing::warn!(out_bill_no = %item.out_bill_no, %error, "payout transfer not confirmed; the next run resumes it");
-            return Ok(());
+            return Ok(false);
         }
     };
     let now = payments.clock().now();
     payments
         .db()
         .transaction(move |c| runs::record_bill(c, &bill, now))
-        .await?;
-    Ok(())
+        .await
+        .map(|status| status.as_deref() == Some(runs::FAILED))
 }

@@ -650,32 +650,43 @@ async fn paid_periods(app: &TestApp, p: &BoundTestPerson) -> Vec<String> {
 async fn a_month_failed_for_a_closed_account_is_paid_by_the_next_months_run_once_fixed() {
     use shebao_domain::staff::StaffRole;
     let app = app().await;
-    let (ann, stepped) = person(&app, 6).await;
+    let (ann, ann_stepped) = person(&app, 6).await;
+    let (bo, bo_stepped) = person(&app, 11).await;
     award(&app, ann.person_id, "pension", 350_000, None, "2026-01");
-    assert_eq!(put_account(&app, &stepped, &card()).await.status(), 200);
+    award(&app, bo.person_id, "pension", 280_000, None, "2026-01");
+    let bo_card =
+        json!({"kind": "bank_card", "bank_code": "CMB", "card_number": "4539148803436467"});
+    assert_eq!(put_account(&app, &ann_stepped, &card()).await.status(), 200);
+    assert_eq!(put_account(&app, &bo_stepped, &bo_card).await.status(), 200);
     app.clock.advance(Duration::seconds(COOLING_SECS));
     let admin = app.staff_token(StaffRole::Admin).await;
-    let card_at_bank =
+    let ann_at_bank =
         json!({"type": "BANK_CARD", "institution": "ICBC", "account_no": "6222021234567890128"});
-    let mut closed = card_at_bank.clone();
-    closed["reason"] = json!("ACCOUNT_FROZEN");
-    control(&app, "/control/payout-destinations/close", closed).await;
+    let bo_at_bank =
+        json!({"type": "BANK_CARD", "institution": "CMB", "account_no": "4539148803436467"});
+    for at_bank in [&ann_at_bank, &bo_at_bank] {
+        let mut closed = at_bank.clone();
+        closed["reason"] = json!("ACCOUNT_FROZEN");
+        control(&app, "/control/payout-destinations/close", closed).await;
+    }
 
-    // October: the card is closed, the transfer fails (the first run: nothing earlier to pay).
+    // October: both cards are closed, both transfers fail (the first run: nothing earlier to
+    // pay).
     let october = run(&app, &admin, "2026-10", "pension").await;
-    assert_eq!(october["entitled"], 1, "{october}");
-    assert_eq!(totals(&october, "failed"), (1, 350_000), "{october}");
+    assert_eq!(october["entitled"], 2, "{october}");
+    assert_eq!(totals(&october, "failed"), (2, 630_000), "{october}");
     assert_eq!(totals(&october, "paid"), (0, 0));
     assert_eq!(totals(&october, "catch_up"), (0, 0));
-    // The bank reopens the card before November's run, which pays October and November, each
-    // in its own transfer.
-    control(&app, "/control/payout-destinations/reopen", card_at_bank).await;
+    // Ann's bank reopens her card before November's run, which pays her October and November,
+    // each in its own transfer. Bo's is still closed: October fails again, and November waits
+    // rather than fail too.
+    control(&app, "/control/payout-destinations/reopen", ann_at_bank).await;
     let november = run(&app, &admin, "2026-11", "pension").await;
-    assert_eq!(november["entitled"], 1, "{november}");
+    assert_eq!(november["entitled"], 2, "{november}");
     assert_eq!(november["already_paid"], 0, "{november}");
     assert_eq!(totals(&november, "paid"), (2, 700_000), "{november}");
-    assert_eq!(totals(&november, "failed"), (0, 0), "{november}");
-    assert_eq!(totals(&november, "catch_up"), (1, 350_000), "{november}");
+    assert_eq!(totals(&november, "failed"), (1, 280_000), "{november}");
+    assert_eq!(totals(&november, "catch_up"), (2, 630_000), "{november}");
     // The report says the same later.
     let again = app
         .get_ok(
@@ -685,25 +696,57 @@ async fn a_month_failed_for_a_closed_account_is_paid_by_the_next_months_run_once
         .await;
     assert_eq!(
         again["catch_up"],
-        json!({"count": 1, "amount_fen": 350_000})
+        json!({"count": 2, "amount_fen": 630_000})
     );
+    assert_eq!(texts(&app, &bo.phone, "未能发放", 2).await.len(), 2);
+    // Bo's card reopens: the next run pays him both months.
+    control(&app, "/control/payout-destinations/reopen", bo_at_bank).await;
+    let fixed = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(fixed["already_paid"], 1, "{fixed}");
+    assert_eq!(totals(&fixed, "paid"), (2, 560_000), "{fixed}");
+    assert_eq!(totals(&fixed, "catch_up"), (1, 280_000), "{fixed}");
     // Further runs, of either month, pay nothing.
     for period in ["2026-11", "2026-10"] {
         let repeat = run(&app, &admin, period, "pension").await;
-        assert_eq!(repeat["already_paid"], 1, "{repeat}");
+        assert_eq!(repeat["already_paid"], 2, "{repeat}");
         assert_eq!(totals(&repeat, "paid"), (0, 0), "{repeat}");
         assert_eq!(totals(&repeat, "failed"), (0, 0), "{repeat}");
         assert_eq!(totals(&repeat, "catch_up"), (0, 0), "{repeat}");
     }
-    // At the gateway: October's failure, then October and November paid once each.
+    // At the gateway: Ann's October failure, then her October and November paid once each;
+    // Bo's two October failures, then his October and November paid once each.
     let at_gateway = transfers(&app).await;
-    let states: Vec<&str> = at_gateway.iter().map(|t| t.1.as_str()).collect();
-    assert_eq!(states, ["FAIL", "SUCCESS", "SUCCESS"], "{at_gateway:?}");
-    assert!(at_gateway[0].0.starts_with("P202610") && at_gateway[0].0.ends_with("01"));
-    assert!(at_gateway[1].0.starts_with("P202610") && at_gateway[1].0.ends_with("02"));
-    assert!(at_gateway[2].0.starts_with("P202611") && at_gateway[2].0.ends_with("01"));
+    for (amount, states, bills) in [
+        (
+            350_000,
+            vec!["FAIL", "SUCCESS", "SUCCESS"],
+            vec![("P202610", "01"), ("P202610", "02"), ("P202611", "01")],
+        ),
+        (
+            280_000,
+            vec!["FAIL", "FAIL", "SUCCESS", "SUCCESS"],
+            vec![
+                ("P202610", "01"),
+                ("P202610", "02"),
+                ("P202610", "03"),
+                ("P202611", "01"),
+            ],
+        ),
+    ] {
+        let theirs: Vec<&(String, String, i64)> =
+            at_gateway.iter().filter(|t| t.2 == amount).collect();
+        let got: Vec<&str> = theirs.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(got, states, "{at_gateway:?}");
+        for (t, (month, attempt)) in theirs.iter().zip(&bills) {
+            assert!(
+                t.0.starts_with(month) && t.0.ends_with(attempt),
+                "{at_gateway:?}"
+            );
+        }
+    }
     assert_eq!(paid_periods(&app, &ann).await, ["2026-11", "2026-10"]);
-    assert_eq!(ledger_settled(&app, &admin).await, 700_000);
+    assert_eq!(paid_periods(&app, &bo).await, ["2026-11", "2026-10"]);
+    assert_eq!(ledger_settled(&app, &admin).await, 1_260_000);
 }
 
 #[tokio::test]
