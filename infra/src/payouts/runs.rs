@@ -4,8 +4,9 @@
 //! deterministic `out_bill_no`, the destination encrypted, the journal that books it) in one
 //! transaction BEFORE the gateway is called; a partial unique index allows at most one attempt
 //! per (person, benefit, month) that is not `failed`. A run killed after the call and before
-//! recording the answer leaves the attempt `pending`; the next run sends the same bill again
-//! (the gateway answers the bill it has) and records it then. Recording is conditional on the
+//! recording the answer leaves the attempt `pending`; the next run that owes that month (a
+//! re-run of it, or a later month's catch-up, see [`owed`]) sends the same bill again (the
+//! gateway answers the bill it has) and records it then. Recording is conditional on the
 //! attempt still being `pending`, so a notification and a query racing apply once.
 
 use std::collections::{BTreeMap, BTreeSet};
