@@ -833,3 +833,66 @@ async fn a_month_without_a_payout_account_is_paid_with_the_next_once_one_is_in_e
     assert_eq!(paid_periods(&app, &unchecked).await, ["2026-09"]);
     assert_eq!(ledger_settled(&app, &admin).await, 1_327_600);
 }
+
+#[tokio::test]
+async fn a_taken_over_pension_is_suspended_a_year_after_its_takeover_until_a_check() {
+    use shebao_domain::staff::StaffRole;
+    use shebao_infra::schema::{applications, qualification_confirmations};
+    let app = app().await;
+    let now = app.clock.now().naive_utc();
+    // Taken over 400 days ago (its first payment loaded then), paid by the previous system
+    // for October, never checked here: suspended.
+    let (fay, stepped) = person(&app, 12).await;
+    imported(
+        &app,
+        fay.person_id,
+        "2025-10",
+        350_000,
+        now - Duration::days(400),
+    );
+    imported(&app, fay.person_id, "2026-10", 350_000, now);
+    assert_eq!(put_account(&app, &stepped, &wallet()).await.status(), 200);
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let suspended = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(suspended["entitled"], 0, "{suspended}");
+    assert_eq!(totals(&suspended, "paid"), (0, 0), "{suspended}");
+    // Her check is approved: the next run pays November.
+    let mut conn = app.db.connect();
+    let application = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(applications::table)
+        .values((
+            applications::id.eq(&application),
+            applications::person_id.eq(fay.person_id.to_string()),
+            applications::region_code.eq("440300"),
+            applications::kind.eq("qualification"),
+            applications::status.eq("approved"),
+            applications::data.eq("{}"),
+            applications::missing.eq("[]"),
+            applications::idempotency_key.eq(format!("test-{application}")),
+            applications::request_hash.eq("test"),
+            applications::version.eq(1),
+            applications::created_at.eq(now),
+            applications::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::insert_into(qualification_confirmations::table)
+        .values((
+            qualification_confirmations::id.eq(uuid::Uuid::now_v7().to_string()),
+            qualification_confirmations::person_id.eq(fay.person_id.to_string()),
+            qualification_confirmations::application_id.eq(&application),
+            qualification_confirmations::confirmed_by.eq("self"),
+            qualification_confirmations::at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let checked = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(checked["entitled"], 1, "{checked}");
+    assert_eq!(totals(&checked, "paid"), (1, 350_000), "{checked}");
+    assert_eq!(
+        paid_periods(&app, &fay).await,
+        ["2026-11", "2026-10", "2025-10"]
+    );
+    assert_eq!(ledger_settled(&app, &admin).await, 350_000);
+}
