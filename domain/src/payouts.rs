@@ -3,7 +3,7 @@
 //! who is entitled in a month, the deterministic bill number of each transfer attempt, the
 //! gateway's transfer states and failure reasons, and the ledger journals of a payout.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::applications::ApplicationKind;
 use crate::benefits::BenefitKind;
@@ -396,14 +396,97 @@ pub fn amount_due(awards: &[Award], period: Period) -> Option<Fen> {
         .filter(|f| *f > Fen::ZERO)
 }
 
-/// A pension in payment (paid for the month before, without an award on record: imported from
-/// the previous system) continues at that month's regular amount. A month that carried the
+/// A pension in payment without an award on record (taken over from the previous system; see
+/// [`taken_over_in_payment`]) continues at the regular amount of its latest payment. A month that carried the
 /// yearly adjustment (July) records as its delta the rise for January to July, seven months,
 /// of which six are back pay: the regular amount is what was paid less those six.
 pub fn continued_pension(last_paid: Fen, adjustment: Option<Fen>) -> Option<Fen> {
     let delta = adjustment.unwrap_or(Fen::ZERO);
     let back_pay = Fen(delta.0 - delta.0 / 7);
     last_paid.checked_sub(back_pay).filter(|f| *f > Fen::ZERO)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which months a run pays (the catch-up)
+
+/// How many months before its own a payout run looks back: 12, the span of the yearly
+/// qualification check (`applications::QUALIFICATION_MONTHS`). Two rules rest on it.
+///
+/// - A pension taken over from the previous system (no award on record) is in payment while
+///   its latest month before the run's — paid by the previous system or here, or a transfer
+///   attempted here (a failed one too) — lies within it. Nobody may be paid on for good from one
+///   old record: a pension nobody has paid, nor tried to pay, for longer than a qualification
+///   check holds has stopped for a reason this system cannot see (a death, a transfer out, a
+///   suspension by the previous system), and paying it blindly is the fraud the yearly check
+///   exists to prevent. Within it, a failed transfer, a month without a payout account or a
+///   month nobody ran no longer stops the pension.
+/// - A run pays, beside its own month, every earlier month within it that the person was owed
+///   and that is not paid: a failed transfer, a month without a payout account in effect, a
+///   month nobody ran. Older arrears are beyond what a run pays unattended: a caseworker
+///   settles them by hand.
+pub const CATCH_UP_MONTHS: i64 = 12;
+
+/// The earliest month a run for `period` looks at: [`CATCH_UP_MONTHS`] before it.
+pub fn horizon_start(period: Period) -> Period {
+    period.add_months(-CATCH_UP_MONTHS).unwrap_or(Period::MIN)
+}
+
+/// Whether a pension taken over from the previous system is in payment for a run of `period`:
+/// `latest` (its latest month before `period` paid, by the previous system or here, or
+/// attempted here) lies within the horizon.
+pub fn taken_over_in_payment(latest: Option<Period>, period: Period) -> bool {
+    latest.is_some_and(|l| l < period && l >= horizon_start(period))
+}
+
+/// What a pension taken over from the previous system owes for `month`: its regular amount
+/// ([`continued_pension`]), for the months after the previous system's last payment
+/// (`last_previous`, when within the horizon): the months up to it were that system's to pay.
+pub fn taken_over_due(month: Period, last_previous: Option<Period>, amount: Fen) -> Option<Fen> {
+    if last_previous.is_some_and(|l| month <= l) || amount <= Fen::ZERO {
+        None
+    } else {
+        Some(amount)
+    }
+}
+
+/// The months a run for `period` pays one person one benefit, oldest first, with the amount of
+/// each: every month of the horizon ([`horizon_start`] to `period`) from the benefit's first
+/// run (`first_run`: the months before it were the previous system's to pay) that `due` says
+/// is owed and that is not `settled` (paid, here or by the previous system).
+pub fn months_owed(
+    period: Period,
+    first_run: Period,
+    due: impl Fn(Period) -> Option<Fen>,
+    settled: impl Fn(Period) -> bool,
+) -> Vec<(Period, Fen)> {
+    let mut month = horizon_start(period).max(first_run);
+    let mut out = Vec::new();
+    while month <= period {
+        if !settled(month) {
+            if let Some(amount) = due(month) {
+                out.push((month, amount));
+            }
+        }
+        match month.add_months(1) {
+            Some(next) => month = next,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Whether a pension is suspended `today` for want of its yearly qualification check
+/// (养老待遇资格认证): counted from the last approved check, or before the first from `start` —
+/// the day it was granted (its award) or, for a pension taken over from the previous system
+/// (whose checks are not on record here), the day its first payment was loaded here: the
+/// takeover gives it the year an award gets.
+pub fn pension_suspended(
+    start: NaiveDate,
+    last_check: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    let since = last_check.map_or(start, |l| l.max(start));
+    crate::applications::qualification(since, today).suspended
 }
 
 /// The bill number of attempt `attempt` (1, 2, …) to pay `benefit` for `period` to `person_id`
@@ -776,6 +859,127 @@ mod tests {
             Some(Fen(363_800))
         );
         assert_eq!(continued_pension(Fen(0), None), None);
+    }
+
+    #[test]
+    fn the_horizon_is_the_twelve_months_before_the_run() {
+        assert_eq!(horizon_start(p(2026, 11)), p(2025, 11));
+        assert_eq!(horizon_start(p(2026, 1)), p(2025, 1));
+        assert_eq!(horizon_start(Period::MIN), Period::MIN);
+    }
+
+    #[test]
+    fn a_taken_over_pension_is_in_payment_while_its_latest_month_is_within_the_horizon() {
+        let run = p(2026, 11);
+        // Paid (or attempted) for the month before, or up to twelve months before: in payment,
+        // whatever happened since (a failed transfer, no account, a month nobody ran).
+        assert!(taken_over_in_payment(Some(p(2026, 10)), run));
+        assert!(taken_over_in_payment(Some(p(2026, 7)), run));
+        assert!(taken_over_in_payment(Some(p(2025, 11)), run));
+        // Thirteen months ago: stopped.
+        assert!(!taken_over_in_payment(Some(p(2025, 10)), run));
+        assert!(!taken_over_in_payment(None, run));
+        // Only a month before the run's counts.
+        assert!(!taken_over_in_payment(Some(run), run));
+    }
+
+    #[test]
+    fn a_taken_over_pension_is_owed_after_the_previous_systems_last_month() {
+        let amount = Fen(363_800);
+        assert_eq!(
+            taken_over_due(p(2026, 11), Some(p(2026, 10)), amount),
+            Some(amount)
+        );
+        assert_eq!(taken_over_due(p(2026, 10), Some(p(2026, 10)), amount), None);
+        assert_eq!(taken_over_due(p(2026, 9), Some(p(2026, 10)), amount), None);
+        assert_eq!(taken_over_due(p(2026, 9), None, amount), Some(amount));
+        assert_eq!(taken_over_due(p(2026, 11), None, Fen::ZERO), None);
+    }
+
+    #[test]
+    fn a_run_pays_the_unpaid_months_of_the_horizon_from_the_first_run_on() {
+        let run = p(2026, 11);
+        let pension = Award {
+            monthly: Fen(350_000),
+            starts: p(2020, 1),
+            months: None,
+        };
+        let due = |m: Period| amount_due(&[pension], m);
+        // The first run ever: its own month only (the earlier ones were the previous system's).
+        assert_eq!(
+            months_owed(run, run, due, |_| false),
+            vec![(run, Fen(350_000))]
+        );
+        // Runs since September; September paid, October failed (or skipped, or not run).
+        let settled = |m: Period| m == p(2026, 9);
+        assert_eq!(
+            months_owed(run, p(2026, 9), due, settled),
+            vec![(p(2026, 10), Fen(350_000)), (run, Fen(350_000))]
+        );
+        // This month paid already too: only October.
+        let settled = |m: Period| m == p(2026, 9) || m == run;
+        assert_eq!(
+            months_owed(run, p(2026, 9), due, settled),
+            vec![(p(2026, 10), Fen(350_000))]
+        );
+        // Runs for years, nothing paid: the horizon's thirteen months, no more, oldest first.
+        let all = months_owed(run, p(2020, 1), due, |_| false);
+        assert_eq!(all.len(), 13);
+        assert_eq!(all[0].0, p(2025, 11));
+        assert_eq!(all[12].0, run);
+        // An award that ended in September and one starting in October: their months only, at
+        // their amounts.
+        let ended = Award {
+            monthly: Fen(180_000),
+            starts: p(2026, 6),
+            months: Some(4),
+        };
+        assert_eq!(
+            months_owed(run, p(2026, 1), |m| amount_due(&[ended], m), |_| false),
+            (6..=9)
+                .map(|m| (p(2026, m), Fen(180_000)))
+                .collect::<Vec<_>>()
+        );
+        let later = Award {
+            monthly: Fen(360_000),
+            starts: p(2026, 10),
+            months: None,
+        };
+        assert_eq!(
+            months_owed(
+                run,
+                p(2026, 9),
+                |m| amount_due(&[pension, later], m),
+                |m| m == p(2026, 9)
+            ),
+            vec![(p(2026, 10), Fen(360_000)), (run, Fen(360_000))]
+        );
+    }
+
+    #[test]
+    fn a_pension_is_suspended_a_year_after_its_start_or_last_check() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Granted (or taken over) a year ago to the day: still paid; a day later: suspended.
+        assert!(!pension_suspended(d(2025, 11, 20), None, d(2026, 11, 20)));
+        assert!(pension_suspended(d(2025, 11, 20), None, d(2026, 11, 21)));
+        // A check renews the year.
+        assert!(!pension_suspended(
+            d(2025, 1, 1),
+            Some(d(2026, 3, 1)),
+            d(2026, 11, 21)
+        ));
+        // A check from before the start (the previous system's era) does not count for more
+        // than the start.
+        assert!(!pension_suspended(
+            d(2026, 6, 1),
+            Some(d(2024, 1, 1)),
+            d(2026, 11, 21)
+        ));
+        assert!(pension_suspended(
+            d(2024, 6, 1),
+            Some(d(2025, 1, 1)),
+            d(2026, 11, 21)
+        ));
     }
 
     #[test]

@@ -68,7 +68,8 @@ pub enum PayoutBenefit {
 }
 
 /// A payout run: pays every person entitled to `benefit` for `period` who has no transfer for
-/// that month yet (or whose last one failed).
+/// that month yet (or whose last one failed), and every earlier month of the last 12 they were
+/// owed and not paid (the catch-up).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"period": "2026-11", "benefit": "pension"}))]
 pub struct PayoutRunRequest {
@@ -104,14 +105,21 @@ pub struct PayoutRunView {
     pub finished_at: Option<DateTime<Utc>>,
     /// Persons entitled for the month.
     pub entitled: u32,
-    /// Entitled, but without a payout account in effect: not paid (they are texted).
+    /// Persons owed this month or an earlier one (the catch-up), but without a payout account
+    /// in effect: not paid (they are texted, once a month owed; a later run pays them).
     pub skipped_no_account: u32,
-    /// Paid (or in payment) by an earlier run already.
+    /// Persons entitled for the month and paid for it (or being paid) already: by an earlier
+    /// run, or by the previous system.
     pub already_paid: u32,
-    /// The transfers this run made, by status.
+    /// The transfers this run made, by status (the catch-up's included).
     pub pending: StatusTotals,
     pub paid: StatusTotals,
     pub failed: StatusTotals,
+    /// Of the transfers this run made, those for months before its own (the catch-up): a month
+    /// of the last 12 the person was owed and not paid — a failed transfer, no payout account
+    /// in effect then, a month nobody ran — now that the account is in effect. Counted in
+    /// `pending`, `paid` and `failed` too.
+    pub catch_up: StatusTotals,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -259,6 +259,10 @@ fn run_view(r: RunReport) -> dto::PayoutRunView {
         pending: totals(runs::PENDING),
         paid: totals(runs::PAID),
         failed: totals(runs::FAILED),
+        catch_up: dto::StatusTotals {
+            count: u32::try_from(r.catch_up.0).unwrap_or(u32::MAX),
+            amount_fen: r.catch_up.1,
+        },
     }
 }
 
@@ -277,13 +281,15 @@ pub fn payout_view(i: ItemRow) -> dto::PayoutView {
 }
 
 /// Pays every person entitled to `benefit` for `period` (by their approved applications'
-/// awards) who has not been paid for it yet: one transfer per person, benefit and month,
-/// exactly once however often the run is repeated or killed (each attempt's bill number is
-/// recorded before the gateway is called; a repeat sends the same bill, which the gateway
-/// answers with the bill it has). Persons without a payout account in effect are skipped,
-/// counted and texted; a failed transfer (a closed account) goes back to the fund and is paid
-/// by a later run once the account is fixed. Synchronous: the answer is the finished run.
-/// Admins only.
+/// awards; pensions taken over from the previous system while in payment) who has not been
+/// paid for it yet, and every earlier month of the last 12 they were owed and not paid (the
+/// catch-up: a failed transfer, no account then, a month not run): one transfer per person,
+/// benefit and month, exactly once however often the run is repeated or killed (each
+/// attempt's bill number is recorded before the gateway is called; a repeat sends the same
+/// bill, which the gateway answers with the bill it has). Persons without a payout account in
+/// effect are skipped, counted and texted; a failed transfer (a closed account) goes back to
+/// the fund and is paid by a later run once the account is fixed. Synchronous: the answer is
+/// the finished run. Admins only.
 #[utoipa::path(post, operation_id = "run_payout", path = "/v1/staff/payouts", tag = "payouts", request_body = dto::PayoutRunRequest,
     security(("staff_bearer" = [])),
     responses(

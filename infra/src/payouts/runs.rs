@@ -4,9 +4,12 @@
 //! deterministic `out_bill_no`, the destination encrypted, the journal that books it) in one
 //! transaction BEFORE the gateway is called; a partial unique index allows at most one attempt
 //! per (person, benefit, month) that is not `failed`. A run killed after the call and before
-//! recording the answer leaves the attempt `pending`; the next run sends the same bill again
-//! (the gateway answers the bill it has) and records it then. Recording is conditional on the
+//! recording the answer leaves the attempt `pending`; the next run that owes that month (a
+//! re-run of it, or a later month's catch-up, see [`owed`]) sends the same bill again (the
+//! gateway answers the bill it has) and records it then. Recording is conditional on the
 //! attempt still being `pending`, so a notification and a query racing apply once.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -130,15 +133,76 @@ pub fn finish_run(
     Ok(())
 }
 
-/// Everyone entitled to `benefit` for `period`, with the amount due, by person id: by their
-/// approved applications' awards, and for a pension also every pension in payment (paid for
-/// the month before, imported from the previous system) of a person without a pension award.
-pub fn entitled(
+/// The prefix of the `external_id` of a benefit payment a payout made here (the others were
+/// loaded from the previous system).
+pub const PAID_HERE: &str = "payout:";
+
+/// What a run of one month owes one person.
+#[derive(Debug, Clone)]
+pub struct Owed {
+    pub person: Uuid,
+    /// Entitled for the run's own month.
+    pub entitled: bool,
+    /// The run's own month is paid already (here, or by the previous system).
+    pub paid_already: bool,
+    /// The months to pay now, oldest first, each with its amount: the run's own month (unless
+    /// paid) and the earlier months of the horizon owed and not paid (the catch-up).
+    pub months: Vec<(Period, Fen)>,
+}
+
+/// The first month a run of `benefit` was started for (the first run's own included).
+fn first_run(conn: &mut DbConnection, benefit: BenefitKind) -> Result<Option<Period>, StoreError> {
+    let first: Option<String> = pr::table
+        .filter(pr::benefit.eq(benefit.as_str()))
+        .select(diesel::dsl::min(pr::period))
+        .first(conn)?;
+    first
+        .map(|p| stored("payout_runs.period", Period::parse(&p)))
+        .transpose()
+}
+
+type PaymentRow = (String, String, i64, Option<i64>, String);
+
+/// Everyone owed `benefit` by a run of `period`, by person id, with the months to pay
+/// ([`rules::months_owed`]): by their approved applications' awards, and for a pension also
+/// every pension taken over from the previous system (no pension award) that is in payment
+/// ([`rules::taken_over_in_payment`]), at its regular amount. A pension suspended for want of
+/// its yearly qualification check is owed nothing until a check is approved.
+pub fn owed(
     conn: &mut DbConnection,
     benefit: BenefitKind,
     period: Period,
     today: chrono::NaiveDate,
-) -> Result<Vec<(Uuid, Fen)>, StoreError> {
+) -> Result<Vec<Owed>, StoreError> {
+    let start = rules::horizon_start(period);
+    let first_run = first_run(conn, benefit)?.unwrap_or(period);
+    let (from, to) = (start.to_string(), period.to_string());
+    // Every payment of the horizon, the run's month included: what is settled.
+    let payments: Vec<PaymentRow> = benefit_payments::table
+        .filter(benefit_payments::kind.eq(benefit.as_str()))
+        .filter(benefit_payments::period.ge(&from))
+        .filter(benefit_payments::period.le(&to))
+        .order((
+            benefit_payments::person_id.asc(),
+            benefit_payments::period.asc(),
+            benefit_payments::id.asc(),
+        ))
+        .select((
+            benefit_payments::person_id,
+            benefit_payments::period,
+            benefit_payments::amount_fen,
+            benefit_payments::adjustment_delta_fen,
+            benefit_payments::external_id,
+        ))
+        .load(conn)?;
+    let mut settled: BTreeMap<String, BTreeSet<Period>> = BTreeMap::new();
+    for (person, month, ..) in &payments {
+        settled
+            .entry(person.clone())
+            .or_default()
+            .insert(stored("benefit_payments.period", Period::parse(month))?);
+    }
+    let none = BTreeSet::new();
     let rows: Vec<(String, i64, Option<i32>, String, NaiveDateTime)> = benefit_awards::table
         .filter(benefit_awards::kind.eq(benefit.as_str()))
         .order((benefit_awards::person_id.asc(), benefit_awards::id.asc()))
@@ -169,43 +233,113 @@ pub fn entitled(
         // suspended: not in payment until a check is approved.
         if benefit == BenefitKind::Pension {
             let last = crate::applications::effects::last_confirmation(conn, id)?;
-            let since = last.map_or(granted, |l| l.date()).max(granted);
-            if shebao_domain::applications::qualification(since, today).suspended {
+            if rules::pension_suspended(granted, last.map(|l| l.date()), today) {
                 continue;
             }
         }
-        if let Some(amount) = rules::amount_due(&awards, period) {
-            out.push((id, amount));
+        let paid = settled.get(&person).unwrap_or(&none);
+        let due = |m: Period| rules::amount_due(&awards, m);
+        let entitled = due(period).is_some();
+        let months = rules::months_owed(period, first_run, due, |m| paid.contains(&m));
+        if entitled || !months.is_empty() {
+            out.push(Owed {
+                person: id,
+                entitled,
+                paid_already: entitled && paid.contains(&period),
+                months,
+            });
         }
     }
     if benefit == BenefitKind::Pension {
-        let awarded: std::collections::BTreeSet<String> =
-            rows.iter().map(|r| r.0.clone()).collect();
-        let last: Vec<(String, i64, Option<i64>)> = benefit_payments::table
-            .filter(benefit_payments::kind.eq(benefit.as_str()))
-            .filter(benefit_payments::period.eq(period.prev().to_string()))
-            .order((
-                benefit_payments::person_id.asc(),
-                benefit_payments::id.asc(),
-            ))
-            .select((
-                benefit_payments::person_id,
-                benefit_payments::amount_fen,
-                benefit_payments::adjustment_delta_fen,
-            ))
+        let awarded: BTreeSet<String> = rows.iter().map(|r| r.0.clone()).collect();
+        // The attempts of the horizon before the run's month (a failed one keeps a taken-over
+        // pension in payment too), newest last.
+        let attempted: Vec<(String, String, i64)> = pi::table
+            .filter(pi::benefit.eq(benefit.as_str()))
+            .filter(pi::period.ge(&from))
+            .filter(pi::period.lt(&to))
+            .order((pi::person_id.asc(), pi::period.asc(), pi::id.asc()))
+            .select((pi::person_id, pi::period, pi::amount_fen))
             .load(conn)?;
-        let mut seen = std::collections::BTreeSet::new();
-        for (person, amount, delta) in last {
-            if awarded.contains(&person) || !seen.insert(person.clone()) {
+        let mut persons: BTreeMap<String, TakenOver> = BTreeMap::new();
+        for (person, month, amount, delta, external_id) in &payments {
+            if awarded.contains(person) {
                 continue;
             }
-            if let Some(amount) = rules::continued_pension(Fen(amount), delta.map(Fen)) {
-                out.push((stored_id("benefit_payments.person_id", &person)?, amount));
+            let month = stored("benefit_payments.period", Period::parse(month))?;
+            let t = persons.entry(person.clone()).or_default();
+            if !external_id.starts_with(PAID_HERE) {
+                t.last_previous = t.last_previous.max(Some(month));
+            }
+            if month < period {
+                t.latest = t.latest.max(Some(month));
+                t.amount = rules::continued_pension(Fen(*amount), delta.map(Fen));
             }
         }
-        out.sort_by_key(|(p, _)| *p);
+        for (person, month, amount) in &attempted {
+            if awarded.contains(person) {
+                continue;
+            }
+            let month = stored("payout_items.period", Period::parse(month))?;
+            let t = persons.entry(person.clone()).or_default();
+            if t.latest.is_none_or(|l| month > l) {
+                t.latest = Some(month);
+                t.attempted_amount = Some(Fen(*amount));
+            }
+        }
+        for (person, t) in persons {
+            if !rules::taken_over_in_payment(t.latest, period) {
+                continue;
+            }
+            let Some(amount) = t.amount.or(t.attempted_amount) else {
+                continue;
+            };
+            let id = stored_id("benefit_payments.person_id", &person)?;
+            let last = crate::applications::effects::last_confirmation(conn, id)?;
+            let taken_over = taken_over_on(conn, id, benefit)?.unwrap_or(today);
+            if rules::pension_suspended(taken_over, last.map(|l| l.date()), today) {
+                continue;
+            }
+            let paid = settled.get(&person).unwrap_or(&none);
+            let due = |m: Period| rules::taken_over_due(m, t.last_previous, amount);
+            out.push(Owed {
+                person: id,
+                entitled: true,
+                paid_already: paid.contains(&period),
+                months: rules::months_owed(period, first_run, due, |m| paid.contains(&m)),
+            });
+        }
+        out.sort_by_key(|o| o.person);
     }
     Ok(out)
+}
+
+/// A pension taken over from the previous system, as a run sees it.
+#[derive(Debug, Default)]
+struct TakenOver {
+    /// The latest month before the run's paid (by either system) or attempted here.
+    latest: Option<Period>,
+    /// The latest month of the horizon the previous system paid.
+    last_previous: Option<Period>,
+    /// The regular amount of the latest payment before the run's month.
+    amount: Option<Fen>,
+    /// The amount of the latest attempt, when it is later than every payment.
+    attempted_amount: Option<Fen>,
+}
+
+/// The day a person's `benefit` was taken over from the previous system: the day its first
+/// payment was loaded here.
+fn taken_over_on(
+    conn: &mut DbConnection,
+    person: Uuid,
+    benefit: BenefitKind,
+) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    let first: Option<NaiveDateTime> = benefit_payments::table
+        .filter(benefit_payments::person_id.eq(person.to_string()))
+        .filter(benefit_payments::kind.eq(benefit.as_str()))
+        .select(diesel::dsl::min(benefit_payments::created_at))
+        .first(conn)?;
+    Ok(first.map(|t| t.date()))
 }
 
 /// What a run does for one person.
@@ -420,6 +554,8 @@ pub struct RunReport {
     pub run: RunRow,
     /// (status, count, amount).
     pub by_status: Vec<(String, i64, i64)>,
+    /// The attempts for earlier months than the run's own (the catch-up): (count, amount).
+    pub catch_up: (i64, i64),
 }
 
 pub fn report(conn: &mut DbConnection, run: Uuid) -> Result<Option<RunReport>, StoreError> {
@@ -431,12 +567,16 @@ pub fn report(conn: &mut DbConnection, run: Uuid) -> Result<Option<RunReport>, S
     else {
         return Ok(None);
     };
-    let items: Vec<(String, i64)> = pi::table
+    let items: Vec<(String, i64, String)> = pi::table
         .filter(pi::run_id.eq(run.to_string()))
-        .select((pi::status, pi::amount_fen))
+        .select((pi::status, pi::amount_fen, pi::period))
         .load(conn)?;
     let mut by_status: Vec<(String, i64, i64)> = Vec::new();
-    for (status, amount) in items {
+    let mut catch_up = (0i64, 0i64);
+    for (status, amount, period) in items {
+        if period != row.period {
+            catch_up = (catch_up.0 + 1, catch_up.1.saturating_add(amount));
+        }
         match by_status.iter_mut().find(|(s, _, _)| *s == status) {
             Some(e) => {
                 e.1 += 1;
@@ -448,6 +588,7 @@ pub fn report(conn: &mut DbConnection, run: Uuid) -> Result<Option<RunReport>, S
     Ok(Some(RunReport {
         run: row,
         by_status,
+        catch_up,
     }))
 }
 

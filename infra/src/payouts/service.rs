@@ -1,5 +1,6 @@
 //! A payout run: every person entitled to a benefit for a month is paid once through the
-//! gateway's transfer operation. Synchronous and resumable: each person's attempt is booked in
+//! gateway's transfer operation, and so is every earlier month of the horizon they were owed and
+//! not paid (the catch-up, [`runs::owed`]), each month in its own attempt. Synchronous and resumable: each person's attempt is booked in
 //! its own transaction before the gateway is called, and the answer recorded in another; a run
 //! killed anywhere (or whose answer was lost) leaves `pending` attempts that the next run of
 //! the same month sends again under the same bill number, which the gateway answers with the
@@ -40,37 +41,56 @@ pub async fn run(
         .await?;
     // The day in Beijing, the agency's calendar (a suspended pension is judged on it).
     let today = (now + chrono::TimeDelta::hours(8)).date_naive();
-    let entitled = db
-        .read(move |c| runs::entitled(c, benefit, period, today))
+    let owed = db
+        .read(move |c| runs::owed(c, benefit, period, today))
         .await?;
-    let (mut skipped, mut already) = (0u32, 0u32);
-    for (person, amount) in &entitled {
-        let (person, amount, vault2) = (*person, *amount, vault.clone());
-        let now = payments.clock().now();
-        let prepared = db
-            .transaction(move |c| {
-                runs::prepare(c, &vault2, run, person, benefit, period, amount, now)
-            })
-            .await;
-        match prepared {
-            Ok(Prepared::Send(item)) => send(payments, vault, &item, false).await?,
-            Ok(Prepared::Resume(item)) => {
-                already += 1;
-                send(payments, vault, &item, true).await?;
-            }
-            Ok(Prepared::AlreadyPaid) => already += 1,
-            Ok(Prepared::NoAccount) => skipped += 1,
-            // Another run booked this month for this person at the same moment.
-            Err(StoreError::Conflict(what)) => {
-                tracing::warn!(%person, %what, "payout attempt booked by another run meanwhile");
+    let (mut entitled, mut skipped, mut already) = (0u32, 0u32, 0u32);
+    for o in &owed {
+        if o.entitled {
+            entitled += 1;
+            if o.paid_already {
                 already += 1;
             }
-            Err(e) => return Err(e),
         }
+        let mut no_account = false;
+        // The earlier months first (the catch-up), then the run's own; each its own attempt.
+        // Once a transfer fails (a closed account), the person's other months wait for the next
+        // run rather than fail too (and text them again).
+        for (month, amount) in &o.months {
+            let (person, month, amount, vault2) = (o.person, *month, *amount, vault.clone());
+            let this_month = month == period;
+            let now = payments.clock().now();
+            let prepared = db
+                .transaction(move |c| {
+                    runs::prepare(c, &vault2, run, person, benefit, month, amount, now)
+                })
+                .await;
+            match prepared {
+                Ok(Prepared::Send(item)) => {
+                    if send(payments, vault, &item, false).await? {
+                        break;
+                    }
+                }
+                Ok(Prepared::Resume(item)) => {
+                    already += u32::from(this_month);
+                    if send(payments, vault, &item, true).await? {
+                        break;
+                    }
+                }
+                Ok(Prepared::AlreadyPaid) => already += u32::from(this_month),
+                Ok(Prepared::NoAccount) => no_account = true,
+                // Another run booked this month for this person at the same moment.
+                Err(StoreError::Conflict(what)) => {
+                    tracing::warn!(%person, %month, %what, "payout attempt booked by another run meanwhile");
+                    already += u32::from(this_month);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        skipped += u32::from(no_account);
     }
-    let count = u32::try_from(entitled.len()).unwrap_or(u32::MAX);
     let ts = payments.clock().now().naive_utc();
-    db.transaction(move |c| runs::finish_run(c, run, count, skipped, already, ts))
+    db.transaction(move |c| runs::finish_run(c, run, entitled, skipped, already, ts))
         .await?;
     Ok(run)
 }
@@ -99,14 +119,15 @@ fn request_of(
 }
 
 /// Sends an attempt's bill (a resumed one is first looked up: the gateway may have it) and
-/// records what the gateway says. A bill the gateway only accepted is looked up once more: the
-/// notification, or the next run, records it when it is final.
+/// records what the gateway says; `true` when the transfer failed. A bill the gateway only
+/// accepted is looked up once more: the notification, or the next run, records it when it is
+/// final.
 async fn send(
     payments: &Payments,
     vault: &PiiVault,
     item: &ItemRow,
     resume: bool,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let request = request_of(payments, item, &item.destination(vault)?)?;
     let gateway = payments.gateway();
     let found = if resume {
@@ -131,13 +152,13 @@ async fn send(
         Ok(bill) => bill,
         Err(error) => {
             tracing::warn!(out_bill_no = %item.out_bill_no, %error, "payout transfer not confirmed; the next run resumes it");
-            return Ok(());
+            return Ok(false);
         }
     };
     let now = payments.clock().now();
     payments
         .db()
         .transaction(move |c| runs::record_bill(c, &bill, now))
-        .await?;
-    Ok(())
+        .await
+        .map(|status| status.as_deref() == Some(runs::FAILED))
 }

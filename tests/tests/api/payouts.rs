@@ -589,3 +589,310 @@ async fn a_pension_in_payment_from_the_previous_system_is_paid_on() {
     let none = run(&app, &admin, "2026-11", "unemployment").await;
     assert_eq!(none["entitled"], 0, "{none}");
 }
+
+/// A pension payment loaded from the previous system for `period`, loaded at `loaded`.
+fn imported(
+    app: &TestApp,
+    person: uuid::Uuid,
+    period: &str,
+    amount_fen: i64,
+    loaded: chrono::NaiveDateTime,
+) {
+    use shebao_infra::schema::benefit_payments;
+    let mut conn = app.db.connect();
+    diesel::insert_into(benefit_payments::table)
+        .values((
+            benefit_payments::id.eq(uuid::Uuid::now_v7().to_string()),
+            benefit_payments::external_id.eq(format!("OLD-PEN-{person}-{period}")),
+            benefit_payments::person_id.eq(person.to_string()),
+            benefit_payments::kind.eq("pension"),
+            benefit_payments::period.eq(period),
+            benefit_payments::amount_fen.eq(amount_fen),
+            benefit_payments::paid_at.eq(loaded),
+            benefit_payments::created_at.eq(loaded),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+/// The ledger balances and nothing is left payable; returns the pension fund's balance.
+async fn ledger_settled(app: &TestApp, admin: &str) -> i64 {
+    let tb = app
+        .get_ok(admin, "/v1/staff/ledger/trial-balance?as_of=2100-01-01")
+        .await;
+    assert_eq!(tb["balanced"], true, "{tb}");
+    let line = |name: &str| {
+        tb["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["account"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {tb}"))
+    };
+    assert_eq!(line("benefits_payable")["balance_fen"], 0, "{tb}");
+    line("fund_pool.pension")["balance_fen"].as_i64().unwrap()
+}
+
+/// The periods of a person's benefit payments, newest first.
+async fn paid_periods(app: &TestApp, p: &BoundTestPerson) -> Vec<String> {
+    let token = app.access_token(p.account_id, p.session_id);
+    let benefits = app.get_ok(&token, "/v1/me/benefits").await;
+    benefits["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["period"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_month_failed_for_a_closed_account_is_paid_by_the_next_months_run_once_fixed() {
+    use shebao_domain::staff::StaffRole;
+    let app = app().await;
+    let (ann, ann_stepped) = person(&app, 6).await;
+    let (bo, bo_stepped) = person(&app, 11).await;
+    award(&app, ann.person_id, "pension", 350_000, None, "2026-01");
+    award(&app, bo.person_id, "pension", 280_000, None, "2026-01");
+    let bo_card =
+        json!({"kind": "bank_card", "bank_code": "CMB", "card_number": "4539148803436467"});
+    assert_eq!(put_account(&app, &ann_stepped, &card()).await.status(), 200);
+    assert_eq!(put_account(&app, &bo_stepped, &bo_card).await.status(), 200);
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let ann_at_bank =
+        json!({"type": "BANK_CARD", "institution": "ICBC", "account_no": "6222021234567890128"});
+    let bo_at_bank =
+        json!({"type": "BANK_CARD", "institution": "CMB", "account_no": "4539148803436467"});
+    for at_bank in [&ann_at_bank, &bo_at_bank] {
+        let mut closed = at_bank.clone();
+        closed["reason"] = json!("ACCOUNT_FROZEN");
+        control(&app, "/control/payout-destinations/close", closed).await;
+    }
+
+    // October: both cards are closed, both transfers fail (the first run: nothing earlier to
+    // pay).
+    let october = run(&app, &admin, "2026-10", "pension").await;
+    assert_eq!(october["entitled"], 2, "{october}");
+    assert_eq!(totals(&october, "failed"), (2, 630_000), "{october}");
+    assert_eq!(totals(&october, "paid"), (0, 0));
+    assert_eq!(totals(&october, "catch_up"), (0, 0));
+    // Ann's bank reopens her card before November's run, which pays her October and November,
+    // each in its own transfer. Bo's is still closed: October fails again, and November waits
+    // rather than fail too.
+    control(&app, "/control/payout-destinations/reopen", ann_at_bank).await;
+    let november = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(november["entitled"], 2, "{november}");
+    assert_eq!(november["already_paid"], 0, "{november}");
+    assert_eq!(totals(&november, "paid"), (2, 700_000), "{november}");
+    assert_eq!(totals(&november, "failed"), (1, 280_000), "{november}");
+    assert_eq!(totals(&november, "catch_up"), (2, 630_000), "{november}");
+    // The report says the same later.
+    let again = app
+        .get_ok(
+            &admin,
+            &format!("/v1/staff/payouts/{}", november["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        again["catch_up"],
+        json!({"count": 2, "amount_fen": 630_000})
+    );
+    assert_eq!(texts(&app, &bo.phone, "未能发放", 2).await.len(), 2);
+    // Bo's card reopens: the next run pays him both months.
+    control(&app, "/control/payout-destinations/reopen", bo_at_bank).await;
+    let fixed = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(fixed["already_paid"], 1, "{fixed}");
+    assert_eq!(totals(&fixed, "paid"), (2, 560_000), "{fixed}");
+    assert_eq!(totals(&fixed, "catch_up"), (1, 280_000), "{fixed}");
+    // Further runs, of either month, pay nothing.
+    for period in ["2026-11", "2026-10"] {
+        let repeat = run(&app, &admin, period, "pension").await;
+        assert_eq!(repeat["already_paid"], 2, "{repeat}");
+        assert_eq!(totals(&repeat, "paid"), (0, 0), "{repeat}");
+        assert_eq!(totals(&repeat, "failed"), (0, 0), "{repeat}");
+        assert_eq!(totals(&repeat, "catch_up"), (0, 0), "{repeat}");
+    }
+    // At the gateway: Ann's October failure, then her October and November paid once each;
+    // Bo's two October failures, then his October and November paid once each.
+    let at_gateway = transfers(&app).await;
+    for (amount, states, bills) in [
+        (
+            350_000,
+            vec!["FAIL", "SUCCESS", "SUCCESS"],
+            vec![("P202610", "01"), ("P202610", "02"), ("P202611", "01")],
+        ),
+        (
+            280_000,
+            vec!["FAIL", "FAIL", "SUCCESS", "SUCCESS"],
+            vec![
+                ("P202610", "01"),
+                ("P202610", "02"),
+                ("P202610", "03"),
+                ("P202611", "01"),
+            ],
+        ),
+    ] {
+        let theirs: Vec<&(String, String, i64)> =
+            at_gateway.iter().filter(|t| t.2 == amount).collect();
+        let got: Vec<&str> = theirs.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(got, states, "{at_gateway:?}");
+        for (t, (month, attempt)) in theirs.iter().zip(&bills) {
+            assert!(
+                t.0.starts_with(month) && t.0.ends_with(attempt),
+                "{at_gateway:?}"
+            );
+        }
+    }
+    assert_eq!(paid_periods(&app, &ann).await, ["2026-11", "2026-10"]);
+    assert_eq!(paid_periods(&app, &bo).await, ["2026-11", "2026-10"]);
+    assert_eq!(ledger_settled(&app, &admin).await, 1_260_000);
+}
+
+#[tokio::test]
+async fn a_month_without_a_payout_account_is_paid_with_the_next_once_one_is_in_effect() {
+    use shebao_domain::staff::StaffRole;
+    let app = app().await;
+    let now = app.clock.now().naive_utc();
+    // Dai: an award; Eve: a pension taken over from the previous system, which paid September.
+    let (dai, dai_stepped) = person(&app, 7).await;
+    let (eve, eve_stepped) = person(&app, 8).await;
+    award(&app, dai.person_id, "pension", 300_000, None, "2026-01");
+    imported(&app, eve.person_id, "2026-09", 363_800, now);
+    // Not in payment: the previous system's last payment 14 months before November (beyond
+    // the 12 months a run looks back); a pension taken over 400 days ago and never checked
+    // (suspended for want of its yearly qualification check).
+    let stale = app.bound_persons(1, "440300", 9).await.remove(0);
+    imported(&app, stale.person_id, "2025-09", 350_000, now);
+    let unchecked = app.bound_persons(1, "440300", 10).await.remove(0);
+    imported(
+        &app,
+        unchecked.person_id,
+        "2026-09",
+        350_000,
+        now - Duration::days(400),
+    );
+    let admin = app.staff_token(StaffRole::Admin).await;
+
+    // October: neither has a payout account; both are skipped and texted.
+    let october = run(&app, &admin, "2026-10", "pension").await;
+    assert_eq!(october["entitled"], 2, "{october}");
+    assert_eq!(october["skipped_no_account"], 2, "{october}");
+    assert_eq!(totals(&october, "paid"), (0, 0), "{october}");
+    assert_eq!(transfers(&app).await.len(), 0);
+    assert_eq!(
+        texts(&app, &eve.phone, "未设置待遇领取账户", 1).await.len(),
+        1
+    );
+
+    // They set accounts; a run while the change still cools pays nothing.
+    assert_eq!(
+        put_account(&app, &dai_stepped, &wallet()).await.status(),
+        200
+    );
+    assert_eq!(put_account(&app, &eve_stepped, &card()).await.status(), 200);
+    let cooling = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(cooling["skipped_no_account"], 2, "{cooling}");
+    assert_eq!(totals(&cooling, "paid"), (0, 0), "{cooling}");
+    // Once in effect, November's run pays October and November to each.
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let november = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(november["entitled"], 2, "{november}");
+    assert_eq!(november["skipped_no_account"], 0, "{november}");
+    assert_eq!(
+        totals(&november, "paid"),
+        (4, 2 * 300_000 + 2 * 363_800),
+        "{november}"
+    );
+    assert_eq!(
+        totals(&november, "catch_up"),
+        (2, 300_000 + 363_800),
+        "{november}"
+    );
+    // Once.
+    let repeat = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(repeat["already_paid"], 2, "{repeat}");
+    assert_eq!(totals(&repeat, "paid"), (0, 0), "{repeat}");
+    assert_eq!(totals(&repeat, "catch_up"), (0, 0), "{repeat}");
+    let at_gateway = transfers(&app).await;
+    assert_eq!(at_gateway.len(), 4, "{at_gateway:?}");
+    assert!(
+        at_gateway.iter().all(|t| t.1 == "SUCCESS"),
+        "{at_gateway:?}"
+    );
+    let mut bills: Vec<&str> = at_gateway.iter().map(|t| t.0.as_str()).collect();
+    bills.sort_unstable();
+    bills.dedup();
+    assert_eq!(bills.len(), 4);
+    assert_eq!(paid_periods(&app, &dai).await, ["2026-11", "2026-10"]);
+    assert_eq!(
+        paid_periods(&app, &eve).await,
+        ["2026-11", "2026-10", "2026-09"]
+    );
+    assert_eq!(paid_periods(&app, &stale).await, ["2025-09"]);
+    assert_eq!(paid_periods(&app, &unchecked).await, ["2026-09"]);
+    assert_eq!(ledger_settled(&app, &admin).await, 1_327_600);
+}
+
+#[tokio::test]
+async fn a_taken_over_pension_is_suspended_a_year_after_its_takeover_until_a_check() {
+    use shebao_domain::staff::StaffRole;
+    use shebao_infra::schema::{applications, qualification_confirmations};
+    let app = app().await;
+    let now = app.clock.now().naive_utc();
+    // Taken over 400 days ago (its first payment loaded then), paid by the previous system
+    // for October, never checked here: suspended.
+    let (fay, stepped) = person(&app, 12).await;
+    imported(
+        &app,
+        fay.person_id,
+        "2025-10",
+        350_000,
+        now - Duration::days(400),
+    );
+    imported(&app, fay.person_id, "2026-10", 350_000, now);
+    assert_eq!(put_account(&app, &stepped, &wallet()).await.status(), 200);
+    app.clock.advance(Duration::seconds(COOLING_SECS));
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let suspended = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(suspended["entitled"], 0, "{suspended}");
+    assert_eq!(totals(&suspended, "paid"), (0, 0), "{suspended}");
+    // Her check is approved: the next run pays November.
+    let mut conn = app.db.connect();
+    let application = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(applications::table)
+        .values((
+            applications::id.eq(&application),
+            applications::person_id.eq(fay.person_id.to_string()),
+            applications::region_code.eq("440300"),
+            applications::kind.eq("qualification"),
+            applications::status.eq("approved"),
+            applications::data.eq("{}"),
+            applications::missing.eq("[]"),
+            applications::idempotency_key.eq(format!("test-{application}")),
+            applications::request_hash.eq("test"),
+            applications::version.eq(1),
+            applications::created_at.eq(now),
+            applications::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::insert_into(qualification_confirmations::table)
+        .values((
+            qualification_confirmations::id.eq(uuid::Uuid::now_v7().to_string()),
+            qualification_confirmations::person_id.eq(fay.person_id.to_string()),
+            qualification_confirmations::application_id.eq(&application),
+            qualification_confirmations::confirmed_by.eq("self"),
+            qualification_confirmations::at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let checked = run(&app, &admin, "2026-11", "pension").await;
+    assert_eq!(checked["entitled"], 1, "{checked}");
+    assert_eq!(totals(&checked, "paid"), (1, 350_000), "{checked}");
+    assert_eq!(
+        paid_periods(&app, &fay).await,
+        ["2026-11", "2026-10", "2025-10"]
+    );
+    assert_eq!(ledger_settled(&app, &admin).await, 350_000);
+}
