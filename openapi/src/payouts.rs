@@ -73,7 +73,10 @@ pub enum PayoutBenefit {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"period": "2026-11", "benefit": "pension"}))]
 pub struct PayoutRunRequest {
-    #[schema(example = "2026-11", pattern = "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$")]
+    #[schema(
+        example = "2026-11",
+        pattern = "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+    )]
     pub period: String,
     pub benefit: PayoutBenefit,
 }

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 use shebao_domain::auth::sms_policy;
 use shebao_domain::identity::{NationalId, PersonName, PhoneNumber};
 use shebao_domain::proxies::{self as rules, ProxyScope, Relation, RequestRefused, ScopeSet};
-use shebao_infra::audit::{self, ActorKind};
+use shebao_infra::audit::{self, ActorKind, AuditEntry};
 use shebao_infra::identity::{accounts, codes};
 use shebao_infra::proxies::{self, Grant, Side};
 use shebao_infra::registry::persons;
@@ -104,6 +104,24 @@ fn grant_view(g: Grant, now: chrono::DateTime<chrono::Utc>) -> dto::GrantView {
     }
 }
 
+/// The audit entry of an account's action on a grant (its id, once there is one).
+fn grant_entry(
+    req: &HttpRequest,
+    account: Uuid,
+    action: &'static str,
+    grant: Option<Uuid>,
+) -> AuditEntry {
+    let mut entry = Audit::of(req).entry(
+        ActorKind::Person,
+        Some(account.to_string()),
+        action,
+        "success",
+    );
+    entry.subject_kind = Some("proxy_grant");
+    entry.subject_id = grant.map(|g| g.to_string());
+    entry
+}
+
 fn grant_id(raw: &str, missing: ErrorCode) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::Code(missing))
 }
@@ -143,13 +161,7 @@ pub async fn create_proxy(
     let relation = relation_of(b.relation);
     let expires_at = b.expires_at.naive_utc();
     let ts = now.naive_utc();
-    let mut entry = Audit::of(&req).entry(
-        ActorKind::Person,
-        Some(account.to_string()),
-        "proxy.grant",
-        "success",
-    );
-    entry.subject_kind = Some("proxy_grant");
+    let mut entry = grant_entry(&req, account, "proxy.grant", None);
     let grant = state
         .db
         .transaction(move |c| {
@@ -241,14 +253,7 @@ pub async fn revoke_proxy(
     let id = grant_id(&path.into_inner(), ErrorCode::GrantNotFound)?;
     let (account, vault, now) = (person.account_id, state.vault.clone(), state.now());
     let ts = now.naive_utc();
-    let mut entry = Audit::of(&req).entry(
-        ActorKind::Person,
-        Some(account.to_string()),
-        "proxy.revoke",
-        "success",
-    );
-    entry.subject_kind = Some("proxy_grant");
-    entry.subject_id = Some(id.to_string());
+    let entry = grant_entry(&req, account, "proxy.revoke", Some(id));
     let grant = state
         .db
         .transaction(move |c| {
@@ -283,14 +288,7 @@ pub async fn create_proxy_token(
     let id = grant_id(&path.into_inner(), ErrorCode::GrantNotActive)?;
     let (holder, vault, now) = (person.account_id, state.vault.clone(), state.now());
     let ts = now.naive_utc();
-    let mut entry = Audit::of(&req).entry(
-        ActorKind::Person,
-        Some(holder.to_string()),
-        "proxy.token",
-        "success",
-    );
-    entry.subject_kind = Some("proxy_grant");
-    entry.subject_id = Some(id.to_string());
+    let entry = grant_entry(&req, holder, "proxy.token", Some(id));
     let grant = state
         .db
         .transaction(move |c| {
@@ -410,14 +408,7 @@ pub async fn accept_proxy_invitation(
     let id = grant_id(&path.into_inner(), ErrorCode::InvitationNotFound)?;
     let (account, vault, now) = (person.account_id, state.vault.clone(), state.now());
     let ts = now.naive_utc();
-    let mut entry = Audit::of(&req).entry(
-        ActorKind::Person,
-        Some(account.to_string()),
-        "proxy.accept",
-        "success",
-    );
-    entry.subject_kind = Some("proxy_grant");
-    entry.subject_id = Some(id.to_string());
+    let entry = grant_entry(&req, account, "proxy.accept", Some(id));
     let grant = state
         .db
         .transaction(move |c| {
