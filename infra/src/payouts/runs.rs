@@ -490,7 +490,11 @@ pub fn record_bill(
     ))
     .execute(conn)?;
     if changed == 0 {
-        return Ok(Some(item.status));
+        // Another report (the gateway's notification, handled beside the run) settled the
+        // attempt between the read above and this update: its status is what that one wrote,
+        // which a new statement sees (the read above still says `pending`).
+        let settled: String = pi::table.find(&item.id).select(pi::status).first(conn)?;
+        return Ok(Some(settled));
     }
     let corrupt = |e: shebao_domain::ledger::JournalError| {
         StoreError::Corrupt(format!("payout journal: {e}"))
