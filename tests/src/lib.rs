@@ -387,6 +387,28 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Registers `phone` through the API, steps up and binds the ID card `who` (national ID,
+    /// name, card number), as the phone app does; the binding must succeed.
+    pub async fn register_and_bind(&self, phone: &str, who: (&str, &str, &str)) -> BoundAccount {
+        let pair = self.register(phone).await;
+        let access = pair["access_token"].as_str().unwrap().to_owned();
+        let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+        let stepped = self.step_up(&access, phone).await;
+        let res = self
+            .post("/v1/me/binding")
+            .bearer_auth(&stepped)
+            .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        BoundAccount {
+            access,
+            refresh,
+            stepped,
+        }
+    }
+
     pub fn stop(&self) -> impl std::future::Future<Output = ()> {
         self.handle.stop(true)
     }
@@ -416,6 +438,15 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
 
 // ---------------------------------------------------------------------------------------------
 // Many bound persons at once (issue 18: the overbooking test needs hundreds of them)
+
+/// The tokens of an account bound through the API (see [`TestApp::register_and_bind`]).
+#[derive(Debug, Clone)]
+pub struct BoundAccount {
+    pub access: String,
+    pub refresh: String,
+    /// An access token stepped up just before the binding (five minutes of the test's clock).
+    pub stepped: String,
+}
 
 /// A person registered, with an app account bound to them and a live session (see
 /// [`TestApp::bound_persons`]).

@@ -30,18 +30,8 @@ pub(crate) async fn demo() -> TestApp {
 
 /// Registers `phone`, binds `who`; returns (plain token, stepped-up token).
 pub(crate) async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
-    let pair = app.register(phone).await;
-    let token = pair["access_token"].as_str().unwrap().to_owned();
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    (token, stepped)
+    let a = app.register_and_bind(phone, who).await;
+    (a.access, a.stepped)
 }
 
 /// A staff account of `role` serving `region` (as `create-staff --region`), signed in.

@@ -32,19 +32,8 @@ async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> String {
 
 /// [`bound`], with the refresh token too.
 async fn bound_pair(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
-    let pair = app.register(phone).await;
-    let token = pair["access_token"].as_str().unwrap().to_owned();
-    let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    (token, refresh)
+    let a = app.register_and_bind(phone, who).await;
+    (a.access, a.refresh)
 }
 
 async fn issue(app: &TestApp, token: &str, kind: &str, from: &str, to: &str) -> Value {

@@ -2,7 +2,7 @@
 //! pension with its yearly adjustment, an unemployed person's benefit, a flexible worker's due
 //! month — read over HTTP by the demo persons themselves.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use shebao_tests::{spawn_app_with, TestApp, TestOptions};
 
 /// (national ID, name, card number) of demo persons, as the README gives them.
@@ -20,18 +20,7 @@ async fn demo() -> TestApp {
 }
 
 async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> String {
-    let pair = app.register(phone).await;
-    let token = pair["access_token"].as_str().unwrap().to_owned();
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    token
+    app.register_and_bind(phone, who).await.access
 }
 
 fn items(v: &Value) -> &Vec<Value> {

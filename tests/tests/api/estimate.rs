@@ -14,18 +14,7 @@ async fn demo() -> TestApp {
 }
 
 async fn bind(app: &TestApp, phone: &str, id: &str, name: &str, card: &str) -> String {
-    let pair = app.register(phone).await;
-    let token = pair["access_token"].as_str().unwrap().to_owned();
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": id, "name": name, "card_number": card}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    token
+    app.register_and_bind(phone, (id, name, card)).await.access
 }
 
 async fn estimate(app: &TestApp, token: &str, body: Value) -> reqwest::Response {

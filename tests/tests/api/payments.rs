@@ -36,18 +36,8 @@ async fn demo() -> TestApp {
 
 /// Registers `phone`, binds `who`; returns (plain token, stepped-up token).
 async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
-    let pair = app.register(phone).await;
-    let token = pair["access_token"].as_str().unwrap().to_owned();
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    (token, stepped)
+    let a = app.register_and_bind(phone, who).await;
+    (a.access, a.stepped)
 }
 
 async fn pay_order(app: &TestApp, token: &str, key: &str, payables: &[&str]) -> reqwest::Response {

@@ -43,17 +43,8 @@ async fn principal(app: &TestApp) -> (String, String) {
 
 /// Registers `phone` and binds `who`; returns (plain token, stepped-up token).
 async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> (String, String) {
-    let token = access(&app.register(phone).await);
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    (token, stepped)
+    let a = app.register_and_bind(phone, who).await;
+    (a.access, a.stepped)
 }
 
 fn in_days(app: &TestApp, days: i64) -> String {
