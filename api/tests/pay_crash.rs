@@ -9,12 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use serde_json::{json, Value};
 use shebao_domain::payments::PaymentStatus;
 use shebao_infra::clock::SystemClock;
@@ -23,48 +21,11 @@ use shebao_infra::payments::service::Payments;
 use shebao_infra::payments::store;
 use shebao_standins::pay::{PayStandIn, PayStandInConfig, ServiceSettings};
 
+mod support;
+use support::{free_port, kill9, TestDb};
+
 const BIN: &str = env!("CARGO_BIN_EXE_shebao");
 const ORDERS: usize = 48;
-
-/// The test's database: a PostgreSQL database of its own (dropped at the end) or a SQLite file.
-struct TestDb {
-    url: String,
-    admin: Option<(String, String)>,
-}
-
-impl TestDb {
-    fn new(dir: &std::path::Path) -> TestDb {
-        let admin = std::env::var("SHEBAO_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty());
-        match admin {
-            Some(admin) => {
-                let name = format!("shebao_paycrash_{}", uuid::Uuid::new_v4().simple());
-                let mut c = diesel::PgConnection::establish(&admin).unwrap();
-                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-                let (server, _) = admin.rsplit_once('/').unwrap();
-                TestDb {
-                    url: format!("{server}/{name}"),
-                    admin: Some((admin.clone(), name)),
-                }
-            }
-            None => TestDb {
-                url: format!("sqlite://{}", dir.join("s.db").display()),
-                admin: None,
-            },
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.admin {
-            if let Ok(mut c) = diesel::PgConnection::establish(admin) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
-    }
-}
 
 /// `shebao` with the settings every process of the test shares: the database, the keys, the
 /// gateway (the stand-in this test runs) and the SMS stand-in.
@@ -94,21 +55,6 @@ fn run(mut c: Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn kill9(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
 }
 
 /// The gateway's view of every order: out_trade_no → trade_state.
@@ -162,7 +108,7 @@ async fn statuses(db: &Db, orders: &[String]) -> BTreeMap<String, PaymentStatus>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_end_as_the_gateway_says_after_the_server_is_killed_again_and_again() {
     let dir = tempfile::tempdir().unwrap();
-    let test_db = TestDb::new(dir.path());
+    let test_db = TestDb::new(dir.path(), "shebao_paycrash");
     let url = test_db.url.clone();
 
     // The gateway: a stand-in in this process that outlives every server. It tries each

@@ -9,11 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use shebao_domain::identity::{NationalId, PersonName};
@@ -27,63 +26,12 @@ use shebao_security::keys::{BLIND_INDEX_KEY_ENV, PII_KEY_ENV, SIGNING_KEY_ENV};
 use shebao_security::{KeyMaterial, PasswordHasher, PiiVault};
 use shebao_standins::pay::{PayStandIn, PayStandInConfig, ServiceSettings};
 
+mod support;
+use support::{free_port, kill9, TestDb};
+
 const BIN: &str = env!("CARGO_BIN_EXE_shebao");
 const PERSONS: usize = 120;
 const PASSWORD: &str = "correct horse battery staple";
-
-struct TestDb {
-    url: String,
-    admin: Option<(String, String)>,
-}
-
-impl TestDb {
-    fn new(dir: &std::path::Path) -> TestDb {
-        let admin = std::env::var("SHEBAO_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty());
-        match admin {
-            Some(admin) => {
-                let name = format!("shebao_payoutcrash_{}", uuid::Uuid::new_v4().simple());
-                let mut c = diesel::PgConnection::establish(&admin).unwrap();
-                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-                let (server, _) = admin.rsplit_once('/').unwrap();
-                TestDb {
-                    url: format!("{server}/{name}"),
-                    admin: Some((admin.clone(), name)),
-                }
-            }
-            None => TestDb {
-                url: format!("sqlite://{}", dir.join("s.db").display()),
-                admin: None,
-            },
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.admin {
-            if let Ok(mut c) = diesel::PgConnection::establish(admin) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-fn kill9(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The persons, their pension awards and payout accounts (in effect already), and an admin,
 /// written straight into the database with the server's keys.
@@ -172,7 +120,7 @@ fn populate(url: &str, vault: &PiiVault) -> Vec<uuid::Uuid> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payout_run_killed_again_and_again_pays_each_person_once() {
     let dir = tempfile::tempdir().unwrap();
-    let test_db = TestDb::new(dir.path());
+    let test_db = TestDb::new(dir.path(), "shebao_payoutcrash");
     let url = test_db.url.clone();
 
     // The server's keys, as environment values, so this test encrypts as the server does.
