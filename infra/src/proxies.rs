@@ -657,6 +657,77 @@ pub fn finish_request(
     Ok(())
 }
 
+/// Why a relative's code did not confirm their request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotConfirmed {
+    /// No request of this id by this account.
+    NotFound,
+    /// The code is wrong, expired or used up, or the person is no longer bound to the account
+    /// the code went to: one answer for all, so nothing is learnt from it.
+    Invalid,
+}
+
+/// Confirms the relative's request `id` with `code`, inside the caller's transaction: counts the
+/// try (the request fails with the last one allowed), and with the principal's code, while the
+/// person is still bound to the account it went to, makes the grant (active for
+/// [`shebao_domain::proxies::ASSISTED_GRANT_DAYS`]) and closes the request.
+pub fn confirm_request(
+    conn: &mut DbConnection,
+    vault: &PiiVault,
+    id: Uuid,
+    requester: Uuid,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<Result<Grant, NotConfirmed>, StoreError> {
+    use shebao_domain::proxies::{ASSISTED_GRANT_DAYS, CODE_MAX_ATTEMPTS};
+    let Some(r) = request_of_requester(conn, id, requester)? else {
+        return Ok(Err(NotConfirmed::NotFound));
+    };
+    if r.status != REQUEST_PENDING || r.code_expires_at <= now || r.attempts >= CODE_MAX_ATTEMPTS {
+        return Ok(Err(NotConfirmed::Invalid));
+    }
+    count_attempt(conn, id)?;
+    let given = crate::identity::codes::code_hash(vault, id, code);
+    // Keyed hashes are compared: timing tells nothing of the code.
+    let right = r.code_hash.as_deref() == Some(given.as_str());
+    let (true, Some(principal), Some(person_id)) = (right, r.principal_account_id, r.person_id)
+    else {
+        if r.attempts + 1 >= CODE_MAX_ATTEMPTS {
+            finish_request(conn, id, REQUEST_FAILED, None)?;
+        }
+        return Ok(Err(NotConfirmed::Invalid));
+    };
+    // Still bound to the person it was asked for, and the requester still has a phone.
+    let (Some(bound), Some(phone), Some(me)) = (
+        bound_account(conn, person_id)?,
+        crate::identity::accounts::phone(conn, vault, requester)?,
+        crate::identity::accounts::get(conn, requester)?,
+    ) else {
+        return Ok(Err(NotConfirmed::Invalid));
+    };
+    if bound != principal {
+        return Ok(Err(NotConfirmed::Invalid));
+    }
+    let g = insert(
+        conn,
+        vault,
+        &NewGrant {
+            principal_account_id: principal,
+            principal_person_id: person_id,
+            holder_phone: &phone,
+            holder_phone_hash: &me.phone_hash,
+            holder_account_id: Some(requester),
+            relation: r.relation,
+            scopes: r.scopes,
+            origin: ORIGIN_REQUEST,
+            expires_at: now + chrono::Duration::days(ASSISTED_GRANT_DAYS),
+        },
+        now,
+    )?;
+    finish_request(conn, id, REQUEST_CONFIRMED, Some(g.id))?;
+    Ok(Ok(g))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The assisted path's code, sent through the jobs system
 

@@ -10,7 +10,7 @@ use shebao_domain::identity::{NationalId, PersonName, PhoneNumber};
 use shebao_domain::proxies::{self as rules, ProxyScope, Relation, RequestRefused, ScopeSet};
 use shebao_infra::audit::{self, ActorKind, AuditEntry};
 use shebao_infra::identity::{accounts, codes};
-use shebao_infra::proxies::{self, Grant, Side};
+use shebao_infra::proxies::{self, Grant, NotConfirmed, Side};
 use shebao_infra::registry::persons;
 use shebao_openapi::proxies as dto;
 use shebao_openapi::staff::PageQuery;
@@ -606,59 +606,16 @@ pub async fn confirm_proxy_request(
     let grant = state
         .db
         .transaction(move |c| {
-            let invalid = || Ok(Err(ApiError::Code(ErrorCode::ProxyCodeInvalid)));
-            let Some(r) = proxies::request_of_requester(c, id, requester)? else {
-                return Ok(Err(ApiError::Code(ErrorCode::ProxyRequestNotFound)));
-            };
-            if r.status != proxies::REQUEST_PENDING
-                || r.code_expires_at <= ts
-                || r.attempts >= rules::CODE_MAX_ATTEMPTS
-            {
-                return invalid();
+            let confirmed = proxies::confirm_request(c, &vault, id, requester, &code, ts)?;
+            if confirmed.is_ok() {
+                audit::record(c, &entry, ts)?;
             }
-            proxies::count_attempt(c, id)?;
-            let given = codes::code_hash(&vault, id, &code);
-            // Keyed hashes are compared: timing tells nothing of the code.
-            let right = r.code_hash.as_deref() == Some(given.as_str());
-            let (true, Some(principal), Some(person_id)) =
-                (right, r.principal_account_id, r.person_id)
-            else {
-                if r.attempts + 1 >= rules::CODE_MAX_ATTEMPTS {
-                    proxies::finish_request(c, id, proxies::REQUEST_FAILED, None)?;
-                }
-                return invalid();
-            };
-            // Still bound to the person it was asked for, and the requester still has a phone.
-            let (Some(bound), Some(phone), Some(me)) = (
-                proxies::bound_account(c, person_id)?,
-                accounts::phone(c, &vault, requester)?,
-                accounts::get(c, requester)?,
-            ) else {
-                return invalid();
-            };
-            if bound != principal {
-                return invalid();
-            }
-            let g = proxies::insert(
-                c,
-                &vault,
-                &proxies::NewGrant {
-                    principal_account_id: principal,
-                    principal_person_id: person_id,
-                    holder_phone: &phone,
-                    holder_phone_hash: &me.phone_hash,
-                    holder_account_id: Some(requester),
-                    relation: r.relation,
-                    scopes: r.scopes,
-                    origin: proxies::ORIGIN_REQUEST,
-                    expires_at: ts + Duration::days(rules::ASSISTED_GRANT_DAYS),
-                },
-                ts,
-            )?;
-            proxies::finish_request(c, id, proxies::REQUEST_CONFIRMED, Some(g.id))?;
-            audit::record(c, &entry, ts)?;
-            Ok(Ok(g))
+            Ok(confirmed)
         })
-        .await??;
+        .await?
+        .map_err(|refused| match refused {
+            NotConfirmed::NotFound => ErrorCode::ProxyRequestNotFound,
+            NotConfirmed::Invalid => ErrorCode::ProxyCodeInvalid,
+        })?;
     Ok(HttpResponse::Created().json(grant_view(grant, now)))
 }
