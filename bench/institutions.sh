@@ -6,8 +6,8 @@
 #   - the same with a bound person's token (each institution's `covered` computed);
 #   - GET /v1/me/contributions (a records list: the issue's yardstick, "in the time of a records
 #     list"), on synthetic persons with ten years of history;
-# and pgbench: -S on its own database, and -f with the endpoint's own two statements (the bounding
-# box off the index, then the page's rows by code) at the same 64 points. EXPLAIN (ANALYZE,
+# and pgbench: -S on its own database, and -f with the endpoint's own statements (one a circle it
+# read: the box off the index, the nearest kept, their rows) at the same 64 points. EXPLAIN (ANALYZE,
 # BUFFERS) shows the index the search reads. See bench/README.md.
 #
 #   bench/institutions.sh                          # 50,000 institutions
@@ -195,19 +195,6 @@ psql_on "$DB" -c "VACUUM (ANALYZE) institutions, institution_departments"
 psql_on "$DB" -F ' ' -c "SELECT 'institutions: ' || count(*) FROM institutions"
 psql_on "$DB" -F ' ' -c "SELECT 'size of ' || relname || ':', pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname IN ('institutions', 'institutions_pkey', 'institutions_by_position') ORDER BY relname"
 
-# The bounding box of a circle of R metres around LAT LON, in microdegrees, as the server computes
-# it (domain::institutions::GeoPoint::bounding_box): min_lat max_lat min_lon max_lon.
-bbox() {
-    awk -v lat="$1" -v lon="$2" -v radius="$3" 'BEGIN {
-        pi = atan2(0, -1); R = 6371008.8
-        lat_e6 = sprintf("%.0f", lat * 1e6); lon_e6 = sprintf("%.0f", lon * 1e6)
-        ang = radius / R; dlat = ang * 180 / pi
-        s = sin(ang) / cos(lat * pi / 180); dlon = atan2(s, sqrt(1 - s * s)) * 180 / pi
-        dlat_e6 = int(dlat * 1e6) + 2; dlon_e6 = int(dlon * 1e6) + 2
-        printf "%d %d %d %d\n", lat_e6 - dlat_e6, lat_e6 + dlat_e6, lon_e6 - dlon_e6, lon_e6 + dlon_e6
-    }'
-}
-
 # The query points: around the city centres (σ = 4 km).
 POINTS_FILE="$STATE/points.txt"
 awk -v n="$POINTS" -v seed="$SEED" -v cities="$CITIES_FILE" 'BEGIN {
@@ -249,36 +236,22 @@ while read -r lat lon; do
         done
     fi
     RADII+=("$radius")
-    read -r min_lat max_lat min_lon max_lon < <(bbox "$lat" "$lon" "$radius")
-    codes=$(jq -r '[.items[].code | "'"'"'" + . + "'"'"'"] | join(",")' <<<"$page")
-    [[ -n $codes ]] || codes="''"
-    # Every box the server read, the smaller ones first, then the page's rows.
-    : >"$PGSCRIPTS/point-$i.sql"
-    for r in 1000 2000 4000 5000; do
-        ((r <= radius)) || break
-        read -r b1 b2 b3 b4 < <(bbox "$lat" "$lon" "$r")
-        echo "SELECT code, lat_e6, lon_e6, kind, level FROM institutions WHERE lat_e6 BETWEEN $b1 AND $b2 AND lon_e6 BETWEEN $b3 AND $b4;" >>"$PGSCRIPTS/point-$i.sql"
-    done
-    cat >>"$PGSCRIPTS/point-$i.sql" <<SQL
-SELECT code, name, kind, level, region_code, address, phone, lat_e6, lon_e6, covers_employee, covers_resident, departments, accepts_filed_elsewhere FROM institutions WHERE code = ANY(ARRAY[$codes]);
-SQL
     if ((i == 1)); then
-        FIRST_BOX="$min_lat $max_lat $min_lon $max_lon"
-        FIRST_CODES=$codes
         echo "point 1 ($lat, $lon): $count institutions on the first page, $(jq -c '[.items[:3][] | {code, distance_m}]' <<<"$page")"
         jq -c '.items[0] | {code, kind, distance_m, geo_uri}' <<<"$page"
     fi
 done <"$POINTS_FILE"
+# The statements the server ran for each point's first page (one per circle it read), as
+# PostgreSQL received them with their values written in: one pgbench script per point.
+"$BIN" bench near-statements --points "$POINTS_FILE" >"$STATE/near-statements.tsv"
+awk -F '\t' -v dir="$PGSCRIPTS" '{ print $2 ";" >> (dir "/point-" $1 ".sql") }' "$STATE/near-statements.tsv"
+[[ $(find "$PGSCRIPTS" -name 'point-*.sql' | wc -l) -eq $POINTS ]] || die "near-statements did not give a statement for every point"
+echo "statements a page: $(awk -F '\t' '{ n[$1]++ } END { for (p in n) c[n[p]]++; for (k in c) printf "%s×%s ", c[k], k }' "$STATE/near-statements.tsv")"
 echo "$total institutions on $POINTS first pages ($((total / POINTS)) a page on average); settled at radius (m): $(printf '%s\n' "${RADII[@]}" | sort -n | uniq -c | awk '{ printf "%s×%s ", $1, $2 }')"
-read -r a b c d <<<"$FIRST_BOX"
-candidates=$(psql_on "$DB" -c "SELECT count(*) FROM institutions WHERE lat_e6 BETWEEN $a AND $b AND lon_e6 BETWEEN $c AND $d")
-echo "point 1: $candidates candidates in its last bounding box (radius ${RADII[0]} m)"
-
-echo "== query plans at point 1"
-echo "-- the bounding box (the candidates' codes and positions):"
-psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT code, lat_e6, lon_e6, kind, level FROM institutions WHERE lat_e6 BETWEEN $a AND $b AND lon_e6 BETWEEN $c AND $d"
-echo "-- the page's rows by code:"
-psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT code, name, kind, level, region_code, address, phone, lat_e6, lon_e6, covers_employee, covers_resident, departments, accepts_filed_elsewhere FROM institutions WHERE code = ANY(ARRAY[$FIRST_CODES])"
+echo "== query plans at point 1 (each statement the server ran for its first page)"
+while IFS= read -r sql; do
+    psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) ${sql%;}"
+done <"$PGSCRIPTS/point-1.sql"
 
 declare -A RPS P50 P99 SERVER_CPU PG_CPU
 run_wrk() {

@@ -169,6 +169,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// For each point of POINTS (a file of `lat lon` lines), runs the first page of
+    /// `GET /v1/institutions?lat=&lon=` (5 km, 50 a page, no filter) as the server does and
+    /// prints every statement it ran, as PostgreSQL receives it with its values written in:
+    /// `<point number> <TAB> SQL`, one line each. What the institutions bench hands pgbench.
+    NearStatements {
+        #[arg(long)]
+        points: std::path::PathBuf,
+    },
     /// Prints the SQL that counts NOTICE's audience on AS_OF (default today in Beijing), with
     /// its parameters written in (PostgreSQL): for `EXPLAIN` and pgbench in bench/notices.sh.
     NoticeSql {
@@ -266,6 +274,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<()> {
             account_sid,
             auth_token,
         } => reminders_bench::sms_standin(&listen, &account_sid, &auth_token),
+        BenchCommand::NearStatements { points } => synthetic::near_statements(&points),
         BenchCommand::NoticeSql { notice, as_of } => notices_bench::notice_sql(notice, as_of),
     }
 }

@@ -189,9 +189,10 @@ fn search(q: dto::InstitutionQuery) -> Result<Search, ApiError> {
 /// address, phone and a `geo:` URI (RFC 5870) for the phone's map app. Narrowed by `kind`,
 /// `department` and `level`. Anyone may search; with a bound person's token each institution
 /// also says whether their insurance covers it (`covered`); without a token that field is
-/// absent, and an invalid token is 401. The positions come from a bounding box read off an index
-/// (1 km around the point first, widening until a page is settled or the radius reached), then
-/// every distance is computed exactly. The cursor is the last institution's
+/// absent, and an invalid token is 401. One statement reads a bounding box off an index (2 km
+/// around the point first, widening until a page is settled or the radius reached), keeps the
+/// nearest by a planar distance and returns their rows; every distance shown and ordered on is
+/// then the haversine's. The cursor is the last institution's
 /// (distance, code): pass it with the same search for the next page.
 #[utoipa::path(get, operation_id = "list_institutions", path = "/v1/institutions", tag = "institutions", params(dto::InstitutionQuery),
     security((), ("person_bearer" = [])),
@@ -212,17 +213,17 @@ pub async fn list_institutions(
     let (mut ranked, rows, insured) = state
         .db
         .read(move |c| {
-            // Widening circles: the first that holds more than a page past the cursor settles it.
-            let mut ranked = Vec::new();
-            for r in rules::search_radii(s.radius_m, s.after.as_ref()) {
-                let candidates = store::in_box(c, &s.center.bounding_box(r), &s.filter)?;
-                ranked = rules::nearest(s.center, r, candidates, s.after.as_ref(), limit);
-                if ranked.len() > limit {
-                    break;
-                }
-            }
-            let codes: Vec<String> = ranked.iter().take(limit).map(|r| r.code.clone()).collect();
-            let rows = store::by_codes(c, &codes)?;
+            let (ranked, rows) = rules::search_near(
+                s.center,
+                s.radius_m,
+                s.after.as_ref(),
+                limit,
+                |ask| store::near(c, ask, &s.filter),
+                |r| {
+                    let i = &r.institution;
+                    (i.code.as_str(), i.position, r.planar_sq_m)
+                },
+            )?;
             let insured = match person {
                 Some(p) => store::insured(c, p, now)?,
                 None => None,
@@ -235,9 +236,11 @@ pub async fn list_institutions(
     let items = ranked
         .iter()
         .filter_map(|r| {
-            let i = rows.iter().find(|i| i.code.as_str() == r.code)?;
+            let row = rows
+                .iter()
+                .find(|row| row.institution.code.as_str() == r.code)?;
             Some(dto::NearbyInstitution {
-                institution: view(i, insured.as_ref()),
+                institution: view(&row.institution, insured.as_ref()),
                 distance_m: r.distance_m,
             })
         })

@@ -1,14 +1,14 @@
-//! Reading institutions: by code, by codes, and the candidates of a "near me" search.
+//! Reading institutions: by code, and the statement of a "near me" search.
 //!
-//! The search reads the bounding box of the circle from `institutions_by_position`
-//! (`lat_e6` between … and `lon_e6` between …, with the kind and level beside them in the index),
-//! returning only codes and positions; the caller keeps those really within the radius, orders
-//! them and reads the page's rows by code.
+//! The search ([`near`]) reads the bounding box of a circle from `institutions_by_position`
+//! (`lat_e6` between … and `lon_e6` between …, with the kind, level and code beside them in the
+//! index), keeps the nearest few by a planar distance and returns their rows, all in one
+//! statement; the domain (`search_near`) decides the page from them by the haversine.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use shebao_domain::institutions::{
-    BoundingBox, Department, Filing, GeoPoint, InstitutionCode, InstitutionKind, Level,
+    Department, Filing, GeoPoint, InstitutionCode, InstitutionKind, Level, NearRead,
 };
 use shebao_domain::person::MedicalCategory;
 use shebao_domain::region::{RegionCode, TimeZoneName};
@@ -106,20 +106,6 @@ pub fn exists(conn: &mut DbConnection, code: &str) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(institutions::table.find(code))).get_result(conn)?)
 }
 
-/// The institutions of `codes` (in no particular order; unknown codes are left out).
-pub fn by_codes(conn: &mut DbConnection, codes: &[String]) -> Result<Vec<Institution>, StoreError> {
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
-    institutions::table
-        .filter(institutions::code.eq_any(codes))
-        .select(InstitutionRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Institution::try_from)
-        .collect()
-}
-
 /// What a search is narrowed to, besides the place.
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
@@ -128,55 +114,242 @@ pub struct SearchFilter {
     pub department: Option<Department>,
 }
 
-/// The codes and positions of the institutions inside `bbox` that pass `filter`. One of two
-/// fixed statements (with or without the department), so each is prepared once per connection
-/// and never planned again; the kind and level, read from the same index entries, are checked
-/// here rather than in SQL, which would take a statement per combination of filters.
-pub fn in_box(
+/// An institution as a "near me" statement returns it, with its squared planar distance.
+#[derive(Debug, Clone)]
+pub struct NearRow {
+    pub institution: Institution,
+    pub planar_sq_m: f64,
+}
+
+type NearColumns = (
+    diesel::sql_types::Text,
+    diesel::sql_types::Text,
+    diesel::sql_types::Text,
+    diesel::sql_types::Nullable<diesel::sql_types::Integer>,
+    diesel::sql_types::Text,
+    diesel::sql_types::Text,
+    diesel::sql_types::Text,
+    diesel::sql_types::Integer,
+    diesel::sql_types::Integer,
+    diesel::sql_types::Bool,
+    diesel::sql_types::Bool,
+    diesel::sql_types::Text,
+    diesel::sql_types::Bool,
+    diesel::sql_types::Double,
+);
+
+type NearTuple = (
+    String,
+    String,
+    String,
+    Option<i32>,
+    String,
+    String,
+    String,
+    i32,
+    i32,
+    bool,
+    bool,
+    String,
+    bool,
+    f64,
+);
+
+/// The search statement ([`near`]): the box off `institutions_by_position` (position, kind, level
+/// and code are in its entries, so the filters are checked there), each row's planar distance
+/// computed and bounded, and the `fetch` nearest by it returned whole: one statement and one
+/// round trip, whose rows are the page. (Keeping the `fetch` nearest off the index alone and
+/// reading only their rows by primary key cost PostgreSQL a quarter more under pgbench: 59
+/// index descents against a bitmap heap scan of the box's few dozen rows; bench/README.md.)
+/// Its text is the same whatever the filters (an
+/// absent kind or level becomes bounds every row meets); the department's `EXISTS` makes a
+/// second form, a type of its own (`DEPARTMENT`), since diesel keeps prepared statements by
+/// type. Each form is prepared once per connection.
+struct NearQuery<const DEPARTMENT: bool> {
+    ask: NearRead,
+    kind: (&'static str, &'static str),
+    level: (i32, i32),
+    department: String,
+    fetch: i64,
+}
+
+impl<const DEPARTMENT: bool> diesel::query_builder::QueryId for NearQuery<DEPARTMENT> {
+    type QueryId = NearQuery<DEPARTMENT>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB, const DEPARTMENT: bool> diesel::query_builder::QueryFragment<DB> for NearQuery<DEPARTMENT>
+where
+    DB: diesel::backend::Backend,
+    i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    f64: diesel::serialize::ToSql<diesel::sql_types::Double, DB>,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Double, Integer, Text};
+        let m = &self.ask.metric;
+        let b = &self.ask.bbox;
+        out.push_sql(
+            "SELECT code, name, kind, level, region_code, address, phone, lat_e6, lon_e6, \
+               covers_employee, covers_resident, departments, accepts_filed_elsewhere, d2 \
+             FROM (SELECT *, dy * dy + dx * dx AS d2 FROM \
+               (SELECT code, name, kind, level, region_code, address, phone, lat_e6, lon_e6, \
+                 covers_employee, covers_resident, departments, accepts_filed_elsewhere, \
+                 CAST(lat_e6 - ",
+        );
+        out.push_bind_param::<Integer, _>(&m.lat0_e6)?;
+        out.push_sql(" AS DOUBLE PRECISION) * ");
+        out.push_bind_param::<Double, _>(&m.ky)?;
+        out.push_sql(" AS dy, CAST(lon_e6 - ");
+        out.push_bind_param::<Integer, _>(&m.lon0_e6)?;
+        out.push_sql(" AS DOUBLE PRECISION) * (");
+        out.push_bind_param::<Double, _>(&m.kx)?;
+        out.push_sql(" - ");
+        out.push_bind_param::<Double, _>(&m.kx_slope)?;
+        out.push_sql(" * CAST(lat_e6 - ");
+        out.push_bind_param::<Integer, _>(&m.lat0_e6)?;
+        out.push_sql(" AS DOUBLE PRECISION)) AS dx FROM institutions WHERE lat_e6 BETWEEN ");
+        out.push_bind_param::<Integer, _>(&b.min_lat_e6)?;
+        out.push_sql(" AND ");
+        out.push_bind_param::<Integer, _>(&b.max_lat_e6)?;
+        out.push_sql(" AND lon_e6 BETWEEN ");
+        out.push_bind_param::<Integer, _>(&b.min_lon_e6)?;
+        out.push_sql(" AND ");
+        out.push_bind_param::<Integer, _>(&b.max_lon_e6)?;
+        out.push_sql(" AND kind BETWEEN ");
+        out.push_bind_param::<Text, _>(self.kind.0)?;
+        out.push_sql(" AND ");
+        out.push_bind_param::<Text, _>(self.kind.1)?;
+        out.push_sql(" AND COALESCE(level, 0) BETWEEN ");
+        out.push_bind_param::<Integer, _>(&self.level.0)?;
+        out.push_sql(" AND ");
+        out.push_bind_param::<Integer, _>(&self.level.1)?;
+        if DEPARTMENT {
+            out.push_sql(
+                " AND EXISTS (SELECT 1 FROM institution_departments d \
+                   WHERE d.institution_code = institutions.code AND d.department = ",
+            );
+            out.push_bind_param::<Text, _>(&self.department)?;
+            out.push_sql(")");
+        }
+        out.push_sql(") b) c WHERE d2 BETWEEN ");
+        out.push_bind_param::<Double, _>(&self.ask.lo_sq)?;
+        out.push_sql(" AND ");
+        out.push_bind_param::<Double, _>(&self.ask.hi_sq)?;
+        out.push_sql(" ORDER BY d2, code LIMIT ");
+        out.push_bind_param::<BigInt, _>(&self.fetch)?;
+        Ok(())
+    }
+}
+
+impl<const DEPARTMENT: bool> diesel::query_builder::Query for NearQuery<DEPARTMENT> {
+    type SqlType = NearColumns;
+}
+
+impl<C, const DEPARTMENT: bool> RunQueryDsl<C> for NearQuery<DEPARTMENT> {}
+
+/// One statement of a "near me" search ([`shebao_domain::institutions::search_near`] decides
+/// which): the institutions inside the box that pass `filter`, whose squared planar distance is
+/// within the bounds, the `fetch` nearest by it, whole rows. In no particular order.
+pub fn near(
     conn: &mut DbConnection,
-    bbox: &BoundingBox,
+    ask: &NearRead,
     filter: &SearchFilter,
-) -> Result<Vec<(String, GeoPoint)>, StoreError> {
-    type Row = (String, i32, i32, String, Option<i32>);
-    let columns = (
-        institutions::code,
-        institutions::lat_e6,
-        institutions::lon_e6,
-        institutions::kind,
-        institutions::level,
-    );
-    let inside = || {
-        institutions::lat_e6
-            .between(bbox.min_lat_e6, bbox.max_lat_e6)
-            .and(institutions::lon_e6.between(bbox.min_lon_e6, bbox.max_lon_e6))
+) -> Result<Vec<NearRow>, StoreError> {
+    let kind = filter
+        .kind
+        .as_ref()
+        .map_or(("0", "~"), |k| (k.as_str(), k.as_str()));
+    let level = filter
+        .level
+        .map_or((0, 9), |l| (i32::from(l.get()), i32::from(l.get())));
+    let fetch = i64::try_from(ask.fetch).unwrap_or(i64::MAX);
+    let rows: Vec<NearTuple> = match &filter.department {
+        None => {
+            let q = NearQuery::<false> {
+                ask: *ask,
+                kind,
+                level,
+                department: String::new(),
+                fetch,
+            };
+            crate::db_run!(conn, |c| q.load(c))?
+        }
+        Some(d) => {
+            let q = NearQuery::<true> {
+                ask: *ask,
+                kind,
+                level,
+                department: d.as_str().to_owned(),
+                fetch,
+            };
+            crate::db_run!(conn, |c| q.load(c))?
+        }
     };
-    let rows: Vec<Row> = match &filter.department {
-        None => institutions::table
-            .filter(inside())
-            .select(columns)
-            .load(conn)?,
-        Some(department) => institutions::table
-            .filter(inside())
-            .filter(diesel::dsl::exists(
-                institution_departments::table
-                    .filter(institution_departments::institution_code.eq(institutions::code))
-                    .filter(institution_departments::department.eq(department.as_str())),
-            ))
-            .select(columns)
-            .load(conn)?,
-    };
-    let kind = filter.kind.as_ref().map(InstitutionKind::as_str);
-    let level = filter.level.map(|l| i32::from(l.get()));
     rows.into_iter()
-        .filter(|(_, _, _, k, l)| {
-            kind.is_none_or(|want| want == k) && level.is_none_or(|want| Some(want) == *l)
-        })
-        .map(|(code, lat, lon, _, _)| {
-            let p = GeoPoint::from_e6(i64::from(lat), i64::from(lon))
-                .map_err(|(what, e)| StoreError::Corrupt(format!("institutions.{what}: {e}")))?;
-            Ok((code, p))
+        .map(|t| {
+            let (code, name, kind, level, region_code, address, phone, lat_e6, lon_e6) =
+                (t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8);
+            let row = InstitutionRow {
+                code,
+                name,
+                kind,
+                level,
+                region_code,
+                address,
+                phone,
+                lat_e6,
+                lon_e6,
+                covers_employee: t.9,
+                covers_resident: t.10,
+                departments: t.11,
+                accepts_filed_elsewhere: t.12,
+            };
+            Ok(NearRow {
+                institution: Institution::try_from(row)?,
+                planar_sq_m: t.13,
+            })
         })
         .collect()
+}
+
+/// The statement [`near`] runs for `ask` on PostgreSQL, with its values written in: what the
+/// institutions bench hands `pgbench` as the database's ceiling for the endpoint.
+pub fn near_statement_postgres(ask: &NearRead, filter: &SearchFilter) -> String {
+    let (kind, level, fetch) = (
+        filter
+            .kind
+            .as_ref()
+            .map_or(("0", "~"), |k| (k.as_str(), k.as_str())),
+        filter
+            .level
+            .map_or((0, 9), |l| (i32::from(l.get()), i32::from(l.get()))),
+        i64::try_from(ask.fetch).unwrap_or(i64::MAX),
+    );
+    let text = match &filter.department {
+        None => diesel::debug_query::<diesel::pg::Pg, _>(&NearQuery::<false> {
+            ask: *ask,
+            kind,
+            level,
+            department: String::new(),
+            fetch,
+        })
+        .to_string(),
+        Some(d) => diesel::debug_query::<diesel::pg::Pg, _>(&NearQuery::<true> {
+            ask: *ask,
+            kind,
+            level,
+            department: d.as_str().to_owned(),
+            fetch,
+        })
+        .to_string(),
+    };
+    crate::records::contributions::inline_debug_query(&text)
 }
 
 /// Whether the institution has the department.

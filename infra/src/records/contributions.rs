@@ -286,6 +286,30 @@ fn split_debug_query(text: &str) -> (String, Vec<String>) {
     (sql.to_owned(), params)
 }
 
+/// A `debug_query` text (`SELECT … $1 … -- binds: ["a", 51]`) as one statement with its values
+/// written in (text quoted, numbers as they are): for pgbench scripts. The values are the
+/// server's own (codes, bounds, numbers); a quote in a text is doubled all the same.
+pub fn inline_debug_query(text: &str) -> String {
+    let (sql, binds) = text.split_once(" -- binds: ").unwrap_or((text, "[]"));
+    let binds = binds.trim().trim_start_matches('[').trim_end_matches(']');
+    let values: Vec<String> = binds
+        .split(", ")
+        .filter(|b| !b.is_empty())
+        .map(
+            |b| match b.strip_prefix('"').and_then(|b| b.strip_suffix('"')) {
+                Some(t) => format!("'{}'", t.replace('\'', "''")),
+                None => b.to_owned(),
+            },
+        )
+        .collect();
+    let mut out = sql.to_owned();
+    // From the last placeholder down, so that `$1` never eats the start of `$12`.
+    for (i, v) in values.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), v);
+    }
+    out
+}
+
 /// One person's contributions, newest month first, keyset-paginated, with their status on
 /// `today` (the person's local date: an unpaid month past its due date, by the region's
 /// `due_day`, is in arrears; see [`due_day_of`]). One statement.

@@ -391,6 +391,86 @@ async fn nearest_first_with_distances_worked_by_hand_filters_and_the_radius_edge
     assert_eq!(r["items"].as_array().unwrap().len(), 6);
 }
 
+/// 240 institutions around the centre: a few metres apart near it (where the database's planar
+/// order and the haversine's may disagree at a page's edge, so the search asks again for more
+/// rows), some on the very same spot (ties by code), then thinning out past the 5 km edge.
+fn dense_set() -> Vec<(String, i64, i64)> {
+    let mut out = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        i64::try_from(x % 1_000_001).unwrap() - 500_000
+    };
+    for n in 0..240 {
+        // In microdegrees: within ~30 m for the first 80, ~600 m for the next 80, ~10 km for
+        // the rest.
+        let spread = [300, 6_000, 100_000][n / 80];
+        let (lat, lon) = if n % 23 == 0 && n > 0 {
+            let (_, lat, lon) = out[n - 1];
+            (lat, lon)
+        } else {
+            (
+                22_540_000 + next() * spread / 1_000_000,
+                114_060_000 + next() * spread / 1_000_000,
+            )
+        };
+        out.push((format!("D{n:03}"), lat, lon));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_dense_cluster_pages_in_the_haversine_order() {
+    use shebao_domain::institutions::{nearest, GeoPoint, Ranked};
+    let app = spawn_app_with(TestOptions::default()).await;
+    app.seed_regions();
+    let admin = app.staff_token(StaffRole::Admin).await;
+    let set = dense_set();
+    let rows: Vec<Value> = set
+        .iter()
+        .map(|(code, lat, lon)| {
+            let degrees = |e6: i64| e6 as f64 / 1e6;
+            institution(code, "pharmacy", None, degrees(*lat), degrees(*lon))
+        })
+        .collect();
+    let r = import(&app, &admin, NDJSON, lines(&rows)).await;
+    assert_eq!(r["accepted"], 240, "{r}");
+    // The positions as stored (to the microdegree), and the order the haversine gives them.
+    let center = GeoPoint::parse(CENTER.0, CENTER.1).unwrap();
+    let stored: Vec<(String, GeoPoint)> = set
+        .iter()
+        .map(|(code, lat, lon)| (code.clone(), GeoPoint::from_e6(*lat, *lon).unwrap()))
+        .collect();
+    for limit in [3_usize, 20, 50] {
+        let expected = nearest(center, 5_000, stored.clone(), None, usize::MAX - 1);
+        let mut seen: Vec<Ranked> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = match &cursor {
+                Some(c) => at(&format!("&limit={limit}&cursor={c}")),
+                None => at(&format!("&limit={limit}")),
+            };
+            let page = near_ok(&app, None, &q).await;
+            let items = ranked(&page);
+            assert!(items.len() <= limit);
+            seen.extend(items.into_iter().map(|(code, d)| Ranked {
+                distance_m: u32::try_from(d).unwrap(),
+                code,
+            }));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
+    // Within 5 km: most of them, not all (the outer ring reaches past the edge).
+    let within = nearest(center, 5_000, stored, None, usize::MAX - 1).len();
+    assert!((200..240).contains(&within), "{within}");
+}
+
 #[tokio::test]
 async fn covered_by_scheme_and_by_an_approved_filing_and_absent_without_a_token() {
     let (app, admin) = loaded().await;
