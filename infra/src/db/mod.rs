@@ -5,6 +5,7 @@
 //! Database work never runs on the async executor: [`Db::run`] moves it to tokio's blocking pool
 //! and takes a connection from a bounded r2d2 pool.
 
+pub mod column;
 mod error;
 mod migrations;
 mod per_backend;
@@ -242,6 +243,13 @@ struct Shared {
     outage: Arc<Outage>,
     current: RwLock<Generation>,
     replaced: AtomicU64,
+    /// One permit per pooled connection: the async side waits here, as a future, for its turn
+    /// at a connection, so that no more blocking threads exist than connections to give them.
+    /// Without it every waiting request parked a blocking thread on the pool's condition
+    /// variable (64 connections under load: 56 threads asleep on 8 database connections), and
+    /// the wake-ups between them were the largest item of the server's profile
+    /// (bench/README.md, issue 13).
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// The database handle the application holds: a bounded pool plus the knowledge of its backend.
@@ -364,6 +372,9 @@ impl Db {
                 outage,
                 current: RwLock::new(Generation { number: 0, pool }),
                 replaced: AtomicU64::new(0),
+                permits: Arc::new(tokio::sync::Semaphore::new(
+                    usize::try_from(options.max_size.max(1)).unwrap_or(1),
+                )),
             }),
         })
     }
@@ -418,9 +429,19 @@ impl Db {
         f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let span = tracing::Span::current();
+        // A connection's turn, waited for as long as the pool would have waited for one.
+        let permit = tokio::time::timeout(
+            self.shared.options.acquire_timeout,
+            self.shared.permits.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("timed out waiting for a database connection".into()))?
+        .map_err(|e| StoreError::Unavailable(format!("database pool closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            f()
+            let result = f();
+            drop(permit);
+            result
         })
         .instrument(tracing::Span::current())
         .await
