@@ -5,9 +5,10 @@ use shebao_domain::insurance::InsuranceType;
 use shebao_domain::period::Period;
 use uuid::Uuid;
 
+use crate::db::column::{KeyOrEmpty, Parsed};
 use crate::db::{DbConnection, StoreError};
 use crate::db_run;
-use crate::registry::{stored, stored_id, Page};
+use crate::registry::{stored, Page};
 use crate::schema::{contributions, employers};
 
 pub use shebao_domain::statement::ContributionStatus;
@@ -93,7 +94,8 @@ pub struct ContributionRecord {
     pub insurance: InsuranceType,
     /// The employer, or `None` for flexible employment.
     pub employer: Option<(Uuid, String)>,
-    pub employer_key: String,
+    /// The row's key column: the employer's id, or none for flexible employment.
+    pub employer_key: Option<Uuid>,
     pub base_fen: i64,
     pub employer_fen: i64,
     pub employee_fen: i64,
@@ -104,12 +106,8 @@ pub struct ContributionRecord {
 impl ContributionRecord {
     /// The keyset cursor of this row in the newest-first order.
     pub fn cursor_key(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.period,
-            self.insurance.as_str(),
-            self.employer_key
-        )
+        let key = self.employer_key.map(|k| k.to_string()).unwrap_or_default();
+        format!("{}|{}|{key}", self.period, self.insurance.as_str())
     }
 }
 
@@ -147,21 +145,23 @@ impl ContributionCursor {
     }
 }
 
-/// A stored contribution month, with its employer's name.
+/// A stored contribution month, with its employer's name: every text column but the name
+/// parsed from the driver's bytes (no `String` per column; see [`crate::db::column`]).
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contributions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct ListRow {
-    period: String,
-    insurance: String,
-    employer_id: Option<String>,
+    period: Parsed<Period>,
+    insurance: Parsed<InsuranceType>,
+    employer_id: Option<Parsed<Uuid>>,
     #[diesel(select_expression = employers::name.nullable())]
     #[diesel(select_expression_type = diesel::dsl::Nullable<employers::name>)]
     employer_name: Option<String>,
-    employer_key: String,
+    employer_key: Parsed<KeyOrEmpty>,
     base_fen: i64,
     employer_fen: i64,
     employee_fen: i64,
-    status: String,
+    status: Parsed<ContributionStatus>,
     paid_at: Option<NaiveDateTime>,
 }
 
@@ -179,30 +179,22 @@ pub fn due_day_of(conn: &mut DbConnection, person_id: Uuid) -> Result<u8, StoreE
         .contribution_due_day)
 }
 
-fn record_from(
-    r: ListRow,
-    today: NaiveDate,
-    due_day: u8,
-) -> Result<ContributionRecord, StoreError> {
-    let employer = match (r.employer_id, r.employer_name) {
-        (Some(id), Some(name)) => Some((stored_id("contributions.employer_id", &id)?, name)),
-        _ => None,
-    };
-    let period = stored("contributions.period", Period::parse(&r.period))?;
-    Ok(ContributionRecord {
+fn record_from(r: ListRow, today: NaiveDate, due_day: u8) -> ContributionRecord {
+    let period = r.period.0;
+    ContributionRecord {
         period,
-        insurance: stored(
-            "contributions.insurance",
-            InsuranceType::parse(&r.insurance),
-        )?,
-        employer,
-        employer_key: r.employer_key,
+        insurance: r.insurance.0,
+        employer: r
+            .employer_id
+            .zip(r.employer_name)
+            .map(|(id, name)| (id.0, name)),
+        employer_key: r.employer_key.0 .0,
         base_fen: r.base_fen,
         employer_fen: r.employer_fen,
         employee_fen: r.employee_fen,
-        status: stored_status(&r.status)?.on(period, today, due_day),
+        status: r.status.0.on(period, today, due_day),
         paid_at: r.paid_at,
-    })
+    }
 }
 
 /// The list's one statement (a macro rather than a function: its type is diesel's, spelled by
@@ -347,7 +339,10 @@ pub fn list(
         // other two never do.
         None => ("~".to_owned(), "~".to_owned(), "~".to_owned()),
     };
-    let q = list_statement!(
+    let limit_plus_one = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    // On the backend's own connection (the statement is built in each arm, its row type being
+    // the backend's): the parsed columns decode from each backend's bytes.
+    let rows: Vec<ListRow> = db_run!(conn, |c| list_statement!(
         person_id.to_string(),
         insurance_lo,
         insurance_hi,
@@ -356,13 +351,13 @@ pub fn list(
         after_period,
         after_insurance,
         after_key,
-        i64::try_from(limit + 1).unwrap_or(i64::MAX)
-    );
-    let rows: Vec<ListRow> = q.load(conn)?;
+        limit_plus_one
+    )
+    .load(c))?;
     let items = rows
         .into_iter()
         .map(|r| record_from(r, today, due_day))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     Ok(Page::from_rows(
         items,
         limit,
