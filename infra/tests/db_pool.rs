@@ -1,13 +1,14 @@
-//! The pool's turn-taking: a request waits for a connection as a future (one permit per pooled
-//! connection) before any blocking thread is given its work, so that a request abandoned while
-//! it waits never does its database work later, and a wait ends at the pool's acquire timeout.
+//! The pool's turn-taking: a request waits for its turn as a future (`PERMITS_PER_CONNECTION`
+//! permits per pooled connection) before any blocking thread is given its work, so that a
+//! request abandoned while it waits never does its database work later, and a wait ends at the
+//! pool's acquire timeout.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shebao_infra::db::{Db, PoolOptions, StoreError};
+use shebao_infra::db::{Db, PoolOptions, StoreError, PERMITS_PER_CONNECTION};
 
 fn db(dir: &tempfile::TempDir, max_size: u32, acquire_timeout: Duration) -> Db {
     let url = format!("sqlite://{}", dir.path().join("pool.db").display());
@@ -35,13 +36,17 @@ async fn hold(db: &Db, hold: Duration) {
 async fn a_request_abandoned_while_it_waits_for_a_connection_never_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = db(&dir, 1, Duration::from_secs(5));
-    let busy = tokio::spawn({
-        let db = db.clone();
-        async move { hold(&db, Duration::from_millis(400)).await }
-    });
+    // Every turn the pool's one connection gives is taken: one holding it, the others queued
+    // for it on blocking threads.
+    let busy: Vec<_> = (0..PERMITS_PER_CONNECTION)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { hold(&db, Duration::from_millis(200)).await })
+        })
+        .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    // The pool's one connection is taken: this request waits, and is given up after 100 ms
-    // (a client that went away, a handler's own timeout).
+    // This request waits for a turn, and is given up after 100 ms (a client that went away, a
+    // handler's own timeout).
     let ran = Arc::new(AtomicBool::new(false));
     let waited = tokio::time::timeout(Duration::from_millis(100), {
         let ran = ran.clone();
@@ -52,7 +57,9 @@ async fn a_request_abandoned_while_it_waits_for_a_connection_never_runs() {
     })
     .await;
     assert!(waited.is_err(), "it could not have had the connection");
-    busy.await.unwrap();
+    for b in busy {
+        b.await.unwrap();
+    }
     // Had it been handed to a blocking thread, that thread would have run it once the
     // connection came back.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -71,6 +78,8 @@ async fn waiting_for_a_connection_ends_at_the_acquire_timeout() {
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = Instant::now();
+    // Whether it waits for a turn or, having one, for the connection itself: as long as the
+    // pool's acquire timeout.
     let err = db.run(|_| Ok(())).await.unwrap_err();
     let waited = started.elapsed();
     assert!(

@@ -243,14 +243,20 @@ struct Shared {
     outage: Arc<Outage>,
     current: RwLock<Generation>,
     replaced: AtomicU64,
-    /// One permit per pooled connection: the async side waits here, as a future, for its turn
-    /// at a connection, so that no more blocking threads exist than connections to give them.
+    /// [`PERMITS_PER_CONNECTION`] permits per pooled connection: the async side waits here, as
+    /// a future, for its turn, so that no more blocking threads exist than a few per connection.
     /// Without it every waiting request parked a blocking thread on the pool's condition
     /// variable (64 connections under load: 56 threads asleep on 8 database connections), and
     /// the wake-ups between them were the largest item of the server's profile
     /// (bench/README.md, issue 13).
     permits: Arc<tokio::sync::Semaphore>,
 }
+
+/// Requests given to blocking threads per pooled connection: one at work and one already
+/// waiting for the connection, so that a connection coming back is taken at once by a thread
+/// that holds its work, rather than idling until a busy worker thread hands the next request
+/// over (with one per connection the list's machine stayed 20 % idle; bench/README.md).
+pub const PERMITS_PER_CONNECTION: usize = 2;
 
 /// The database handle the application holds: a bounded pool plus the knowledge of its backend.
 #[derive(Clone)]
@@ -373,7 +379,9 @@ impl Db {
                 current: RwLock::new(Generation { number: 0, pool }),
                 replaced: AtomicU64::new(0),
                 permits: Arc::new(tokio::sync::Semaphore::new(
-                    usize::try_from(options.max_size.max(1)).unwrap_or(1),
+                    usize::try_from(options.max_size.max(1))
+                        .unwrap_or(1)
+                        .saturating_mul(PERMITS_PER_CONNECTION),
                 )),
             }),
         })
