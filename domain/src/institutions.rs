@@ -445,6 +445,19 @@ pub fn nearest(
     after: Option<&Ranked>,
     limit: usize,
 ) -> Vec<Ranked> {
+    let mut ranked = ranked_within(center, radius_m, candidates, after);
+    ranked.truncate(limit.saturating_add(1));
+    ranked
+}
+
+/// The candidates within `radius_m` of `center` (rounded distance ≤ radius) that come after
+/// `after`, nearest first, ties by code: the list's order, all of them.
+fn ranked_within(
+    center: GeoPoint,
+    radius_m: u32,
+    candidates: impl IntoIterator<Item = (String, GeoPoint)>,
+    after: Option<&Ranked>,
+) -> Vec<Ranked> {
     let mut ranked: Vec<Ranked> = candidates
         .into_iter()
         .map(|(code, p)| Ranked {
@@ -455,7 +468,6 @@ pub fn nearest(
         .filter(|r| after.is_none_or(|a| r > a))
         .collect();
     ranked.sort_unstable();
-    ranked.truncate(limit.saturating_add(1));
     ranked
 }
 
@@ -551,20 +563,12 @@ pub fn settle_near(
 ) -> NearStep {
     let mut count = 0_usize;
     let mut farthest_sq = 0.0_f64;
-    let mut ranked: Vec<Ranked> = rows
-        .into_iter()
-        .inspect(|(_, _, d2)| {
-            count += 1;
-            farthest_sq = farthest_sq.max(*d2);
-        })
-        .map(|(code, p, _)| Ranked {
-            distance_m: center.whole_metres(p),
-            code,
-        })
-        .filter(|r| r.distance_m <= circle_m)
-        .filter(|r| after.is_none_or(|a| r > a))
-        .collect();
-    ranked.sort_unstable();
+    let rows = rows.into_iter().map(|(code, p, d2)| {
+        count += 1;
+        farthest_sq = farthest_sq.max(d2);
+        (code, p)
+    });
+    let mut ranked = ranked_within(center, circle_m, rows, after);
     let page = limit.saturating_add(1);
     if count < fetched {
         if ranked.len() >= page || last_circle {

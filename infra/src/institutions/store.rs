@@ -253,14 +253,13 @@ impl<const DEPARTMENT: bool> diesel::query_builder::Query for NearQuery<DEPARTME
 
 impl<C, const DEPARTMENT: bool> RunQueryDsl<C> for NearQuery<DEPARTMENT> {}
 
-/// One statement of a "near me" search ([`shebao_domain::institutions::search_near`] decides
-/// which): the institutions inside the box that pass `filter`, whose squared planar distance is
-/// within the bounds, the `fetch` nearest by it, whole rows. In no particular order.
-pub fn near(
-    conn: &mut DbConnection,
-    ask: &NearRead,
-    filter: &SearchFilter,
-) -> Result<Vec<NearRow>, StoreError> {
+/// The search statement for `ask` and `filter`, in its form with or without the department.
+enum NearStatement {
+    Anywhere(NearQuery<false>),
+    InDepartment(NearQuery<true>),
+}
+
+fn near_statement(ask: &NearRead, filter: &SearchFilter) -> NearStatement {
     let kind = filter
         .kind
         .as_ref()
@@ -269,27 +268,35 @@ pub fn near(
         .level
         .map_or((0, 9), |l| (i32::from(l.get()), i32::from(l.get())));
     let fetch = i64::try_from(ask.fetch).unwrap_or(i64::MAX);
-    let rows: Vec<NearTuple> = match &filter.department {
-        None => {
-            let q = NearQuery::<false> {
-                ask: *ask,
-                kind,
-                level,
-                department: String::new(),
-                fetch,
-            };
-            crate::db_run!(conn, |c| q.load(c))?
-        }
-        Some(d) => {
-            let q = NearQuery::<true> {
-                ask: *ask,
-                kind,
-                level,
-                department: d.as_str().to_owned(),
-                fetch,
-            };
-            crate::db_run!(conn, |c| q.load(c))?
-        }
+    match &filter.department {
+        None => NearStatement::Anywhere(NearQuery {
+            ask: *ask,
+            kind,
+            level,
+            department: String::new(),
+            fetch,
+        }),
+        Some(d) => NearStatement::InDepartment(NearQuery {
+            ask: *ask,
+            kind,
+            level,
+            department: d.as_str().to_owned(),
+            fetch,
+        }),
+    }
+}
+
+/// One statement of a "near me" search ([`shebao_domain::institutions::search_near`] decides
+/// which): the institutions inside the box that pass `filter`, whose squared planar distance is
+/// within the bounds, the `fetch` nearest by it, whole rows. In no particular order.
+pub fn near(
+    conn: &mut DbConnection,
+    ask: &NearRead,
+    filter: &SearchFilter,
+) -> Result<Vec<NearRow>, StoreError> {
+    let rows: Vec<NearTuple> = match near_statement(ask, filter) {
+        NearStatement::Anywhere(q) => crate::db_run!(conn, |c| q.load(c))?,
+        NearStatement::InDepartment(q) => crate::db_run!(conn, |c| q.load(c))?,
     };
     rows.into_iter()
         .map(|t| {
@@ -321,33 +328,9 @@ pub fn near(
 /// The statement [`near`] runs for `ask` on PostgreSQL, with its values written in: what the
 /// institutions bench hands `pgbench` as the database's ceiling for the endpoint.
 pub fn near_statement_postgres(ask: &NearRead, filter: &SearchFilter) -> String {
-    let (kind, level, fetch) = (
-        filter
-            .kind
-            .as_ref()
-            .map_or(("0", "~"), |k| (k.as_str(), k.as_str())),
-        filter
-            .level
-            .map_or((0, 9), |l| (i32::from(l.get()), i32::from(l.get()))),
-        i64::try_from(ask.fetch).unwrap_or(i64::MAX),
-    );
-    let text = match &filter.department {
-        None => diesel::debug_query::<diesel::pg::Pg, _>(&NearQuery::<false> {
-            ask: *ask,
-            kind,
-            level,
-            department: String::new(),
-            fetch,
-        })
-        .to_string(),
-        Some(d) => diesel::debug_query::<diesel::pg::Pg, _>(&NearQuery::<true> {
-            ask: *ask,
-            kind,
-            level,
-            department: d.as_str().to_owned(),
-            fetch,
-        })
-        .to_string(),
+    let text = match near_statement(ask, filter) {
+        NearStatement::Anywhere(q) => diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string(),
+        NearStatement::InDepartment(q) => diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string(),
     };
     crate::records::contributions::inline_debug_query(&text)
 }
