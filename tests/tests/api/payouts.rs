@@ -216,6 +216,35 @@ async fn a_change_waits_out_its_cooling_period_is_texted_at_once_and_is_stored_e
 // ---------------------------------------------------------------------------------------------
 // Payout runs
 
+/// An approved application of `kind` for `person`, straight into the database: its id.
+fn approved_application(
+    conn: &mut shebao_infra::db::DbConnection,
+    person: uuid::Uuid,
+    kind: &str,
+    now: chrono::NaiveDateTime,
+) -> String {
+    use shebao_infra::schema::applications;
+    let application = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(applications::table)
+        .values((
+            applications::id.eq(&application),
+            applications::person_id.eq(person.to_string()),
+            applications::region_code.eq("440300"),
+            applications::kind.eq(kind),
+            applications::status.eq("approved"),
+            applications::data.eq("{}"),
+            applications::missing.eq("[]"),
+            applications::idempotency_key.eq(format!("test-{application}")),
+            applications::request_hash.eq("test"),
+            applications::version.eq(1),
+            applications::created_at.eq(now),
+            applications::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .unwrap();
+    application
+}
+
 /// Grants `person` a benefit as an approved application would (an application row and its
 /// award), straight into the database.
 fn award(
@@ -226,31 +255,15 @@ fn award(
     months: Option<i32>,
     starts: &str,
 ) {
-    use shebao_infra::schema::{applications, benefit_awards};
+    use shebao_infra::schema::benefit_awards;
     let mut conn = app.db.connect();
     let now = app.clock.now().naive_utc();
-    let application = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(applications::table)
-        .values((
-            applications::id.eq(&application),
-            applications::person_id.eq(person.to_string()),
-            applications::region_code.eq("440300"),
-            applications::kind.eq(if kind == "pension" {
-                "retirement"
-            } else {
-                "unemployment_benefit"
-            }),
-            applications::status.eq("approved"),
-            applications::data.eq("{}"),
-            applications::missing.eq("[]"),
-            applications::idempotency_key.eq(format!("test-{application}")),
-            applications::request_hash.eq("test"),
-            applications::version.eq(1),
-            applications::created_at.eq(now),
-            applications::updated_at.eq(now),
-        ))
-        .execute(&mut conn)
-        .unwrap();
+    let application_kind = if kind == "pension" {
+        "retirement"
+    } else {
+        "unemployment_benefit"
+    };
+    let application = approved_application(&mut conn, person, application_kind, now);
     diesel::insert_into(benefit_awards::table)
         .values((
             benefit_awards::id.eq(uuid::Uuid::now_v7().to_string()),
@@ -460,25 +473,10 @@ async fn a_payout_run_repeated_and_killed_pays_each_person_once_and_retries_a_cl
 
     // The ledger balances; the payable nets to zero; the pension fund paid out exactly the two
     // payments (the failed ones came back).
-    let tb = app
-        .get_ok(&admin, "/v1/staff/ledger/trial-balance?as_of=2100-01-01")
-        .await;
-    assert_eq!(tb["balanced"], true, "{tb}");
-    let line = |name: &str| {
-        tb["accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["account"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} in {tb}"))
-    };
-    assert_eq!(line("benefits_payable")["balance_fen"], 0);
-    assert_eq!(line("fund_pool.pension")["balance_fen"], 630_000);
-    assert_eq!(
-        line("gateway_clearing.wechat_transfer")["balance_fen"],
-        -630_000
-    );
+    let tb = balanced_trial_balance(&app, &admin).await;
+    assert_eq!(balance(&tb, "benefits_payable"), 0);
+    assert_eq!(balance(&tb, "fund_pool.pension"), 630_000);
+    assert_eq!(balance(&tb, "gateway_clearing.wechat_transfer"), -630_000);
 
     // The payment shows in the person's benefits, with its status and masked destination.
     let ann_token = app.access_token(ann.account_id, ann.session_id);
@@ -615,23 +613,31 @@ fn imported(
         .unwrap();
 }
 
-/// The ledger balances and nothing is left payable; returns the pension fund's balance.
-async fn ledger_settled(app: &TestApp, admin: &str) -> i64 {
+/// The trial balance of everything so far, which must balance.
+async fn balanced_trial_balance(app: &TestApp, admin: &str) -> Value {
     let tb = app
         .get_ok(admin, "/v1/staff/ledger/trial-balance?as_of=2100-01-01")
         .await;
     assert_eq!(tb["balanced"], true, "{tb}");
-    let line = |name: &str| {
-        tb["accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["account"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} in {tb}"))
-    };
-    assert_eq!(line("benefits_payable")["balance_fen"], 0, "{tb}");
-    line("fund_pool.pension")["balance_fen"].as_i64().unwrap()
+    tb
+}
+
+/// An account's balance in a trial balance; the account must be there.
+fn balance(tb: &Value, account: &str) -> i64 {
+    tb["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["account"] == account)
+        .and_then(|l| l["balance_fen"].as_i64())
+        .unwrap_or_else(|| panic!("{account} in {tb}"))
+}
+
+/// The ledger balances and nothing is left payable; returns the pension fund's balance.
+async fn ledger_settled(app: &TestApp, admin: &str) -> i64 {
+    let tb = balanced_trial_balance(app, admin).await;
+    assert_eq!(balance(&tb, "benefits_payable"), 0, "{tb}");
+    balance(&tb, "fund_pool.pension")
 }
 
 /// The periods of a person's benefit payments, newest first.
@@ -837,7 +843,7 @@ async fn a_month_without_a_payout_account_is_paid_with_the_next_once_one_is_in_e
 #[tokio::test]
 async fn a_taken_over_pension_is_suspended_a_year_after_its_takeover_until_a_check() {
     use shebao_domain::staff::StaffRole;
-    use shebao_infra::schema::{applications, qualification_confirmations};
+    use shebao_infra::schema::qualification_confirmations;
     let app = app().await;
     let now = app.clock.now().naive_utc();
     // Taken over 400 days ago (its first payment loaded then), paid by the previous system
@@ -859,24 +865,7 @@ async fn a_taken_over_pension_is_suspended_a_year_after_its_takeover_until_a_che
     assert_eq!(totals(&suspended, "paid"), (0, 0), "{suspended}");
     // Her check is approved: the next run pays November.
     let mut conn = app.db.connect();
-    let application = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(applications::table)
-        .values((
-            applications::id.eq(&application),
-            applications::person_id.eq(fay.person_id.to_string()),
-            applications::region_code.eq("440300"),
-            applications::kind.eq("qualification"),
-            applications::status.eq("approved"),
-            applications::data.eq("{}"),
-            applications::missing.eq("[]"),
-            applications::idempotency_key.eq(format!("test-{application}")),
-            applications::request_hash.eq("test"),
-            applications::version.eq(1),
-            applications::created_at.eq(now),
-            applications::updated_at.eq(now),
-        ))
-        .execute(&mut conn)
-        .unwrap();
+    let application = approved_application(&mut conn, fay.person_id, "qualification", now);
     diesel::insert_into(qualification_confirmations::table)
         .values((
             qualification_confirmations::id.eq(uuid::Uuid::now_v7().to_string()),

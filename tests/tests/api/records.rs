@@ -18,22 +18,6 @@ async fn demo() -> TestApp {
     .await
 }
 
-/// Registers `phone`, steps up and binds the demo person; returns the plain access token.
-async fn bound(app: &TestApp, phone: &str, who: (&str, &str, &str)) -> String {
-    let pair = app.register(phone).await;
-    let token = pair["access_token"].as_str().unwrap().to_owned();
-    let stepped = app.step_up(&token, phone).await;
-    let res = app
-        .post("/v1/me/binding")
-        .bearer_auth(&stepped)
-        .json(&json!({"national_id": who.0, "name": who.1, "card_number": who.2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    token
-}
-
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     app.get_ok(token, path).await
 }
@@ -84,7 +68,7 @@ async fn records_need_a_bound_card() {
 #[tokio::test]
 async fn contributions_list_pages_and_agrees_with_the_summary() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let first = get(&app, &token, "/v1/me/contributions").await;
     let items = first["items"].as_array().unwrap();
     assert_eq!(items.len(), 50);
@@ -201,13 +185,14 @@ async fn contributions_list_pages_and_agrees_with_the_summary() {
 #[tokio::test]
 async fn arrears_show_in_the_summary_and_others_never_appear() {
     let app = demo().await;
-    let zhang = bound(&app, "+8613800138000", ZHANG).await;
-    let li = bound(
-        &app,
-        "+8613900139000",
-        ("440300199007010420", "李娜", "A44030000002"),
-    )
-    .await;
+    let zhang = app.register_and_bind("+8613800138000", ZHANG).await.access;
+    let li = app
+        .register_and_bind(
+            "+8613900139000",
+            ("440300199007010420", "李娜", "A44030000002"),
+        )
+        .await
+        .access;
     let summary = get(&app, &li, "/v1/me/contributions/summary").await;
     let pension = summary["items"]
         .as_array()
@@ -234,7 +219,7 @@ async fn arrears_show_in_the_summary_and_others_never_appear() {
 #[tokio::test]
 async fn the_pension_account_agrees_with_the_credits_and_interest() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let account = get(&app, &token, "/v1/me/accounts/pension").await;
     let all = all_pages(&app, &token, "/v1/me/contributions?insurance=pension").await;
     let mut by_year: BTreeMap<i32, i64> = BTreeMap::new();
@@ -260,7 +245,7 @@ async fn the_pension_account_agrees_with_the_credits_and_interest() {
 #[tokio::test]
 async fn medical_account_and_transactions() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let before = get(&app, &token, "/v1/me/accounts/medical").await;
     // The demo's own year of spending, already in the balance.
     let demo_spending = all_pages(&app, &token, "/v1/me/accounts/medical/transactions").await;
@@ -363,7 +348,7 @@ fn bound_person_id(conn: &mut shebao_infra::db::DbConnection) -> String {
 #[tokio::test]
 async fn medical_dates_are_days_of_the_regions_calendar() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let mut conn = app.db.connect();
     let person_id = bound_person_id(&mut conn);
     use shebao_infra::schema::medical_transactions::dsl as m;
@@ -421,7 +406,7 @@ async fn medical_dates_are_days_of_the_regions_calendar() {
 #[tokio::test]
 async fn unemployment_time_restarts_after_re_employment() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let mut conn = app.db.connect();
     let person_id = bound_person_id(&mut conn);
     // 24 months of benefit drawn in 2012–2013 (one month paid twice: an adjustment), before the
@@ -455,7 +440,7 @@ async fn unemployment_time_restarts_after_re_employment() {
 #[tokio::test]
 async fn benefits_and_unemployment_entitlement() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let list = get(&app, &token, "/v1/me/benefits").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
     // 154 paid months of unemployment insurance: 10 years and more → 24 months.
@@ -474,7 +459,7 @@ async fn benefits_and_unemployment_entitlement() {
 #[tokio::test]
 async fn staff_reads_need_a_reason_and_show_in_the_access_log() {
     let app = demo().await;
-    let token = bound(&app, "+8613800138000", ZHANG).await;
+    let token = app.register_and_bind("+8613800138000", ZHANG).await.access;
     let me_binding = get(&app, &token, "/v1/me/binding").await;
     let person_id = me_binding["person_id"].as_str().unwrap().to_owned();
     let staff = app.staff_token(StaffRole::Caseworker).await;
