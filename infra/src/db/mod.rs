@@ -6,6 +6,7 @@
 //! and takes a connection from a bounded r2d2 pool.
 
 pub mod column;
+pub mod debug_sql;
 mod error;
 mod migrations;
 mod per_backend;

@@ -332,7 +332,7 @@ pub fn near_statement_postgres(ask: &NearRead, filter: &SearchFilter) -> String 
         NearStatement::Anywhere(q) => diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string(),
         NearStatement::InDepartment(q) => diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string(),
     };
-    crate::records::contributions::inline_debug_query(&text)
+    crate::db::debug_sql::inline(&text)
 }
 
 /// Whether the institution has the department.

@@ -248,7 +248,7 @@ pub fn list_statement_postgres(person: Uuid, limit: usize) -> (String, Vec<Strin
         "~".to_owned(),
         i64::try_from(limit + 1).unwrap_or(i64::MAX)
     );
-    split_debug_query(&diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string())
+    crate::db::debug_sql::split(&diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string())
 }
 
 /// The summary's statement for PostgreSQL and its parameters, as [`summary`] runs it.
@@ -261,45 +261,7 @@ pub fn summary_statement_postgres(
         person: person.to_string(),
         bound: shebao_domain::statement::arrears_through(today, due_day).to_string(),
     };
-    split_debug_query(&diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string())
-}
-
-/// `SELECT … -- binds: ["a", 51]` (diesel's `debug_query`) as the statement and its values.
-fn split_debug_query(text: &str) -> (String, Vec<String>) {
-    let (sql, binds) = text.split_once(" -- binds: ").unwrap_or((text, "[]"));
-    let params = binds
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split(", ")
-        .filter(|b| !b.is_empty())
-        .map(|b| b.trim_matches('"').to_owned())
-        .collect();
-    (sql.to_owned(), params)
-}
-
-/// A `debug_query` text (`SELECT … $1 … -- binds: ["a", 51]`) as one statement with its values
-/// written in (text quoted, numbers as they are): for pgbench scripts. The values are the
-/// server's own (codes, bounds, numbers); a quote in a text is doubled all the same.
-pub fn inline_debug_query(text: &str) -> String {
-    let (sql, binds) = text.split_once(" -- binds: ").unwrap_or((text, "[]"));
-    let binds = binds.trim().trim_start_matches('[').trim_end_matches(']');
-    let values: Vec<String> = binds
-        .split(", ")
-        .filter(|b| !b.is_empty())
-        .map(
-            |b| match b.strip_prefix('"').and_then(|b| b.strip_suffix('"')) {
-                Some(t) => format!("'{}'", t.replace('\'', "''")),
-                None => b.to_owned(),
-            },
-        )
-        .collect();
-    let mut out = sql.to_owned();
-    // From the last placeholder down, so that `$1` never eats the start of `$12`.
-    for (i, v) in values.iter().enumerate().rev() {
-        out = out.replace(&format!("${}", i + 1), v);
-    }
-    out
+    crate::db::debug_sql::split(&diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string())
 }
 
 /// One person's contributions, newest month first, keyset-paginated, with their status on
