@@ -169,13 +169,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// For each point of POINTS (a file of `lat lon` lines), runs the first page of
-    /// `GET /v1/institutions?lat=&lon=` (5 km, 50 a page, no filter) as the server does and
-    /// prints every statement it ran, as PostgreSQL receives it with its values written in:
-    /// `<point number> <TAB> SQL`, one line each. What the institutions bench hands pgbench.
+    /// Prints the statements `GET /v1/institutions` runs with PERSON's token, as PostgreSQL
+    /// receives them with their values written in, one a line: what coverage needs to know
+    /// about the person (the search itself reads the server's in-memory copy of the
+    /// institutions and runs no SQL). What the institutions bench hands pgbench.
     NearStatements {
         #[arg(long)]
-        points: std::path::PathBuf,
+        person: uuid::Uuid,
     },
     /// Prints the SQL that counts NOTICE's audience on AS_OF (default today in Beijing), with
     /// its parameters written in (PostgreSQL): for `EXPLAIN` and pgbench in bench/notices.sh.
@@ -274,7 +274,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<()> {
             account_sid,
             auth_token,
         } => reminders_bench::sms_standin(&listen, &account_sid, &auth_token),
-        BenchCommand::NearStatements { points } => synthetic::near_statements(&points),
+        BenchCommand::NearStatements { person } => synthetic::near_statements(person),
         BenchCommand::NoticeSql { notice, as_of } => notices_bench::notice_sql(notice, as_of),
     }
 }

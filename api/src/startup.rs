@@ -38,6 +38,8 @@ pub struct Application {
     sms_standin: Option<RunningStandIn>,
     pay_standin: Option<RunningPayStandIn>,
     poller: Option<tokio::task::JoinHandle<()>>,
+    /// Keeps the copy of the institutions current with imports other instances ran.
+    institutions: tokio::task::JoinHandle<()>,
     jobs: Option<crate::jobs::RunningJobs>,
     /// The metrics listener's port and server.
     metrics: Option<(u16, Server)>,
@@ -266,6 +268,28 @@ pub fn spawn_payment_poller(payments: Payments, every: Duration) -> tokio::task:
     })
 }
 
+/// Loads the institutions for the "near me" search once the database is prepared, then every
+/// `every` reloads them if another instance imported some (this server's own imports refresh
+/// the copy at once).
+fn spawn_institutions_refresher(
+    state: web::Data<AppState>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !state.database_prepared() {
+                continue;
+            }
+            if let Err(e) = state.institutions.refresh(&state.db).await {
+                tracing::warn!(error = %e, "the institutions could not be refreshed");
+            }
+        }
+    })
+}
+
 /// The base of the links the service prints: `SHEBAO_PUBLIC_URL`, or this server's own address
 /// (its listen host, 127.0.0.1 for a wildcard one, and the port it got).
 fn public_url(settings: &Settings, port: u16) -> String {
@@ -446,6 +470,7 @@ impl Application {
             spec_json,
             routes,
             sessions: Default::default(),
+            institutions: Default::default(),
             settings: settings.clone(),
             database_prepared: Arc::new(AtomicBool::new(false)),
         });
@@ -506,8 +531,11 @@ impl Application {
             .then(|| state.payments.clone())
             .flatten()
             .map(|payments| spawn_payment_poller(payments, settings.pay.poll_interval));
+        let institutions =
+            spawn_institutions_refresher(state.clone(), settings.institutions_refresh);
         Ok(Application {
             poller,
+            institutions,
             port,
             server,
             state,
@@ -557,6 +585,7 @@ impl Application {
         if let Some(poller) = self.poller {
             poller.abort();
         }
+        self.institutions.abort();
         if let Some(jobs) = self.jobs {
             jobs.stop().await;
         }

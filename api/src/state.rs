@@ -26,6 +26,8 @@ pub struct AppState {
     /// The OpenAPI document, rendered once.
     pub spec_json: Arc<Vec<u8>>,
     pub routes: Arc<RouteTable>,
+    /// Every institution, for the "near me" search (refreshed after imports).
+    pub institutions: Arc<shebao_infra::institutions::atlas::NearCopy>,
     /// Recent session checks of person tokens.
     pub sessions: Arc<crate::session_cache::SessionCache>,
     /// Set once the migrations are applied (and the demo loaded, when asked). Until then every

@@ -13,6 +13,8 @@ use crate::region::{RegionCode, TimeZoneName};
 use crate::text::bounded_text;
 use crate::ValueError;
 
+pub mod atlas;
+
 // ---------------------------------------------------------------------------------------------
 // What an institution is
 
@@ -386,6 +388,31 @@ impl BoundingBox {
     }
 }
 
+/// What a "near me" search is narrowed to besides the place: each given part must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NearFilter {
+    pub kind: Option<InstitutionKind>,
+    pub level: Option<Level>,
+    pub department: Option<Department>,
+}
+
+impl NearFilter {
+    /// Whether an institution of `kind` and `level` listing `departments` passes.
+    pub fn admits(
+        &self,
+        kind: InstitutionKind,
+        level: Option<Level>,
+        departments: &[String],
+    ) -> bool {
+        self.kind.is_none_or(|k| k == kind)
+            && self.level.is_none_or(|l| level == Some(l))
+            && self
+                .department
+                .as_ref()
+                .is_none_or(|d| departments.iter().any(|have| have == d.as_str()))
+    }
+}
+
 /// The widest search: 50 km around a point.
 pub const MAX_RADIUS_M: u32 = 50_000;
 /// The search radius when none is given: 5 km.
@@ -408,9 +435,7 @@ pub fn radius_m(km: &str) -> Result<u32, ValueError> {
 /// The radius the search reads first: 2 km. A page is settled as soon as a circle holds more
 /// institutions past the cursor than the page takes — nothing outside it can come before them —
 /// so in a city the first small box answers; elsewhere the circle doubles up to the radius asked
-/// for. Each box read is a few index pages instead of the whole radius's. (1 km first settled
-/// none of the bench's 64 city points: a page of 50 needs ~2 km even in a centre, and every
-/// circle that does not settle is a statement spent.)
+/// for ([`atlas::Atlas::nearest`]). A page of 50 needs ~2 km even in a city centre.
 pub const FIRST_RADIUS_M: u32 = 2_000;
 
 /// The radii a search reads, widening until `radius_m`: from the cursor's distance plus
@@ -469,190 +494,6 @@ fn ranked_within(
         .collect();
     ranked.sort_unstable();
     ranked
-}
-
-/// The distance a database can compute with arithmetic alone, to order a box's institutions and
-/// keep a page's worth of them before any row is read: metres north and metres east of the
-/// centre, the east scaled by the cosine of the mid-latitude (linearised around the centre's, so
-/// that the statement needs no trigonometry, which SQLite lacks). Within 50 km it is within
-/// [`planar_tolerance_m`] of the haversine; the list's order and distances stay the haversine's,
-/// computed here on the rows the statement returns (see [`settle_near`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlanarMetric {
-    pub lat0_e6: i32,
-    pub lon0_e6: i32,
-    /// Metres per microdegree of latitude.
-    pub ky: f64,
-    /// Metres per microdegree of longitude on the centre's parallel.
-    pub kx: f64,
-    /// How much `kx` shrinks per microdegree north of the centre, halved (the mid-latitude).
-    pub kx_slope: f64,
-}
-
-impl PlanarMetric {
-    pub fn around(center: GeoPoint) -> PlanarMetric {
-        let radian_per_e6 = 1e-6_f64.to_radians();
-        let ky = EARTH_RADIUS_M * radian_per_e6;
-        let phi = center.lat().to_radians();
-        PlanarMetric {
-            lat0_e6: center.lat_e6,
-            lon0_e6: center.lon_e6,
-            ky,
-            kx: ky * phi.cos(),
-            kx_slope: ky * phi.sin() * radian_per_e6 / 2.0,
-        }
-    }
-
-    /// The squared distance in square metres, by the operations the statement runs.
-    pub fn squared_m(&self, p: GeoPoint) -> f64 {
-        let dlat = f64::from(p.lat_e6 - self.lat0_e6);
-        let dy = dlat * self.ky;
-        let dx = f64::from(p.lon_e6 - self.lon0_e6) * (self.kx - self.kx_slope * dlat);
-        dy * dy + dx * dx
-    }
-}
-
-/// How far the planar distance of [`PlanarMetric`] may be from the haversine within `radius_m`
-/// of the centre, in metres: generous (the unit test measures at most a quarter of it across
-/// China's range of latitudes).
-pub fn planar_tolerance_m(radius_m: u32) -> f64 {
-    2.0 + f64::from(radius_m) * 2e-4
-}
-
-/// The squared planar distances a search statement keeps for the circle of `circle_m`: from a
-/// little before the cursor (nothing at or past it is left out) to a little past the circle.
-pub fn planar_bounds(circle_m: u32, after: Option<&Ranked>) -> (f64, f64) {
-    let slack = planar_tolerance_m(circle_m) + 1.0;
-    let hi = f64::from(circle_m) + slack;
-    let lo = after.map_or(0.0, |a| (f64::from(a.distance_m) - slack).max(0.0));
-    (lo * lo, hi * hi)
-}
-
-/// How many rows a search statement asks for beyond the page's `limit + 1`: what the planar
-/// order may put ahead of the haversine's near the page's edge.
-pub const NEAR_MARGIN: usize = 8;
-
-/// What the rows of one search statement decide.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NearStep {
-    /// The page: at most `limit + 1` institutions, nearest first (one extra says more follow).
-    Page(Vec<Ranked>),
-    /// The circle holds no more than a page past the cursor: read a wider one.
-    Widen,
-    /// The statement returned as many rows as it was allowed, and those it left out might still
-    /// come before the page's last: ask again for more.
-    MoreRows,
-}
-
-/// Decides a "near me" page from one statement's rows: the institutions of the box around
-/// `circle_m` whose planar squared distance is within [`planar_bounds`], the `fetched` nearest
-/// by that distance (code, position, squared planar distance). The page's order is the
-/// haversine's in whole metres, ties by code, as in [`nearest`]. If the statement returned
-/// fewer rows than `fetched`, they are every candidate: the circle settles the page when it holds
-/// more than `limit` past the cursor or is the last (`last_circle`). If it returned `fetched`,
-/// anything it left out is at least the farthest returned minus the tolerance away: the rows
-/// nearer than that are certain, and the page is settled when more than `limit` of them are.
-pub fn settle_near(
-    center: GeoPoint,
-    circle_m: u32,
-    last_circle: bool,
-    rows: impl IntoIterator<Item = (String, GeoPoint, f64)>,
-    fetched: usize,
-    after: Option<&Ranked>,
-    limit: usize,
-) -> NearStep {
-    let mut count = 0_usize;
-    let mut farthest_sq = 0.0_f64;
-    let rows = rows.into_iter().map(|(code, p, d2)| {
-        count += 1;
-        farthest_sq = farthest_sq.max(d2);
-        (code, p)
-    });
-    let mut ranked = ranked_within(center, circle_m, rows, after);
-    let page = limit.saturating_add(1);
-    if count < fetched {
-        if ranked.len() >= page || last_circle {
-            ranked.truncate(page);
-            return NearStep::Page(ranked);
-        }
-        return NearStep::Widen;
-    }
-    // Left out: planar ≥ the farthest returned, so haversine ≥ that minus the tolerance, and
-    // rounded to whole metres at least half a metre less again.
-    let certain_below = farthest_sq.sqrt() - planar_tolerance_m(circle_m) - 1.0;
-    let certain = ranked
-        .iter()
-        .take_while(|r| f64::from(r.distance_m) < certain_below)
-        .count();
-    if certain >= page {
-        ranked.truncate(page);
-        NearStep::Page(ranked)
-    } else {
-        NearStep::MoreRows
-    }
-}
-
-/// One statement a "near me" search asks for: the institutions inside `bbox` whose squared
-/// distance by `metric` is within `lo_sq..=hi_sq`, nearest by it first, at most `fetch`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NearRead {
-    pub circle_m: u32,
-    pub bbox: BoundingBox,
-    pub metric: PlanarMetric,
-    pub lo_sq: f64,
-    pub hi_sq: f64,
-    pub fetch: usize,
-}
-
-/// A "near me" page: reads the circles of [`search_radii`] through `read` (one statement each,
-/// returning the rows themselves) until [`settle_near`] settles the page, asking a circle again
-/// for more rows when the planar order leaves the page's edge in doubt. `key` gives a row's
-/// code, position and squared planar distance. Answers the page (as [`nearest`] orders it) and
-/// the last statement's rows, among which every institution of the page is.
-pub fn search_near<T, E>(
-    center: GeoPoint,
-    radius_m: u32,
-    after: Option<&Ranked>,
-    limit: usize,
-    mut read: impl FnMut(&NearRead) -> Result<Vec<T>, E>,
-    key: impl Fn(&T) -> (&str, GeoPoint, f64),
-) -> Result<(Vec<Ranked>, Vec<T>), E> {
-    let metric = PlanarMetric::around(center);
-    let mut rows = Vec::new();
-    for circle_m in search_radii(radius_m, after) {
-        let (lo_sq, hi_sq) = planar_bounds(circle_m, after);
-        let mut fetch = limit.saturating_add(1 + NEAR_MARGIN);
-        loop {
-            let ask = NearRead {
-                circle_m,
-                bbox: center.bounding_box(circle_m),
-                metric,
-                lo_sq,
-                hi_sq,
-                fetch,
-            };
-            rows = read(&ask)?;
-            let keyed = rows.iter().map(|r| {
-                let (code, p, d2) = key(r);
-                (code.to_owned(), p, d2)
-            });
-            match settle_near(
-                center,
-                circle_m,
-                circle_m >= radius_m,
-                keyed,
-                fetch,
-                after,
-                limit,
-            ) {
-                NearStep::Page(page) => return Ok((page, rows)),
-                NearStep::Widen => break,
-                NearStep::MoreRows => fetch = fetch.saturating_mul(2),
-            }
-        }
-    }
-    // `search_radii` ends with the radius, whose circle always settles.
-    Ok((Vec::new(), rows))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1045,168 +886,31 @@ mod tests {
         assert!(last.is_empty());
     }
 
-    /// A deterministic stream of numbers for the searches' property tests (xorshift).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        /// Uniform in `lo..=hi`.
-        fn within(&mut self, lo: i64, hi: i64) -> i64 {
-            lo + (self.next() % (hi - lo + 1) as u64) as i64
-        }
-    }
-
     #[test]
-    fn the_planar_distance_stays_within_a_quarter_of_its_tolerance() {
-        let mut rng = Rng(0x5eed_0001);
-        let mut worst = 0.0_f64;
-        for _ in 0..200_000 {
-            let c = GeoPoint::from_e6(
-                rng.within(
-                    i64::from(LAT_MIN_E6) + 500_000,
-                    i64::from(LAT_MAX_E6) - 500_000,
-                ),
-                rng.within(
-                    i64::from(LON_MIN_E6) + 900_000,
-                    i64::from(LON_MAX_E6) - 900_000,
-                ),
-            )
-            .unwrap();
-            // Anywhere in the box of the widest search.
-            let b = c.bounding_box(MAX_RADIUS_M);
-            let p = GeoPoint::from_e6(
-                rng.within(i64::from(b.min_lat_e6), i64::from(b.max_lat_e6)),
-                rng.within(i64::from(b.min_lon_e6), i64::from(b.max_lon_e6)),
-            )
-            .unwrap();
-            let exact = c.distance_m(p);
-            if exact > f64::from(MAX_RADIUS_M) + 100.0 {
-                continue;
-            }
-            let planar = PlanarMetric::around(c).squared_m(p).sqrt();
-            let r = exact.ceil() as u32;
-            let error = (planar - exact).abs();
-            assert!(
-                error <= planar_tolerance_m(r) / 4.0,
-                "{c:?} → {p:?}: haversine {exact} m, planar {planar} m"
-            );
-            worst = worst.max(error / planar_tolerance_m(r));
-        }
-        // The tolerance is not absurdly loose either: the error reaches a visible share of it.
-        assert!(worst > 1e-4, "worst {worst}");
-    }
-
-    /// What a search statement returns: the candidates in the box of the circle within the
-    /// planar bounds, nearest by the planar distance first (ties by code), at most `fetch`.
-    fn run_statement(ask: &NearRead, all: &[(String, GeoPoint)]) -> Vec<(String, GeoPoint, f64)> {
-        let mut rows: Vec<_> = all
-            .iter()
-            .filter(|(_, p)| ask.bbox.contains(*p))
-            .map(|(code, p)| (code.clone(), *p, ask.metric.squared_m(*p)))
-            .filter(|(_, _, d2)| ask.lo_sq <= *d2 && *d2 <= ask.hi_sq)
-            .collect();
-        rows.sort_by(|a, b| a.2.total_cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
-        rows.truncate(ask.fetch);
-        rows
-    }
-
-    #[test]
-    fn a_search_by_planar_statements_pages_as_the_haversine_orders() {
-        let mut rng = Rng(0x5eed_0002);
-        // Statements, and those asked again for more rows, where institutions are tens of metres
-        // apart or more (the spread of 30 % of the radius) and pages are of the usual sizes.
-        let (mut statements, mut asked_again) = (0_usize, 0_usize);
-        let mut asked_again_anywhere = 0_usize;
-        for case in 0..120 {
-            let lat = rng.within(4_000_000, 53_000_000);
-            let center = GeoPoint::from_e6(lat, rng.within(74_000_000, 135_000_000)).unwrap();
-            let radius = [500, 2_000, 5_000, 20_000][case % 4];
-            // Clustered institutions, some on the same spot (ties by code), some outside: within
-            // a square of 3, 9 or 30 % of the radius each way (a microdegree is ~0.11 m).
-            let spread_percent = [3, 9, 30][case % 3];
-            let spread = i64::from(radius) * spread_percent * 9 / 100;
-            let mut all = Vec::new();
-            for n in 0..rng.within(0, 300) {
-                let (dlat, dlon) = (rng.within(-spread, spread), rng.within(-spread, spread));
-                let p = GeoPoint::from_e6(lat + dlat, i64::from(center.lon_e6()) + dlon).unwrap();
-                let copies = if n % 17 == 0 { 3 } else { 1 };
-                for k in 0..copies {
-                    all.push((format!("I{n:04}{k}"), p));
-                }
-            }
-            let limit = [3, 7, 20, 50][case % 4];
-            // Page through everything, comparing each page with the haversine's order.
-            let mut after: Option<Ranked> = None;
-            loop {
-                let expected = nearest(center, radius, all.iter().cloned(), after.as_ref(), limit);
-                let (page, rows) = search_near(
-                    center,
-                    radius,
-                    after.as_ref(),
-                    limit,
-                    |ask| {
-                        let again = ask.fetch > limit + 1 + NEAR_MARGIN;
-                        asked_again_anywhere += usize::from(again);
-                        if spread_percent == 30 && limit >= 20 {
-                            statements += 1;
-                            asked_again += usize::from(again);
-                        }
-                        Ok::<_, ()>(run_statement(ask, &all))
-                    },
-                    |(code, p, d2)| (code.as_str(), *p, *d2),
-                )
-                .unwrap();
-                assert_eq!(page, expected, "case {case}, after {after:?}");
-                // Every institution of the page is among the rows returned.
-                assert!(page
-                    .iter()
-                    .all(|r| rows.iter().any(|(c, _, _)| *c == r.code)));
-                if page.len() <= limit {
-                    break;
-                }
-                after = Some(page[limit - 1].clone());
-            }
-        }
-        assert!(statements > 100, "{statements}");
-        // Institutions metres apart (the 3 % spread) do need more rows at times...
-        assert!(asked_again_anywhere > 0);
-        // ...those tens of metres apart seldom.
-        assert!(
-            asked_again * 20 < statements,
-            "{asked_again} of {statements}"
-        );
-    }
-
-    #[test]
-    fn a_full_statement_whose_farthest_row_leaves_the_edge_in_doubt_asks_for_more() {
-        let c = point("22.54", "114.06");
-        // Two rows returned of the two allowed: the second (1,112 m) is the farthest, so
-        // anything left out may be as near as ~1,110 m; the first (11 m) is certain, but a page
-        // of one needs two certain rows to say that another page follows.
-        let rows = vec![
-            ("NEAR".to_owned(), point("22.5401", "114.06"), 11.0 * 11.0),
-            ("B".to_owned(), point("22.55", "114.06"), 1112.0 * 1112.0),
-        ];
-        assert_eq!(
-            settle_near(c, 5_000, true, rows.clone(), 2, None, 1),
-            NearStep::MoreRows
-        );
-        // Fewer rows than allowed: they are all there is.
-        let NearStep::Page(page) = settle_near(c, 5_000, true, rows.clone(), 3, None, 1) else {
-            panic!("a page");
+    fn a_filter_admits_what_matches_every_part_given() {
+        let any = NearFilter::default();
+        let depts = vec!["内科".to_owned(), "儿科".to_owned()];
+        assert!(any.admits(InstitutionKind::Pharmacy, None, &[]));
+        let grade3_hospital = NearFilter {
+            kind: Some(InstitutionKind::Hospital),
+            level: Some(Level::new(3).unwrap()),
+            department: Some(Department::parse("儿科").unwrap()),
         };
-        assert_eq!(page.len(), 2);
-        // A circle short of the radius with no more than a page in it widens.
-        assert_eq!(
-            settle_near(c, 2_000, false, rows, 3, None, 5),
-            NearStep::Widen
-        );
+        let three = Some(Level::new(3).unwrap());
+        assert!(grade3_hospital.admits(InstitutionKind::Hospital, three, &depts));
+        assert!(!grade3_hospital.admits(InstitutionKind::Clinic, three, &depts));
+        assert!(!grade3_hospital.admits(InstitutionKind::Hospital, None, &depts));
+        assert!(!grade3_hospital.admits(
+            InstitutionKind::Hospital,
+            Some(Level::new(2).unwrap()),
+            &depts
+        ));
+        // The department by its exact name: 儿 is not 儿科.
+        assert!(!grade3_hospital.admits(
+            InstitutionKind::Hospital,
+            three,
+            &["内科".to_owned(), "儿".to_owned()]
+        ));
     }
 
     fn region(code: &str) -> RegionCode {

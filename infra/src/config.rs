@@ -86,6 +86,10 @@ pub struct Settings {
     pub job_poll: Duration,
     /// `SHEBAO_JOB_CONCURRENCY`: jobs one runner runs at the same time (default 4).
     pub job_concurrency: usize,
+    /// `SHEBAO_INSTITUTIONS_REFRESH_SECS`: how often a server checks whether another instance
+    /// imported institutions, for its in-memory copy of them (the "near me" search; default 5,
+    /// 1–3600). Its own imports refresh the copy at once.
+    pub institutions_refresh: Duration,
     /// `SHEBAO_METRICS_LISTEN`: where `/metrics` is served, apart from the API (default
     /// loopback only); `off` serves no metrics.
     pub metrics_listen: Option<String>,
@@ -379,6 +383,11 @@ impl Settings {
             job_lease: Duration::from_secs(parse_num(get, "SHEBAO_JOB_LEASE_SECS", 60u64)?),
             job_poll: Duration::from_millis(parse_num(get, "SHEBAO_JOB_POLL_MS", 1000u64)?),
             job_concurrency: parse_num(get, "SHEBAO_JOB_CONCURRENCY", 4usize)?,
+            institutions_refresh: Duration::from_secs(parse_num(
+                get,
+                "SHEBAO_INSTITUTIONS_REFRESH_SECS",
+                5u64,
+            )?),
             metrics_listen: match non_empty("SHEBAO_METRICS_LISTEN") {
                 Some(v) if v.trim() == "off" => None,
                 Some(v) => Some(v.trim().to_owned()),
@@ -433,6 +442,12 @@ impl Settings {
             return Err(ConfigError {
                 name: "SHEBAO_JOB_POLL_MS",
                 reason: "must be between 10 and 60000".into(),
+            });
+        }
+        if !(1..=3600).contains(&settings.institutions_refresh.as_secs()) {
+            return Err(ConfigError {
+                name: "SHEBAO_INSTITUTIONS_REFRESH_SECS",
+                reason: "must be between 1 and 3600".into(),
             });
         }
         if !(1..=256).contains(&settings.job_concurrency) {
@@ -525,6 +540,7 @@ impl fmt::Debug for Settings {
             .field("job_lease", &self.job_lease)
             .field("job_poll", &self.job_poll)
             .field("job_concurrency", &self.job_concurrency)
+            .field("institutions_refresh", &self.institutions_refresh)
             .field(
                 "metrics_listen",
                 &self.metrics_listen.as_deref().unwrap_or("off"),
@@ -592,6 +608,20 @@ mod tests {
             ("SHEBAO_JOB_CONCURRENCY", "0"),
         ] {
             assert_eq!(load(&[(name, bad)]).unwrap_err().name, name);
+        }
+    }
+
+    #[test]
+    fn the_institutions_copy_refreshes_every_five_seconds_unless_told() {
+        assert_eq!(
+            load(&[]).unwrap().institutions_refresh,
+            Duration::from_secs(5)
+        );
+        let s = load(&[("SHEBAO_INSTITUTIONS_REFRESH_SECS", "60")]).unwrap();
+        assert_eq!(s.institutions_refresh, Duration::from_secs(60));
+        for bad in ["0", "3601", "soon"] {
+            let e = load(&[("SHEBAO_INSTITUTIONS_REFRESH_SECS", bad)]).unwrap_err();
+            assert_eq!(e.name, "SHEBAO_INSTITUTIONS_REFRESH_SECS");
         }
     }
 

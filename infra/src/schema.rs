@@ -965,3 +965,10 @@ diesel::joinable!(payout_items -> payout_runs (run_id));
 diesel::joinable!(payout_items -> persons (person_id));
 diesel::allow_tables_to_appear_in_same_query!(payout_accounts, persons);
 diesel::allow_tables_to_appear_in_same_query!(payout_items, payout_runs, persons);
+
+diesel::table! {
+    institutions_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}

@@ -104,43 +104,12 @@ pub fn bench_statements(person: uuid::Uuid, limit: usize) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `shebao bench near-statements`: the statements of each point's first "near me" page.
-pub fn near_statements(points: &std::path::Path) -> anyhow::Result<()> {
-    use shebao_domain::institutions::{self as rules, GeoPoint};
-    use shebao_infra::institutions::store::{self, SearchFilter};
-    let settings = shebao_infra::config::Settings::from_env(&super::env)?;
-    let mut conn = migrated(&settings)?;
-    let text =
-        std::fs::read_to_string(points).with_context(|| format!("reading {}", points.display()))?;
-    let filter = SearchFilter::default();
-    for (n, line) in text.lines().enumerate() {
-        let mut parts = line.split_whitespace();
-        let (Some(lat), Some(lon)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let center = GeoPoint::parse(lat, lon)
-            .map_err(|(which, e)| anyhow::anyhow!("line {}: {which}: {e}", n + 1))?;
-        rules::search_near(
-            center,
-            rules::DEFAULT_RADIUS_M,
-            None,
-            50,
-            |ask| {
-                out(&format!(
-                    "{}\t{}",
-                    n + 1,
-                    store::near_statement_postgres(ask, &filter)
-                ));
-                store::near(&mut conn, ask, &filter)
-            },
-            |r| {
-                (
-                    r.institution.code.as_str(),
-                    r.institution.position,
-                    r.planar_sq_m,
-                )
-            },
-        )?;
+/// `shebao bench near-statements`: the statements a "near me" search runs for a person's token
+/// (what coverage needs to know about them; the search itself reads the server's copy).
+pub fn near_statements(person: uuid::Uuid) -> anyhow::Result<()> {
+    use shebao_infra::institutions::store;
+    for sql in store::insured_statements_postgres(person) {
+        out(&sql);
     }
     Ok(())
 }

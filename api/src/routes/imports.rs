@@ -589,7 +589,14 @@ pub async fn import_institutions(
     staff: Staff,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    import_as::<Institutions>(req, state, staff, payload, &[StaffRole::Admin]).await
+    let answer =
+        import_as::<Institutions>(req, state.clone(), staff, payload, &[StaffRole::Admin]).await;
+    // Written batches stay written even when a later one fails: the "near me" copy follows
+    // either way, before the answer, so the importer's next search sees what it loaded.
+    if let Err(e) = state.institutions.refresh(&state.db).await {
+        tracing::warn!(error = %e, "the institutions could not be refreshed after an import");
+    }
+    answer
 }
 
 #[cfg(test)]

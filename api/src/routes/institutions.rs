@@ -7,13 +7,13 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use shebao_domain::institutions::{
     self as rules, coverage, Department, GeoPoint, InstitutionCode, InstitutionCoverage,
-    InstitutionKind, InsuredCoverage, Level, Ranked,
+    InstitutionKind, InsuredCoverage, Level, NearFilter, Ranked,
 };
 use shebao_domain::person::MedicalCategory;
 use shebao_domain::staff::StaffRole;
 use shebao_infra::audit;
 use shebao_infra::institutions::slots::{self, NewSlot, Slot, SlotCursor, SlotFilter};
-use shebao_infra::institutions::store::{self, Institution, Insured, SearchFilter};
+use shebao_infra::institutions::store::{self, Institution, Insured};
 use shebao_infra::registry::staff as staff_store;
 use shebao_openapi::institutions as dto;
 use shebao_openapi::staff::PageQuery;
@@ -92,7 +92,7 @@ fn asker(who: MaybePerson) -> Option<Uuid> {
 struct Search {
     center: GeoPoint,
     radius_m: u32,
-    filter: SearchFilter,
+    filter: NearFilter,
     page: PageRequest,
     after: Option<Ranked>,
 }
@@ -174,7 +174,7 @@ fn search(q: dto::InstitutionQuery) -> Result<Search, ApiError> {
             radius_m,
             after: page.after.as_deref().map(near_after),
             page,
-            filter: SearchFilter {
+            filter: NearFilter {
                 kind,
                 level,
                 department,
@@ -189,10 +189,10 @@ fn search(q: dto::InstitutionQuery) -> Result<Search, ApiError> {
 /// address, phone and a `geo:` URI (RFC 5870) for the phone's map app. Narrowed by `kind`,
 /// `department` and `level`. Anyone may search; with a bound person's token each institution
 /// also says whether their insurance covers it (`covered`); without a token that field is
-/// absent, and an invalid token is 401. One statement reads a bounding box off an index (2 km
-/// around the point first, widening until a page is settled or the radius reached), keeps the
-/// nearest by a planar distance and returns their rows; every distance shown and ordered on is
-/// then the haversine's. The cursor is the last institution's
+/// absent, and an invalid token is 401. The search reads the server's copy of every institution
+/// (a grid index in memory, 2 km around the point first, widening until a page is settled or
+/// the radius reached; the copy follows imports at once on the server that ran them and within
+/// `SHEBAO_INSTITUTIONS_REFRESH_SECS` on the others). The cursor is the last institution's
 /// (distance, code): pass it with the same search for the next page.
 #[utoipa::path(get, operation_id = "list_institutions", path = "/v1/institutions", tag = "institutions", params(dto::InstitutionQuery),
     security((), ("person_bearer" = [])),
@@ -210,39 +210,24 @@ pub async fn list_institutions(
     let person = asker(who);
     let now = state.now();
     let limit = s.page.limit;
-    let (mut ranked, rows, insured) = state
-        .db
-        .read(move |c| {
-            let (ranked, rows) = rules::search_near(
-                s.center,
-                s.radius_m,
-                s.after.as_ref(),
-                limit,
-                |ask| store::near(c, ask, &s.filter),
-                |r| {
-                    let i = &r.institution;
-                    (i.code.as_str(), i.position, r.planar_sq_m)
-                },
-            )?;
-            let insured = match person {
-                Some(p) => store::insured(c, p, now)?,
-                None => None,
-            };
-            Ok((ranked, rows, insured))
-        })
-        .await?;
-    let next_cursor = (ranked.len() > limit).then(|| cursor::encode(&near_key(&ranked[limit - 1])));
-    ranked.truncate(limit);
-    let items = ranked
+    let insured = match person {
+        Some(p) => state.db.read(move |c| store::insured(c, p, now)).await?,
+        None => None,
+    };
+    let copy = state.institutions.get(&state.db).await?;
+    let mut page = copy
+        .atlas
+        .nearest(s.center, s.radius_m, s.after.as_ref(), limit, |i| {
+            s.filter.admits(i.kind, i.level, &i.departments)
+        });
+    let next_cursor =
+        (page.len() > limit).then(|| cursor::encode(&near_key(&page[limit - 1].ranked())));
+    page.truncate(limit);
+    let items = page
         .iter()
-        .filter_map(|r| {
-            let row = rows
-                .iter()
-                .find(|row| row.institution.code.as_str() == r.code)?;
-            Some(dto::NearbyInstitution {
-                institution: view(&row.institution, insured.as_ref()),
-                distance_m: r.distance_m,
-            })
+        .map(|n| dto::NearbyInstitution {
+            institution: view(n.item, insured.as_ref()),
+            distance_m: n.distance_m,
         })
         .collect();
     Ok(HttpResponse::Ok().json(dto::NearbyList { items, next_cursor }))

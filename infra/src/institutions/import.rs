@@ -409,6 +409,9 @@ impl Importer for Institutions {
             .values(chunk)
             .execute(c))?;
         }
+        if !inserts.is_empty() || !updates.is_empty() {
+            crate::institutions::atlas::bump(conn)?;
+        }
         outcome.rejected.sort_by_key(|r| r.line);
         Ok(outcome)
     }

@@ -391,9 +391,93 @@ async fn nearest_first_with_distances_worked_by_hand_filters_and_the_radius_edge
     assert_eq!(r["items"].as_array().unwrap().len(), 6);
 }
 
-/// 240 institutions around the centre: a few metres apart near it (where the database's planar
-/// order and the haversine's may disagree at a page's edge, so the search asks again for more
-/// rows), some on the very same spot (ties by code), then thinning out past the 5 km edge.
+/// The search reads each server's copy of the institutions: an import on this server reaches
+/// its search before the import answers; one another server ran (here: written to the database
+/// as its import does, the rows and the version in one transaction) reaches it within
+/// `SHEBAO_INSTITUTIONS_REFRESH_SECS`; and a copy over the same database reloads once per change.
+#[tokio::test]
+async fn the_search_follows_imports_here_at_once_and_from_elsewhere_within_the_refresh() {
+    use shebao_infra::db::{Db, PoolOptions};
+    use shebao_infra::institutions::atlas::NearCopy;
+    use shebao_infra::schema::{institutions, institutions_version};
+
+    let (app, admin) = loaded_with(TestOptions {
+        env: vec![("SHEBAO_INSTITUTIONS_REFRESH_SECS", "1".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let all = at("&radius_km=10");
+    assert!(codes(&near_ok(&app, None, &all).await).contains(&"H-NORTH".to_owned()));
+
+    // Here: a re-import that moves H-NORTH 30 km north drops it from the 10 km search at once.
+    let mut rows = shenzhen_set();
+    rows[2]["latitude"] = json!(22.82);
+    let r = import(&app, &admin, NDJSON, lines(&rows[2..3])).await;
+    assert_eq!(r["accepted"], 1, "{r}");
+    let page = near_ok(&app, None, &all).await;
+    assert!(!codes(&page).contains(&"H-NORTH".to_owned()), "{page}");
+
+    // A second server's copy over the same database: loaded once, not again while nothing
+    // changes.
+    let db = Db::connect(
+        &app.db.url,
+        &PoolOptions {
+            max_size: 1,
+            acquire_timeout: std::time::Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    let other = NearCopy::new();
+    let first = other.get(&db).await.unwrap();
+    assert_eq!(first.atlas.len(), 8);
+    assert!(!other.refresh(&db).await.unwrap());
+
+    // Elsewhere: H-NORTH moves back, as another server's import writes it.
+    let mut conn = app.db.connect();
+    conn.transaction::<_, diesel::result::Error, _>(|c| {
+        diesel::update(institutions::table.find("H-NORTH"))
+            .set(institutions::lat_e6.eq(22_550_000))
+            .execute(c)?;
+        diesel::update(institutions_version::table.find(1))
+            .set(institutions_version::version.eq(institutions_version::version + 1))
+            .execute(c)
+    })
+    .unwrap();
+    let mut seen = false;
+    for _ in 0..100 {
+        let page = near_ok(&app, None, &all).await;
+        if let Some(h) = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["code"] == "H-NORTH")
+        {
+            assert_eq!(h["distance_m"], 1112, "{h}");
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen,
+        "the server's copy did not follow the change within 10 s"
+    );
+    // The second copy reloads for it, once.
+    assert!(other.refresh(&db).await.unwrap());
+    assert!(!other.refresh(&db).await.unwrap());
+    let moved = other.peek().unwrap();
+    let h = moved
+        .atlas
+        .iter()
+        .find(|i| i.code.as_str() == "H-NORTH")
+        .unwrap();
+    assert_eq!(h.position.lat_e6(), 22_550_000);
+    assert!(moved.version > first.version);
+}
+
+/// 240 institutions around the centre: a few metres apart near it (many in one cell of the
+/// server's grid, pages ending between equal distances), some on the very same spot (ties by
+/// code), then thinning out past the 5 km edge.
 fn dense_set() -> Vec<(String, i64, i64)> {
     let mut out = Vec::new();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
