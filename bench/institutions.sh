@@ -6,9 +6,10 @@
 #   - the same with a bound person's token (each institution's `covered` computed);
 #   - GET /v1/me/contributions (a records list: the issue's yardstick, "in the time of a records
 #     list"), on synthetic persons with ten years of history;
-# and pgbench: -S on its own database, and -f with the endpoint's own statements (one a circle it
-# read: the box off the index, the nearest kept, their rows) at the same 64 points. EXPLAIN (ANALYZE,
-# BUFFERS) shows the index the search reads. See bench/README.md.
+# and pgbench: -S on its own database, and -f with the endpoint's own statements for the same 64
+# persons (the search reads the server's in-memory copy of the institutions and runs no SQL; with a
+# token it reads what coverage needs to know about the person: two statements). The server's peak
+# RSS is read before it stops (the copy of 50,000 institutions is in it). See bench/README.md.
 #
 #   bench/institutions.sh                          # 50,000 institutions
 #   INSTITUTIONS=5000 DURATION=10 bench/institutions.sh   # a quick try
@@ -193,7 +194,7 @@ import_post unchanged
 [[ $(jq .unchanged "$STATE/import-unchanged.json") == "$LINES" ]] || die "the second import did not find every line unchanged"
 psql_on "$DB" -c "VACUUM (ANALYZE) institutions, institution_departments"
 psql_on "$DB" -F ' ' -c "SELECT 'institutions: ' || count(*) FROM institutions"
-psql_on "$DB" -F ' ' -c "SELECT 'size of ' || relname || ':', pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname IN ('institutions', 'institutions_pkey', 'institutions_by_position') ORDER BY relname"
+psql_on "$DB" -F ' ' -c "SELECT 'size of ' || relname || ':', pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname IN ('institutions', 'institutions_pkey', 'institution_departments') ORDER BY relname"
 
 # The query points: around the city centres (σ = 4 km).
 POINTS_FILE="$STATE/points.txt"
@@ -215,23 +216,20 @@ echo "== $CONNECTIONS access tokens of synthetic persons"
 TOKENS="$STATE/tokens.txt"
 "$BIN" bench tokens --count "$CONNECTIONS" --out "$TOKENS"
 
-# Each point's first page (to check the answers and to give pgbench the same page to read).
+# Each point's first page (to check the answers).
 echo "== the first page at each point"
-PGSCRIPTS="$STATE/pgbench"
-rm -rf "$PGSCRIPTS"
-mkdir -p "$PGSCRIPTS"
 total=0 i=0 RADII=()
 while read -r lat lon; do
     i=$((i + 1))
     page=$(curl -sf "$BASE/v1/institutions?lat=$lat&lon=$lon") || die "GET at $lat,$lon failed"
     count=$(jq '.items | length' <<<"$page")
     total=$((total + count))
-    # The box the server settled the page in: the first of its widening circles (1, 2, 4, 5 km)
+    # The circle the server settled the page in: the first of its widening circles (2, 4, 5 km)
     # that reaches the page's last institution (the whole 5 km when the page is not full).
     last=$(jq '.items[-1].distance_m // 5000' <<<"$page")
     radius=5000
     if ((count == 50)); then
-        for r in 1000 2000 4000 5000; do
+        for r in 2000 4000 5000; do
             if ((last <= r)); then radius=$r; break; fi
         done
     fi
@@ -241,17 +239,26 @@ while read -r lat lon; do
         jq -c '.items[0] | {code, kind, distance_m, geo_uri}' <<<"$page"
     fi
 done <"$POINTS_FILE"
-# The statements the server ran for each point's first page (one per circle it read), as
-# PostgreSQL received them with their values written in: one pgbench script per point.
-"$BIN" bench near-statements --points "$POINTS_FILE" >"$STATE/near-statements.tsv"
-awk -F '\t' -v dir="$PGSCRIPTS" '{ print $2 ";" >> (dir "/point-" $1 ".sql") }' "$STATE/near-statements.tsv"
-[[ $(find "$PGSCRIPTS" -name 'point-*.sql' | wc -l) -eq $POINTS ]] || die "near-statements did not give a statement for every point"
-echo "statements a page: $(awk -F '\t' '{ n[$1]++ } END { for (p in n) c[n[p]]++; for (k in c) printf "%s×%s ", c[k], k }' "$STATE/near-statements.tsv")"
 echo "$total institutions on $POINTS first pages ($((total / POINTS)) a page on average); settled at radius (m): $(printf '%s\n' "${RADII[@]}" | sort -n | uniq -c | awk '{ printf "%s×%s ", $1, $2 }')"
-echo "== query plans at point 1 (each statement the server ran for its first page)"
+# The statements a search with a token runs (what coverage needs to know about the person), for
+# the persons behind the tokens (bench tokens binds the first COUNT by card number), as
+# PostgreSQL receives them with their values written in: one pgbench script per person.
+PGSCRIPTS="$STATE/pgbench"
+rm -rf "$PGSCRIPTS"
+mkdir -p "$PGSCRIPTS"
+psql_on "$DB" -c "SELECT p.id FROM persons p JOIN accounts a ON a.person_id = p.id ORDER BY p.card_number LIMIT $CONNECTIONS" >"$STATE/persons.txt"
+[[ $(wc -l <"$STATE/persons.txt") -eq $CONNECTIONS ]] || die "expected $CONNECTIONS bound persons"
+i=0
+while read -r pid; do
+    i=$((i + 1))
+    "$BIN" bench near-statements --person "$pid" | sed 's/$/;/' >"$PGSCRIPTS/person-$i.sql"
+    [[ $(wc -l <"$PGSCRIPTS/person-$i.sql") -eq 2 ]] || die "near-statements did not give two statements for $pid"
+done <"$STATE/persons.txt"
+echo "== the statements of a search with a token, and their plans (person 1)"
 while IFS= read -r sql; do
+    echo "$sql"
     psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) ${sql%;}"
-done <"$PGSCRIPTS/point-1.sql"
+done <"$PGSCRIPTS/person-1.sql"
 
 declare -A RPS P50 P99 SERVER_CPU PG_CPU
 run_wrk() {
@@ -283,7 +290,8 @@ RECORDS="$STATE/records-paths.txt"
 echo /v1/me/contributions >"$RECORDS"
 run_wrk records "$RECORDS" "$TOKENS"
 
-echo "== stopping the server"
+SERVER_RSS=$(awk '/^VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$SERVER_PID/status")
+echo "== stopping the server (peak RSS $SERVER_RSS)"
 stop_server
 
 run_pgbench() {
@@ -308,26 +316,29 @@ psql_on postgres -c "DROP DATABASE IF EXISTS $PGBENCH_DB WITH (FORCE)"
 psql_on postgres -c "CREATE DATABASE $PGBENCH_DB"
 pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -i -q -s "$PGBENCH_SCALE" "$PGBENCH_DB" 2>&1 | tail -1
 run_pgbench pgbench_S "$PGBENCH_DB" -S
-echo "== pgbench -f -M prepared: the endpoint's statements at the same $POINTS points (its boxes, then the page; one script each, picked at random)"
+echo "== pgbench -f -M prepared: a search's statements with a token, for the same $CONNECTIONS persons (one script each, picked at random)"
 # Prepared, as the server's are. The scripts carry their values written in, so PostgreSQL plans
 # each once per connection, where the server binds parameters and may plan at every bind: a
 # ceiling a little above the endpoint's own statements, never below.
 scripts=()
-for f in "$PGSCRIPTS"/point-*.sql; do scripts+=(-f "$f"); done
+for f in "$PGSCRIPTS"/person-*.sql; do scripts+=(-f "$f"); done
 run_pgbench pgbench_near "$DB" -M prepared "${scripts[@]}"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f %%", a / b * 100 }'; }
 echo
-echo "== summary: $INSTITUTIONS institutions, $POINTS points (5 km, first page of 50), $CONNECTIONS connections, ${DURATION} s each"
+echo "== summary: $INSTITUTIONS institutions, $POINTS points (5 km, first page of 50), $CONNECTIONS connections, ${DURATION} s each (pgbench -f: the SQL of near+token)"
 printf '%-24s %12s %12s %12s %14s %14s\n' "" near "near+token" records "pgbench -f" "pgbench -S"
 printf '%-24s %12s %12s %12s %14s %14s\n' "requests/s" "${RPS[near]}" "${RPS[near_token]}" "${RPS[records]}" "${RPS[pgbench_near]}" "${RPS[pgbench_S]}"
 printf '%-24s %12s %12s %12s %14s %14s\n' "p50 latency (ms)" "${P50[near]}" "${P50[near_token]}" "${P50[records]}" "-" "-"
 printf '%-24s %12s %12s %12s %14s %14s\n' "p99 latency (ms)" "${P99[near]}" "${P99[near_token]}" "${P99[records]}" "-" "-"
 printf '%-24s %12s %12s %12s %14s %14s\n' "mean latency (ms)" "-" "-" "-" "${P50[pgbench_near]}" "${P50[pgbench_S]}"
 printf '%-24s %12s %12s %12s %14s %14s\n' "rate / pgbench -S" "$(ratio "${RPS[near]}" "${RPS[pgbench_S]}")" "$(ratio "${RPS[near_token]}" "${RPS[pgbench_S]}")" "$(ratio "${RPS[records]}" "${RPS[pgbench_S]}")" "$(ratio "${RPS[pgbench_near]}" "${RPS[pgbench_S]}")" "100 %"
-printf '%-24s %12s %12s %12s %14s %14s\n' "rate / pgbench -f" "$(ratio "${RPS[near]}" "${RPS[pgbench_near]}")" "$(ratio "${RPS[near_token]}" "${RPS[pgbench_near]}")" "-" "100 %" "-"
+printf '%-24s %12s %12s %12s %14s %14s\n' "rate / pgbench -f" "no SQL" "$(ratio "${RPS[near_token]}" "${RPS[pgbench_near]}")" "-" "100 %" "-"
 printf '%-24s %12s %12s %12s %14s %14s\n' "server CPU" "${SERVER_CPU[near]}" "${SERVER_CPU[near_token]}" "${SERVER_CPU[records]}" "-" "-"
 printf '%-24s %12s %12s %12s %14s %14s\n' "postgres CPU" "${PG_CPU[near]}" "${PG_CPU[near_token]}" "${PG_CPU[records]}" "${PG_CPU[pgbench_near]}" "${PG_CPU[pgbench_S]}"
 echo "loader: ${IMPORT_RATE[new]} rows/s new ($LINES lines in ${IMPORT_SECS[new]} s), ${IMPORT_RATE[unchanged]} rows/s unchanged (${IMPORT_SECS[unchanged]} s)"
-echo "target: near within the time of a records list: p50 $(awk -v a="${P50[near]}" -v b="${P50[records]}" 'BEGIN { printf "%.2f×", a / b }') of the list's, rate $(awk -v a="${RPS[near]}" -v b="${RPS[records]}" 'BEGIN { printf "%.2f×", a / b }') of the list's"
+echo "server peak RSS: $SERVER_RSS"
+for n in near near_token; do
+    echo "target: $n within the time of a records list: p50 $(awk -v a="${P50[$n]}" -v b="${P50[records]}" 'BEGIN { printf "%.2f×", a / b }') of the list's, rate $(awk -v a="${RPS[$n]}" -v b="${RPS[records]}" 'BEGIN { printf "%.2f×", a / b }') of the list's"
+done
 echo "(output saved in $RESULT; keys, tokens, points and the server log in $STATE)"
