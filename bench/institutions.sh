@@ -8,7 +8,7 @@
 #     list"), on synthetic persons with ten years of history;
 # and pgbench: -S on its own database, and -f with the endpoint's own statements for the same 64
 # persons (the search reads the server's in-memory copy of the institutions and runs no SQL; with a
-# token it reads what coverage needs to know about the person: two statements). The server's peak
+# token it reads what coverage needs to know about the person: one statement). The server's peak
 # RSS is read before it stops (the copy of 50,000 institutions is in it). See bench/README.md.
 #
 #   bench/institutions.sh                          # 50,000 institutions
@@ -240,9 +240,9 @@ while read -r lat lon; do
     fi
 done <"$POINTS_FILE"
 echo "$total institutions on $POINTS first pages ($((total / POINTS)) a page on average); settled at radius (m): $(printf '%s\n' "${RADII[@]}" | sort -n | uniq -c | awk '{ printf "%s×%s ", $1, $2 }')"
-# The statements a search with a token runs (what coverage needs to know about the person), for
+# The statement a search with a token runs (what coverage needs to know about the person), for
 # the persons behind the tokens (bench tokens binds the first COUNT by card number), as
-# PostgreSQL receives them with their values written in: one pgbench script per person.
+# PostgreSQL receives it with its values written in: one pgbench script per person.
 PGSCRIPTS="$STATE/pgbench"
 rm -rf "$PGSCRIPTS"
 mkdir -p "$PGSCRIPTS"
@@ -252,9 +252,9 @@ i=0
 while read -r pid; do
     i=$((i + 1))
     "$BIN" bench near-statements --person "$pid" | sed 's/$/;/' >"$PGSCRIPTS/person-$i.sql"
-    [[ $(wc -l <"$PGSCRIPTS/person-$i.sql") -eq 2 ]] || die "near-statements did not give two statements for $pid"
+    [[ $(wc -l <"$PGSCRIPTS/person-$i.sql") -eq 1 ]] || die "near-statements did not give one statement for $pid"
 done <"$STATE/persons.txt"
-echo "== the statements of a search with a token, and their plans (person 1)"
+echo "== the statement of a search with a token, and its plan (person 1)"
 while IFS= read -r sql; do
     echo "$sql"
     psql_on "$DB" -c "EXPLAIN (ANALYZE, BUFFERS) ${sql%;}"
@@ -316,7 +316,7 @@ psql_on postgres -c "DROP DATABASE IF EXISTS $PGBENCH_DB WITH (FORCE)"
 psql_on postgres -c "CREATE DATABASE $PGBENCH_DB"
 pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -i -q -s "$PGBENCH_SCALE" "$PGBENCH_DB" 2>&1 | tail -1
 run_pgbench pgbench_S "$PGBENCH_DB" -S
-echo "== pgbench -f -M prepared: a search's statements with a token, for the same $CONNECTIONS persons (one script each, picked at random)"
+echo "== pgbench -f -M prepared: the statement of a search with a token, for the same $CONNECTIONS persons (one script each, picked at random)"
 # Prepared, as the server's are. The scripts carry their values written in, so PostgreSQL plans
 # each once per connection, where the server binds parameters and may plan at every bind: a
 # ceiling a little above the endpoint's own statements, never below.

@@ -169,10 +169,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Prints the statements `GET /v1/institutions` runs with PERSON's token, as PostgreSQL
-    /// receives them with their values written in, one a line: what coverage needs to know
-    /// about the person (the search itself reads the server's in-memory copy of the
-    /// institutions and runs no SQL). What the institutions bench hands pgbench.
+    /// Prints the statement `GET /v1/institutions` runs with PERSON's token, as PostgreSQL
+    /// receives it with its values written in: what coverage needs to know about the person
+    /// (the search itself reads the server's in-memory copy of the institutions and runs no
+    /// SQL). What the institutions bench hands pgbench.
     NearStatements {
         #[arg(long)]
         person: uuid::Uuid,

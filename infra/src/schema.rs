@@ -972,3 +972,5 @@ diesel::table! {
         version -> BigInt,
     }
 }
+diesel::allow_tables_to_appear_in_same_query!(medical_filings, persons);
+diesel::allow_tables_to_appear_in_same_query!(medical_filings, regions);

@@ -104,13 +104,11 @@ pub fn bench_statements(person: uuid::Uuid, limit: usize) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `shebao bench near-statements`: the statements a "near me" search runs for a person's token
+/// `shebao bench near-statements`: the statement a "near me" search runs for a person's token
 /// (what coverage needs to know about them; the search itself reads the server's copy).
 pub fn near_statements(person: uuid::Uuid) -> anyhow::Result<()> {
     use shebao_infra::institutions::store;
-    for sql in store::insured_statements_postgres(person) {
-        out(&sql);
-    }
+    out(&store::insured_statement_postgres(person));
     Ok(())
 }
 

@@ -555,6 +555,35 @@ async fn a_dense_cluster_pages_in_the_haversine_order() {
     assert!((200..240).contains(&within), "{within}");
 }
 
+/// Applies for a medical filing for Beijing from `from` to `to`; answers the application's id.
+async fn apply_filing(app: &TestApp, token: &str, key: &str, from: &str, to: &str) -> String {
+    let res = app
+        .post("/v1/me/applications")
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&json!({"kind": "medical_filing", "data": {"region": "110000", "reason": "referral", "from": from, "to": to}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let filing: Value = res.json().await.unwrap();
+    filing["id"].as_str().unwrap().to_owned()
+}
+
+/// Takes an application through review to approval.
+async fn approve(app: &TestApp, admin: &str, id: &str) {
+    for to in ["in_review", "approved"] {
+        let res = app
+            .post(&format!("/v1/staff/applications/{id}/transitions"))
+            .bearer_auth(admin)
+            .json(&json!({"to": to}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+}
+
 #[tokio::test]
 async fn covered_by_scheme_and_by_an_approved_filing_and_absent_without_a_token() {
     let (app, admin) = loaded().await;
@@ -615,29 +644,17 @@ async fn covered_by_scheme_and_by_an_approved_filing_and_absent_without_a_token(
 
     // A filing for Beijing, applied for and approved: the hospital that settles filed treatment
     // is covered, the other is not. A pending filing does not count.
-    let res = app
-        .post("/v1/me/applications")
-        .bearer_auth(&employee.token)
-        .header("Idempotency-Key", "filing-bj-1")
-        .json(&json!({"kind": "medical_filing", "data": {"region": "110000", "reason": "referral", "from": "2026-11-01", "to": "2026-12-31"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let filing: Value = res.json().await.unwrap();
-    let id = filing["id"].as_str().unwrap();
+    let id = apply_filing(
+        &app,
+        &employee.token,
+        "filing-bj-1",
+        "2026-11-01",
+        "2026-12-31",
+    )
+    .await;
     let b = near_ok(&app, Some(&employee.token), beijing).await;
     assert_eq!(covered(&b), own(&[("H-BJ", false), ("H-BJ-LOCAL", false)]));
-    for to in ["in_review", "approved"] {
-        let res = app
-            .post(&format!("/v1/staff/applications/{id}/transitions"))
-            .bearer_auth(&admin)
-            .json(&json!({"to": to}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    }
+    approve(&app, &admin, &id).await;
     let b = near_ok(&app, Some(&employee.token), beijing).await;
     assert_eq!(covered(&b), own(&[("H-BJ", true), ("H-BJ-LOCAL", false)]));
     // At home nothing changed.
@@ -648,6 +665,12 @@ async fn covered_by_scheme_and_by_an_approved_filing_and_absent_without_a_token(
     let fresh = app.access_token(employee.account_id, employee.session_id);
     let b = near_ok(&app, Some(&fresh), beijing).await;
     assert_eq!(covered(&b), own(&[("H-BJ", false), ("H-BJ-LOCAL", false)]));
+    // A second filing, for the new year: with two on record (one run out), it covers again.
+    let id = apply_filing(&app, &fresh, "filing-bj-2", "2027-01-01", "2027-03-31").await;
+    let admin_now = app.staff_token(StaffRole::Admin).await;
+    approve(&app, &admin_now, &id).await;
+    let b = near_ok(&app, Some(&fresh), beijing).await;
+    assert_eq!(covered(&b), own(&[("H-BJ", true), ("H-BJ-LOCAL", false)]));
 
     // Without a token the field is absent; a bad token is 401, a staff token too; a signed-in
     // account without a binding sees no coverage.
