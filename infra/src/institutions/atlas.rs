@@ -103,6 +103,7 @@ impl NearCopy {
     pub async fn refresh(&self, db: &Db) -> Result<bool, StoreError> {
         let _one = self.reloading.lock().await;
         let have = self.peek().map(|s| s.version);
+        let started = std::time::Instant::now();
         let fresh = db
             .read(move |c| {
                 if Some(version(c)?) == have {
@@ -117,6 +118,7 @@ impl NearCopy {
         tracing::info!(
             version = fresh.version,
             institutions = fresh.atlas.len(),
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "institutions loaded for the near-me search"
         );
         *self
