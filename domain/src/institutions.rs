@@ -458,30 +458,17 @@ pub struct Ranked {
     pub code: String,
 }
 
-/// The page of a "near me" list. `candidates` are the institutions the bounding box found
-/// (code and position); those within `radius_m` (rounded distance ≤ radius: an institution on
-/// the circle is in) are ordered nearest first, ties by code, and the page holds the first
-/// `limit + 1` after `after` (a `(distance_m, code)` of the previous page; one extra tells that
-/// another page follows).
+/// The page of a "near me" list over `candidates` (code and position), by brute force: the
+/// list's order, which [`atlas::Atlas::nearest`] gives from its index. Those within `radius_m`
+/// (rounded distance ≤ radius: an institution on the circle is in) are ordered nearest first,
+/// ties by code, and the page holds the first `limit + 1` after `after` (a `(distance_m, code)`
+/// of the previous page; one extra tells that another page follows).
 pub fn nearest(
     center: GeoPoint,
     radius_m: u32,
     candidates: impl IntoIterator<Item = (String, GeoPoint)>,
     after: Option<&Ranked>,
     limit: usize,
-) -> Vec<Ranked> {
-    let mut ranked = ranked_within(center, radius_m, candidates, after);
-    ranked.truncate(limit.saturating_add(1));
-    ranked
-}
-
-/// The candidates within `radius_m` of `center` (rounded distance ≤ radius) that come after
-/// `after`, nearest first, ties by code: the list's order, all of them.
-fn ranked_within(
-    center: GeoPoint,
-    radius_m: u32,
-    candidates: impl IntoIterator<Item = (String, GeoPoint)>,
-    after: Option<&Ranked>,
 ) -> Vec<Ranked> {
     let mut ranked: Vec<Ranked> = candidates
         .into_iter()
@@ -493,6 +480,7 @@ fn ranked_within(
         .filter(|r| after.is_none_or(|a| r > a))
         .collect();
     ranked.sort_unstable();
+    ranked.truncate(limit.saturating_add(1));
     ranked
 }
 

@@ -29,7 +29,7 @@ impl Placed for Institution {
 }
 
 /// Every institution as of one version of the table.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Snapshot {
     pub version: i64,
     pub atlas: Atlas<Institution>,

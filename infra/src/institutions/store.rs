@@ -1,6 +1,6 @@
 //! Reading institutions: by code, and what the coverage of institutions needs to know about a
-//! person. (The search itself reads the server's copy of
-//! every institution: `institutions::atlas`.)
+//! person. (The search itself reads the server's copy of every institution:
+//! `institutions::atlas`.)
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
